@@ -1,0 +1,3 @@
+from peftlint.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Flow facts every rule shares: values, names, path shapes. No rule-specific code here."""

@@ -1,0 +1,94 @@
+"""Qualified names: imports and aliases resolved to the names peft, torch and transformers
+document, so ``from peft.peft_model import PeftModel as PM`` and ``peft.PeftModel`` agree."""
+
+from __future__ import annotations
+
+# peft's public functions that its submodules define (everything capitalised is a class).
+_PEFT_FUNCTIONS = frozenset(
+    {
+        "get_peft_model",
+        "get_peft_model_state_dict",
+        "set_peft_model_state_dict",
+        "prepare_model_for_kbit_training",
+        "inject_adapter_in_model",
+        "load_peft_weights",
+    }
+)
+
+_ALIASES = {
+    "torch.serialization.save": "torch.save",
+    "torch.serialization.load": "torch.load",
+    "copy.copy": "copy.copy",
+    "posixpath.join": "os.path.join",
+    "ntpath.join": "os.path.join",
+    "pathlib.PosixPath": "pathlib.Path",
+    "pathlib.PurePath": "pathlib.Path",
+    "pathlib.PurePosixPath": "pathlib.Path",
+}
+
+# Names that ``from peft import *`` / ``from transformers import *`` may bring in unqualified.
+STAR_EXPORTS = {
+    "peft": lambda name: name in _PEFT_FUNCTIONS or name.startswith(("Peft", "AutoPeft", "Lora", "TaskType")),
+    "transformers": lambda name: name.startswith("Auto") or name.endswith(("Model", "LMHeadModel")) or "For" in name,
+}
+
+
+def canonical(qualname: str) -> str:
+    """Drop library-internal module segments: ``peft.mapping.get_peft_model`` -> ``peft.get_peft_model``."""
+    qualname = _ALIASES.get(qualname, qualname)
+    parts = qualname.split(".")
+    root = parts[0]
+    if root in {"peft", "transformers", "diffusers"} and len(parts) > 2:
+        for index, part in enumerate(parts[1:], start=1):
+            if part[:1].isupper() or part in _PEFT_FUNCTIONS:
+                return ".".join([root, *parts[index:]])
+    return qualname
+
+
+PEFT_MODEL_CLASSES = frozenset(
+    {
+        "peft.PeftModel",
+        "peft.PeftMixedModel",
+        "peft.PeftModelForCausalLM",
+        "peft.PeftModelForSeq2SeqLM",
+        "peft.PeftModelForSequenceClassification",
+        "peft.PeftModelForTokenClassification",
+        "peft.PeftModelForQuestionAnswering",
+        "peft.PeftModelForFeatureExtraction",
+    }
+)
+
+
+def is_peft_model_class(qualname: str | None) -> bool:
+    return qualname is not None and (qualname in PEFT_MODEL_CLASSES or qualname.startswith("peft.PeftModelFor"))
+
+
+def is_auto_peft_class(qualname: str | None) -> bool:
+    return qualname is not None and qualname.startswith("peft.AutoPeftModel")
+
+
+def is_peft_config_class(qualname: str | None) -> bool:
+    return qualname is not None and qualname.startswith("peft.") and qualname.endswith("Config")
+
+
+_NOT_MODELS = ("Config", "Tokenizer", "TokenizerFast", "Processor", "FeatureExtractor", "Arguments", "Trainer")
+
+
+def is_model_class(qualname: str | None) -> bool:
+    """A transformers/diffusers model class or a torch.nn layer: something that is an nn.Module."""
+    if qualname is None:
+        return False
+    root, _, name = qualname.partition(".")
+    if root in {"transformers", "diffusers"} and "." not in name:
+        if name.endswith(_NOT_MODELS) or name in {"pipeline", "AutoTokenizer"}:
+            return False
+        return name.startswith("AutoModel") or name.endswith("Model") or "For" in name
+    if qualname.startswith("torch.nn.") and qualname.count(".") == 2:
+        leaf = qualname.rsplit(".", 1)[1]
+        return leaf[:1].isupper() and leaf not in {"Parameter", "ParameterList", "ParameterDict"}
+    return False
+
+
+def is_module_base_class(qualname: str | None) -> bool:
+    """A base class that makes a user-defined class an nn.Module."""
+    return qualname in {"torch.nn.Module", "transformers.PreTrainedModel"} or is_model_class(qualname)

@@ -1,0 +1,228 @@
+"""Paths -> the source files to lint: directories walked for ``*.py``, honouring .gitignore."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from peftlint.config import Settings
+
+SKIPPED_DIRECTORIES = frozenset(
+    {
+        ".git", ".hg", ".svn", "__pycache__", "build", "dist", "node_modules", ".tox", ".nox",
+        ".venv", "venv", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".peftlint_cache",
+        ".ipynb_checkpoints", ".eggs", "site-packages",
+    }
+)
+SOURCE_SUFFIXES = (".py",)
+
+
+@dataclass(frozen=True)
+class Discovered:
+    files: list[str]
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+def discover(paths: Sequence[str], settings: Settings) -> Discovered:
+    files: list[str] = []
+    errors: list[tuple[str, str]] = []
+    for given in paths:
+        if not os.path.lexists(given):
+            errors.append((given, "no such file or directory"))
+        elif os.path.isdir(given):
+            files.extend(_walk(given, settings, errors))
+        elif not os.path.exists(given):
+            errors.append((given, "dangling symbolic link"))
+        elif not (settings.force_exclude and _excluded_file(given, settings)):
+            files.append(os.path.normpath(given))
+    return Discovered(sorted(dict.fromkeys(files)), errors)
+
+
+def _walk(root: str, settings: Settings, errors: list[tuple[str, str]]) -> Iterator[str]:
+    ignores: list[_IgnoreFile] = _parent_ignores(root) if settings.respect_gitignore else []
+    seen: set[tuple[int, int]] = set()
+    yield from _walk_dir(os.path.normpath(root), settings, ignores, seen, errors)
+
+
+def _walk_dir(
+    directory: str, settings: Settings, ignores: list[_IgnoreFile], seen: set[tuple[int, int]], errors: list[tuple[str, str]]
+) -> Iterator[str]:
+    try:
+        stat = os.stat(directory)
+    except OSError as error:
+        errors.append((directory, error.strerror or str(error)))
+        return
+    if (stat.st_dev, stat.st_ino) in seen:
+        return  # a symlink loop, or a directory reached twice
+    seen.add((stat.st_dev, stat.st_ino))
+    if settings.respect_gitignore:
+        local = _IgnoreFile.read(directory)
+        if local is not None:
+            ignores = [*ignores, local]
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError as error:
+        errors.append((directory, error.strerror or str(error)))
+        return
+    for entry in entries:
+        path = os.path.join(directory, entry.name)
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            continue
+        if is_dir:
+            if entry.name in SKIPPED_DIRECTORIES or _is_virtualenv(path) or _ignored(ignores, path, True) or _matches(settings.exclude, path):
+                continue
+            yield from _walk_dir(path, settings, ignores, seen, errors)
+        elif entry.name.endswith(SOURCE_SUFFIXES):
+            if not _ignored(ignores, path, False) and not _matches(settings.exclude, path):
+                if not os.path.exists(path):
+                    errors.append((path, "dangling symbolic link"))
+                else:
+                    yield path
+
+
+def _excluded_file(path: str, settings: Settings) -> bool:
+    if _matches(settings.exclude, path):
+        return True
+    parts = os.path.normpath(os.path.abspath(path)).split(os.sep)
+    if any(part in SKIPPED_DIRECTORIES for part in parts[:-1]):
+        return True
+    return settings.respect_gitignore and _ignored(_parent_ignores(os.path.dirname(path) or "."), path, False)
+
+
+def _is_virtualenv(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, "pyvenv.cfg"))
+
+
+def _matches(patterns: Sequence[str], path: str) -> bool:
+    if not patterns:
+        return False
+    normalized = os.path.normpath(path).replace(os.sep, "/")
+    return any(_IgnorePattern.parse(p, "").matches(normalized, os.path.isdir(path)) for p in patterns)
+
+
+def _ignored(ignores: list[_IgnoreFile], path: str, is_dir: bool) -> bool:
+    verdict = False
+    absolute = os.path.abspath(path)
+    for ignore in ignores:
+        result = ignore.verdict(absolute, is_dir)
+        if result is not None:
+            verdict = result
+    return verdict
+
+
+def _parent_ignores(root: str) -> list[_IgnoreFile]:
+    """The .gitignore files above ``root``, up to the repository top (where .git is)."""
+    found: list[_IgnoreFile] = []
+    current = os.path.abspath(root)
+    while True:
+        parent = os.path.dirname(current)
+        if os.path.exists(os.path.join(current, ".git")) or parent == current:
+            break
+        current = parent
+        ignore = _IgnoreFile.read(current)
+        if ignore is not None:
+            found.insert(0, ignore)
+    return found
+
+
+@dataclass(frozen=True)
+class _IgnorePattern:
+    regex: re.Pattern[str]
+    negated: bool
+    directory_only: bool
+
+    @classmethod
+    def parse(cls, line: str, base: str) -> _IgnorePattern:
+        negated = line.startswith("!")
+        if negated:
+            line = line[1:]
+        directory_only = line.endswith("/")
+        line = line.rstrip("/")
+        anchored = "/" in line
+        line = line.lstrip("/")
+        regex = _translate(line)
+        prefix = re.escape(base.rstrip("/") + "/") if base else ""
+        if anchored:
+            full = f"^{prefix}{regex}(?P<below>/.*)?$"
+        else:
+            full = f"^{prefix}(.*/)?{regex}(?P<below>/.*)?$"
+        return cls(re.compile(full), negated, directory_only)
+
+    def matches(self, path: str, is_dir: bool) -> bool:
+        match = self.regex.match(path)
+        if match is None:
+            return False
+        # "build/" names a directory: it matches the directory itself and what lies below it
+        return is_dir or not self.directory_only or match.group("below") is not None
+
+
+def _translate(pattern: str) -> str:
+    out, i = [], 0
+    while i < len(pattern):
+        char = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("/**", i) and i + 3 == len(pattern):
+            out.append("/.*")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape(char))
+            else:
+                body = pattern[i + 1 : end].replace("\\", "\\\\")
+                out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+                i = end
+        elif char == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class _IgnoreFile:
+    base: str
+    patterns: tuple[_IgnorePattern, ...]
+
+    @classmethod
+    def read(cls, directory: str) -> _IgnoreFile | None:
+        path = os.path.join(directory, ".gitignore")
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                lines = handle.read().splitlines()
+        except OSError:
+            return None
+        base = os.path.abspath(directory).replace(os.sep, "/")
+        patterns = tuple(
+            _IgnorePattern.parse(line.rstrip(), base)
+            for line in lines
+            if line.strip() and not line.startswith("#")
+        )
+        return cls(base, patterns)
+
+    def verdict(self, absolute: str, is_dir: bool) -> bool | None:
+        """True ignored, False re-included by a ``!`` pattern, None no pattern applies."""
+        path = absolute.replace(os.sep, "/")
+        result = None
+        for pattern in self.patterns:
+            if pattern.matches(path, is_dir):
+                result = not pattern.negated
+        return result

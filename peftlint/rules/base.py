@@ -1,0 +1,118 @@
+"""What a rule is: a code, a name, trigger tokens, its documentation, and call-site callbacks.
+
+A rule never prints and never walks the tree: it receives evaluated call sites from the shared
+flow analysis and reports findings through its ``RuleContext``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from peftlint.findings import Finding, Fix, Position, Related, Severity
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from peftlint.analysis.flow import CallSite
+    from peftlint.analysis.values import Origin
+
+
+@dataclass(frozen=True)
+class CrossFileFact:
+    """Something one file contributes to a rule that pairs facts across the run (PEFT002)."""
+
+    code: str
+    path: str
+    kind: str
+    start: Position
+    end: Position
+    shapes: tuple[Any, ...]
+    data: tuple[tuple[str, Any], ...] = ()
+
+
+class RuleContext:
+    """A rule's window on one file: positions, findings, cross-file facts."""
+
+    def __init__(self, path: str, module: cst.Module) -> None:
+        self.path = path
+        self.module = module
+        self.findings: list[Finding] = []
+        self.facts: list[CrossFileFact] = []
+        self._positions: Any = None
+
+    def span(self, node: cst.CSTNode) -> tuple[Position, Position]:
+        if self._positions is None:
+            from libcst.metadata import MetadataWrapper, PositionProvider
+
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._positions = wrapper.resolve(PositionProvider)
+        code_range = self._positions[node]
+        return (
+            Position(code_range.start.line, code_range.start.column + 1),
+            Position(code_range.end.line, code_range.end.column + 1),
+        )
+
+    def related(self, origin: Origin) -> Related:
+        return Related(self.path, self.span(origin.node)[0], origin.note)
+
+    def report(
+        self,
+        rule: Rule,
+        node: cst.CSTNode,
+        message: str,
+        related: Sequence[Related] = (),
+        facts: dict[str, Any] | None = None,
+        fix: Fix | None = None,
+    ) -> None:
+        start, end = self.span(node)
+        self.findings.append(
+            Finding(
+                code=rule.code,
+                name=rule.name,
+                message=message,
+                path=self.path,
+                start=start,
+                end=end,
+                severity=rule.severity,
+                related=tuple(dict.fromkeys(related)),
+                fix=fix,
+                facts=tuple(sorted((facts or {}).items())),
+            )
+        )
+
+
+class Rule:
+    """Subclass per rule, one module each; the class docstring is what ``explain`` prints.
+
+    The docstring uses fixed headings: ``## What it does``, ``## Why is this bad?``,
+    ``## Example``, ``## Fix``, ``## References``.
+    """
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]  # one line for the rules table
+    severity: ClassVar[Severity] = Severity.ERROR
+    # Every group must occur in a file's bytes (any token of the group) for the rule to run on it.
+    tokens: ClassVar[tuple[tuple[bytes, ...], ...]] = ()
+
+    def __init__(self, context: RuleContext) -> None:
+        self.context = context
+
+    def on_call(self, site: CallSite) -> None:
+        """Called for every evaluated call of the file, in flow order (and again per inlined context)."""
+
+    @classmethod
+    def join(cls, facts: Sequence[CrossFileFact], resolve: Any) -> list[Finding]:
+        """Findings that need every file of the run (``resolve`` maps imported constants)."""
+        return []
+
+    @classmethod
+    def wants(cls, data: bytes) -> bool:
+        return all(any(token in data for token in group) for group in cls.tokens)
+
+    @classmethod
+    def documentation(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from typing import Any
+
+from peftlint.analysis import names, paths
+from peftlint.analysis.flow import CallSite
+from peftlint.analysis.values import Kind, Value
+from peftlint.findings import Related
+from peftlint.rules.base import Rule
+
+
+class AdapterLoadedOntoPeftModel(Rule):
+    """
+    ## What it does
+    Finds `PeftModel.from_pretrained(model, path)` (and `PeftModelFor*.from_pretrained`) where
+    `model` already carries PEFT layers: the result of `get_peft_model(...)`, of another
+    `PeftModel.from_pretrained(...)` or of `AutoPeftModel*.from_pretrained(...)`, reached directly,
+    through a variable, an alias, a helper function, `self.model`, or an earlier loop iteration.
+
+    ## Why is this bad?
+    The saved adapter is loaded into a second wrapper around the first one. Its parameter names
+    gain an extra `base_model.model.` level (`base_model.model.base_model.model.linear.lora_A...`
+    instead of `base_model.model.linear.lora_A...`), so the trained weights are never used: the
+    model's outputs equal the base model's. Nothing is raised; peft >= 0.14 only emits two
+    UserWarnings that are easy to miss ("Already found a `peft_config` attribute in the model",
+    "Found missing adapter keys while loading the checkpoint"); 0.10-0.13 are silent. Resumed
+    training then starts from an untrained adapter and hours of GPU time are wasted.
+
+    ## Example
+    ```python
+    model = get_peft_model(model, lora_config)
+    if resume:
+        model = PeftModel.from_pretrained(model, "checkpoints/lora")  # adapter silently unused
+    ```
+
+    ## Fix
+    Load the adapter onto a fresh base model, on a branch exclusive with `get_peft_model`:
+    ```python
+    if resume:
+        model = PeftModel.from_pretrained(model, "checkpoints/lora", is_trainable=True)
+    else:
+        model = get_peft_model(model, lora_config)
+    ```
+    or keep the PEFT model and call `model.load_adapter(path, adapter_name="resumed")` followed by
+    `model.set_adapter("resumed")`.
+
+    ## References
+    - huggingface/peft#2115, huggingface/peft#2118
+    - the seed tutorial's `text_encoder`/`unet` resume script (`../shared/docs/SEED.md`, bug 2)
+    """
+
+    code = "PEFT001"
+    name = "adapter-loaded-onto-peft-model"
+    summary = "Adapter loaded onto a model that already has PEFT layers: the trained weights are silently unused."
+    tokens = ((b"PeftModel",), (b"from_pretrained",))
+
+    def on_call(self, site: CallSite) -> None:
+        owner = _peft_loader(site.callee)
+        if owner is None:
+            return
+        wrapped = sorted((v for v in site.arg(0, "model") if v.kind is Kind.PEFT_MODEL), key=_order)
+        if not wrapped:
+            return
+        context = self.context
+        related: list[Related] = []
+        for value in wrapped:
+            for origin in value.origin:
+                if origin.node is site.node:
+                    related.append(
+                        Related(context.path, context.span(site.node)[0], "an earlier loop iteration of this call gave the model its PEFT layers")
+                    )
+                else:
+                    related.append(context.related(origin))
+        related.extend(context.related(origin) for origin in site.call_chain)
+        model_node = site.arg_node(0, "model")
+        shown = context.module.code_for_node(model_node) if model_node is not None else "model"
+        context.report(
+            self,
+            site.node,
+            f"`{owner}.from_pretrained` loads the adapter onto `{_short(shown)}`, which already has PEFT layers: "
+            "the adapter lands one level too deep and is silently unused (outputs equal the base model's); "
+            "load it onto a fresh base model, or use `load_adapter()` + `set_adapter()`",
+            related=related,
+            facts=_verifier_facts(wrapped[0], site),
+        )
+
+
+def _peft_loader(callee: str | None) -> str | None:
+    if callee is None or not callee.endswith(".from_pretrained"):
+        return None
+    owner = names.canonical(callee)[: -len(".from_pretrained")]
+    return owner.split(".")[-1] if names.is_peft_model_class(owner) else None
+
+
+def _order(value: Value) -> tuple[str, ...]:
+    return tuple(origin.note for origin in value.origin)
+
+
+def _short(code: str) -> str:
+    code = " ".join(code.split())
+    return code if len(code) <= 60 else code[:57] + "..."
+
+
+def _verifier_facts(value: Value, site: CallSite) -> dict[str, Any]:
+    facts = {key: val for key, val in value.facts}
+    facts.pop("class_key", None)
+    if isinstance(facts.get("peft_config"), tuple):
+        facts["peft_config"] = {key: list(val) if isinstance(val, tuple) else val for key, val in facts["peft_config"]}
+    adapter = site.shapes(1, "model_id")
+    if adapter:
+        facts["adapter_path"] = paths.render(adapter[0])
+    local_dirs = sorted({facts[k] for k in ("model_id",) if isinstance(facts.get(k), str) and facts[k].startswith((".", "/"))})
+    if local_dirs:
+        facts["local_dirs"] = local_dirs
+    return facts

@@ -1,0 +1,74 @@
+"""Runtime confirmation of findings with real torch/transformers/peft models (extra ``verify``).
+
+Importing this package is cheap: the heavy libraries are imported only inside
+:func:`verify_findings`, so the CLI can import it unconditionally.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from peftlint.findings import Finding
+
+INSTALL_HINT = "pip install 'peftlint[verify]'"
+REQUIRED_LIBRARIES = ("torch", "transformers", "peft")
+STATUSES = ("confirmed", "not_reproduced", "skipped")
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    model: str | None = None  # --verify-model PATH_OR_ID
+    allow_network: bool = False  # --allow-network
+    progress: bool = True  # show progress on stderr when more than one finding is verified
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str  # "confirmed" | "not_reproduced" | "skipped"
+    reason: str
+    model: str  # what was loaded and how
+    versions: dict[str, str | None] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)  # JSON-serialisable figures
+    seconds: float = 0.0  # time spent on this finding
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "model": self.model,
+            "versions": dict(self.versions),
+            "evidence": self.evidence,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def summary(self) -> str:
+        """One line for the text reporter, printed after ``verified: ``."""
+        return f"{self.status}: {self.reason} [model: {self.model}; {self.seconds:.1f}s]"
+
+
+def verify_available() -> str | None:
+    """None when the verify extra is installed, else the install hint (nothing is imported)."""
+    if all(importlib.util.find_spec(name) is not None for name in REQUIRED_LIBRARIES):
+        return None
+    return INSTALL_HINT
+
+
+def verify_findings(findings: Sequence[Finding], options: VerifyOptions) -> list[Verdict]:
+    """Rebuild each finding's situation with the real libraries; verdicts in the same order."""
+    if not options.allow_network:
+        # Must be set before huggingface_hub is first imported: it reads the flag at import time.
+        os.environ["HF_HUB_OFFLINE"] = "1"
+    from peftlint.verify.session import Session  # the only place the heavy imports start
+
+    session = Session(options)
+    if not (options.progress and len(findings) > 1):
+        return [session.verify(finding) for finding in findings]
+    import click
+
+    with click.progressbar(findings, label="verifying findings", file=sys.stderr) as bar:
+        return [session.verify(finding) for finding in bar]

@@ -1,0 +1,59 @@
+"""Every ``# expect: CODE`` line of fixtures/ fires, and nothing else does.
+
+Each top-level entry of ``fixtures/<rule>/`` is one run: a file, or a directory whose files are
+linted together (cross-file cases).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from peftlint import lint_paths
+from peftlint.config import Settings
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+EXPECT = re.compile(r"#\s*expect:\s*((?:PEFT\d{3}[,\s]*)+)")
+
+
+def _runs() -> list[Path]:
+    return sorted(entry for folder in sorted(FIXTURES.iterdir()) if folder.is_dir() for entry in folder.iterdir()
+                  if entry.suffix in (".py", ".ipynb") or entry.is_dir())
+
+
+def _expected(run: Path) -> set[tuple[str, int, str]]:
+    files = sorted(run.rglob("*.py")) if run.is_dir() else [run]
+    expected = set()
+    for file in files:
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+            match = EXPECT.search(line)
+            if match:
+                for code in re.findall(r"PEFT\d{3}", match.group(1)):
+                    expected.add((str(file), number, code))
+    return expected
+
+
+@pytest.mark.parametrize("run", _runs(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fixture(run: Path) -> None:
+    result = lint_paths([str(run)], Settings())
+    assert not result.errors, result.errors
+    code_under_test = run.parent.name.upper()
+    actual = {(str(Path(f.path).resolve()), f.start.line, f.code) for f in result.findings}
+    expected = _expected(run)
+    assert actual == expected, f"unexpected: {sorted(actual - expected)}\nmissing: {sorted(expected - actual)}"
+    assert all(f.related for f in result.findings), "every finding names where its cause is"
+    if run.name.startswith("fire"):
+        assert any(code == code_under_test for _, _, code in expected), "a fire_ fixture marks a finding of its rule"
+    else:
+        assert not any(code == code_under_test for _, _, code in expected), "an ok_ fixture must not expect its rule"
+
+
+def test_fixture_counts() -> None:
+    """The catalog's promise: enough firing and look-alike cases per rule."""
+    minimum = {"peft001": (15, 15), "peft002": (10, 10)}
+    for rule, (fire, ok) in minimum.items():
+        runs = [run.name for run in _runs() if run.parent.name == rule]
+        assert sum(name.startswith("fire") for name in runs) >= fire
+        assert sum(name.startswith("ok") for name in runs) >= ok
