@@ -11,9 +11,24 @@ from peftlint.config import Settings
 
 SKIPPED_DIRECTORIES = frozenset(
     {
-        ".git", ".hg", ".svn", "__pycache__", "build", "dist", "node_modules", ".tox", ".nox",
-        ".venv", "venv", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".peftlint_cache",
-        ".ipynb_checkpoints", ".eggs", "site-packages",
+        ".git",
+        ".hg",
+        ".svn",
+        "__pycache__",
+        "build",
+        "dist",
+        "node_modules",
+        ".tox",
+        ".nox",
+        ".venv",
+        "venv",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".peftlint_cache",
+        ".ipynb_checkpoints",
+        ".eggs",
+        "site-packages",
     }
 )
 SOURCE_SUFFIXES = (".py",)
@@ -47,7 +62,11 @@ def _walk(root: str, settings: Settings, errors: list[tuple[str, str]]) -> Itera
 
 
 def _walk_dir(
-    directory: str, settings: Settings, ignores: list[_IgnoreFile], seen: set[tuple[int, int]], errors: list[tuple[str, str]]
+    directory: str,
+    settings: Settings,
+    ignores: list[_IgnoreFile],
+    seen: set[tuple[int, int]],
+    errors: list[tuple[str, str]],
 ) -> Iterator[str]:
     try:
         stat = os.stat(directory)
@@ -73,7 +92,12 @@ def _walk_dir(
         except OSError:
             continue
         if is_dir:
-            if entry.name in SKIPPED_DIRECTORIES or _is_virtualenv(path) or _ignored(ignores, path, True) or _matches(settings.exclude, path):
+            if (
+                entry.name in SKIPPED_DIRECTORIES
+                or _is_virtualenv(path)
+                or _ignored(ignores, path, True)
+                or _matches(settings.exclude, path)
+            ):
                 continue
             yield from _walk_dir(path, settings, ignores, seen, errors)
         elif entry.name.endswith(SOURCE_SUFFIXES):
@@ -212,9 +236,7 @@ class _IgnoreFile:
             return None
         base = os.path.abspath(directory).replace(os.sep, "/")
         patterns = tuple(
-            _IgnorePattern.parse(line.rstrip(), base)
-            for line in lines
-            if line.strip() and not line.startswith("#")
+            _IgnorePattern.parse(line.rstrip(), base) for line in lines if line.strip() and not line.startswith("#")
         )
         return cls(base, patterns)
 

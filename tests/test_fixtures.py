@@ -19,8 +19,13 @@ EXPECT = re.compile(r"#\s*expect:\s*((?:PEFT\d{3}[,\s]*)+)")
 
 
 def _runs() -> list[Path]:
-    return sorted(entry for folder in sorted(FIXTURES.iterdir()) if folder.is_dir() for entry in folder.iterdir()
-                  if entry.suffix in (".py", ".ipynb") or entry.is_dir())
+    return sorted(
+        entry
+        for folder in sorted(FIXTURES.iterdir())
+        if folder.is_dir()
+        for entry in folder.iterdir()
+        if entry.suffix in (".py", ".ipynb") or entry.is_dir()
+    )
 
 
 def _expected(run: Path) -> set[tuple[str, int, str]]:

@@ -236,7 +236,9 @@ class _Walker:
         if "." not in key:
             for module in sorted(self.star_imports):
                 if names.STAR_EXPORTS.get(module, lambda _: False)(key):
-                    return frozenset({Value(Kind.IMPORT, site=("import", module, key), facts=make_facts(qualname=f"{module}.{key}"))})
+                    return frozenset(
+                        {Value(Kind.IMPORT, site=("import", module, key), facts=make_facts(qualname=f"{module}.{key}"))}
+                    )
             if key in _BUILTINS:
                 return _import_value(f"builtins.{key}")
         return NOTHING
@@ -518,7 +520,7 @@ class _Walker:
         if isinstance(target, (cst.Tuple, cst.List)):
             elements = [e.value for e in target.elements]
             if isinstance(value_node, (cst.Tuple, cst.List)) and len(value_node.elements) == len(elements):
-                for element, source in zip(elements, value_node.elements):
+                for element, source in zip(elements, value_node.elements, strict=True):
                     sub_values = self.peek(source.value)
                     self.assign_target(element, sub_values)
             else:
@@ -596,7 +598,20 @@ class _Walker:
         for child in node.children:
             if isinstance(child, cst.BaseExpression):
                 self.expression(child)
-            elif isinstance(child, (cst.Arg, cst.Element, cst.DictElement, cst.StarredDictElement, cst.Index, cst.Slice, cst.SubscriptElement, cst.FormattedStringExpression, cst.StarredElement)):
+            elif isinstance(
+                child,
+                (
+                    cst.Arg,
+                    cst.Element,
+                    cst.DictElement,
+                    cst.StarredDictElement,
+                    cst.Index,
+                    cst.Slice,
+                    cst.SubscriptElement,
+                    cst.FormattedStringExpression,
+                    cst.StarredElement,
+                ),
+            ):
                 self.visit_children(child)
 
     def comprehension(self, node: cst.CSTNode) -> None:
@@ -722,13 +737,15 @@ class _Walker:
         if has_self and receiver_key is not None and self.frame.state is not None:
             first = _first_param(info.node) or "self"
             prefix = receiver_key + "."
-            frame.update({first + "." + k[len(prefix):]: v for k, v in self.frame.state.items() if k.startswith(prefix)})
+            frame.update(
+                {first + "." + k[len(prefix) :]: v for k, v in self.frame.state.items() if k.startswith(prefix)}
+            )
         returned, end = self._run_inline(info, site, frame)
         if has_self and receiver_key is not None:
             first = _first_param(info.node) or "self"
             for key, values in end.items():
                 if key.startswith(first + "."):
-                    self.bind(receiver_key + key[len(first):], values)
+                    self.bind(receiver_key + key[len(first) :], values)
         return returned
 
     def inline_state(self, info: _FunctionInfo, site: CallSite, this: Values) -> State:
@@ -743,7 +760,7 @@ class _Walker:
         if this is not None and params:
             bindings[params[0].name.value] = this
             params = params[1:]
-        for param, values in zip(params, positional):
+        for param, values in zip(params, positional, strict=False):
             bindings[param.name.value] = values
         for param in params:
             if param.name.value in site.kwargs:
@@ -752,7 +769,7 @@ class _Walker:
 
     def _run_inline(self, info: _FunctionInfo, site: CallSite, bindings: State) -> tuple[Values, State]:
         self.inlining.append(id(info.node))
-        chain = (*self.frame.call_chain, Origin(site.node, f"via the call to {info.node.name.value}() here"))
+        chain = (*self.frame.call_chain, Origin(site.node, f"{info.node.name.value}() is called here"))
         try:
             return self.run_function(info, bindings, call_chain=chain)
         finally:
@@ -763,21 +780,53 @@ class _Walker:
         callee, node = site.callee, site.node
         canonical = names.canonical(callee) if callee else None
         if canonical == "peft.get_peft_model" or names.is_peft_model_class(canonical):
-            return self.wrap(site, "get_peft_model" if canonical == "peft.get_peft_model" else canonical.split(".")[-1], config=site.arg(1, "peft_config"))
+            return self.wrap(
+                site,
+                "get_peft_model" if canonical == "peft.get_peft_model" else canonical.split(".")[-1],
+                config=site.arg(1, "peft_config"),
+            )
         if canonical is not None and canonical.endswith(".from_pretrained"):
             owner = canonical[: -len(".from_pretrained")]
             if names.is_peft_model_class(owner):
                 return self.wrap(site, f"{owner.split('.')[-1]}.from_pretrained", adapter=site.shapes(1, "model_id"))
             if names.is_auto_peft_class(owner):
-                return frozenset({self.new_value(Kind.PEFT_MODEL, node, f"the model got PEFT layers here ({owner.split('.')[-1]}.from_pretrained)")})
+                return frozenset(
+                    {
+                        self.new_value(
+                            Kind.PEFT_MODEL,
+                            node,
+                            f"the model got PEFT layers here ({owner.split('.')[-1]}.from_pretrained)",
+                        )
+                    }
+                )
             if names.is_peft_config_class(owner):
-                return frozenset({self.new_value(Kind.PEFT_CONFIG, node, None, config_class=owner.split(".")[-1], from_pretrained=True)})
+                return frozenset(
+                    {
+                        self.new_value(
+                            Kind.PEFT_CONFIG, node, None, config_class=owner.split(".")[-1], from_pretrained=True
+                        )
+                    }
+                )
             if names.is_model_class(owner):
                 return frozenset({self.base_model(site, owner)})
-        if canonical is not None and canonical.endswith(".from_config") and names.is_model_class(canonical[: -len(".from_config")]):
+        if (
+            canonical is not None
+            and canonical.endswith(".from_config")
+            and names.is_model_class(canonical[: -len(".from_config")])
+        ):
             return frozenset({self.base_model(site, canonical[: -len(".from_config")])})
         if names.is_peft_config_class(canonical):
-            return frozenset({self.new_value(Kind.PEFT_CONFIG, node, None, config_class=canonical.split(".")[-1], peft_config=self.literal_keywords(node))})
+            return frozenset(
+                {
+                    self.new_value(
+                        Kind.PEFT_CONFIG,
+                        node,
+                        None,
+                        config_class=canonical.split(".")[-1],
+                        peft_config=self.literal_keywords(node),
+                    )
+                }
+            )
         if names.is_model_class(canonical):
             return frozenset({self.base_model(site, canonical)})
         if canonical in ("copy.deepcopy", "copy.copy"):
@@ -808,7 +857,11 @@ class _Walker:
                 return frozenset({self.new_value(Kind.BASE_MODEL, node, None, **facts)})
             return NOTHING
         if method == "get_base_model":
-            return frozenset(replace(v, kind=Kind.INJECTED_BASE, site=("base-of", v.site)) for v in models if v.kind is Kind.PEFT_MODEL)
+            return frozenset(
+                replace(v, kind=Kind.INJECTED_BASE, site=("base-of", v.site))
+                for v in models
+                if v.kind is Kind.PEFT_MODEL
+            )
         if method == "state_dict":
             return frozenset({self.new_value(Kind.STATE_DICT, node)})
         return NOTHING
@@ -848,7 +901,19 @@ class _Walker:
         model_node = site.arg_node(0, "model")
         key = self.key_of(model_node) if model_node is not None else None
         if key is not None and not models:
-            self.bind(key, frozenset({Value(Kind.INJECTED_BASE, site=("injected", id(site.node)), origin=(injected_note,), guards=frozenset(self.guards))}))
+            self.bind(
+                key,
+                frozenset(
+                    {
+                        Value(
+                            Kind.INJECTED_BASE,
+                            site=("injected", id(site.node)),
+                            origin=(injected_note,),
+                            guards=frozenset(self.guards),
+                        )
+                    }
+                ),
+            )
         return frozenset({wrapped})
 
     def literal_keywords(self, node: cst.Call) -> dict[str, Any]:
@@ -864,10 +929,20 @@ class _Walker:
         if param.annotation is None:
             return NOTHING
         annotation = param.annotation.annotation
-        qualname = _single_qualname(self.expression(annotation)) if isinstance(annotation, (cst.Name, cst.Attribute)) else None
+        qualname = (
+            _single_qualname(self.expression(annotation)) if isinstance(annotation, (cst.Name, cst.Attribute)) else None
+        )
         canonical = names.canonical(qualname) if qualname else None
         if names.is_peft_model_class(canonical):
-            return frozenset({Value(Kind.PEFT_MODEL, site=id(param), origin=(Origin(param, f"annotated as {canonical.split('.')[-1]}"),))})
+            return frozenset(
+                {
+                    Value(
+                        Kind.PEFT_MODEL,
+                        site=id(param),
+                        origin=(Origin(param, f"annotated as {canonical.split('.')[-1]}"),),
+                    )
+                }
+            )
         if names.is_module_base_class(canonical):
             return frozenset({Value(Kind.BASE_MODEL, site=id(param), facts=make_facts(model_class=canonical))})
         return NOTHING
@@ -916,7 +991,9 @@ class _Walker:
                 return [paths.imported(imported[0])]
         return [paths.placeholder(self.analysis.code(node))]
 
-    def _product(self, pieces: Sequence[cst.CSTNode | paths.Shape], combine: Callable[..., paths.Shape]) -> list[paths.Shape]:
+    def _product(
+        self, pieces: Sequence[cst.CSTNode | paths.Shape], combine: Callable[..., paths.Shape]
+    ) -> list[paths.Shape]:
         combos: list[tuple[paths.Shape, ...]] = [()]
         for piece in pieces:
             options = [piece] if isinstance(piece, tuple) else self._shapes(piece)
@@ -988,7 +1065,13 @@ def _literal(node: cst.BaseExpression) -> Any:
         return _UNKNOWN if _UNKNOWN in items else items
     if isinstance(node, cst.Attribute):
         owner = node.value
-        owner_name = owner.value if isinstance(owner, cst.Name) else owner.attr.value if isinstance(owner, cst.Attribute) else None
+        owner_name = (
+            owner.value
+            if isinstance(owner, cst.Name)
+            else owner.attr.value
+            if isinstance(owner, cst.Attribute)
+            else None
+        )
         if owner_name == "TaskType":
             return node.attr.value  # TaskType.CAUSAL_LM is given as "CAUSAL_LM"
     return _UNKNOWN
@@ -1019,7 +1102,8 @@ def _first_param(node: cst.FunctionDef) -> str | None:
 
 def _is_static(node: cst.FunctionDef) -> bool:
     return any(
-        isinstance(d.decorator, cst.Name) and d.decorator.value in ("staticmethod", "classmethod") for d in node.decorators
+        isinstance(d.decorator, cst.Name) and d.decorator.value in ("staticmethod", "classmethod")
+        for d in node.decorators
     )
 
 

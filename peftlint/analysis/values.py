@@ -121,7 +121,7 @@ def join_branches(branches: list[tuple[State | None, Guard | None]]) -> State | 
         present = [s.get(key, NOTHING) for s, _ in live]
         common = frozenset.intersection(*present)
         merged = set(common)
-        for (state, guard), values in zip(live, present):
+        for (_, guard), values in zip(live, present, strict=True):
             for value in values - common:
                 merged.add(_add_guard(value, guard))
         joined[key] = frozenset(merged)
@@ -136,4 +136,3 @@ def _add_guard(value: Value, guard: Guard | None) -> Value:
     if guard is None or guard in value.guards:
         return value
     return replace(value, guards=value.guards | {guard})
-

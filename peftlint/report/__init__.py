@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from peftlint.engine import LintResult
 from peftlint.report.json import render_json
 from peftlint.report.text import render_text
 
 REPORTERS: dict[str, Callable[..., str]] = {"text": render_text, "json": render_json}
-
-

@@ -38,5 +38,7 @@ def render_text(result: LintResult, color: bool = False, notes: Mapping[Finding,
     if count:
         lines.append(f"Found {count} problem{'s' if count != 1 else ''} in {files} file{'s' if files != 1 else ''}.")
     else:
-        lines.append(f"All checks passed ({result.files_checked} file{'s' if result.files_checked != 1 else ''} checked).")
+        lines.append(
+            f"All checks passed ({result.files_checked} file{'s' if result.files_checked != 1 else ''} checked)."
+        )
     return "\n".join(lines) + "\n"

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from peftlint.analysis.flow import CallSite
-    from peftlint.analysis.values import Origin
+    from peftlint.analysis.values import Origin, Value
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,22 @@ class RuleContext:
                 facts=tuple(sorted((facts or {}).items())),
             )
         )
+
+
+def model_facts(value: Value) -> dict[str, Any]:
+    """What the verifier needs to rebuild a value's model: id or path, class, peft config keywords."""
+    facts: dict[str, Any] = {}
+    for key, fact in value.facts:
+        if key in ("model_id", "model_class", "local_module", "wrapped_by"):
+            facts[key] = fact
+        elif key == "config_class":
+            facts["peft_config_class"] = fact
+        elif key == "peft_config":
+            facts[key] = {name: list(v) if isinstance(v, tuple) else v for name, v in fact}
+    model_id = facts.get("model_id")
+    if isinstance(model_id, str) and model_id.startswith((".", "/", "~")):
+        facts["local_dirs"] = [model_id]
+    return facts
 
 
 class Rule:

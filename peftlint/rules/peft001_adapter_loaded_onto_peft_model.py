@@ -6,7 +6,7 @@ from peftlint.analysis import names, paths
 from peftlint.analysis.flow import CallSite
 from peftlint.analysis.values import Kind, Value
 from peftlint.findings import Related
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Rule, model_facts
 
 
 class AdapterLoadedOntoPeftModel(Rule):
@@ -67,7 +67,11 @@ class AdapterLoadedOntoPeftModel(Rule):
             for origin in value.origin:
                 if origin.node is site.node:
                     related.append(
-                        Related(context.path, context.span(site.node)[0], "an earlier loop iteration of this call gave the model its PEFT layers")
+                        Related(
+                            context.path,
+                            context.span(site.node)[0],
+                            "an earlier loop iteration of this call gave the model its PEFT layers",
+                        )
                     )
                 else:
                     related.append(context.related(origin))
@@ -78,7 +82,7 @@ class AdapterLoadedOntoPeftModel(Rule):
             self,
             site.node,
             f"`{owner}.from_pretrained` loads the adapter onto `{_short(shown)}`, which already has PEFT layers: "
-            "the adapter lands one level too deep and is silently unused (outputs equal the base model's); "
+            "the adapter is nested one level too deep and silently unused (outputs equal the base model's); "
             "load it onto a fresh base model, or use `load_adapter()` + `set_adapter()`",
             related=related,
             facts=_verifier_facts(wrapped[0], site),
@@ -102,14 +106,8 @@ def _short(code: str) -> str:
 
 
 def _verifier_facts(value: Value, site: CallSite) -> dict[str, Any]:
-    facts = {key: val for key, val in value.facts}
-    facts.pop("class_key", None)
-    if isinstance(facts.get("peft_config"), tuple):
-        facts["peft_config"] = {key: list(val) if isinstance(val, tuple) else val for key, val in facts["peft_config"]}
+    facts = model_facts(value)
     adapter = site.shapes(1, "model_id")
     if adapter:
         facts["adapter_path"] = paths.render(adapter[0])
-    local_dirs = sorted({facts[k] for k in ("model_id",) if isinstance(facts.get(k), str) and facts[k].startswith((".", "/"))})
-    if local_dirs:
-        facts["local_dirs"] = local_dirs
     return facts

@@ -8,8 +8,13 @@ from peftlint.analysis import paths
 from peftlint.analysis.flow import CallSite
 from peftlint.analysis.values import MODEL_KINDS, Kind
 from peftlint.findings import Finding, Related
-from peftlint.rules.base import CrossFileFact, Rule
+from peftlint.rules.base import CrossFileFact, Rule, model_facts
 
+_MESSAGE = (
+    "`load_state_dict(torch.load(...))` reads `{path}`, a whole pickled module, not a state dict: "
+    "torch.load raises UnpicklingError (torch >= 2.6), or load_state_dict raises TypeError; "
+    "save `model.state_dict()` instead, or load the object itself with torch.load"
+)
 SAVE = "save"
 LOAD = "load"
 
@@ -19,10 +24,10 @@ class PickledModuleLoadedAsStateDict(Rule):
     ## What it does
     Pairs `torch.save(model, path)`, where `model` is a module (not `model.state_dict()`, not a
     dict), with `other.load_state_dict(torch.load(path))` reading the same file, in the same file
-    or in another file of the same directory in the run (relative paths resolve against the working
-    directory, so files further apart are not assumed to share one). Paths match by literal, by module constant (also imported from
-    another module), by variable, and by the shape of `os.path.join(...)`, f-strings,
-    `Path(...) / "x"` and `+`.
+    or in another file of the same directory in the run (relative paths resolve against the
+    working directory, so files further apart are not assumed to share one). Paths match by
+    literal, by module constant (also imported from another module), by variable, and by the
+    shape of `os.path.join(...)`, f-strings, `Path(...) / "x"` and `+`.
 
     ## Why is this bad?
     `torch.save(model, p)` pickles the whole module object, while `load_state_dict` expects a
@@ -51,14 +56,16 @@ class PickledModuleLoadedAsStateDict(Rule):
 
     code = "PEFT002"
     name = "pickled-module-loaded-as-state-dict"
-    summary = "Whole module pickled with torch.save, read back with load_state_dict(torch.load(...)): fails at load time."
+    summary = (
+        "Whole module pickled with torch.save, read back with load_state_dict(torch.load(...)): fails at load time."
+    )
     tokens = ((b"torch",), (b"save", b"load_state_dict"))
 
     def on_call(self, site: CallSite) -> None:
         if site.callee is not None and site.callee in ("torch.save", "torch.serialization.save"):
             modules = [v for v in site.arg(0, "obj") if v.kind in MODEL_KINDS]
             if modules:
-                facts = {k: v for k, v in sorted(modules, key=lambda v: v.kind.value)[0].facts if k != "class_key"}
+                facts = model_facts(sorted(modules, key=lambda v: v.kind.value)[0])
                 facts["saved_kind"] = "peft" if any(v.kind is Kind.PEFT_MODEL for v in modules) else "base"
                 self._remember(site, SAVE, site.shapes(1, "f"), facts)
         elif site.method == "load_state_dict":
@@ -69,7 +76,9 @@ class PickledModuleLoadedAsStateDict(Rule):
 
     def _remember(self, site: CallSite, kind: str, shapes: Sequence[paths.Shape], data: dict[str, Any]) -> None:
         start, end = self.context.span(site.node)
-        self.context.facts.append(CrossFileFact(self.code, self.context.path, kind, start, end, tuple(shapes), tuple(sorted(data.items()))))
+        self.context.facts.append(
+            CrossFileFact(self.code, self.context.path, kind, start, end, tuple(shapes), tuple(sorted(data.items())))
+        )
 
     @classmethod
     def join(cls, facts: Sequence[CrossFileFact], resolve: Callable[[str, paths.Shape], paths.Shape]) -> list[Finding]:
@@ -81,14 +90,18 @@ class PickledModuleLoadedAsStateDict(Rule):
                 (save, shape)
                 for save, save_shapes in saves
                 for shape in save_shapes
-                if shape in load_shapes and _near(save.path, load.path) and (paths.has_literal(shape) or save.path == load.path)
+                if shape in load_shapes
+                and _near(save.path, load.path)
+                and (paths.has_literal(shape) or save.path == load.path)
             ]
             if not matches:
                 continue
             save, shape = matches[0]
             related = tuple(
                 dict.fromkeys(
-                    Related(s.path, s.start, f"the whole module is pickled here with torch.save (path `{paths.render(p)}`)")
+                    Related(
+                        s.path, s.start, f"the whole module is pickled here with torch.save (path `{paths.render(p)}`)"
+                    )
                     for s, p in matches
                 )
             )
@@ -98,11 +111,7 @@ class PickledModuleLoadedAsStateDict(Rule):
                 Finding(
                     code=cls.code,
                     name=cls.name,
-                    message=(
-                        f"`load_state_dict(torch.load(...))` reads `{paths.render(shape)}`, which holds a whole pickled module, "
-                        "not a state dict: torch.load raises UnpicklingError (weights_only, torch >= 2.6), else load_state_dict "
-                        "raises TypeError; save `model.state_dict()` instead, or load the object with torch.load"
-                    ),
+                    message=_MESSAGE.format(path=paths.render(shape)),
                     path=load.path,
                     start=load.start,
                     end=load.end,
