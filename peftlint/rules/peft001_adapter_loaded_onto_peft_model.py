@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peftlint.analysis import names, paths
-from peftlint.analysis.flow import CallSite
 from peftlint.analysis.values import Kind, Value
 from peftlint.findings import Related
 from peftlint.rules.base import Rule, model_facts
+
+if TYPE_CHECKING:
+    from peftlint.analysis.flow import CallSite
 
 
 class AdapterLoadedOntoPeftModel(Rule):

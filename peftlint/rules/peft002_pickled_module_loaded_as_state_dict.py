@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peftlint.analysis import paths
-from peftlint.analysis.flow import CallSite
 from peftlint.analysis.values import MODEL_KINDS, Kind
 from peftlint.findings import Finding, Related
 from peftlint.rules.base import CrossFileFact, Rule, model_facts
@@ -17,6 +16,9 @@ _MESSAGE = (
 )
 SAVE = "save"
 LOAD = "load"
+
+if TYPE_CHECKING:
+    from peftlint.analysis.flow import CallSite
 
 
 class PickledModuleLoadedAsStateDict(Rule):

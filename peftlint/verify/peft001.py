@@ -1,0 +1,234 @@
+"""PEFT001: an adapter loaded onto a model that already carries PEFT layers is silently unused.
+
+The scenario saves a trained adapter, then loads it the flagged way (onto ``get_peft_model(base)``,
+or onto an earlier ``PeftModel.from_pretrained`` result when the code rebinds in a loop) and the
+correct way (onto a fresh copy of the base), and compares outputs and parameter names.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import peft
+import torch
+from torch import nn
+
+from peftlint.findings import Finding
+from peftlint.verify.adapters import NOISE_STD, build_peft_config, simulate_training
+from peftlint.verify.models import BaseModel, forward
+from peftlint.verify.scenario import Outcome, first_line
+
+TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
+WARNING_LIMIT = 200  # peft's missing-keys warning lists every key; the start says enough
+FLAGGED_CALLS = {
+    False: "PeftModel.from_pretrained(get_peft_model(copy_of_base, config), adapter_dir)",
+    True: "PeftModel.from_pretrained(PeftModel.from_pretrained(copy_of_base, earlier_dir), adapter_dir)",
+}
+CORRECT_CALL = "PeftModel.from_pretrained(copy_of_base, adapter_dir)"
+
+
+@dataclass(frozen=True)
+class TrainedAdapter:
+    path: Path
+    output: torch.Tensor
+    trainable_params: int
+    all_params: int
+
+
+@dataclass(frozen=True)
+class Loaded:
+    output: torch.Tensor
+    names: list[str]
+    warnings: list[str]
+
+
+def run(finding: Finding, base: BaseModel) -> Outcome:
+    facts = finding.fact_map
+    rebinds = facts.get("wrapped_by") == "PeftModel.from_pretrained"
+    config = build_peft_config(facts, base)
+    # The adapter is trained in the code, so its parameters are trainable there (and perturbable here).
+    training_config = build_peft_config(facts, base, inference_mode=False)
+    with tempfile.TemporaryDirectory(prefix="peftlint-verify-") as tmp:
+        seeds = (1, 2) if rebinds else (1,)
+        adapters = [
+            train_adapter(base, training_config.config, seed, Path(tmp, f"adapter-{seed}"))
+            for seed in seeds
+        ]
+        trained = adapters[-1]
+        if rebinds:
+            holder = peft.PeftModel.from_pretrained(base.fresh_copy(), adapters[0].path)
+        else:
+            holder = peft.get_peft_model(base.fresh_copy(), config.config)
+        try:
+            flagged = load_onto(holder, trained.path, base)
+        except Exception as error:  # a peft that refuses the mistake no longer fails silently
+            return Outcome(
+                "not_reproduced",
+                f"peft {peft.__version__} raises on the flagged load instead of ignoring the adapter: "
+                f"{type(error).__name__}: {first_line(error)}",
+                {"peft_config": config.text, "flagged_load": {"call": FLAGGED_CALLS[rebinds]}},
+            )
+        correct = load_onto(base.fresh_copy(), trained.path, base)
+    evidence = gather_evidence(base, adapters, flagged, correct, config.text, rebinds)
+    return judge(base, adapters, flagged, correct, evidence)
+
+
+def train_adapter(base: BaseModel, config: peft.PeftConfig, seed: int, path: Path) -> TrainedAdapter:
+    model = peft.get_peft_model(base.fresh_copy(), config)
+    simulate_training(model, seed)
+    trainable, total = model.get_nb_trainable_parameters()
+    model.save_pretrained(str(path))
+    model.eval()
+    return TrainedAdapter(path, forward(model, base.inputs), int(trainable), int(total))
+
+
+def load_onto(model: nn.Module, adapter: Path, base: BaseModel) -> Loaded:
+    """``PeftModel.from_pretrained(model, adapter)``, recording the warnings it emits."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = peft.PeftModel.from_pretrained(model, str(adapter))
+    messages = list(dict.fromkeys(str(warning.message) for warning in caught))
+    names = [name for name, _ in loaded.named_parameters()]
+    return Loaded(forward(loaded, base.inputs), names, messages)
+
+
+def gather_evidence(
+    base: BaseModel,
+    adapters: list[TrainedAdapter],
+    flagged: Loaded,
+    correct: Loaded,
+    config_text: str,
+    rebinds: bool,
+) -> dict[str, Any]:
+    trained = adapters[-1]
+    flagged_load = comparison(flagged.output, base.output, trained.output)
+    if rebinds:
+        flagged_load["max_abs_diff_vs_earlier_checkpoint"] = max_abs_diff(
+            flagged.output, adapters[0].output
+        )
+    return {
+        "peft_config": config_text,
+        "adapter": f"training simulated: N(0, {NOISE_STD}^2) noise added to every trainable "
+        "parameter (a fresh LoRA has lora_B == 0)",
+        "trainable_params": trained.trainable_params,
+        "all_params": trained.all_params,
+        "trained_max_abs_diff_vs_base": max_abs_diff(trained.output, base.output),
+        "flagged_load": {"call": FLAGGED_CALLS[rebinds], **flagged_load},
+        "correct_load": {
+            "call": CORRECT_CALL,
+            **comparison(correct.output, base.output, trained.output),
+        },
+        "first_output_value": {
+            "base": first_value(base.output),
+            "trained": first_value(trained.output),
+            "flagged_load": first_value(flagged.output),
+            "correct_load": first_value(correct.output),
+        },
+        "first_differing_parameter_names": first_difference(flagged.names, correct.names),
+        # Only what the mistake adds: warnings the correct load emits too are noise.
+        "peft_warnings": [
+            clip(message) for message in flagged.warnings if message not in correct.warnings
+        ],
+        "equal_means": f"torch.allclose(a, b, rtol={TOLERANCE['rtol']}, atol={TOLERANCE['atol']})",
+    }
+
+
+def judge(
+    base: BaseModel,
+    adapters: list[TrainedAdapter],
+    flagged: Loaded,
+    correct: Loaded,
+    evidence: dict[str, Any],
+) -> Outcome:
+    trained = adapters[-1]
+    if same(trained.output, base.output):
+        return Outcome(
+            "skipped", "inconclusive: the simulated training did not change the outputs", evidence
+        )
+    if not same(correct.output, trained.output):
+        return Outcome(
+            "skipped",
+            "inconclusive: even loading onto a fresh base does not reproduce the trained outputs "
+            f"(max |diff| {number(max_abs_diff(correct.output, trained.output))})",
+            evidence,
+        )
+    if same(flagged.output, trained.output):
+        return Outcome(
+            "not_reproduced",
+            f"peft {peft.__version__} applies the adapter despite the PEFT layers already present: "
+            f"the flagged load equals the trained outputs "
+            f"(max |diff| {number(max_abs_diff(flagged.output, trained.output))})",
+            evidence,
+        )
+    return Outcome("confirmed", confirmed_reason(base, adapters, flagged, correct, evidence), evidence)
+
+
+def confirmed_reason(
+    base: BaseModel,
+    adapters: list[TrainedAdapter],
+    flagged: Loaded,
+    correct: Loaded,
+    evidence: dict[str, Any],
+) -> str:
+    trained = adapters[-1]
+    if same(flagged.output, base.output):
+        resembles = f"equal the base model's (max |diff| {number(max_abs_diff(flagged.output, base.output))})"
+    elif len(adapters) > 1 and same(flagged.output, adapters[0].output):
+        resembles = "equal the earlier checkpoint's"
+    else:
+        resembles = "equal neither the base model's nor the trained adapter's"
+    names = evidence["first_differing_parameter_names"]
+    parts = [
+        f"the flagged load ignores the trained adapter: its outputs {resembles} and differ from "
+        f"the trained outputs (max |diff| {number(max_abs_diff(flagged.output, trained.output))})",
+        "loading onto a fresh base reproduces them "
+        f"(max |diff| {number(max_abs_diff(correct.output, trained.output))})",
+    ]
+    if names:
+        parts.append(f"parameter names {names[0]} vs {names[1]}")
+    parts.append(f"trainable {trained.trainable_params:,} of {trained.all_params:,} params")
+    parts.append(f"{len(evidence['peft_warnings'])} peft warning(s)")
+    return "; ".join(parts)
+
+
+def comparison(output: torch.Tensor, base: torch.Tensor, trained: torch.Tensor) -> dict[str, Any]:
+    return {
+        "max_abs_diff_vs_base": max_abs_diff(output, base),
+        "max_abs_diff_vs_trained": max_abs_diff(output, trained),
+        "equals_base": same(output, base),
+        "equals_trained": same(output, trained),
+    }
+
+
+def same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.shape == b.shape and torch.allclose(a, b, **TOLERANCE)
+
+
+def max_abs_diff(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).abs().max())
+
+
+def first_value(output: torch.Tensor) -> float:
+    return float(output.flatten()[0])
+
+
+def first_difference(flagged: list[str], correct: list[str]) -> list[str | None] | None:
+    """The first position where the two parameter-name lists disagree, as [flagged, correct]."""
+    for index in range(max(len(flagged), len(correct))):
+        left = flagged[index] if index < len(flagged) else None
+        right = correct[index] if index < len(correct) else None
+        if left != right:
+            return [left, right]
+    return None
+
+
+def clip(message: str) -> str:
+    return message if len(message) <= WARNING_LIMIT else message[: WARNING_LIMIT - 1] + "…"
+
+
+def number(value: float) -> str:
+    return f"{value:.3g}"

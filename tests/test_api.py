@@ -1,0 +1,97 @@
+"""The library API, the facts findings carry for the verifier, and what the linter must never import."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from peftlint import lint_paths, lint_source
+from peftlint.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SEED_RESUME = """
+from peft import LoraConfig, PeftModel, TaskType, get_peft_model
+from transformers import AutoModelForCausalLM
+
+model = AutoModelForCausalLM.from_pretrained("gpt2")
+config = LoraConfig(task_type=TaskType.CAUSAL_LM, inference_mode=False, r=8, lora_alpha=32, lora_dropout=0.1)
+model = get_peft_model(model, config)
+model = PeftModel.from_pretrained(model, "./lora_model")
+"""
+
+
+def test_lint_source_reports_position_related_and_verifier_facts() -> None:
+    result = lint_source(SEED_RESUME, "train.py")
+    (finding,) = result.findings
+    assert (finding.code, finding.path, finding.start.line, finding.start.column) == ("PEFT001", "train.py", 8, 9)
+    assert finding.end.line == 8 and finding.end.column == len(SEED_RESUME.splitlines()[7]) + 1
+    (related,) = finding.related
+    assert (related.start.line, related.start.column) == (7, 9)
+    assert "get_peft_model" in related.message
+    assert finding.fact_map == {
+        "model_id": "gpt2",
+        "model_class": "transformers.AutoModelForCausalLM",
+        "peft_config": {
+            "task_type": "CAUSAL_LM",
+            "inference_mode": False,
+            "r": 8,
+            "lora_alpha": 32,
+            "lora_dropout": 0.1,
+        },
+        "peft_config_class": "LoraConfig",
+        "wrapped_by": "get_peft_model",
+        "adapter_path": "lora_model",
+    }
+
+
+def test_select_and_ignore_by_prefix() -> None:
+    assert lint_source(SEED_RESUME, settings=Settings(ignore=("PEFT001",))).findings == ()
+    assert lint_source(SEED_RESUME, settings=Settings(select=("PEFT00",))).findings
+    assert lint_source(SEED_RESUME, settings=Settings(select=("PEFT002",))).findings == ()
+
+
+def test_output_is_deterministic_across_runs() -> None:
+    first = lint_paths([str(ROOT / "fixtures")])
+    second = lint_paths([str(ROOT / "fixtures")])
+    assert first == second
+    assert list(first.findings) == sorted(first.findings, key=lambda f: f.sort_key())
+
+
+def test_linter_imports_neither_torch_nor_user_code(tmp_path: Path) -> None:
+    marker = tmp_path / "imported.marker"
+    (tmp_path / "train.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n" + SEED_RESUME, encoding="utf-8")
+    (tmp_path / "plain.py").write_text("print('no peft here')\n", encoding="utf-8")
+    script = (
+        "import sys, json; from peftlint import lint_paths;"
+        f"r = lint_paths([{str(tmp_path)!r}]);"
+        "print(json.dumps([len(r.findings), sorted(m for m in ('torch', 'transformers', 'peft') if m in sys.modules)]))"
+    )
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert json.loads(output) == [1, []]
+    assert not marker.exists()
+
+
+def test_libcst_is_not_imported_for_files_without_trigger_tokens(tmp_path: Path) -> None:
+    (tmp_path / "plain.py").write_text("import os\nprint(os.getcwd())\n", encoding="utf-8")
+    script = (
+        "import sys; from peftlint import lint_paths;"
+        f"r = lint_paths([{str(tmp_path)!r}]);"
+        "print(r.files_checked, r.files_parsed, 'libcst' in sys.modules)"
+    )
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert output.split() == ["1", "0", "False"]
+
+
+def test_readme_sample_output_is_what_the_examples_give() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    sample = re.search(r"Sample output of the first command:\n\n```\n(.*?)```", readme, re.S)
+    assert sample is not None
+    actual = subprocess.run(
+        [sys.executable, "-m", "peftlint", "check", "examples/"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert actual.returncode == 1
+    assert actual.stdout == sample.group(1)
