@@ -63,7 +63,9 @@ def check(
         jobs=jobs,
         cache=not no_cache,
     )
-    result = lint_paths(paths or (".",), settings)
+    from peftlint.cache import CACHE_DIRECTORY
+
+    result = lint_paths(paths or (".",), settings, cache_dir=CACHE_DIRECTORY)
     if output_format == "text":
         output = REPORTERS["text"](result, color=sys.stdout.isatty())
     else:
@@ -74,3 +76,11 @@ def check(
     if result.errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if result.findings and not exit_zero else EXIT_CLEAN)
+
+
+@main.command()
+def clean() -> None:
+    """Remove the results cache (.peftlint_cache) of the current directory."""
+    from peftlint.cache import CACHE_DIRECTORY, clean as remove
+
+    click.echo(f"Removed {CACHE_DIRECTORY}/" if remove(CACHE_DIRECTORY) else f"No {CACHE_DIRECTORY}/ here.")

@@ -15,9 +15,14 @@ from dataclasses import dataclass, field, replace
 from peftlint.config import Settings
 from peftlint.discovery import discover
 from peftlint.findings import FileError, Finding
-from peftlint.rules import select_rules
+from peftlint.cache import ResultCache, content_hash
+from peftlint.rules import all_rules, select_rules
 from peftlint.rules.base import CrossFileFact, Rule, RuleContext
 from peftlint.sources import SourceError, decode
+
+
+# Below this many files to parse per worker, a pool costs more than it saves.
+MIN_FILES_PER_WORKER = 8
 
 
 @dataclass(frozen=True)
@@ -47,27 +52,68 @@ def lint_source(source: str | bytes, path: str = "<stdin>", settings: Settings |
     return _finish([result], rules, [path])
 
 
-def lint_paths(paths: Sequence[str], settings: Settings | None = None) -> LintResult:
+def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir: str | None = None) -> LintResult:
+    """Lint files and directories as one run; ``cache_dir`` enables the results cache."""
     settings = settings or Settings()
     rules = select_rules(settings.select, settings.ignore)
     found = discover(paths, settings)
-    results = [analyse_path(path, rules, settings) for path in found.files]
-    results += [FileResult(path, errors=(FileError(path, reason),)) for path, reason in found.errors]
-    return _finish(results, rules, found.files)
+    cache = ResultCache(cache_dir, rules) if cache_dir and settings.cache else None
+    results: dict[str, FileResult] = {}
+    todo: list[tuple[str, bytes, str]] = []
+    for path in found.files:
+        data = _read(path, settings)
+        if isinstance(data, FileResult):
+            results[path] = data
+        elif not any(rule.wants(data) for rule in rules):
+            results[path] = FileResult(path)
+        else:
+            digest = content_hash(data)
+            cached = cache.get(path, digest) if cache else None
+            if cached is not None:
+                results[path] = cached
+            else:
+                todo.append((path, data, digest))
+    for (path, _, digest), result in zip(todo, _analyse_all(todo, rules, settings.jobs), strict=True):
+        results[path] = result
+        if cache:
+            cache.put(path, digest, result)
+    if cache:
+        cache.save()
+    ordered = [results[path] for path in found.files]
+    ordered += [FileResult(path, errors=(FileError(path, reason),)) for path, reason in found.errors]
+    return _finish(ordered, rules, found.files)
 
 
-def analyse_path(path: str, rules: Sequence[type[Rule]], settings: Settings) -> FileResult:
+def _read(path: str, settings: Settings) -> bytes | FileResult:
     try:
         size = os.path.getsize(path)
         if size > settings.max_file_bytes:
-            limit = settings.max_file_bytes // (1024 * 1024)
-            return _error(path, f"skipped: file is {size / 1024 / 1024:.1f} MiB, over the {limit} MiB limit")
+            limit = settings.max_file_bytes / (1024 * 1024)
+            return _error(path, f"skipped: file is {size / 1024 / 1024:.1f} MiB, over the {limit:g} MiB limit")
         with open(path, "rb") as handle:
-            data = handle.read()
+            return handle.read()
     except IsADirectoryError:
         return _error(path, "is a directory")
     except OSError as error:
         return _error(path, f"cannot read: {error.strerror or error}")
+
+
+def _analyse_all(todo: Sequence[tuple[str, bytes, str]], rules: Sequence[type[Rule]], jobs: int) -> list[FileResult]:
+    """In this process for a handful of files; in a process pool when there is enough work."""
+    workers = min(jobs or os.cpu_count() or 1, len(todo) // MIN_FILES_PER_WORKER)
+    if workers <= 1:
+        return [analyse_bytes(path, data, rules) for path, data, _ in todo]
+    from concurrent.futures import ProcessPoolExecutor
+
+    codes = [rule.code for rule in rules]
+    chunk = max(1, len(todo) // (workers * 4))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_analyse_in_worker, [(p, d, codes) for p, d, _ in todo], chunksize=chunk))
+
+
+def _analyse_in_worker(job: tuple[str, bytes, list[str]]) -> FileResult:
+    path, data, codes = job
+    rules = [rule for rule in all_rules() if rule.code in codes]
     return analyse_bytes(path, data, rules)
 
 

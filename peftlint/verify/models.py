@@ -7,7 +7,9 @@ the table of well-known ids (exact architecture, random weights); the embedded t
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -335,7 +337,7 @@ def local_plan(path: Path, class_name: str | None) -> ModelPlan | None:
         return ModelPlan(
             ("gguf", str(gguf), class_name or ""),
             f"{gguf}: pretrained weights from the GGUF file, dequantised by transformers",
-            lambda: load_pretrained(str(gguf.parent), class_name, gguf_file=gguf.name, local_files_only=True),
+            lambda: load_gguf(gguf, class_name),
         )
     if not (path / "config.json").is_file():
         return None
@@ -461,6 +463,12 @@ def from_config(class_name: str | None, config: transformers.PretrainedConfig) -
 def load_pretrained(source: str, class_name: str | None, **kwargs: Any) -> nn.Module:
     config = transformers.AutoConfig.from_pretrained(source, **kwargs)
     return model_class(class_name, config).from_pretrained(source, config=config, **kwargs)
+
+
+def load_gguf(path: Path, class_name: str | None) -> nn.Module:
+    # transformers draws its own tqdm bar while dequantising; the verifier reports progress itself.
+    with contextlib.redirect_stderr(io.StringIO()):
+        return load_pretrained(str(path.parent), class_name, gguf_file=path.name, local_files_only=True)
 
 
 def fit_target_modules(module: nn.Module, targets: Any) -> list[str] | None:

@@ -29,6 +29,7 @@ FLAGGED_CALLS = {
     True: "PeftModel.from_pretrained(PeftModel.from_pretrained(copy_of_base, earlier_dir), adapter_dir)",
 }
 CORRECT_CALL = "PeftModel.from_pretrained(copy_of_base, adapter_dir)"
+ADAPTER_NAME = "default"  # peft's adapter name when the code gives none
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,7 @@ def run(finding: Finding, base: BaseModel) -> Outcome:
     training_config = build_peft_config(facts, base, inference_mode=False)
     with tempfile.TemporaryDirectory(prefix="peftlint-verify-") as tmp:
         seeds = (1, 2) if rebinds else (1,)
-        adapters = [
-            train_adapter(base, training_config.config, seed, Path(tmp, f"adapter-{seed}"))
-            for seed in seeds
-        ]
+        adapters = [train_adapter(base, training_config.config, seed, Path(tmp, f"adapter-{seed}")) for seed in seeds]
         trained = adapters[-1]
         if rebinds:
             holder = peft.PeftModel.from_pretrained(base.fresh_copy(), adapters[0].path)
@@ -107,9 +105,7 @@ def gather_evidence(
     trained = adapters[-1]
     flagged_load = comparison(flagged.output, base.output, trained.output)
     if rebinds:
-        flagged_load["max_abs_diff_vs_earlier_checkpoint"] = max_abs_diff(
-            flagged.output, adapters[0].output
-        )
+        flagged_load["max_abs_diff_vs_earlier_checkpoint"] = max_abs_diff(flagged.output, adapters[0].output)
     return {
         "peft_config": config_text,
         "adapter": f"training simulated: N(0, {NOISE_STD}^2) noise added to every trainable "
@@ -129,10 +125,12 @@ def gather_evidence(
             "correct_load": first_value(correct.output),
         },
         "first_differing_parameter_names": first_difference(flagged.names, correct.names),
+        # Where the saved adapter weights should have landed, and where peft looked for them.
+        "first_differing_adapter_parameter_names": first_difference(
+            adapter_names(flagged.names), adapter_names(correct.names)
+        ),
         # Only what the mistake adds: warnings the correct load emits too are noise.
-        "peft_warnings": [
-            clip(message) for message in flagged.warnings if message not in correct.warnings
-        ],
+        "peft_warnings": [clip(message) for message in flagged.warnings if message not in correct.warnings],
         "equal_means": f"torch.allclose(a, b, rtol={TOLERANCE['rtol']}, atol={TOLERANCE['atol']})",
     }
 
@@ -146,9 +144,7 @@ def judge(
 ) -> Outcome:
     trained = adapters[-1]
     if same(trained.output, base.output):
-        return Outcome(
-            "skipped", "inconclusive: the simulated training did not change the outputs", evidence
-        )
+        return Outcome("skipped", "inconclusive: the simulated training did not change the outputs", evidence)
     if not same(correct.output, trained.output):
         return Outcome(
             "skipped",
@@ -175,19 +171,20 @@ def confirmed_reason(
     evidence: dict[str, Any],
 ) -> str:
     trained = adapters[-1]
+    vs_base = f"max |diff| {number(max_abs_diff(flagged.output, base.output))}"
+    vs_trained = f"max |diff| {number(max_abs_diff(flagged.output, trained.output))}"
     if same(flagged.output, base.output):
-        resembles = f"equal the base model's (max |diff| {number(max_abs_diff(flagged.output, base.output))})"
+        outputs = f"equal the base model's ({vs_base}), not the trained adapter's ({vs_trained})"
     elif len(adapters) > 1 and same(flagged.output, adapters[0].output):
-        resembles = "equal the earlier checkpoint's"
+        outputs = f"equal the earlier checkpoint's, not the trained adapter's ({vs_trained})"
     else:
-        resembles = "equal neither the base model's nor the trained adapter's"
-    names = evidence["first_differing_parameter_names"]
+        outputs = f"equal neither the base model's ({vs_base}) nor the trained adapter's ({vs_trained})"
     parts = [
-        f"the flagged load ignores the trained adapter: its outputs {resembles} and differ from "
-        f"the trained outputs (max |diff| {number(max_abs_diff(flagged.output, trained.output))})",
-        "loading onto a fresh base reproduces them "
+        f"the flagged load ignores the trained adapter: its outputs {outputs}",
+        "loading onto a fresh base reproduces the trained outputs "
         f"(max |diff| {number(max_abs_diff(correct.output, trained.output))})",
     ]
+    names = evidence["first_differing_parameter_names"]
     if names:
         parts.append(f"parameter names {names[0]} vs {names[1]}")
     parts.append(f"trainable {trained.trainable_params:,} of {trained.all_params:,} params")
@@ -224,6 +221,10 @@ def first_difference(flagged: list[str], correct: list[str]) -> list[str | None]
         if left != right:
             return [left, right]
     return None
+
+
+def adapter_names(names: list[str]) -> list[str]:
+    return [name for name in names if f".{ADAPTER_NAME}." in name]
 
 
 def clip(message: str) -> str:

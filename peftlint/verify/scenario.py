@@ -22,5 +22,5 @@ class CannotRebuild(Exception):
 
 def first_line(error: BaseException, limit: int = 300) -> str:
     lines = str(error).strip().splitlines()
-    line = lines[0] if lines else type(error).__name__
+    line = lines[0].strip() if lines else type(error).__name__
     return line if len(line) <= limit else line[: limit - 1] + "…"

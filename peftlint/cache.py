@@ -1,0 +1,168 @@
+"""Per-file results cached by content hash, peftlint version and the enabled rules.
+
+One JSON file per (version, rule set) in ``.peftlint_cache/``: loading one file is cheaper than
+opening hundreds, and JSON (never pickle) means a planted cache file cannot run code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+from peftlint import __version__
+from peftlint.findings import Edit, Finding, Fix, Position, Related, Severity
+from peftlint.rules.base import CrossFileFact, Rule
+
+CACHE_DIRECTORY = ".peftlint_cache"
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+class ResultCache:
+    def __init__(self, directory: str, rules: Sequence[type[Rule]]) -> None:
+        self.directory = directory
+        key = hashlib.sha256(f"{__version__}|{','.join(r.code for r in rules)}".encode()).hexdigest()[:16]
+        self.path = os.path.join(directory, f"results-{key}.json")
+        self.entries: dict[str, list[Any]] = {}
+        self.changed = False
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                loaded = json.load(handle)
+            if isinstance(loaded, dict) and loaded.get("version") == __version__:
+                self.entries = loaded.get("files", {})
+        except (OSError, ValueError):
+            self.entries = {}
+
+    def get(self, path: str, digest: str) -> Any:
+        from peftlint.engine import FileResult
+
+        entry = self.entries.get(path)
+        if not entry or entry[0] != digest:
+            return None
+        try:
+            return FileResult(**_load_result(entry[1]))
+        except (KeyError, TypeError, ValueError, IndexError):
+            return None  # an entry written by another version of the format: analyse again
+
+    def put(self, path: str, digest: str, result: Any) -> None:
+        if result.errors:
+            return  # errors are re-examined every run (the file may become readable)
+        self.entries[path] = [digest, _dump_result(result)]
+        self.changed = True
+
+    def save(self) -> None:
+        if not self.changed:
+            return
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            ignore = os.path.join(self.directory, ".gitignore")
+            if not os.path.exists(ignore):
+                with open(ignore, "w", encoding="utf-8") as handle:
+                    handle.write("# created by peftlint\n*\n")
+            descriptor, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                json.dump({"version": __version__, "files": self.entries}, handle, separators=(",", ":"))
+            os.replace(temporary, self.path)
+        except OSError:
+            pass  # a read-only checkout still lints; it only runs cold
+
+
+def clean(directory: str) -> bool:
+    import shutil
+
+    if not os.path.isdir(directory):
+        return False
+    shutil.rmtree(directory)
+    return True
+
+
+def _position(p: Position) -> list[Any]:
+    return [p.line, p.column, p.cell]
+
+
+def _load_position(raw: list[Any]) -> Position:
+    return Position(raw[0], raw[1], raw[2])
+
+
+def _tuplify(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_tuplify(v) for v in value)
+    return value
+
+
+def _dump_finding(f: Finding) -> dict[str, Any]:
+    return {
+        "code": f.code,
+        "name": f.name,
+        "message": f.message,
+        "path": f.path,
+        "start": _position(f.start),
+        "end": _position(f.end),
+        "severity": f.severity.value,
+        "confidence": f.confidence,
+        "related": [[r.path, _position(r.start), r.message] for r in f.related],
+        "fix": None
+        if f.fix is None
+        else {
+            "message": f.fix.message,
+            "safe": f.fix.safe,
+            "edits": [[e.path, _position(e.start), _position(e.end), e.content] for e in f.fix.edits],
+        },
+        "facts": [[k, v] for k, v in f.facts],
+    }
+
+
+def _load_finding(raw: dict[str, Any]) -> Finding:
+    fix = raw["fix"]
+    return Finding(
+        code=raw["code"],
+        name=raw["name"],
+        message=raw["message"],
+        path=raw["path"],
+        start=_load_position(raw["start"]),
+        end=_load_position(raw["end"]),
+        severity=Severity(raw["severity"]),
+        confidence=raw["confidence"],
+        related=tuple(Related(p, _load_position(s), m) for p, s, m in raw["related"]),
+        fix=None
+        if fix is None
+        else Fix(
+            fix["message"],
+            tuple(Edit(p, _load_position(s), _load_position(e), c) for p, s, e, c in fix["edits"]),
+            fix["safe"],
+        ),
+        facts=tuple((k, v) for k, v in raw["facts"]),
+    )
+
+
+def _dump_result(result: Any) -> dict[str, Any]:
+    return {
+        "path": result.path,
+        "findings": [_dump_finding(f) for f in result.findings],
+        "facts": [
+            [c.code, c.path, c.kind, _position(c.start), _position(c.end), c.shapes, [[k, v] for k, v in c.data]]
+            for c in result.facts
+        ],
+        "parsed": result.parsed,
+    }
+
+
+def _load_result(raw: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "path": raw["path"],
+        "findings": tuple(_load_finding(f) for f in raw["findings"]),
+        "facts": tuple(
+            CrossFileFact(
+                code, path, kind, _load_position(start), _load_position(end), _tuplify(shapes), tuple((k, v) for k, v in data)
+            )
+            for code, path, kind, start, end, shapes, data in raw["facts"]
+        ),
+        "errors": (),
+        "parsed": raw["parsed"],
+    }
