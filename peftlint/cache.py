@@ -159,7 +159,13 @@ def _load_result(raw: dict[str, Any]) -> dict[str, Any]:
         "findings": tuple(_load_finding(f) for f in raw["findings"]),
         "facts": tuple(
             CrossFileFact(
-                code, path, kind, _load_position(start), _load_position(end), _tuplify(shapes), tuple((k, v) for k, v in data)
+                code,
+                path,
+                kind,
+                _load_position(start),
+                _load_position(end),
+                _tuplify(shapes),
+                tuple((k, v) for k, v in data),
             )
             for code, path, kind, start, end, shapes, data in raw["facts"]
         ),

@@ -24,12 +24,21 @@ def main(context: click.Context) -> None:
         click.echo(context.get_help())
 
 
+FORMATS = ["text", "json", "sarif", "github"]
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--select", multiple=True, metavar="CODES", help="Rule codes or prefixes to enable (comma-separated).")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Rule codes or prefixes to disable (comma-separated).")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--output-file", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the report here.")
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings.")
 @click.option("--exit-zero", is_flag=True, help="Exit with 0 even when problems are found.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change behaviour beyond the finding.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing (exit 1 if any).")
+@click.option("--stdin-filename", metavar="PATH", help="The name of the file read from stdin (PATH '-').")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the results cache.")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, help="Worker processes (0: automatic).")
 @click.option("--force-exclude", is_flag=True, help="Apply exclusions and .gitignore to paths given explicitly too.")
@@ -39,16 +48,22 @@ def check(
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     output_format: str,
+    output_file: str | None,
+    statistics: bool,
     exit_zero: bool,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
+    stdin_filename: str | None,
     no_cache: bool,
     jobs: int,
     force_exclude: bool,
     no_respect_gitignore: bool,
 ) -> None:
-    """Lint PATHS (files or directories; default: the current directory)."""
+    """Lint PATHS (files or directories; default: the current directory; '-' reads stdin)."""
+    from peftlint.cache import CACHE_DIRECTORY
     from peftlint.config import Settings
     from peftlint.engine import lint_paths
-    from peftlint.report import REPORTERS
     from peftlint.rules import all_rules
 
     known = {rule.code for rule in all_rules()}
@@ -63,14 +78,77 @@ def check(
         jobs=jobs,
         cache=not no_cache,
     )
-    from peftlint.cache import CACHE_DIRECTORY
-
+    if "-" in paths:
+        if len(paths) != 1:
+            raise click.UsageError("'-' (stdin) cannot be combined with other paths")
+        _check_stdin(settings, stdin_filename or "-", output_format, fix or unsafe_fixes, unsafe_fixes, diff, exit_zero)
+        return
     result = lint_paths(paths or (".",), settings, cache_dir=CACHE_DIRECTORY)
-    if output_format == "text":
-        output = REPORTERS["text"](result, color=sys.stdout.isatty())
+    fixed_count = 0
+    if fix or unsafe_fixes or diff:
+        from peftlint.fix import plan_fixes, write
+
+        planned, failed = plan_fixes(result.findings, unsafe=unsafe_fixes)
+        for path, reason in failed:
+            click.echo(f"peftlint: error: {path}: fix not applied: {reason}", err=True)
+        if diff:
+            click.echo("".join(fixed.diff() for fixed in planned), nl=False)
+            count = sum(len(fixed.applied) for fixed in planned)
+            click.echo(f"Would fix {count} problem{'s' if count != 1 else ''}.", err=True)
+            sys.exit(EXIT_ERROR if failed else EXIT_FINDINGS if planned else EXIT_CLEAN)
+        for fixed in planned:
+            write(fixed)
+        fixed_count = sum(len(fixed.applied) for fixed in planned)
+        if planned:
+            result = lint_paths(paths or (".",), settings, cache_dir=CACHE_DIRECTORY)
+    _report(result, output_format, output_file, statistics, fixed_count)
+    if result.errors:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if result.findings and not exit_zero else EXIT_CLEAN)
+
+
+def _report(result: object, output_format: str, output_file: str | None, statistics: bool, fixed: int) -> None:
+    from peftlint.report import render
+
+    to_file = output_file is not None
+    color = not to_file and sys.stdout.isatty()
+    output = render(result, output_format, statistics=statistics, color=color, fixed=fixed)  # type: ignore[arg-type]
+    if to_file:
+        with open(output_file, "w", encoding="utf-8") as handle:  # type: ignore[arg-type]
+            handle.write(output)
     else:
-        output = REPORTERS[output_format](result)
-    click.echo(output, nl=False)
+        click.echo(output, nl=False)
+    for error in result.errors:  # type: ignore[attr-defined]
+        click.echo(f"peftlint: error: {error.path}: {error.reason}", err=True)
+
+
+def _check_stdin(
+    settings: object, filename: str, output_format: str, fix: bool, unsafe: bool, diff: bool, exit_zero: bool
+) -> None:
+    """For editors: lint stdin as if it were FILENAME; with --fix, print the fixed source."""
+    from peftlint.engine import lint_source
+    from peftlint.fix import fix_text
+
+    data = sys.stdin.buffer.read()
+    result = lint_source(data, filename, settings)  # type: ignore[arg-type]
+    if fix or diff:
+        fixed, remaining = fix_text(data, filename, result, unsafe=unsafe, settings=settings)
+        if diff:
+            import difflib
+
+            before = data.decode("utf-8", errors="replace").splitlines(keepends=True)
+            after = fixed.decode("utf-8", errors="replace").splitlines(keepends=True)
+            click.echo("".join(difflib.unified_diff(before, after, f"a/{filename}", f"b/{filename}")), nl=False)
+            sys.exit(EXIT_FINDINGS if fixed != data else EXIT_CLEAN)
+        sys.stdout.buffer.write(fixed)
+        sys.stdout.flush()
+        result = remaining
+        output = None
+    else:
+        from peftlint.report import render
+
+        output = render(result, output_format, statistics=False, color=False, fixed=0)
+        click.echo(output, nl=False)
     for error in result.errors:
         click.echo(f"peftlint: error: {error.path}: {error.reason}", err=True)
     if result.errors:
@@ -81,6 +159,40 @@ def check(
 @main.command()
 def clean() -> None:
     """Remove the results cache (.peftlint_cache) of the current directory."""
-    from peftlint.cache import CACHE_DIRECTORY, clean as remove
+    from peftlint.cache import CACHE_DIRECTORY
+    from peftlint.cache import clean as remove
 
     click.echo(f"Removed {CACHE_DIRECTORY}/" if remove(CACHE_DIRECTORY) else f"No {CACHE_DIRECTORY}/ here.")
+
+
+@main.command(name="rules")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def list_rules(output_format: str) -> None:
+    """List every rule: code, name, severity, summary."""
+    import json
+
+    from peftlint.rules import all_rules
+
+    rules = all_rules()
+    if output_format == "json":
+        items = [
+            {"code": r.code, "name": r.name, "severity": r.severity.value, "summary": r.summary, "fix": r.fix_safety}
+            for r in rules
+        ]
+        click.echo(json.dumps(items, indent=2))
+        return
+    width = max(len(r.name) for r in rules)
+    for rule in rules:
+        click.echo(f"{rule.code}  {rule.name:<{width}}  {rule.severity.value:<7}  {rule.summary}")
+
+
+@main.command()
+@click.argument("code")
+def explain(code: str) -> None:
+    """Print a rule's documentation: what it finds, why it is wrong, an example, the fix."""
+    from peftlint.rules import rule_by_code
+
+    rule = rule_by_code(code)
+    if rule is None:
+        raise click.BadParameter(f"no rule {code!r}; `peftlint rules` lists them", param_hint="CODE")
+    click.echo(f"# {rule.code} {rule.name}\n\n{rule.summary}\n\n{rule.documentation()}")

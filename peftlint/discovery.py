@@ -86,7 +86,7 @@ def _walk_dir(
         errors.append((directory, error.strerror or str(error)))
         return
     for entry in entries:
-        path = os.path.join(directory, entry.name)
+        path = entry.name if directory == os.curdir else os.path.join(directory, entry.name)
         try:
             is_dir = entry.is_dir()
         except OSError:

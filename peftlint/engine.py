@@ -12,14 +12,13 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from peftlint.cache import ResultCache, content_hash
 from peftlint.config import Settings
 from peftlint.discovery import discover
 from peftlint.findings import FileError, Finding
-from peftlint.cache import ResultCache, content_hash
 from peftlint.rules import all_rules, select_rules
 from peftlint.rules.base import CrossFileFact, Rule, RuleContext
 from peftlint.sources import SourceError, decode
-
 
 # Below this many files to parse per worker, a pool costs more than it saves.
 MIN_FILES_PER_WORKER = 8

@@ -67,14 +67,14 @@ class CallSite:
         return self.args[index] if index < len(self.args) else NOTHING
 
     def arg_node(self, index: int, keyword: str) -> cst.BaseExpression | None:
-        return _arg_node(self.node, index, keyword)
+        return call_argument(self.node, index, keyword)
 
     def shapes(self, index: int, keyword: str) -> tuple[paths.Shape, ...]:
         node = self.arg_node(index, keyword)
         return self.analysis.walker.shapes_of(node) if node is not None else ()
 
 
-def _arg_node(call: cst.Call, index: int, keyword: str) -> cst.BaseExpression | None:
+def call_argument(call: cst.Call, index: int, keyword: str) -> cst.BaseExpression | None:
     positional = [a for a in call.args if a.keyword is None and not a.star]
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == keyword:

@@ -22,7 +22,9 @@ def _style(text: str, color: bool, **style: object) -> str:
     return click.style(text, **style)  # type: ignore[arg-type]
 
 
-def render_text(result: LintResult, color: bool = False, notes: Mapping[Finding, str] | None = None) -> str:
+def render_text(
+    result: LintResult, color: bool = False, notes: Mapping[Finding, str] | None = None, fixed: int = 0
+) -> str:
     """``notes`` adds one indented line per finding (the verifier's ``verified:`` summary)."""
     lines = []
     for finding in result.findings:
@@ -35,7 +37,9 @@ def render_text(result: LintResult, color: bool = False, notes: Mapping[Finding,
             lines.append(f"  verified: {notes[finding]}")
     files = len({f.path for f in result.findings})
     count = len(result.findings)
-    if count:
+    if fixed:
+        lines.append(f"Fixed {fixed} problem{'s' if fixed != 1 else ''}, {count} remaining.")
+    elif count:
         lines.append(f"Found {count} problem{'s' if count != 1 else ''} in {files} file{'s' if files != 1 else ''}.")
     else:
         lines.append(

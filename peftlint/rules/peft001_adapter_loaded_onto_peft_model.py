@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 from peftlint.analysis import names, paths
 from peftlint.analysis.values import Kind, Value
-from peftlint.findings import Related
+from peftlint.findings import Edit, Fix, Related
 from peftlint.rules.base import Rule, model_facts
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ class AdapterLoadedOntoPeftModel(Rule):
     name = "adapter-loaded-onto-peft-model"
     summary = "Adapter loaded onto a model that already has PEFT layers: the trained weights are silently unused."
     tokens = ((b"PeftModel",), (b"from_pretrained",))
+    fix_safety = "safe"
 
     def on_call(self, site: CallSite) -> None:
         owner = _peft_loader(site.callee)
@@ -88,7 +89,26 @@ class AdapterLoadedOntoPeftModel(Rule):
             "load it onto a fresh base model, or use `load_adapter()` + `set_adapter()`",
             related=related,
             facts=_verifier_facts(wrapped[0], site),
+            fix=self._unwrap_nested(site, model_node, wrapped),
         )
+
+    def _unwrap_nested(self, site: CallSite, model_node: Any, wrapped: list[Value]) -> Fix | None:
+        """``from_pretrained(get_peft_model(m, cfg), p)`` -> ``from_pretrained(m, p)``: load onto the base."""
+        import libcst as cst  # only files past the prefilter get here
+
+        from peftlint.analysis.flow import call_argument
+
+        if len(wrapped) != 1 or wrapped[0].fact("wrapped_by") != "get_peft_model":
+            return None
+        if not isinstance(model_node, cst.Call) or wrapped[0].origin[0].node is not model_node:
+            return None
+        base = call_argument(model_node, 0, "model")
+        if base is None:
+            return None
+        start, end = self.context.span(model_node)
+        code = self.context.module.code_for_node(base)
+        edit = Edit(self.context.path, start, end, code)
+        return Fix(f"load the adapter onto `{_short(code)}` itself, not onto a new PEFT wrapper of it", (edit,))
 
 
 def _peft_loader(callee: str | None) -> str | None:

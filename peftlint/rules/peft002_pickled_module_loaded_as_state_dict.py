@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from peftlint.analysis import paths
 from peftlint.analysis.values import MODEL_KINDS, Kind
-from peftlint.findings import Finding, Related
+from peftlint.findings import Edit, Finding, Fix, Position, Related
 from peftlint.rules.base import CrossFileFact, Rule, model_facts
 
 _MESSAGE = (
@@ -15,6 +15,7 @@ _MESSAGE = (
     "save `model.state_dict()` instead, or load the object itself with torch.load"
 )
 SAVE = "save"
+_EDIT = "state_dict_edit"
 LOAD = "load"
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class PickledModuleLoadedAsStateDict(Rule):
         "Whole module pickled with torch.save, read back with load_state_dict(torch.load(...)): fails at load time."
     )
     tokens = ((b"torch",), (b"save", b"load_state_dict"))
+    fix_safety = "unsafe"
 
     def on_call(self, site: CallSite) -> None:
         if site.callee is not None and site.callee in ("torch.save", "torch.serialization.save"):
@@ -69,12 +71,26 @@ class PickledModuleLoadedAsStateDict(Rule):
             if modules:
                 facts = model_facts(sorted(modules, key=lambda v: v.kind.value)[0])
                 facts["saved_kind"] = "peft" if any(v.kind is Kind.PEFT_MODEL for v in modules) else "base"
+                facts[_EDIT] = self._state_dict_edit(site)
                 self._remember(site, SAVE, site.shapes(1, "f"), facts)
         elif site.method == "load_state_dict":
             loaded = [v for v in site.arg(0, "state_dict") if v.kind is Kind.TORCH_LOADED]
             shapes = tuple(dict.fromkeys(shape for v in loaded for shape in v.fact("shapes", ())))
             if shapes:
                 self._remember(site, LOAD, shapes, {})
+
+    def _state_dict_edit(self, site: CallSite) -> list[Any] | None:
+        """Where ``torch.save(model, p)`` becomes ``torch.save(model.state_dict(), p)``."""
+        import libcst as cst  # only files past the prefilter get here
+
+        node = site.arg_node(0, "obj")
+        if node is None:
+            return None
+        start, end = self.context.span(node)
+        code = self.context.module.code_for_node(node)
+        atomic = isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) and not node.lpar
+        replacement = f"{code}.state_dict()" if atomic else f"({code}).state_dict()"
+        return [start.line, start.column, end.line, end.column, replacement]
 
     def _remember(self, site: CallSite, kind: str, shapes: Sequence[paths.Shape], data: dict[str, Any]) -> None:
         start, end = self.context.span(site.node)
@@ -119,7 +135,8 @@ class PickledModuleLoadedAsStateDict(Rule):
                     end=load.end,
                     severity=cls.severity,
                     related=related,
-                    facts=save.data,
+                    facts=tuple((k, v) for k, v in save.data if k != _EDIT),
+                    fix=_fix(s for s, _ in matches),
                 ),
             )
         return list(findings.values())
@@ -127,3 +144,17 @@ class PickledModuleLoadedAsStateDict(Rule):
 
 def _near(save_path: str, load_path: str) -> bool:
     return os.path.dirname(os.path.abspath(save_path)) == os.path.dirname(os.path.abspath(load_path))
+
+
+def _fix(saves: Iterable[CrossFileFact]) -> Fix | None:
+    edits = []
+    for save in saves:
+        raw = dict(save.data).get(_EDIT)
+        if raw:
+            line, column, end_line, end_column, content = raw
+            edits.append(Edit(save.path, Position(line, column), Position(end_line, end_column), content))
+    if not edits:
+        return None
+    return Fix(
+        "save the state dict instead: torch.save(model.state_dict(), path)", tuple(dict.fromkeys(edits)), safe=False
+    )

@@ -1,0 +1,161 @@
+"""Applying fixes: edits by position, written atomically, never producing code that does not parse.
+
+A file keeps its encoding, BOM and line endings; on any error it is left untouched.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import io
+import os
+import re
+import tempfile
+import tokenize
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from peftlint.findings import Edit, Finding, Position
+
+if TYPE_CHECKING:
+    from peftlint.config import Settings
+    from peftlint.engine import LintResult
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+@dataclass(frozen=True)
+class FixedFile:
+    path: str
+    original: bytes
+    fixed: bytes
+    applied: tuple[Finding, ...]
+
+    def diff(self) -> str:
+        before = self.original.decode("utf-8", errors="replace").splitlines(keepends=True)
+        after = self.fixed.decode("utf-8", errors="replace").splitlines(keepends=True)
+        return "".join(difflib.unified_diff(before, after, f"a/{self.path}", f"b/{self.path}"))
+
+
+class FixError(Exception):
+    """A fix that could not be applied; the message says why in one line."""
+
+
+def fixable(findings: Iterable[Finding], unsafe: bool) -> list[Finding]:
+    return [f for f in findings if f.fix is not None and (f.fix.safe or unsafe)]
+
+
+def plan_fixes(findings: Sequence[Finding], unsafe: bool) -> tuple[list[FixedFile], list[tuple[str, str]]]:
+    """The new contents of every file the fixes touch, and (path, reason) for files left alone."""
+    by_path: dict[str, list[tuple[Edit, Finding]]] = {}
+    for finding in fixable(findings, unsafe):
+        assert finding.fix is not None
+        for edit in finding.fix.edits:
+            by_path.setdefault(edit.path, []).append((edit, finding))
+    planned, failed = [], []
+    for path in sorted(by_path):
+        try:
+            planned.append(_fix_file(path, by_path[path]))
+        except FixError as error:
+            failed.append((path, str(error)))
+    return planned, failed
+
+
+def write(fixed: FixedFile) -> None:
+    """Replace the file atomically (temporary file + rename), keeping its permissions."""
+    directory = os.path.dirname(os.path.abspath(fixed.path))
+    mode = os.stat(fixed.path).st_mode & 0o7777
+    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".peftlint-", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(fixed.fixed)
+        os.chmod(temporary, mode)
+        os.replace(temporary, fixed.path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def _fix_file(path: str, edits: list[tuple[Edit, Finding]]) -> FixedFile:
+    try:
+        with open(path, "rb") as handle:
+            original = handle.read()
+    except OSError as error:
+        raise FixError(f"cannot read: {error.strerror or error}") from None
+    return _apply(path, original, edits)
+
+
+def _apply(path: str, original: bytes, edits: list[tuple[Edit, Finding]]) -> FixedFile:
+    bom = original.startswith(b"\xef\xbb\xbf")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(original).readline)
+        text = original.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as error:
+        raise FixError(f"cannot decode: {error}") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    starts = _line_offsets(text)
+    applied: list[Finding] = []
+    pieces: list[tuple[int, int, str]] = []
+    for edit, finding in sorted(edits, key=lambda item: (item[0].start.line, item[0].start.column)):
+        start, end = _offset(starts, edit.start), _offset(starts, edit.end)
+        if (start, end, edit.content) in pieces:
+            applied.append(finding)  # the same edit, reached from another finding
+            continue
+        if pieces and start < pieces[-1][1]:
+            continue  # overlaps an earlier edit: left for the next --fix run
+        pieces.append((start, end, edit.content))
+        applied.append(finding)
+    new_text = text
+    for start, end, content in reversed(pieces):
+        new_text = new_text[:start] + content + new_text[end:]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(new_text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError) as error:
+        raise FixError(f"the fixed code would not parse ({error}); file left unchanged") from None
+    try:
+        fixed = new_text.encode(encoding)
+    except UnicodeEncodeError as error:
+        raise FixError(f"the fix cannot be written in {encoding}: {error.reason}") from None
+    if bom and encoding != "utf-8-sig":
+        fixed = b"\xef\xbb\xbf" + fixed
+    return FixedFile(path, original, fixed, tuple(dict.fromkeys(applied)))
+
+
+def _line_offsets(text: str) -> list[int]:
+    """Offset of each line's start; only \\r\\n, \\r and \\n end lines, as for Python's tokenizer."""
+    offsets, position = [0], 0
+    for match in _LINE.finditer(text):
+        position = match.end()
+        offsets.append(position)
+    return offsets
+
+
+def _offset(starts: list[int], position: Position) -> int:
+    if position.line - 1 >= len(starts):
+        raise FixError(f"edit at line {position.line} is past the end of the file")
+    return starts[position.line - 1] + position.column - 1
+
+
+def fix_text(data: bytes, path: str, result: LintResult, unsafe: bool, settings: Settings) -> tuple[bytes, LintResult]:
+    """Fix an in-memory source (stdin): the fixed bytes and what remains to report."""
+    from peftlint.engine import lint_source
+
+    edits = [
+        (edit, finding)
+        for finding in fixable(result.findings, unsafe)
+        for edit in finding.fix.edits  # type: ignore[union-attr]
+        if edit.path == path
+    ]
+    if not edits:
+        return data, result
+    try:
+        fixed = _apply(path, data, edits)
+    except FixError:
+        return data, result
+    return fixed.fixed, lint_source(fixed.fixed, path, settings)
