@@ -37,7 +37,11 @@ def render_text(
             lines.append(f"  verified: {notes[finding]}")
     files = len({f.path for f in result.findings})
     count = len(result.findings)
-    if fixed:
+    failed = len({e.path for e in result.errors})
+    if failed:
+        problems = f"Found {count} problem{'s' if count != 1 else ''}" if count else "No problems found"
+        lines.append(f"{problems}, but {failed} file{'s' if failed != 1 else ''} could not be analysed (reasons on stderr).")
+    elif fixed:
         lines.append(f"Fixed {fixed} problem{'s' if fixed != 1 else ''}, {count} remaining.")
     elif count:
         lines.append(f"Found {count} problem{'s' if count != 1 else ''} in {files} file{'s' if files != 1 else ''}.")
