@@ -41,30 +41,34 @@ class Discovered:
 
 
 def discover(paths: Sequence[str], settings: Settings) -> Discovered:
-    files: list[str] = []
+    files: dict[str, str] = {}  # absolute path -> the path as shown
     errors: list[tuple[str, str]] = []
     for given in paths:
         if not os.path.lexists(given):
             errors.append((given, "no such file or directory"))
         elif os.path.isdir(given):
-            files.extend(_walk(given, settings, errors))
+            for path in _walk(given, settings, errors):
+                files.setdefault(os.path.abspath(path), path)
         elif not os.path.exists(given):
             errors.append((given, "dangling symbolic link"))
         elif not (settings.force_exclude and _excluded_file(given, settings)):
-            files.append(os.path.normpath(given))
-    return Discovered(sorted(dict.fromkeys(files)), errors)
+            files.setdefault(os.path.abspath(given), os.path.normpath(given))
+    return Discovered(sorted(files.values()), list(dict.fromkeys(errors)))
 
 
 def _walk(root: str, settings: Settings, errors: list[tuple[str, str]]) -> Iterator[str]:
-    ignores: list[_IgnoreFile] = _parent_ignores(root) if settings.respect_gitignore else []
-    seen: set[tuple[int, int]] = set()
-    yield from _walk_dir(os.path.normpath(root), settings, ignores, seen, errors)
+    root = os.path.normpath(root)
+    ignores = _ignores_above(root) if settings.respect_gitignore else []
+    # A directory named on the command line is walked even if a .gitignore above it ignores it.
+    floor = len(os.path.abspath(root).replace(os.sep, "/"))
+    yield from _walk_dir(root, settings, ignores, floor, set(), errors)
 
 
 def _walk_dir(
     directory: str,
     settings: Settings,
     ignores: list[_IgnoreFile],
+    floor: int,
     seen: set[tuple[int, int]],
     errors: list[tuple[str, str]],
 ) -> Iterator[str]:
@@ -74,7 +78,7 @@ def _walk_dir(
         errors.append((directory, error.strerror or str(error)))
         return
     if (stat.st_dev, stat.st_ino) in seen:
-        return  # a symlink loop, or a directory reached twice
+        return  # reached twice (bind mounts): walk it once
     seen.add((stat.st_dev, stat.st_ino))
     if settings.respect_gitignore:
         local = _IgnoreFile.read(directory)
@@ -88,20 +92,22 @@ def _walk_dir(
     for entry in entries:
         path = entry.name if directory == os.curdir else os.path.join(directory, entry.name)
         try:
-            is_dir = entry.is_dir()
+            is_dir = entry.is_dir(follow_symlinks=False)
+            is_link = entry.is_symlink()
         except OSError:
             continue
         if is_dir:
             if (
                 entry.name in SKIPPED_DIRECTORIES
                 or _is_virtualenv(path)
-                or _ignored(ignores, path, True)
+                or _ignored(ignores, path, True, floor)
                 or _matches(settings.exclude, path)
             ):
                 continue
-            yield from _walk_dir(path, settings, ignores, seen, errors)
-        elif entry.name.endswith(SOURCE_SUFFIXES):
-            if not _ignored(ignores, path, False) and not _matches(settings.exclude, path):
+            yield from _walk_dir(path, settings, ignores, floor, seen, errors)
+        elif entry.name.endswith(SOURCE_SUFFIXES) and not (is_link and os.path.isdir(path)):
+            # symlinked directories are not followed (as git does), which also rules out loops
+            if not _ignored(ignores, path, False, floor) and not _matches(settings.exclude, path):
                 if not os.path.exists(path):
                     errors.append((path, "dangling symbolic link"))
                 else:
@@ -109,12 +115,15 @@ def _walk_dir(
 
 
 def _excluded_file(path: str, settings: Settings) -> bool:
+    """--force-exclude: a file named explicitly is dropped as if the walk had met it."""
     if _matches(settings.exclude, path):
         return True
-    parts = os.path.normpath(os.path.abspath(path)).split(os.sep)
+    relative = os.path.relpath(os.path.abspath(path))
+    parts = relative.split(os.sep) if not relative.startswith(os.pardir) else os.path.normpath(path).split(os.sep)
     if any(part in SKIPPED_DIRECTORIES for part in parts[:-1]):
         return True
-    return settings.respect_gitignore and _ignored(_parent_ignores(os.path.dirname(path) or "."), path, False)
+    directory = os.path.dirname(os.path.abspath(path))
+    return settings.respect_gitignore and _ignored(_ignores_above(directory, include_self=True), path, False, 0)
 
 
 def _is_virtualenv(path: str) -> bool:
@@ -128,23 +137,27 @@ def _matches(patterns: Sequence[str], path: str) -> bool:
     return any(_IgnorePattern.parse(p, "").matches(normalized, os.path.isdir(path)) for p in patterns)
 
 
-def _ignored(ignores: list[_IgnoreFile], path: str, is_dir: bool) -> bool:
+def _ignored(ignores: list[_IgnoreFile], path: str, is_dir: bool, floor: int) -> bool:
     verdict = False
     absolute = os.path.abspath(path)
     for ignore in ignores:
-        result = ignore.verdict(absolute, is_dir)
+        result = ignore.verdict(absolute, is_dir, floor)
         if result is not None:
             verdict = result
     return verdict
 
 
-def _parent_ignores(root: str) -> list[_IgnoreFile]:
-    """The .gitignore files above ``root``, up to the repository top (where .git is)."""
+def _ignores_above(directory: str, include_self: bool = False) -> list[_IgnoreFile]:
+    """The .gitignore files above ``directory`` (and its own), up to the repository top (.git)."""
     found: list[_IgnoreFile] = []
-    current = os.path.abspath(root)
-    while True:
+    current = os.path.abspath(directory)
+    if include_self:
+        own = _IgnoreFile.read(current)
+        if own is not None:
+            found.append(own)
+    while not os.path.exists(os.path.join(current, ".git")):
         parent = os.path.dirname(current)
-        if os.path.exists(os.path.join(current, ".git")) or parent == current:
+        if parent == current:
             break
         current = parent
         ignore = _IgnoreFile.read(current)
@@ -176,9 +189,12 @@ class _IgnorePattern:
             full = f"^{prefix}(.*/)?{regex}(?P<below>/.*)?$"
         return cls(re.compile(full), negated, directory_only)
 
-    def matches(self, path: str, is_dir: bool) -> bool:
+    def matches(self, path: str, is_dir: bool, floor: int = 0) -> bool:
+        """``floor``: a match on a directory at or above this prefix length does not count."""
         match = self.regex.match(path)
         if match is None:
+            return False
+        if match.group("below") is not None and match.start("below") <= floor:
             return False
         # "build/" names a directory: it matches the directory itself and what lies below it
         return is_dir or not self.directory_only or match.group("below") is not None
@@ -240,11 +256,11 @@ class _IgnoreFile:
         )
         return cls(base, patterns)
 
-    def verdict(self, absolute: str, is_dir: bool) -> bool | None:
+    def verdict(self, absolute: str, is_dir: bool, floor: int = 0) -> bool | None:
         """True ignored, False re-included by a ``!`` pattern, None no pattern applies."""
         path = absolute.replace(os.sep, "/")
         result = None
         for pattern in self.patterns:
-            if pattern.matches(path, is_dir):
+            if pattern.matches(path, is_dir, floor):
                 result = not pattern.negated
         return result

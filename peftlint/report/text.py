@@ -40,7 +40,8 @@ def render_text(
     failed = len({e.path for e in result.errors})
     if failed:
         problems = f"Found {count} problem{'s' if count != 1 else ''}" if count else "No problems found"
-        lines.append(f"{problems}, but {failed} file{'s' if failed != 1 else ''} could not be analysed (reasons on stderr).")
+        files_word = "file" if failed == 1 else "files"
+        lines.append(f"{problems}, but {failed} {files_word} could not be analysed (reasons on stderr).")
     elif fixed:
         lines.append(f"Fixed {fixed} problem{'s' if fixed != 1 else ''}, {count} remaining.")
     elif count:
