@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -39,6 +40,10 @@ FORMATS = ["text", "json", "sarif", "github"]
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change behaviour beyond the finding.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing (exit 1 if any).")
 @click.option("--stdin-filename", metavar="PATH", help="The name of the file read from stdin (PATH '-').")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Read settings from this TOML file.")
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option("--exclude", multiple=True, metavar="PATTERN", help="Glob of paths to exclude (replaces the config's).")
+@click.option("--extend-exclude", multiple=True, metavar="PATTERN", help="Globs to exclude, on top of the config's.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the results cache.")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, help="Worker processes (0: automatic).")
 @click.option("--force-exclude", is_flag=True, help="Apply exclusions and .gitignore to paths given explicitly too.")
@@ -55,14 +60,17 @@ def check(
     unsafe_fixes: bool,
     diff: bool,
     stdin_filename: str | None,
+    config_path: str | None,
+    isolated: bool,
+    exclude: tuple[str, ...],
+    extend_exclude: tuple[str, ...],
     no_cache: bool,
     jobs: int,
     force_exclude: bool,
     no_respect_gitignore: bool,
 ) -> None:
     """Lint PATHS (files or directories; default: the current directory; '-' reads stdin)."""
-    from peftlint.cache import CACHE_DIRECTORY
-    from peftlint.config import Settings
+    from peftlint.config import ConfigError, load_settings
     from peftlint.engine import lint_paths
     from peftlint.rules import all_rules
 
@@ -70,20 +78,28 @@ def check(
     for code in (*_codes(select), *_codes(ignore)):
         if code != "ALL" and not any(k.startswith(code) for k in known):
             raise click.BadParameter(f"unknown rule code or prefix {code!r}", param_hint="--select/--ignore")
-    settings = Settings(
-        select=_codes(select) or ("PEFT",),
-        ignore=_codes(ignore),
-        respect_gitignore=not no_respect_gitignore,
-        force_exclude=force_exclude,
-        jobs=jobs,
-        cache=not no_cache,
-    )
+    overrides = {
+        "select": _codes(select) or None,
+        "ignore": _codes(ignore) or None,
+        "respect_gitignore": False if no_respect_gitignore else None,
+        "force_exclude": True if force_exclude else None,
+        "jobs": jobs,
+        "cache": False if no_cache else None,
+        "exclude": exclude or None,
+        "extend_exclude": extend_exclude or None,
+    }
+    try:
+        settings = load_settings(config_path, isolated=isolated, cwd=os.getcwd(), overrides=overrides)
+    except ConfigError as error:
+        click.echo(f"peftlint: error: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+    cache_dir = _cache_directory(settings)
     if "-" in paths:
         if len(paths) != 1:
             raise click.UsageError("'-' (stdin) cannot be combined with other paths")
         _check_stdin(settings, stdin_filename or "-", output_format, fix or unsafe_fixes, unsafe_fixes, diff, exit_zero)
         return
-    result = lint_paths(paths or (".",), settings, cache_dir=CACHE_DIRECTORY)
+    result = lint_paths(paths or (".",), settings, cache_dir=cache_dir)
     fixed_count = 0
     if fix or unsafe_fixes or diff:
         from peftlint.fix import plan_fixes, write
@@ -100,11 +116,19 @@ def check(
             write(fixed)
         fixed_count = sum(len(fixed.applied) for fixed in planned)
         if planned:
-            result = lint_paths(paths or (".",), settings, cache_dir=CACHE_DIRECTORY)
+            result = lint_paths(paths or (".",), settings, cache_dir=cache_dir)
     _report(result, output_format, output_file, statistics, fixed_count)
     if result.errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if result.findings and not exit_zero else EXIT_CLEAN)
+
+
+def _cache_directory(settings: object) -> str:
+    """Beside the configuration file when there is one (the project root), else here."""
+    from peftlint.cache import CACHE_DIRECTORY
+
+    config_file = getattr(settings, "config_file", None)
+    return os.path.join(os.path.dirname(config_file), CACHE_DIRECTORY) if config_file else CACHE_DIRECTORY
 
 
 def _report(result: object, output_format: str, output_file: str | None, statistics: bool, fixed: int) -> None:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from peftlint.config import Settings
+from peftlint.config import Settings, is_excluded
 
 SKIPPED_DIRECTORIES = frozenset(
     {
@@ -101,13 +101,13 @@ def _walk_dir(
                 entry.name in SKIPPED_DIRECTORIES
                 or _is_virtualenv(path)
                 or _ignored(ignores, path, True, floor)
-                or _matches(settings.exclude, path)
+                or is_excluded(settings, path, True)
             ):
                 continue
             yield from _walk_dir(path, settings, ignores, floor, seen, errors)
         elif entry.name.endswith(SOURCE_SUFFIXES) and not (is_link and os.path.isdir(path)):
             # symlinked directories are not followed (as git does), which also rules out loops
-            if not _ignored(ignores, path, False, floor) and not _matches(settings.exclude, path):
+            if not _ignored(ignores, path, False, floor) and not is_excluded(settings, path, False):
                 if not os.path.exists(path):
                     errors.append((path, "dangling symbolic link"))
                 else:
@@ -116,7 +116,7 @@ def _walk_dir(
 
 def _excluded_file(path: str, settings: Settings) -> bool:
     """--force-exclude: a file named explicitly is dropped as if the walk had met it."""
-    if _matches(settings.exclude, path):
+    if is_excluded(settings, path):
         return True
     relative = os.path.relpath(os.path.abspath(path))
     parts = relative.split(os.sep) if not relative.startswith(os.pardir) else os.path.normpath(path).split(os.sep)
@@ -128,13 +128,6 @@ def _excluded_file(path: str, settings: Settings) -> bool:
 
 def _is_virtualenv(path: str) -> bool:
     return os.path.isfile(os.path.join(path, "pyvenv.cfg"))
-
-
-def _matches(patterns: Sequence[str], path: str) -> bool:
-    if not patterns:
-        return False
-    normalized = os.path.normpath(path).replace(os.sep, "/")
-    return any(_IgnorePattern.parse(p, "").matches(normalized, os.path.isdir(path)) for p in patterns)
 
 
 def _ignored(ignores: list[_IgnoreFile], path: str, is_dir: bool, floor: int) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from peftlint.cache import ResultCache, content_hash
-from peftlint.config import Settings
+from peftlint.config import Settings, per_file_ignored
 from peftlint.discovery import discover
 from peftlint.findings import FileError, Finding
 from peftlint.rules import all_rules, select_rules
@@ -48,7 +48,7 @@ def lint_source(source: str | bytes, path: str = "<stdin>", settings: Settings |
     rules = select_rules(settings.select, settings.ignore)
     data = source.encode("utf-8") if isinstance(source, str) else source
     result = analyse_bytes(path, data, rules)
-    return _finish([result], rules, [path])
+    return _finish([result], rules, [path], settings)
 
 
 def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir: str | None = None) -> LintResult:
@@ -80,7 +80,7 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
         cache.save()
     ordered = [results[path] for path in found.files]
     ordered += [FileResult(path, errors=(FileError(path, reason),)) for path, reason in found.errors]
-    return _finish(ordered, rules, found.files)
+    return _finish(ordered, rules, found.files, settings)
 
 
 def _read(path: str, settings: Settings) -> bytes | FileResult:
@@ -192,7 +192,9 @@ def _dedupe(findings: Sequence[Finding]) -> list[Finding]:
     return list(kept.values())
 
 
-def _finish(results: Sequence[FileResult], rules: Sequence[type[Rule]], files: Sequence[str]) -> LintResult:
+def _finish(
+    results: Sequence[FileResult], rules: Sequence[type[Rule]], files: Sequence[str], settings: Settings
+) -> LintResult:
     findings = [f for result in results for f in result.findings]
     facts = [fact for result in results for fact in result.facts]
     if facts:
@@ -203,6 +205,8 @@ def _finish(results: Sequence[FileResult], rules: Sequence[type[Rule]], files: S
             own = [fact for fact in facts if fact.code == rule.code]
             if own:
                 findings += rule.join(own, resolver)
+    if settings.per_file_ignores:
+        findings = [f for f in findings if f.code not in per_file_ignored(settings, f.path)]
     errors = sorted({e for result in results for e in result.errors}, key=lambda e: (e.path, e.reason))
     return LintResult(
         findings=tuple(sorted(_dedupe(findings), key=Finding.sort_key)),
