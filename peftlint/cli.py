@@ -40,6 +40,9 @@ FORMATS = ["text", "json", "sarif", "github"]
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change behaviour beyond the finding.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing (exit 1 if any).")
 @click.option("--stdin-filename", metavar="PATH", help="The name of the file read from stdin (PATH '-').")
+@click.option("--verify", is_flag=True, help="Confirm each finding on real torch/transformers/peft models.")
+@click.option("--verify-model", metavar="PATH_OR_ID", help="With --verify: the model to rebuild findings on.")
+@click.option("--allow-network", is_flag=True, help="With --verify: let transformers reach the Hugging Face Hub.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Read settings from this TOML file.")
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 @click.option("--exclude", multiple=True, metavar="PATTERN", help="Glob of paths to exclude (replaces the config's).")
@@ -60,6 +63,9 @@ def check(
     unsafe_fixes: bool,
     diff: bool,
     stdin_filename: str | None,
+    verify: bool,
+    verify_model: str | None,
+    allow_network: bool,
     config_path: str | None,
     isolated: bool,
     exclude: tuple[str, ...],
@@ -94,6 +100,13 @@ def check(
         click.echo(f"peftlint: error: {error}", err=True)
         sys.exit(EXIT_ERROR)
     cache_dir = _cache_directory(settings)
+    if verify:
+        from peftlint.verify import verify_available
+
+        hint = verify_available()
+        if hint is not None:
+            click.echo(f"peftlint: error: --verify needs torch, transformers and peft: {hint}", err=True)
+            sys.exit(EXIT_ERROR)
     if "-" in paths:
         if len(paths) != 1:
             raise click.UsageError("'-' (stdin) cannot be combined with other paths")
@@ -117,7 +130,8 @@ def check(
         fixed_count = sum(len(fixed.applied) for fixed in planned)
         if planned:
             result = lint_paths(paths or (".",), settings, cache_dir=cache_dir)
-    _report(result, output_format, output_file, statistics, fixed_count)
+    verdicts = _verify(result.findings, verify_model, allow_network) if verify else None
+    _report(result, output_format, output_file, statistics, fixed_count, verdicts)
     if result.errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if result.findings and not exit_zero else EXIT_CLEAN)
@@ -131,12 +145,27 @@ def _cache_directory(settings: object) -> str:
     return os.path.join(os.path.dirname(config_file), CACHE_DIRECTORY) if config_file else CACHE_DIRECTORY
 
 
-def _report(result: object, output_format: str, output_file: str | None, statistics: bool, fixed: int) -> None:
+def _verify(findings: object, model: str | None, allow_network: bool) -> dict[object, object]:
+    from peftlint.verify import VerifyOptions, verify_findings
+
+    options = VerifyOptions(model=model, allow_network=allow_network, progress=sys.stderr.isatty())
+    verdicts = verify_findings(findings, options)  # type: ignore[arg-type]
+    return dict(zip(findings, verdicts, strict=True))  # type: ignore[call-overload]
+
+
+def _report(
+    result: object,
+    output_format: str,
+    output_file: str | None,
+    statistics: bool,
+    fixed: int,
+    verdicts: dict[object, object] | None = None,
+) -> None:
     from peftlint.report import render
 
     to_file = output_file is not None
     color = not to_file and sys.stdout.isatty()
-    output = render(result, output_format, statistics=statistics, color=color, fixed=fixed)  # type: ignore[arg-type]
+    output = render(result, output_format, statistics=statistics, color=color, fixed=fixed, verdicts=verdicts)  # type: ignore[arg-type]
     if to_file:
         with open(output_file, "w", encoding="utf-8") as handle:  # type: ignore[arg-type]
             handle.write(output)

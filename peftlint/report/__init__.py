@@ -6,16 +6,30 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from peftlint.engine import LintResult
+    from peftlint.findings import Finding
+    from peftlint.verify import Verdict
 
 
-def render(result: LintResult, output_format: str, *, statistics: bool, color: bool, fixed: int) -> str:
+def render(
+    result: LintResult,
+    output_format: str,
+    *,
+    statistics: bool,
+    color: bool,
+    fixed: int,
+    verdicts: Mapping[Finding, Verdict] | None = None,
+) -> str:
+    """``verdicts`` (from --verify) add a ``verification`` object (json) or a ``verified:`` line (text)."""
     if statistics:
         return render_statistics(result, output_format)
     if output_format == "json":
         from peftlint.report.json import render_json
 
-        return render_json(result)
+        extra = {f: {"verification": v.to_json()} for f, v in verdicts.items()} if verdicts else None
+        return render_json(result, extra)
     if output_format == "sarif":
         from peftlint.report.sarif import render_sarif
         from peftlint.rules import all_rules
@@ -27,7 +41,8 @@ def render(result: LintResult, output_format: str, *, statistics: bool, color: b
         return render_github(result)
     from peftlint.report.text import render_text
 
-    return render_text(result, color=color, fixed=fixed)
+    notes = {f: v.summary() for f, v in verdicts.items()} if verdicts else None
+    return render_text(result, color=color, fixed=fixed, notes=notes)
 
 
 def render_statistics(result: LintResult, output_format: str) -> str:

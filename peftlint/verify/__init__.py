@@ -70,5 +70,9 @@ def verify_findings(findings: Sequence[Finding], options: VerifyOptions) -> list
         return [session.verify(finding) for finding in findings]
     import click
 
-    with click.progressbar(findings, label="verifying findings", file=sys.stderr) as bar:
+    with click.progressbar(findings, label="verifying findings", file=sys.stderr, item_show_func=_progress_item) as bar:
         return [session.verify(finding) for finding in bar]
+
+
+def _progress_item(finding: Finding | None) -> str | None:
+    return f"{finding.code} {finding.path}:{finding.start.line}" if finding else None

@@ -139,18 +139,17 @@ KNOWN_ALIASES = {
     "FacebookAI/roberta-base": "roberta-base",
 }
 
-TINY_LLAMA = ConfigRecipe(
-    "LlamaConfig",
-    {
-        "vocab_size": 256,
-        "hidden_size": 64,
-        "intermediate_size": 128,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 4,
-        "num_key_value_heads": 2,
-        "max_position_embeddings": 128,
-    },
-)
+# Small enough to build in milliseconds; accepted (or harmlessly ignored) by most text architectures.
+TINY_SIZES = {
+    "vocab_size": 256,
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 128,
+}
+TINY_LLAMA = ConfigRecipe("LlamaConfig", TINY_SIZES)
 TINY_BY_AUTO_CLASS = {
     "AutoModelForSeq2SeqLM": ConfigRecipe(
         "T5Config",
@@ -215,7 +214,6 @@ class BaseModel:
     """A built base model (eval mode, never mutated: scenarios work on copies)."""
 
     module: nn.Module
-    description: str
     substitute: bool
 
     @cached_property
@@ -234,15 +232,18 @@ class BaseModel:
 def build_base(plan: ModelPlan) -> BaseModel:
     torch.manual_seed(SEED)  # random weights are the same in every run
     module = plan.build().eval()
-    return BaseModel(module, plan.description, plan.substitute)
+    return BaseModel(module, plan.substitute)
 
 
 def example_inputs(module: nn.Module) -> dict[str, torch.Tensor]:
     generator = torch.Generator().manual_seed(SEED)
     if isinstance(module, StandIn):
         return {"x": torch.randn(1, module.in_features, generator=generator)}
+    if not isinstance(module, transformers.PreTrainedModel):
+        raise CannotRebuild(f"no example inputs for a {type(module).__name__}")
     config = module.config
-    vocab_size = getattr(config.get_text_config(), "vocab_size", None) or 100
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config  # transformers < 4.45
+    vocab_size = getattr(text_config, "vocab_size", None) or 100
     input_ids = torch.randint(0, min(vocab_size, 1000), (1, 8), generator=generator)
     inputs = {"input_ids": input_ids}
     if config.is_encoder_decoder:
@@ -281,7 +282,7 @@ def model_plans(finding: Finding, requested: str | None, allow_network: bool) ->
         known = known_plan(model_id, class_name)
         if known:
             yield known
-    yield embedded_plan(class_name, model_id)
+    yield from embedded_plans(class_name, facts)
 
 
 def requested_plans(
@@ -398,14 +399,36 @@ def known_plan(model_id: str, class_name: str | None) -> ModelPlan | None:
     )
 
 
-def embedded_plan(class_name: str | None, model_id: str | None) -> ModelPlan:
+def embedded_plans(class_name: str | None, facts: dict[str, Any]) -> Iterator[ModelPlan]:
+    """Tiny random models: the code's own transformers class if it names one, else a generic one."""
+    model_id = facts.get("model_id")
+    why = f"{model_id!r} is neither a local model nor a known id" if model_id else "the code names no model"
+    if facts.get("model_class"):
+        why = f"standing in for {facts['model_class']}, {why}"
+    if class_name and not class_name.startswith("Auto"):
+        own = tiny_own_class_plan(class_name, why)
+        if own:
+            yield own
     auto_class = auto_class_for(class_name)
     recipe = TINY_BY_AUTO_CLASS.get(auto_class, TINY_LLAMA)
-    why = f"{model_id!r} is not available offline" if model_id else "the code names no model"
-    return ModelPlan(
+    yield ModelPlan(
         ("embedded", auto_class),
         f"embedded default: tiny {auto_class} from {recipe}, random weights ({why})",
         lambda: from_config(auto_class, recipe.build()),
+        substitute=True,
+    )
+
+
+def tiny_own_class_plan(class_name: str, why: str) -> ModelPlan | None:
+    own_class = getattr(transformers, class_name)
+    config_class = getattr(own_class, "config_class", None)
+    if config_class is None:
+        return None
+    recipe = ConfigRecipe(config_class.__name__, TINY_SIZES)
+    return ModelPlan(
+        ("embedded", class_name),
+        f"embedded default: tiny {class_name} from {recipe}, random weights ({why})",
+        lambda: own_class(config_class(**TINY_SIZES)),
         substitute=True,
     )
 

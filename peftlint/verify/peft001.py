@@ -22,7 +22,7 @@ from peftlint.verify.adapters import NOISE_STD, build_peft_config, simulate_trai
 from peftlint.verify.models import BaseModel, forward
 from peftlint.verify.scenario import Outcome, first_line
 
-TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
+RTOL, ATOL = 1e-4, 1e-5  # float32 noise of identical computations stays far below these
 WARNING_LIMIT = 200  # peft's missing-keys warning lists every key; the start says enough
 FLAGGED_CALLS = {
     False: "PeftModel.from_pretrained(get_peft_model(copy_of_base, config), adapter_dir)",
@@ -131,7 +131,7 @@ def gather_evidence(
         ),
         # Only what the mistake adds: warnings the correct load emits too are noise.
         "peft_warnings": [clip(message) for message in flagged.warnings if message not in correct.warnings],
-        "equal_means": f"torch.allclose(a, b, rtol={TOLERANCE['rtol']}, atol={TOLERANCE['atol']})",
+        "equal_means": f"torch.allclose(a, b, rtol={RTOL}, atol={ATOL})",
     }
 
 
@@ -202,7 +202,7 @@ def comparison(output: torch.Tensor, base: torch.Tensor, trained: torch.Tensor) 
 
 
 def same(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return a.shape == b.shape and torch.allclose(a, b, **TOLERANCE)
+    return a.shape == b.shape and torch.allclose(a, b, rtol=RTOL, atol=ATOL)
 
 
 def max_abs_diff(a: torch.Tensor, b: torch.Tensor) -> float:

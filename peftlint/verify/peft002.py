@@ -38,6 +38,7 @@ def run(finding: Finding, base: BaseModel) -> Outcome:
         path = Path(tmp, "model.pt")
         torch.save(module, path)
         default = replay(module, lambda: torch.load(path))
+        # Safe to unpickle: the verifier wrote this file a line above; a user's file is never read.
         unsafe = replay(module, lambda: torch.load(path, weights_only=False))
     evidence = {
         "saved": f"torch.save(<{qualified_name(type(module))}>, path)",

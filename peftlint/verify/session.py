@@ -47,6 +47,7 @@ class Session:
         self.options = options
         self.versions = library_versions()
         self._models: dict[tuple[str, ...], BaseModel] = {}
+        self._failures: dict[tuple[str, ...], str] = {}  # plans that could not build, and why
         # The verifier reports its own progress and evidence; library chatter would drown it.
         transformers.logging.set_verbosity_error()
         transformers.logging.disable_progress_bar()
@@ -71,23 +72,19 @@ class Session:
         return Verdict(outcome.status, outcome.reason, model, dict(self.versions), outcome.evidence, seconds)
 
     def base_model(self, finding: Finding) -> tuple[BaseModel, str]:
-        """The first plan that builds (reused when already built), and how it was obtained."""
+        """The first plan that builds (built once per run), and how the model was obtained."""
         failures: list[str] = []
-        plans = model_plans(finding, self.options.model, self.options.allow_network)
-        for plan in plans:
-            if plan.key not in self._models:
+        for plan in model_plans(finding, self.options.model, self.options.allow_network):
+            if plan.key not in self._models and plan.key not in self._failures:
                 try:
                     self._models[plan.key] = build_base(plan)
                 except Exception as error:  # a plan that cannot build falls through to the next
-                    failures.append(f"{plan.description}: {type(error).__name__}: {first_line(error)}")
-                    continue
-            base = self._models[plan.key]
-            if failures:
-                return base, f"{base.description} (after failing: {'; '.join(failures)})"
-            return base, base.description
-        if self.options.model:
-            raise CannotRebuild(
-                f"--verify-model {self.options.model} cannot be loaded offline"
-                + (f" ({'; '.join(failures)})" if failures else "")
-            )
-        raise CannotRebuild("no model could be built: " + "; ".join(failures))
+                    self._failures[plan.key] = f"{plan.description}: {type(error).__name__}: {first_line(error)}"
+            if plan.key in self._failures:
+                failures.append(self._failures[plan.key])
+                continue
+            how = plan.description + (f" (after failing: {'; '.join(failures)})" if failures else "")
+            return self._models[plan.key], how
+        where = "" if self.options.allow_network else " offline"
+        subject = f"--verify-model {self.options.model}" if self.options.model else "the model"
+        raise CannotRebuild(f"{subject} cannot be loaded{where}: " + ("; ".join(failures) or "nothing matched"))
