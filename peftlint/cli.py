@@ -36,6 +36,7 @@ FORMATS = ["text", "json", "sarif", "github"]
 @click.option("--output-file", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the report here.")
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings.")
 @click.option("--exit-zero", is_flag=True, help="Exit with 0 even when problems are found.")
+@click.option("--report-unused-noqa", is_flag=True, help="Report suppression comments that matched nothing (PEFT100).")
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change behaviour beyond the finding.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing (exit 1 if any).")
@@ -59,6 +60,7 @@ def check(
     output_file: str | None,
     statistics: bool,
     exit_zero: bool,
+    report_unused_noqa: bool,
     fix: bool,
     unsafe_fixes: bool,
     diff: bool,
@@ -93,6 +95,7 @@ def check(
         "cache": False if no_cache else None,
         "exclude": exclude or None,
         "extend_exclude": extend_exclude or None,
+        "report_unused_noqa": True if report_unused_noqa else None,
     }
     try:
         settings = load_settings(config_path, isolated=isolated, cwd=os.getcwd(), overrides=overrides)

@@ -34,6 +34,7 @@ class Settings:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     jobs: int = 1
     cache: bool = True
+    report_unused_noqa: bool = False
     # absolute glob patterns (forward slashes), excluded in addition to ``exclude``
     extend_exclude: tuple[str, ...] = ()
     # (absolute glob pattern, codes or prefixes ignored in the files it matches)

@@ -31,7 +31,7 @@ SKIPPED_DIRECTORIES = frozenset(
         "site-packages",
     }
 )
-SOURCE_SUFFIXES = (".py",)
+SOURCE_SUFFIXES = (".py", ".ipynb")
 
 
 @dataclass(frozen=True)

@@ -9,17 +9,20 @@ from __future__ import annotations
 import ast
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from peftlint.cache import ResultCache, content_hash
 from peftlint.config import Settings, per_file_ignored
 from peftlint.discovery import discover
-from peftlint.findings import FileError, Finding
+from peftlint.findings import FileError, Finding, Position, Severity
 from peftlint.rules import all_rules, select_rules
 from peftlint.rules.base import CrossFileFact, Rule, RuleContext
-from peftlint.sources import SourceError, decode
+from peftlint.sources import NOTEBOOK_SUFFIX, SourceError, SourceFile, load_source
+from peftlint.suppression import Suppressions, parse_suppressions
 
+# Reported by the engine itself (--report-unused-noqa), like ruff's RUF100.
+UNUSED_NOQA = "PEFT100"
 # Below this many files to parse per worker, a pool costs more than it saves.
 MIN_FILES_PER_WORKER = 8
 
@@ -48,7 +51,7 @@ def lint_source(source: str | bytes, path: str = "<stdin>", settings: Settings |
     rules = select_rules(settings.select, settings.ignore)
     data = source.encode("utf-8") if isinstance(source, str) else source
     result = analyse_bytes(path, data, rules)
-    return _finish([result], rules, [path], settings)
+    return _finish([result], rules, [path], settings, {path: data})
 
 
 def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir: str | None = None) -> LintResult:
@@ -59,11 +62,15 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
     cache = ResultCache(cache_dir, rules) if cache_dir and settings.cache else None
     results: dict[str, FileResult] = {}
     todo: list[tuple[str, bytes, str]] = []
+    with_noqa: dict[str, bytes] = {}  # files whose directives --report-unused-noqa must check
     for path in found.files:
         data = _read(path, settings)
         if isinstance(data, FileResult):
             results[path] = data
-        elif not any(rule.wants(data) for rule in rules):
+            continue
+        if settings.report_unused_noqa and b"noqa" in data:
+            with_noqa[path] = data
+        if not any(rule.wants(data) for rule in rules):
             results[path] = FileResult(path)
         else:
             digest = content_hash(data)
@@ -80,7 +87,7 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
         cache.save()
     ordered = [results[path] for path in found.files]
     ordered += [FileResult(path, errors=(FileError(path, reason),)) for path, reason in found.errors]
-    return _finish(ordered, rules, found.files, settings)
+    return _finish(ordered, rules, found.files, settings, with_noqa)
 
 
 def _read(path: str, settings: Settings) -> bytes | FileResult:
@@ -121,7 +128,7 @@ def analyse_bytes(path: str, data: bytes, rules: Sequence[type[Rule]]) -> FileRe
     if not wanted:
         return FileResult(path)
     try:
-        source = decode(path, data)
+        source = load_source(path, data)
         module = _parse(source.text)
     except SourceError as error:
         return _error(path, str(error))
@@ -193,7 +200,11 @@ def _dedupe(findings: Sequence[Finding]) -> list[Finding]:
 
 
 def _finish(
-    results: Sequence[FileResult], rules: Sequence[type[Rule]], files: Sequence[str], settings: Settings
+    results: Sequence[FileResult],
+    rules: Sequence[type[Rule]],
+    files: Sequence[str],
+    settings: Settings,
+    contents: Mapping[str, bytes],
 ) -> LintResult:
     findings = [f for result in results for f in result.findings]
     facts = [fact for result in results for fact in result.facts]
@@ -207,6 +218,7 @@ def _finish(
                 findings += rule.join(own, resolver)
     if settings.per_file_ignores:
         findings = [f for f in findings if f.code not in per_file_ignored(settings, f.path)]
+    findings = _Postprocess(contents).run(findings, settings.report_unused_noqa)
     errors = sorted({e for result in results for e in result.errors}, key=lambda e: (e.path, e.reason))
     return LintResult(
         findings=tuple(sorted(_dedupe(findings), key=Finding.sort_key)),
@@ -215,6 +227,93 @@ def _finish(
         files_parsed=sum(1 for result in results if result.parsed),
         files=tuple(files),
     )
+
+
+class _Postprocess:
+    """Suppression comments and notebook cells, for the files that have findings (read again here:
+    the per-file results may come from the cache or a worker process)."""
+
+    def __init__(self, contents: Mapping[str, bytes]) -> None:
+        self.contents = contents
+        self.sources: dict[str, SourceFile | None] = {}
+        self.suppressions: dict[str, Suppressions | None] = {}
+
+    def source(self, path: str) -> SourceFile | None:
+        if path not in self.sources:
+            data = self.contents.get(path)
+            try:
+                if data is None:
+                    with open(path, "rb") as handle:
+                        data = handle.read()
+                self.sources[path] = load_source(path, data)
+            except (OSError, SourceError):
+                self.sources[path] = None
+        return self.sources[path]
+
+    def suppression(self, path: str) -> Suppressions | None:
+        if path not in self.suppressions:
+            source = self.source(path)
+            self.suppressions[path] = parse_suppressions(source.text) if source is not None else None
+        return self.suppressions[path]
+
+    def run(self, findings: Sequence[Finding], report_unused: bool) -> list[Finding]:
+        kept: list[Finding] = []
+        used: dict[str, set[tuple[int, str]]] = {}
+        for finding in findings:
+            directives = self.suppression(finding.path)
+            if directives is not None and directives.is_suppressed(finding.code, finding.start.line):
+                used.setdefault(finding.path, set()).add((finding.start.line, finding.code))
+            else:
+                kept.append(finding)
+        if report_unused:
+            for path in sorted(set(self.contents) | {f.path for f in findings}):
+                kept += self.unused_directives(path, used.get(path, set()))
+        return [self.to_cells(finding) for finding in kept]
+
+    def unused_directives(self, path: str, used: set[tuple[int, str]]) -> list[Finding]:
+        directives, source = self.suppression(path), self.source(path)
+        if directives is None or source is None:
+            return []
+        lines = source.text.splitlines()
+        found = []
+        for line, code in directives.unused(used):
+            text = lines[line - 1] if line <= len(lines) else ""
+            column = text.find("#") + 1 or 1
+            what = "any finding" if code == "ALL" else code
+            found.append(
+                Finding(
+                    code=UNUSED_NOQA,
+                    name="unused-noqa",
+                    message=f"unused suppression: no {what} is reported here; remove it",
+                    path=path,
+                    start=Position(line, column),
+                    end=Position(line, len(text) + 1),
+                    severity=Severity.WARNING,
+                )
+            )
+        return found
+
+    def to_cells(self, finding: Finding) -> Finding:
+        if not finding.path.endswith(NOTEBOOK_SUFFIX) and not any(
+            r.path.endswith(NOTEBOOK_SUFFIX) for r in finding.related
+        ):
+            return finding
+
+        def cells(path: str, position: Position) -> Position:
+            source = self.source(path) if path.endswith(NOTEBOOK_SUFFIX) else None
+            return source.cell_position(position) if source is not None else position
+
+        fix = finding.fix
+        if fix is not None:
+            edits = tuple(replace(e, start=cells(e.path, e.start), end=cells(e.path, e.end)) for e in fix.edits)
+            fix = replace(fix, edits=edits)
+        return replace(
+            finding,
+            start=cells(finding.path, finding.start),
+            end=cells(finding.path, finding.end),
+            related=tuple(replace(r, start=cells(r.path, r.start)) for r in finding.related),
+            fix=fix,
+        )
 
 
 def _error(path: str, reason: str) -> FileResult:

@@ -14,10 +14,11 @@ import tempfile
 import tokenize
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from peftlint.findings import Edit, Finding, Position
+from peftlint.sources import NOTEBOOK_SUFFIX, SourceError, load_source
 
 if TYPE_CHECKING:
     from peftlint.config import Settings
@@ -85,7 +86,28 @@ def _fix_file(path: str, edits: list[tuple[Edit, Finding]]) -> FixedFile:
             original = handle.read()
     except OSError as error:
         raise FixError(f"cannot read: {error.strerror or error}") from None
+    if path.endswith(NOTEBOOK_SUFFIX):
+        return _apply_notebook(path, original, edits)
     return _apply(path, original, edits)
+
+
+def _apply_notebook(path: str, original: bytes, edits: list[tuple[Edit, Finding]]) -> FixedFile:
+    """Edits come in cell coordinates: apply them to the cells' flow, then write the cells back."""
+    from peftlint.notebooks import apply_text_to_notebook
+
+    try:
+        source = load_source(path, original)
+        in_text = [
+            (replace(e, start=source.text_position(e.start), end=source.text_position(e.end)), f) for e, f in edits
+        ]
+    except SourceError as error:
+        raise FixError(str(error)) from None
+    fixed = _apply(path, source.text.encode("utf-8"), in_text)
+    try:
+        notebook = apply_text_to_notebook(original, fixed.fixed.decode("utf-8"), source.notebook)  # type: ignore[arg-type]
+    except ValueError as error:
+        raise FixError(f"cannot write the fix back into the notebook: {error}") from None
+    return FixedFile(path, original, notebook, fixed.applied)
 
 
 def _apply(path: str, original: bytes, edits: list[tuple[Edit, Finding]]) -> FixedFile:

@@ -1,10 +1,22 @@
-"""Reading a file into text the analysis can use, with one-line reasons when that fails."""
+"""Reading a file into the text the analysis sees, and mapping positions back for notebooks.
+
+A notebook's code cells form one flow: positions inside the analysis are lines of that flow
+("text coordinates"); findings leave the engine in cell coordinates (``Position.cell``).
+"""
 
 from __future__ import annotations
 
 import io
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from peftlint.findings import Position
+
+if TYPE_CHECKING:
+    from peftlint.notebooks import NotebookSource
+
+NOTEBOOK_SUFFIX = ".ipynb"
 
 
 class SourceError(Exception):
@@ -15,6 +27,35 @@ class SourceError(Exception):
 class SourceFile:
     path: str
     text: str
+    notebook: NotebookSource | None = None
+
+    def cell_position(self, position: Position) -> Position:
+        """Text coordinates -> (cell, line in cell, column) for notebooks; unchanged otherwise."""
+        if self.notebook is None or position.cell is not None:
+            return position
+        cell, line, column = self.notebook.to_cell(position.line, position.column)
+        return Position(line, column, cell)
+
+    def text_position(self, position: Position) -> Position:
+        """The inverse of ``cell_position``."""
+        if self.notebook is None or position.cell is None:
+            return position
+        for index, (cell, line) in enumerate(self.notebook.lines, start=1):
+            if (cell, line) == (position.cell, position.line):
+                return replace(position, line=index, cell=None)
+        last_cell, last_line = self.notebook.lines[-1] if self.notebook.lines else (1, 0)
+        if position.cell == last_cell and position.line > last_line:  # an end-of-file position
+            return Position(len(self.notebook.lines) + position.line - last_line, position.column)
+        raise SourceError(f"cell {position.cell} line {position.line} is not in the notebook")
+
+
+def load_source(path: str, data: bytes) -> SourceFile:
+    if path.endswith(NOTEBOOK_SUFFIX):
+        from peftlint.notebooks import notebook_source
+
+        notebook = notebook_source(data)
+        return SourceFile(path, notebook.text, notebook)
+    return decode(path, data)
 
 
 def decode(path: str, data: bytes) -> SourceFile:

@@ -6,6 +6,7 @@ linted together (cross-file cases).
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -28,15 +29,27 @@ def _runs() -> list[Path]:
     )
 
 
-def _expected(run: Path) -> set[tuple[str, int, str]]:
-    files = sorted(run.rglob("*.py")) if run.is_dir() else [run]
+def _lines(file: Path) -> list[tuple[int, int, str]]:
+    """(cell, line, text): cell 0 for a .py file; for a notebook, its cells as Jupyter numbers them."""
+    if file.suffix != ".ipynb":
+        return [(0, n, text) for n, text in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1)]
+    cells = json.loads(file.read_text(encoding="utf-8"))["cells"]
+    found = []
+    for index, cell in enumerate(cells, start=1):
+        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        found += [(index, n, text) for n, text in enumerate(source.splitlines(), start=1)]
+    return found
+
+
+def _expected(run: Path) -> set[tuple[str, int, int, str]]:
+    files = sorted(p for p in run.rglob("*") if p.suffix in (".py", ".ipynb")) if run.is_dir() else [run]
     expected = set()
     for file in files:
-        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+        for cell, number, line in _lines(file):
             match = EXPECT.search(line)
             if match:
                 for code in re.findall(r"PEFT\d{3}", match.group(1)):
-                    expected.add((str(file), number, code))
+                    expected.add((str(file), cell, number, code))
     return expected
 
 
@@ -45,14 +58,14 @@ def test_fixture(run: Path) -> None:
     result = lint_paths([str(run)], Settings())
     assert not result.errors, result.errors
     code_under_test = run.parent.name.upper()
-    actual = {(str(Path(f.path).resolve()), f.start.line, f.code) for f in result.findings}
+    actual = {(str(Path(f.path).resolve()), f.start.cell or 0, f.start.line, f.code) for f in result.findings}
     expected = _expected(run)
     assert actual == expected, f"unexpected: {sorted(actual - expected)}\nmissing: {sorted(expected - actual)}"
     assert all(f.related for f in result.findings), "every finding names where its cause is"
     if run.name.startswith("fire"):
-        assert any(code == code_under_test for _, _, code in expected), "a fire_ fixture marks a finding of its rule"
+        assert any(code == code_under_test for *_, code in expected), "a fire_ fixture marks a finding of its rule"
     else:
-        assert not any(code == code_under_test for _, _, code in expected), "an ok_ fixture must not expect its rule"
+        assert not any(code == code_under_test for *_, code in expected), "an ok_ fixture must not expect its rule"
 
 
 def test_fixture_counts() -> None:
