@@ -21,8 +21,7 @@ from peftlint.rules.base import CrossFileFact, Rule, RuleContext
 from peftlint.sources import NOTEBOOK_SUFFIX, SourceError, SourceFile, load_source
 from peftlint.suppression import Suppressions, parse_suppressions
 
-# Reported by the engine itself (--report-unused-noqa), like ruff's RUF100.
-UNUSED_NOQA = "PEFT100"
+UNUSED_NOQA = "PEFT100"  # reported by the engine itself (--report-unused-noqa), like ruff's RUF100
 # Below this many files to parse per worker, a pool costs more than it saves.
 MIN_FILES_PER_WORKER = 8
 
@@ -48,7 +47,7 @@ class LintResult:
 def lint_source(source: str | bytes, path: str = "<stdin>", settings: Settings | None = None) -> LintResult:
     """Lint one in-memory source as a run of its own."""
     settings = settings or Settings()
-    rules = select_rules(settings.select, settings.ignore)
+    rules = [rule for rule in select_rules(settings.select, settings.ignore) if rule.analysed]
     data = source.encode("utf-8") if isinstance(source, str) else source
     result = analyse_bytes(path, data, rules)
     return _finish([result], rules, [path], settings, {path: data})
@@ -57,7 +56,7 @@ def lint_source(source: str | bytes, path: str = "<stdin>", settings: Settings |
 def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir: str | None = None) -> LintResult:
     """Lint files and directories as one run; ``cache_dir`` enables the results cache."""
     settings = settings or Settings()
-    rules = select_rules(settings.select, settings.ignore)
+    rules = [rule for rule in select_rules(settings.select, settings.ignore) if rule.analysed]
     found = discover(paths, settings)
     cache = ResultCache(cache_dir, rules) if cache_dir and settings.cache else None
     results: dict[str, FileResult] = {}

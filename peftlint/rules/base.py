@@ -113,6 +113,8 @@ class Rule:
     severity: ClassVar[Severity] = Severity.ERROR
     # Every group must occur in a file's bytes (any token of the group) for the rule to run on it.
     tokens: ClassVar[tuple[tuple[bytes, ...], ...]] = ()
+    # False for rules the engine reports itself (PEFT100): they never make a file be parsed.
+    analysed: ClassVar[bool] = True
     # "safe", "unsafe" or None: what --fix may do for this rule's findings.
     fix_safety: ClassVar[str | None] = None
 
