@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
 from peftlint import __version__
+
+if TYPE_CHECKING:
+    from peftlint.config import Settings
+    from peftlint.engine import LintResult
+    from peftlint.findings import Finding
+    from peftlint.verify import Verdict
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -140,53 +148,52 @@ def check(
     sys.exit(EXIT_FINDINGS if result.findings and not exit_zero else EXIT_CLEAN)
 
 
-def _cache_directory(settings: object) -> str:
+def _cache_directory(settings: Settings) -> str:
     """Beside the configuration file when there is one (the project root), else here."""
     from peftlint.cache import CACHE_DIRECTORY
 
-    config_file = getattr(settings, "config_file", None)
+    config_file = settings.config_file
     return os.path.join(os.path.dirname(config_file), CACHE_DIRECTORY) if config_file else CACHE_DIRECTORY
 
 
-def _verify(findings: object, model: str | None, allow_network: bool) -> dict[object, object]:
+def _verify(findings: Sequence[Finding], model: str | None, allow_network: bool) -> dict[Finding, Verdict]:
     from peftlint.verify import VerifyOptions, verify_findings
 
     options = VerifyOptions(model=model, allow_network=allow_network, progress=sys.stderr.isatty())
-    verdicts = verify_findings(findings, options)  # type: ignore[arg-type]
-    return dict(zip(findings, verdicts, strict=True))  # type: ignore[call-overload]
+    verdicts = verify_findings(findings, options)
+    return dict(zip(findings, verdicts, strict=True))
 
 
 def _report(
-    result: object,
+    result: LintResult,
     output_format: str,
     output_file: str | None,
     statistics: bool,
     fixed: int,
-    verdicts: dict[object, object] | None = None,
+    verdicts: dict[Finding, Verdict] | None = None,
 ) -> None:
     from peftlint.report import render
 
-    to_file = output_file is not None
-    color = not to_file and sys.stdout.isatty()
-    output = render(result, output_format, statistics=statistics, color=color, fixed=fixed, verdicts=verdicts)  # type: ignore[arg-type]
-    if to_file:
-        with open(output_file, "w", encoding="utf-8") as handle:  # type: ignore[arg-type]
+    color = output_file is None and sys.stdout.isatty()
+    output = render(result, output_format, statistics=statistics, color=color, fixed=fixed, verdicts=verdicts)
+    if output_file is not None:
+        with open(output_file, "w", encoding="utf-8") as handle:
             handle.write(output)
     else:
         click.echo(output, nl=False)
-    for error in result.errors:  # type: ignore[attr-defined]
+    for error in result.errors:
         click.echo(f"peftlint: error: {error.path}: {error.reason}", err=True)
 
 
 def _check_stdin(
-    settings: object, filename: str, output_format: str, fix: bool, unsafe: bool, diff: bool, exit_zero: bool
+    settings: Settings, filename: str, output_format: str, fix: bool, unsafe: bool, diff: bool, exit_zero: bool
 ) -> None:
     """For editors: lint stdin as if it were FILENAME; with --fix, print the fixed source."""
     from peftlint.engine import lint_source
     from peftlint.fix import fix_text
 
     data = sys.stdin.buffer.read()
-    result = lint_source(data, filename, settings)  # type: ignore[arg-type]
+    result = lint_source(data, filename, settings)
     if fix or diff:
         fixed, remaining = fix_text(data, filename, result, unsafe=unsafe, settings=settings)
         if diff:

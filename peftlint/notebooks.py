@@ -34,7 +34,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]  # public since Python 2, untyped
 
 from peftlint.sources import SourceError
 
@@ -476,9 +476,9 @@ def _opcodes(old: list[str], new: list[str]) -> list[Opcode]:
     while suffix < min(n, m) - prefix and old[n - 1 - suffix] == new[m - 1 - suffix]:
         suffix += 1
     a, b = old[prefix : n - suffix], new[prefix : m - suffix]
-    middle = _myers(a, b)
+    middle: list[Opcode] | None = _myers(a, b)
     if middle is None:
-        middle = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+        middle = list(difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes())
     ops: list[Opcode] = [("equal", 0, prefix, 0, prefix)] if prefix else []
     ops += [(tag, i1 + prefix, i2 + prefix, j1 + prefix, j2 + prefix) for tag, i1, i2, j1, j2 in middle]
     if suffix:
@@ -643,7 +643,8 @@ class _Style:
             return "[]"
         old = document[start:end]
         line_start = document.rfind("\n", 0, start) + 1
-        base = re.match(r"[ \t]*", document[line_start:start]).group()
+        indent = re.match(r"[ \t]*", document[line_start:start])
+        base = indent.group() if indent is not None else ""
         if "\n" in old:
             item_indent = re.match(r"\[[ \t\r]*\n([ \t]*)", old)
             close_indent = re.search(r"\n([ \t]*)\]$", old)

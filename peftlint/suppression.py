@@ -211,7 +211,8 @@ def _header(node: ast.AST, body: list[ast.stmt], lines: list[str]) -> tuple[int,
             end = getattr(child, "end_lineno", None)
             if end is not None:
                 last = max(last, end)
-                first = child.lineno if first is None else min(first, child.lineno)
+                line = getattr(child, "lineno", end)
+                first = line if first is None else min(first, line)
     first = first or last
     start_of_body = min([body[0].lineno, *(d.lineno for d in getattr(body[0], "decorator_list", ()))])
     # Closing brackets of the header (``):``) sit on lines no child node reaches.

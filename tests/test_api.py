@@ -95,3 +95,18 @@ def test_readme_sample_output_is_what_the_examples_give() -> None:
     )
     assert actual.returncode == 1
     assert actual.stdout == sample.group(1)
+
+
+def test_injection_into_an_unknown_object_is_tracked_by_name() -> None:
+    """``get_peft_model(model, cfg)`` on a parameter makes ``model`` itself carry LoRA layers (not a
+    PeftModel): loading onto it is PEFT015 territory, not PEFT001; loading onto the result is PEFT001."""
+    source = """
+from peft import LoraConfig, PeftModel, get_peft_model
+
+def resume(model, path):
+    peft_model = get_peft_model(model, LoraConfig(r=8))
+    injected = PeftModel.from_pretrained(model, path)
+    return PeftModel.from_pretrained(peft_model, path)
+"""
+    (finding,) = lint_source(source, "resume.py").findings
+    assert finding.start.line == 7

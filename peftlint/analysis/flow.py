@@ -202,15 +202,12 @@ class _Walker:
         saved_guards = self.guards
         self.guards = list(saved_guards)
         try:
-            if isinstance(node.body, cst.IndentedBlock):
-                self.block(node.body.body)
-            else:
-                self.block([node.body])
+            self.suite(node.body)
         finally:
             self.guards = saved_guards
             self.frames.pop()
         returned = frozenset().union(*(values for values, _ in frame.returns))
-        ends = [state for _, state in frame.returns]
+        ends: list[State | None] = [state for _, state in frame.returns]
         ends.append(frame.state)
         return returned, join_states(ends) or {}
 
@@ -352,8 +349,8 @@ class _Walker:
                 (loop.breaks if isinstance(node, cst.Break) else loop.continues).append(self.frame.state)
             self.frame.state = None
         elif isinstance(node, cst.Del):
-            for target in _flatten_targets(node.target):
-                key = self.key_of(target)
+            for deleted in _flatten_targets(node.target):
+                key = self.key_of(deleted)
                 if key is not None:
                     self.unbind(key)
         elif isinstance(node, cst.Import):
@@ -393,7 +390,8 @@ class _Walker:
         false_guards = condition_guards(self.analysis, node.test, False)
         after_true = self.branch(before, true_guards, lambda: self.suite(node.body))
         if isinstance(node.orelse, cst.If):
-            after_false = self.branch(before, false_guards, lambda: self.if_statement(node.orelse))
+            elif_ = node.orelse
+            after_false = self.branch(before, false_guards, lambda: self.if_statement(elif_))
         elif isinstance(node.orelse, cst.Else):
             orelse = node.orelse
             after_false = self.branch(before, false_guards, lambda: self.suite(orelse.body))
@@ -437,7 +435,10 @@ class _Walker:
         self.loop(lambda: self.assign_target(node.target, NOTHING), node.body, node.orelse)
 
     def while_statement(self, node: cst.While) -> None:
-        self.loop(lambda: self.expression(node.test), node.body, node.orelse)
+        def head() -> None:
+            self.expression(node.test)
+
+        self.loop(head, node.body, node.orelse)
 
     def try_statement(self, node: cst.Try | cst.TryStar) -> None:
         seen: list[State | None] = [self.frame.state]
@@ -689,7 +690,8 @@ class _Walker:
         if method is not None and callee is None:
             bound = self.bound_method(receiver, method)
             if bound is not None:
-                return self.inline(bound, site, receiver_key=self.key_of(func.value), receiver=receiver)  # type: ignore[union-attr]
+                receiver_key = self.key_of(func.value) if isinstance(func, cst.Attribute) else None
+                return self.inline(bound, site, receiver_key=receiver_key, receiver=receiver)
         return self.call_result(site)
 
     def attribute_of(self, receiver: Values, name: str) -> Values:
@@ -724,7 +726,7 @@ class _Walker:
 
     def instance_value(self, info: _ClassInfo, site: object) -> Value:
         kind = Kind.BASE_MODEL if info.is_module else Kind.DICT
-        facts = {"class_key": id(info.node)}
+        facts: dict[str, Any] = {"class_key": id(info.node)}
         if info.is_module:
             facts.update(model_class=info.node.name.value, local_module=True)
         return Value(kind, site=site, guards=frozenset(self.guards), facts=make_facts(**facts))
@@ -782,7 +784,7 @@ class _Walker:
         if canonical == "peft.get_peft_model" or names.is_peft_model_class(canonical):
             return self.wrap(
                 site,
-                "get_peft_model" if canonical == "peft.get_peft_model" else canonical.split(".")[-1],
+                "get_peft_model" if canonical == "peft.get_peft_model" else _leaf(canonical),
                 config=site.arg(1, "peft_config"),
             )
         if canonical is not None and canonical.endswith(".from_pretrained"):
@@ -822,12 +824,12 @@ class _Walker:
                         Kind.PEFT_CONFIG,
                         node,
                         None,
-                        config_class=canonical.split(".")[-1],
+                        config_class=_leaf(canonical),
                         peft_config=self.literal_keywords(node),
                     )
                 }
             )
-        if names.is_model_class(canonical):
+        if canonical is not None and names.is_model_class(canonical):
             return frozenset({self.base_model(site, canonical)})
         if canonical in ("copy.deepcopy", "copy.copy"):
             return frozenset(replace(v, site=("copy", id(node), v.site)) for v in site.arg(0, "x"))
@@ -899,10 +901,10 @@ class _Walker:
         injected_note = Origin(site.node, f"{how} injected PEFT layers into this model in place")
         self.transform_everywhere(bases, lambda v: replace(v, kind=Kind.INJECTED_BASE, origin=(injected_note,)))
         model_node = site.arg_node(0, "model")
-        key = self.key_of(model_node) if model_node is not None else None
-        if key is not None and not models:
+        injected_key = self.key_of(model_node) if model_node is not None else None
+        if injected_key is not None and not models:
             self.bind(
-                key,
+                injected_key,
                 frozenset(
                     {
                         Value(
@@ -939,7 +941,7 @@ class _Walker:
                     Value(
                         Kind.PEFT_MODEL,
                         site=id(param),
-                        origin=(Origin(param, f"annotated as {canonical.split('.')[-1]}"),),
+                        origin=(Origin(param, f"annotated as {_leaf(canonical)}"),),
                     )
                 }
             )
@@ -1077,6 +1079,11 @@ def _literal(node: cst.BaseExpression) -> Any:
     return _UNKNOWN
 
 
+def _leaf(qualname: str | None) -> str:
+    """``peft.PeftModelForCausalLM`` -> ``PeftModelForCausalLM``."""
+    return (qualname or "").rsplit(".", 1)[-1]
+
+
 def _import_value(qualname: str) -> Values:
     return frozenset({Value(Kind.IMPORT, site=("import", qualname), facts=make_facts(qualname=qualname))})
 
@@ -1156,7 +1163,7 @@ class _LocalNames(cst.CSTVisitor):
 
     def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
         if node.asname is None:
-            name = node.name
+            name: cst.BaseExpression = node.name
             while isinstance(name, cst.Attribute):
                 name = name.value
             if isinstance(name, cst.Name):
