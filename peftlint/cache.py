@@ -35,25 +35,26 @@ class ResultCache:
             with open(self.path, encoding="utf-8") as handle:
                 loaded = json.load(handle)
             if isinstance(loaded, dict) and loaded.get("version") == __version__:
-                self.entries = loaded.get("files", {})
+                files = loaded.get("files")
+                self.entries = files if isinstance(files, dict) else {}
         except (OSError, ValueError):
             self.entries = {}
 
     def get(self, path: str, digest: str) -> Any:
         from peftlint.engine import FileResult
 
-        entry = self.entries.get(path)
-        if not entry or entry[0] != digest:
-            return None
         try:
-            return FileResult(**_load_result(entry[1]))
-        except (KeyError, TypeError, ValueError, IndexError):
-            return None  # an entry written by another version of the format: analyse again
+            entry = self.entries.get(path)
+            if not entry or entry[0] != digest:
+                return None
+            return FileResult(**result_from_json(entry[1]))
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            return None  # a damaged or foreign entry: analyse the file afresh
 
     def put(self, path: str, digest: str, result: Any) -> None:
         if result.errors:
             return  # errors are re-examined every run (the file may become readable)
-        self.entries[path] = [digest, _dump_result(result)]
+        self.entries[path] = [digest, result_to_json(result)]
         self.changed = True
 
     def save(self) -> None:
@@ -141,7 +142,7 @@ def _load_finding(raw: dict[str, Any]) -> Finding:
     )
 
 
-def _dump_result(result: Any) -> dict[str, Any]:
+def result_to_json(result: Any) -> dict[str, Any]:
     return {
         "path": result.path,
         "findings": [_dump_finding(f) for f in result.findings],
@@ -153,7 +154,7 @@ def _dump_result(result: Any) -> dict[str, Any]:
     }
 
 
-def _load_result(raw: dict[str, Any]) -> dict[str, Any]:
+def result_from_json(raw: dict[str, Any]) -> dict[str, Any]:
     return {
         "path": raw["path"],
         "findings": tuple(_load_finding(f) for f in raw["findings"]),

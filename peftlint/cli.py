@@ -164,6 +164,31 @@ def _verify(findings: Sequence[Finding], model: str | None, allow_network: bool)
     return dict(zip(findings, verdicts, strict=True))
 
 
+def printable(result: LintResult) -> LintResult:
+    """File names that are not valid UTF-8 (held with surrogate escapes) shown with U+FFFD, so
+    every report stays encodable: the files themselves were already read and fixed by their real names."""
+    from dataclasses import replace
+
+    def name(path: str) -> str:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+    if all(name(path) == path for path in (*result.files, *(e.path for e in result.errors))):
+        return result
+    findings = tuple(
+        replace(
+            f,
+            path=name(f.path),
+            related=tuple(replace(r, path=name(r.path)) for r in f.related),
+            fix=None
+            if f.fix is None
+            else replace(f.fix, edits=tuple(replace(e, path=name(e.path)) for e in f.fix.edits)),
+        )
+        for f in result.findings
+    )
+    errors = tuple(replace(e, path=name(e.path)) for e in result.errors)
+    return replace(result, findings=findings, errors=errors, files=tuple(name(p) for p in result.files))
+
+
 def _report(
     result: LintResult,
     output_format: str,
@@ -174,6 +199,7 @@ def _report(
 ) -> None:
     from peftlint.report import render
 
+    result = printable(result)
     color = output_file is None and sys.stdout.isatty()
     output = render(result, output_format, statistics=statistics, color=color, fixed=fixed, verdicts=verdicts)
     if output_file is not None:

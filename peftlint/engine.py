@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import os
+import stat
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,9 @@ from peftlint.sources import NOTEBOOK_SUFFIX, SourceError, SourceFile, load_sour
 from peftlint.suppression import Suppressions, parse_suppressions
 
 UNUSED_NOQA = "PEFT100"  # reported by the engine itself (--report-unused-noqa), like ruff's RUF100
+# Beyond these, a file is analysed in a child process (see isolation.py).
+MAX_SAFE_DEPTH = 100
+MAX_SAFE_OPERANDS = 500
 # Below this many files to parse per worker, a pool costs more than it saves.
 MIN_FILES_PER_WORKER = 8
 
@@ -91,12 +95,18 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
 
 def _read(path: str, settings: Settings) -> bytes | FileResult:
     try:
-        size = os.path.getsize(path)
-        if size > settings.max_file_bytes:
-            limit = settings.max_file_bytes / (1024 * 1024)
-            return _error(path, f"skipped: file is {size / 1024 / 1024:.1f} MiB, over the {limit:g} MiB limit")
+        status = os.stat(path)
+        if stat.S_ISDIR(status.st_mode):
+            return _error(path, "is a directory")
+        if not stat.S_ISREG(status.st_mode):
+            return _error(path, "not a regular file (a pipe, socket or device): skipped")
+        if status.st_size > settings.max_file_bytes:
+            return _too_big(path, status.st_size, settings.max_file_bytes)
         with open(path, "rb") as handle:
-            return handle.read()
+            data = handle.read(settings.max_file_bytes + 1)  # bounded: the file may grow meanwhile
+        if len(data) > settings.max_file_bytes:
+            return _too_big(path, len(data), settings.max_file_bytes)
+        return data
     except IsADirectoryError:
         return _error(path, "is a directory")
     except OSError as error:
@@ -122,30 +132,57 @@ def _analyse_in_worker(job: tuple[str, bytes, list[str]]) -> FileResult:
     return analyse_bytes(path, data, rules)
 
 
-def analyse_bytes(path: str, data: bytes, rules: Sequence[type[Rule]]) -> FileResult:
+def analyse_bytes(path: str, data: bytes, rules: Sequence[type[Rule]], isolated: bool = False) -> FileResult:
+    """``isolated``: this is already the child process that analyses a pathological file."""
     wanted = [rule for rule in rules if rule.wants(data)]
     if not wanted:
         return FileResult(path)
     try:
         source = load_source(path, data)
+        tree = _screen(source.text)
+        if not isolated and _pathological(tree):
+            from peftlint.isolation import analyse_isolated
+
+            return analyse_isolated(path, data, wanted)
         module = _parse(source.text)
     except SourceError as error:
         return _error(path, str(error))
     return _run_rules(path, module, wanted)
 
 
-def _parse(text: str) -> object:
-    """Screen with CPython's own parser first: it reports syntax errors well and nesting safely."""
+def _screen(text: str) -> ast.AST:
+    """CPython's own parser first: it reports syntax errors well and handles deep nesting safely."""
     if "\0" in text:
         raise SourceError("source contains a NUL byte")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            compile(text, "<peftlint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+            return compile(text, "<peftlint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)  # type: ignore[no-any-return]
     except SyntaxError as error:
         raise SourceError(f"syntax error at line {error.lineno}: {error.msg}") from None
     except (RecursionError, MemoryError):
         raise SourceError("too deeply nested to analyse") from None
+
+
+def _pathological(tree: ast.AST) -> bool:
+    """Nesting or operand chains deep enough to overflow libcst's native parser or our recursion.
+
+    Real code stays far below both limits (transformers' deepest file: depth 30).
+    """
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_SAFE_DEPTH:
+            return True
+        if isinstance(node, ast.BoolOp) and len(node.values) > MAX_SAFE_OPERANDS:
+            return True
+        if isinstance(node, ast.Compare) and len(node.comparators) > MAX_SAFE_OPERANDS:
+            return True
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return False
+
+
+def _parse(text: str) -> object:
     import libcst
 
     try:
@@ -169,6 +206,8 @@ def _run_rules(path: str, module: object, rules: Sequence[type[Rule]]) -> FileRe
                 continue
             try:
                 instance.on_call(site)
+            except RecursionError:
+                raise  # the file is too deep, not the rule broken: abandon the file
             except Exception as error:  # noqa: BLE001 - one broken rule must not hide the others
                 failed[instance.code] = f"internal error in {instance.code}: {type(error).__name__}: {error}"
 
@@ -207,18 +246,22 @@ def _finish(
 ) -> LintResult:
     findings = [f for result in results for f in result.findings]
     facts = [fact for result in results for fact in result.facts]
+    run_errors: list[FileError] = []
     if facts:
         from peftlint.analysis.modules import ConstantResolver
 
         resolver = ConstantResolver(list(files))
         for rule in rules:
             own = [fact for fact in facts if fact.code == rule.code]
-            if own:
-                findings += rule.join(own, resolver)
+            try:
+                findings += rule.join(own, resolver) if own else []
+            except Exception as error:  # noqa: BLE001 - the other rules' findings still count
+                reason = f"internal error in {rule.code} (cross-file pass): {type(error).__name__}: {error}"
+                run_errors.append(FileError(own[0].path, reason))
     if settings.per_file_ignores:
         findings = [f for f in findings if f.code not in per_file_ignored(settings, f.path)]
     findings = _Postprocess(contents).run(findings, settings.report_unused_noqa)
-    errors = sorted({e for result in results for e in result.errors}, key=lambda e: (e.path, e.reason))
+    errors = sorted({e for result in results for e in (*result.errors, *run_errors)}, key=lambda e: (e.path, e.reason))
     return LintResult(
         findings=tuple(sorted(_dedupe(findings), key=Finding.sort_key)),
         errors=tuple(errors),
@@ -313,6 +356,11 @@ class _Postprocess:
             related=tuple(replace(r, start=cells(r.path, r.start)) for r in finding.related),
             fix=fix,
         )
+
+
+def _too_big(path: str, size: int, limit: int) -> FileResult:
+    mib = 1024 * 1024
+    return _error(path, f"skipped: file is {size / mib:.1f} MiB, over the {limit / mib:g} MiB limit (max-file-size)")
 
 
 def _error(path: str, reason: str) -> FileResult:

@@ -1,0 +1,73 @@
+"""Analysing a pathological file in a child process, so that even a crash of libcst's native
+parser (a C stack overflow on an expression nested or chained tens of thousands deep) costs that
+one file, not the run.
+
+The child gets a big thread stack and recursion limit; the parent gets the file's result as JSON
+(the cache's format), or a one-line reason when the child died or ran out of time.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from peftlint.findings import FileError
+
+if TYPE_CHECKING:
+    from peftlint.engine import FileResult
+    from peftlint.rules.base import Rule
+
+TIME_BUDGET_SECONDS = 120
+_STACK_BYTES = 512 * 1024 * 1024
+_RECURSION_LIMIT = 200_000
+
+
+def analyse_isolated(path: str, data: bytes, rules: Sequence[type[Rule]]) -> FileResult:
+    from peftlint.cache import result_from_json
+    from peftlint.engine import FileResult
+
+    header = json.dumps({"path": path, "codes": [rule.code for rule in rules]}).encode() + b"\n"
+    try:
+        child = subprocess.run(
+            [sys.executable, "-m", "peftlint.isolation"],
+            input=header + data,
+            capture_output=True,
+            timeout=TIME_BUDGET_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        return FileResult(path, errors=(FileError(path, f"not analysed: took longer than {TIME_BUDGET_SECONDS} s"),))
+    if child.returncode != 0:
+        reason = "not analysed: the parser crashed on this file (an expression nested or chained too deeply)"
+        return FileResult(path, errors=(FileError(path, reason),))
+    raw = json.loads(child.stdout)
+    errors = tuple(FileError(path, reason) for reason in raw.pop("errors"))
+    return FileResult(**{**result_from_json(raw), "errors": errors})
+
+
+def _child() -> None:
+    import threading
+
+    from peftlint.cache import result_to_json
+    from peftlint.engine import analyse_bytes
+    from peftlint.rules import all_rules
+
+    header, data = sys.stdin.buffer.read().split(b"\n", 1)
+    job = json.loads(header)
+    rules = [rule for rule in all_rules() if rule.code in job["codes"]]
+    outcome: list[FileResult] = []
+    sys.setrecursionlimit(_RECURSION_LIMIT)
+    threading.stack_size(_STACK_BYTES)
+    worker = threading.Thread(target=lambda: outcome.append(analyse_bytes(job["path"], data, rules, isolated=True)))
+    worker.start()
+    worker.join()
+    result = outcome[0]
+    raw = result_to_json(result)
+    raw["errors"] = [error.reason for error in result.errors]
+    sys.stdout.write(json.dumps(raw))
+
+
+if __name__ == "__main__":
+    _child()
