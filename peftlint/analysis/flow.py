@@ -60,6 +60,7 @@ class CallSite:
     discarded: bool  # the call is a whole expression statement: its result is dropped
     call_chain: tuple[Origin, ...]  # inlined helper calls that led here, outermost first
     analysis: FileAnalysis
+    top: cst.CSTNode | None = None  # the module-level statement that contains the call
 
     def arg(self, index: int, keyword: str) -> Values:
         if keyword in self.kwargs:
@@ -120,6 +121,7 @@ class _FunctionInfo:
     node: cst.FunctionDef
     parent: _Frame
     owner: _ClassInfo | None
+    top: cst.CSTNode | None  # the module-level statement that contains the def
 
 
 @dataclass
@@ -141,13 +143,18 @@ class _Walker:
         self.inlining: list[int] = []
         self.star_imports: set[str] = set()
         self.pending_attributes: dict[str, Values] | None = None
+        self.top: cst.CSTNode | None = None  # the module-level statement being walked
         self.evaluated: dict[int, Values] = {}  # call results, for tuple targets that unpack them
 
     # ----------------------------------------------------------------- entry points
     def run_module(self, module: cst.Module) -> None:
         frame = _Frame(state={}, parent=None, local_names=frozenset(), is_module=True)
         self.frames.append(frame)
-        self.block(module.body)
+        for statement in module.body:
+            if frame.state is None:
+                break
+            self.top = statement
+            self.statement(statement)
         while self.pending:
             key = self.pending.pop(0)
             if key in self.analysed:
@@ -162,7 +169,7 @@ class _Walker:
     def analyse_function_alone(self, info: _FunctionInfo) -> None:
         bindings: dict[str, Values] = {}
         for param in _params(info.node):
-            bindings[param.name.value] = self.annotation_values(param)
+            bindings[param.name.value] = self.annotation_values(param, info.top)
         self.run_function(info, bindings, call_chain=())
 
     def analyse_class(self, info: _ClassInfo) -> None:
@@ -180,7 +187,7 @@ class _Walker:
                 continue
             self.analysed.add(key)
             first = _first_param(method)
-            bindings = {p.name.value: self.annotation_values(p) for p in _params(method)}
+            bindings = {p.name.value: self.annotation_values(p, self.functions[key].top) for p in _params(method)}
             if first is not None and not _is_static(method):
                 bindings[first] = frozenset({this})
                 bindings.update({first + k[4:]: v for k, v in self_state.items()})
@@ -199,12 +206,12 @@ class _Walker:
             function=id(node),
         )
         self.frames.append(frame)
-        saved_guards = self.guards
-        self.guards = list(saved_guards)
+        saved_guards, saved_top = self.guards, self.top
+        self.guards, self.top = list(saved_guards), info.top
         try:
             self.suite(node.body)
         finally:
-            self.guards = saved_guards
+            self.guards, self.top = saved_guards, saved_top
             self.frames.pop()
         returned = frozenset().union(*(values for values, _ in frame.returns))
         ends: list[State | None] = [state for _, state in frame.returns]
@@ -263,7 +270,7 @@ class _Walker:
             del state[existing]
 
     def new_value(self, kind: Kind, node: cst.CSTNode, note: str | None = None, **facts: Any) -> Value:
-        origin = (Origin(node, note),) if note else ()
+        origin = (Origin(node, note, self.top),) if note else ()
         return Value(kind, site=id(node), origin=origin, guards=frozenset(self.guards), facts=make_facts(**facts))
 
     def transform_everywhere(self, sites: set[object], change: Callable[[Value], Value]) -> None:
@@ -482,7 +489,7 @@ class _Walker:
     def function_def(self, node: cst.FunctionDef) -> None:
         for decorator in node.decorators:
             self.expression(decorator.decorator)
-        self.functions[id(node)] = _FunctionInfo(node=node, parent=self.frame, owner=None)
+        self.functions[id(node)] = _FunctionInfo(node=node, parent=self.frame, owner=None, top=self.top)
         self.pending.append(id(node))
         self.bind(node.name.value, frozenset({Value(Kind.FUNCTION, site=id(node), facts=make_facts(key=id(node)))}))
 
@@ -501,7 +508,9 @@ class _Walker:
                 if isinstance(statement, cst.FunctionDef):
                     methods[statement.name.value] = statement
                     module_frame = self.frame
-                    self.functions[id(statement)] = _FunctionInfo(node=statement, parent=module_frame, owner=info)
+                    self.functions[id(statement)] = _FunctionInfo(
+                        node=statement, parent=module_frame, owner=info, top=self.top
+                    )
         self.classes[id(node)] = info
         self.pending.append(id(node))
         self.bind(node.name.value, frozenset({Value(Kind.CLASS, site=id(node), facts=make_facts(key=id(node)))}))
@@ -682,6 +691,7 @@ class _Walker:
             discarded=discarded,
             call_chain=self.frame.call_chain,
             analysis=self.analysis,
+            top=self.top,
         )
         self.analysis.on_call(site)
         local = [v for v in callee_values if v.kind in (Kind.FUNCTION, Kind.CLASS)]
@@ -757,7 +767,7 @@ class _Walker:
 
     def inline_frame(self, info: _FunctionInfo, site: CallSite, this: Values | None) -> State:
         params = _params(info.node)
-        bindings: State = {p.name.value: self.annotation_values(p) for p in params}
+        bindings: State = {p.name.value: self.annotation_values(p, info.top) for p in params}
         positional = list(site.args)
         if this is not None and params:
             bindings[params[0].name.value] = this
@@ -771,7 +781,7 @@ class _Walker:
 
     def _run_inline(self, info: _FunctionInfo, site: CallSite, bindings: State) -> tuple[Values, State]:
         self.inlining.append(id(info.node))
-        chain = (*self.frame.call_chain, Origin(site.node, f"{info.node.name.value}() is called here"))
+        chain = (*self.frame.call_chain, Origin(site.node, f"{info.node.name.value}() is called here", self.top))
         try:
             return self.run_function(info, bindings, call_chain=chain)
         finally:
@@ -893,12 +903,12 @@ class _Walker:
         wrapped = Value(
             Kind.PEFT_MODEL,
             site=id(site.node),
-            origin=(Origin(site.node, note), *site.call_chain),
+            origin=(Origin(site.node, note, site.top), *site.call_chain),
             guards=frozenset(self.guards),
             facts=make_facts(**facts),
         )
         bases = {v.site for v in models if v.kind is Kind.BASE_MODEL}
-        injected_note = Origin(site.node, f"{how} injected PEFT layers into this model in place")
+        injected_note = Origin(site.node, f"{how} injected PEFT layers into this model in place", site.top)
         self.transform_everywhere(bases, lambda v: replace(v, kind=Kind.INJECTED_BASE, origin=(injected_note,)))
         model_node = site.arg_node(0, "model")
         injected_key = self.key_of(model_node) if model_node is not None else None
@@ -927,7 +937,7 @@ class _Walker:
                     result[arg.keyword.value] = value
         return result
 
-    def annotation_values(self, param: cst.Param) -> Values:
+    def annotation_values(self, param: cst.Param, top: cst.CSTNode | None) -> Values:
         if param.annotation is None:
             return NOTHING
         annotation = param.annotation.annotation
@@ -941,7 +951,7 @@ class _Walker:
                     Value(
                         Kind.PEFT_MODEL,
                         site=id(param),
-                        origin=(Origin(param, f"annotated as {_leaf(canonical)}"),),
+                        origin=(Origin(param, f"annotated as {_leaf(canonical)}", top),),
                     )
                 }
             )

@@ -43,6 +43,7 @@ class Origin:
 
     node: Any
     note: str
+    top: Any = None  # the module-level statement that contains ``node`` (cheap positions)
 
 
 @dataclass(frozen=True)

@@ -42,13 +42,43 @@ class RuleContext:
         self.findings: list[Finding] = []
         self.facts: list[CrossFileFact] = []
         self._positions: Any = None
+        self._statement_positions: dict[Any, Any] = {}
+        self._line_offsets: dict[Any, int] | None = None
 
-    def span(self, node: cst.CSTNode) -> tuple[Position, Position]:
+    def span(self, node: cst.CSTNode, top: cst.CSTNode | None = None) -> tuple[Position, Position]:
+        """1-based start and end of ``node``; ``top`` (its module-level statement) makes it cheap:
+        positions are then computed for that one statement, not the whole file."""
+        if top is None or top not in self._tops():
+            return self._whole_file_span(node)
+        if top not in self._statement_positions:
+            from libcst.metadata import MetadataWrapper, PositionProvider
+
+            alone = self.module.with_changes(body=[top], header=(), footer=())
+            self._statement_positions[top] = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+        code_range = self._statement_positions[top].get(node)
+        if code_range is None:
+            return self._whole_file_span(node)
+        offset = self._tops()[top]
+        return (
+            Position(code_range.start.line + offset, code_range.start.column + 1),
+            Position(code_range.end.line + offset, code_range.end.column + 1),
+        )
+
+    def _tops(self) -> dict[Any, int]:
+        """Each module-level statement -> the number of lines before it (codegen only: cheap)."""
+        if self._line_offsets is None:
+            offsets, lines = {}, sum(self.module.code_for_node(line).count("\n") for line in self.module.header)
+            for statement in self.module.body:
+                offsets[statement] = lines
+                lines += self.module.code_for_node(statement).count("\n")
+            self._line_offsets = offsets
+        return self._line_offsets
+
+    def _whole_file_span(self, node: cst.CSTNode) -> tuple[Position, Position]:
         if self._positions is None:
             from libcst.metadata import MetadataWrapper, PositionProvider
 
-            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-            self._positions = wrapper.resolve(PositionProvider)
+            self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
         code_range = self._positions[node]
         return (
             Position(code_range.start.line, code_range.start.column + 1),
@@ -56,7 +86,7 @@ class RuleContext:
         )
 
     def related(self, origin: Origin) -> Related:
-        return Related(self.path, self.span(origin.node)[0], origin.note)
+        return Related(self.path, self.span(origin.node, origin.top)[0], origin.note)
 
     def report(
         self,
@@ -66,8 +96,9 @@ class RuleContext:
         related: Sequence[Related] = (),
         facts: dict[str, Any] | None = None,
         fix: Fix | None = None,
+        top: cst.CSTNode | None = None,
     ) -> None:
-        start, end = self.span(node)
+        start, end = self.span(node, top)
         self.findings.append(
             Finding(
                 code=rule.code,

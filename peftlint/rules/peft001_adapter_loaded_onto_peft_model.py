@@ -72,7 +72,7 @@ class AdapterLoadedOntoPeftModel(Rule):
                     related.append(
                         Related(
                             context.path,
-                            context.span(site.node)[0],
+                            context.span(site.node, site.top)[0],
                             "an earlier loop iteration of this call gave the model its PEFT layers",
                         )
                     )
@@ -90,6 +90,7 @@ class AdapterLoadedOntoPeftModel(Rule):
             related=related,
             facts=_verifier_facts(wrapped[0], site),
             fix=self._unwrap_nested(site, model_node, wrapped),
+            top=site.top,
         )
 
     def _unwrap_nested(self, site: CallSite, model_node: Any, wrapped: list[Value]) -> Fix | None:
@@ -105,7 +106,7 @@ class AdapterLoadedOntoPeftModel(Rule):
         base = call_argument(model_node, 0, "model")
         if base is None:
             return None
-        start, end = self.context.span(model_node)
+        start, end = self.context.span(model_node, site.top)
         code = self.context.module.code_for_node(base)
         edit = Edit(self.context.path, start, end, code)
         return Fix(f"load the adapter onto `{_short(code)}` itself, not onto a new PEFT wrapper of it", (edit,))

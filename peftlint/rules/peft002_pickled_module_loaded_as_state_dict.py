@@ -86,14 +86,14 @@ class PickledModuleLoadedAsStateDict(Rule):
         node = site.arg_node(0, "obj")
         if node is None:
             return None
-        start, end = self.context.span(node)
+        start, end = self.context.span(node, site.top)
         code = self.context.module.code_for_node(node)
         atomic = isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) and not node.lpar
         replacement = f"{code}.state_dict()" if atomic else f"({code}).state_dict()"
         return [start.line, start.column, end.line, end.column, replacement]
 
     def _remember(self, site: CallSite, kind: str, shapes: Sequence[paths.Shape], data: dict[str, Any]) -> None:
-        start, end = self.context.span(site.node)
+        start, end = self.context.span(site.node, site.top)
         self.context.facts.append(
             CrossFileFact(self.code, self.context.path, kind, start, end, tuple(shapes), tuple(sorted(data.items())))
         )

@@ -1,0 +1,40 @@
+"""Positions computed per module-level statement (the cheap path) agree with libcst's
+PositionProvider over the whole file, for every node, on real and awkward sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from peftlint.rules.base import RuleContext
+
+ROOT = Path(__file__).resolve().parent.parent
+AWKWARD = {
+    "header-comments": "#!/usr/bin/env python\n# coding: utf-8\n\n\nimport os\n\n# lead\nx = f(1)\n",
+    "decorators": "import functools\n\n\n@functools.cache\n@other(\n    1,\n)\ndef g(a):\n    return h(a)\n",
+    "semicolons": "a = f(1); b = g(2)\nc = h(3)\n",
+    "crlf": "import os\r\n\r\nx = f(\r\n    1,\r\n)\r\ny = g(2)\r\n",
+    "no-trailing-newline": "x = 1\ny = f(2)",
+    "footer-comments": "x = f(1)\n\n# trailing comment\n",
+    "tabs": "if x:\n\ty = f(1)\n\tif y:\n\t\tz = g(2)\n",
+    "multiline-strings": 'doc = """\na\nb\n"""\nx = f("""\n""")\n',
+}
+
+
+def _sources() -> list[tuple[str, str]]:
+    files = sorted(ROOT.glob("fixtures/**/*.py")) + sorted(ROOT.glob("examples/*.py")) + [ROOT / "peftlint/analysis/flow.py"]
+    return [(str(p.relative_to(ROOT)), p.read_text(encoding="utf-8")) for p in files] + sorted(AWKWARD.items())
+
+
+@pytest.mark.parametrize(("name", "text"), _sources(), ids=[name for name, _ in _sources()])
+def test_statement_positions_match_whole_file_positions(name: str, text: str) -> None:
+    module = cst.parse_module(text)
+    context = RuleContext(name, module)
+    for top in module.body:
+        stack: list[cst.CSTNode] = [top]
+        while stack:
+            node = stack.pop()
+            stack.extend(node.children)
+            assert context.span(node, top) == context._whole_file_span(node), (name, module.code_for_node(node)[:60])
