@@ -147,7 +147,7 @@ def analyse_bytes(path: str, data: bytes, rules: Sequence[type[Rule]], isolated:
         module = _parse(source.text)
     except SourceError as error:
         return _error(path, str(error))
-    return _run_rules(path, module, wanted)
+    return _run_rules(path, module, wanted, tree)
 
 
 def _screen(text: str) -> ast.AST:
@@ -193,10 +193,10 @@ def _parse(text: str) -> object:
         raise SourceError("too deeply nested to analyse") from None
 
 
-def _run_rules(path: str, module: object, rules: Sequence[type[Rule]]) -> FileResult:
+def _run_rules(path: str, module: object, rules: Sequence[type[Rule]], tree: ast.AST) -> FileResult:
     from peftlint.analysis.flow import CallSite, FileAnalysis
 
-    context = RuleContext(path, module)  # type: ignore[arg-type]
+    context = RuleContext(path, module, tree)  # type: ignore[arg-type]
     instances = [rule(context) for rule in rules]
     failed: dict[str, str] = {}
 

@@ -3,6 +3,7 @@ PositionProvider over the whole file, for every node, on real and awkward source
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import libcst as cst
@@ -20,18 +21,26 @@ AWKWARD = {
     "footer-comments": "x = f(1)\n\n# trailing comment\n",
     "tabs": "if x:\n\ty = f(1)\n\tif y:\n\t\tz = g(2)\n",
     "multiline-strings": 'doc = """\na\nb\n"""\nx = f("""\n""")\n',
+    "decorated-class-with-comments": "\n\n# lead\n@dec\n# between\n\n@dec2(f(1))\nclass C:\n    x = g(2)\n",
+    "three-per-line": "a = f(1); b = g(2); c = h(3)\n# end\n",
+    "continuation": "x = 1 + \\\n    f(2)\ny = g(3)\n",
 }
 
 
 def _sources() -> list[tuple[str, str]]:
-    files = sorted(ROOT.glob("fixtures/**/*.py")) + sorted(ROOT.glob("examples/*.py")) + [ROOT / "peftlint/analysis/flow.py"]
+    files = (
+        sorted(ROOT.glob("fixtures/**/*.py"))
+        + sorted(ROOT.glob("examples/*.py"))
+        + [ROOT / "peftlint/analysis/flow.py"]
+    )
     return [(str(p.relative_to(ROOT)), p.read_text(encoding="utf-8")) for p in files] + sorted(AWKWARD.items())
 
 
 @pytest.mark.parametrize(("name", "text"), _sources(), ids=[name for name, _ in _sources()])
 def test_statement_positions_match_whole_file_positions(name: str, text: str) -> None:
     module = cst.parse_module(text)
-    context = RuleContext(name, module)
+    context = RuleContext(name, module, ast.parse(text))
+    assert context._offsets_from_ast() == context._offsets_from_codegen()
     for top in module.body:
         stack: list[cst.CSTNode] = [top]
         while stack:

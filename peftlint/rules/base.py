@@ -6,6 +6,7 @@ flow analysis and reports findings through its ``RuleContext``.
 
 from __future__ import annotations
 
+import ast
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,9 +37,10 @@ class CrossFileFact:
 class RuleContext:
     """A rule's window on one file: positions, findings, cross-file facts."""
 
-    def __init__(self, path: str, module: cst.Module) -> None:
+    def __init__(self, path: str, module: cst.Module, tree: ast.Module | None = None) -> None:
         self.path = path
         self.module = module
+        self.tree = tree  # CPython's AST of the same text, when the engine has it
         self.findings: list[Finding] = []
         self.facts: list[CrossFileFact] = []
         self._positions: Any = None
@@ -65,14 +67,37 @@ class RuleContext:
         )
 
     def _tops(self) -> dict[Any, int]:
-        """Each module-level statement -> the number of lines before it (codegen only: cheap)."""
+        """Each module-level statement -> the number of lines before it."""
         if self._line_offsets is None:
-            offsets, lines = {}, sum(self.module.code_for_node(line).count("\n") for line in self.module.header)
-            for statement in self.module.body:
-                offsets[statement] = lines
-                lines += self.module.code_for_node(statement).count("\n")
-            self._line_offsets = offsets
+            self._line_offsets = self._offsets_from_ast() or self._offsets_from_codegen()
         return self._line_offsets
+
+    def _offsets_from_ast(self) -> dict[Any, int] | None:
+        """From CPython's line numbers, which the syntax screen already paid for: a libcst statement
+        starts its ``leading_lines`` (blank and comment lines) before its first decorator or keyword."""
+        import libcst as cst
+
+        if self.tree is None:
+            return None
+        statements = list(self.tree.body)
+        offsets: dict[Any, int] = {}
+        index = 0
+        for top in self.module.body:
+            if index >= len(statements):
+                return None
+            first = statements[index]
+            decorators = getattr(first, "decorator_list", None)
+            line = min([first.lineno, *(d.lineno for d in decorators or ())])
+            offsets[top] = line - 1 - len(top.leading_lines)
+            index += len(top.body) if isinstance(top, cst.SimpleStatementLine) else 1
+        return offsets if index == len(statements) else None
+
+    def _offsets_from_codegen(self) -> dict[Any, int]:
+        offsets, lines = {}, sum(self.module.code_for_node(line).count("\n") for line in self.module.header)
+        for statement in self.module.body:
+            offsets[statement] = lines
+            lines += self.module.code_for_node(statement).count("\n")
+        return offsets
 
     def _whole_file_span(self, node: cst.CSTNode) -> tuple[Position, Position]:
         if self._positions is None:
