@@ -108,7 +108,6 @@ class _Loop:
 class _Frame:
     state: State | None
     parent: _Frame | None
-    local_names: frozenset[str]
     is_module: bool = False
     returns: list[tuple[Values, State]] = field(default_factory=list)
     loops: list[_Loop] = field(default_factory=list)
@@ -148,13 +147,15 @@ class _Walker:
 
     # ----------------------------------------------------------------- entry points
     def run_module(self, module: cst.Module) -> None:
-        frame = _Frame(state={}, parent=None, local_names=frozenset(), is_module=True)
+        frame = _Frame(state={}, parent=None, is_module=True)
         self.frames.append(frame)
+        depth = len(self.guards)
         for statement in module.body:
             if frame.state is None:
                 break
             self.top = statement
             self.statement(statement)
+        del self.guards[depth:]
         while self.pending:
             key = self.pending.pop(0)
             if key in self.analysed:
@@ -201,7 +202,6 @@ class _Walker:
         frame = _Frame(
             state=dict(bindings),
             parent=info.parent,
-            local_names=_local_names(node),
             call_chain=call_chain,
             function=id(node),
         )
@@ -224,18 +224,22 @@ class _Walker:
 
     # ----------------------------------------------------------------- state helpers
     def lookup(self, key: str) -> Values:
+        """What ``key`` can hold here: the innermost frame that binds it (or its root object) decides.
+
+        A name a function has not bound on any path so far is read from the enclosing scope; Python
+        would call a read before the assignment an UnboundLocalError, which is no concern of ours.
+        """
         root = key.split(".", 1)[0]
         frame: _Frame | None = self.frame
         while frame is not None:
-            if frame.is_module or root in frame.local_names:
-                if frame.state is None:
-                    return NOTHING
+            if frame.state is not None:
                 found = frame.state.get(key)
                 if found is not None:
                     return found
-                if frame.is_module or "." not in key:
-                    break
-                return NOTHING
+                if root in frame.state:
+                    return NOTHING  # the object is bound here; that attribute has no facts
+            if frame.is_module:
+                break
             frame = frame.parent
         if "." not in key:
             for module in sorted(self.star_imports):
@@ -262,12 +266,14 @@ class _Walker:
         state[key] = values
 
     def unbind(self, key: str) -> None:
+        """``del x``: x holds nothing any more (kept as a key, so reads do not reach an outer x)."""
         state = self.frame.state
         if state is None:
             return
         prefix = key + "."
-        for existing in [k for k in state if k == key or k.startswith(prefix)]:
+        for existing in [k for k in state if k.startswith(prefix)]:
             del state[existing]
+        state[key] = NOTHING
 
     def new_value(self, kind: Kind, node: cst.CSTNode, note: str | None = None, **facts: Any) -> Value:
         origin = (Origin(node, note, self.top),) if note else ()
@@ -288,10 +294,14 @@ class _Walker:
 
     # ----------------------------------------------------------------- statements
     def block(self, statements: Sequence[cst.BaseStatement | cst.BaseSmallStatement]) -> None:
-        for statement in statements:
-            if self.frame.state is None:
-                return  # unreachable code after return/raise/break
-            self.statement(statement)
+        depth = len(self.guards)  # guards an early exit put on the rest of this block end with it
+        try:
+            for statement in statements:
+                if self.frame.state is None:
+                    return  # unreachable code after return/raise/break
+                self.statement(statement)
+        finally:
+            del self.guards[depth:]
 
     def statement(self, node: cst.CSTNode) -> None:
         if isinstance(node, cst.SimpleStatementLine):
@@ -405,6 +415,10 @@ class _Walker:
         else:
             after_false = None if before is None else dict(before)
         self.frame.state = join_branches([(after_true, true_guards[0]), (after_false, false_guards[0])])
+        if after_true is None and after_false is not None:
+            self.guards.extend(false_guards)  # `if c: return`: the rest of the block runs only when not c
+        elif after_false is None and after_true is not None:
+            self.guards.extend(true_guards)
 
     def branch(self, before: State | None, guards: list[Guard], walk: Callable[[], None]) -> State | None:
         self.frame.state = None if before is None else dict(before)
@@ -450,11 +464,13 @@ class _Walker:
     def try_statement(self, node: cst.Try | cst.TryStar) -> None:
         seen: list[State | None] = [self.frame.state]
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body
+        depth = len(self.guards)
         for statement in body:
             if self.frame.state is None:
                 break
             self.statement(statement)
             seen.append(self.frame.state)
+        del self.guards[depth:]
         if node.orelse is not None and self.frame.state is not None:
             self.suite(node.orelse.body)
         ends = [self.frame.state]
@@ -1130,76 +1146,3 @@ def _flatten_targets(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
             yield from _flatten_targets(element.value)
     else:
         yield node
-
-
-class _LocalNames(cst.CSTVisitor):
-    """Names a function assigns (Python makes them local for the whole body)."""
-
-    def __init__(self) -> None:
-        self.found: set[str] = set()
-        self.declared_global: set[str] = set()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        self.found.add(node.name.value)
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        self.found.add(node.name.value)
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_CompFor(self, node: cst.CompFor) -> bool:
-        return False
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self._targets(node.target)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._targets(node.target)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._targets(node.target)
-
-    def visit_For(self, node: cst.For) -> None:
-        self._targets(node.target)
-
-    def visit_AsName(self, node: cst.AsName) -> None:
-        self._targets(node.name)
-
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self._targets(node.target)
-
-    def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
-        if node.asname is None:
-            name: cst.BaseExpression = node.name
-            while isinstance(name, cst.Attribute):
-                name = name.value
-            if isinstance(name, cst.Name):
-                self.found.add(name.value)
-
-    def visit_Global(self, node: cst.Global) -> None:
-        self.declared_global.update(n.name.value for n in node.names)
-
-    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-        self.declared_global.update(n.name.value for n in node.names)
-
-    def _targets(self, node: cst.CSTNode) -> None:
-        for target in _flatten_targets(node):
-            if isinstance(target, cst.StarredElement):
-                target = target.value
-            if isinstance(target, cst.Name):
-                self.found.add(target.value)
-
-
-def _local_names(node: cst.FunctionDef) -> frozenset[str]:
-    collector = _LocalNames()
-    node.body.visit(collector)
-    params = {p.name.value for p in _params(node)}
-    star = node.params.star_arg
-    if isinstance(star, cst.Param):
-        params.add(star.name.value)
-    if node.params.star_kwarg is not None:
-        params.add(node.params.star_kwarg.name.value)
-    return frozenset((collector.found | params) - collector.declared_global)

@@ -29,6 +29,8 @@ class Kind(enum.Enum):
 
 
 MODEL_KINDS = frozenset({Kind.BASE_MODEL, Kind.PEFT_MODEL, Kind.INJECTED_BASE})
+# Values whose branch conditions are worth remembering: the ones rules ask about.
+GUARDED_KINDS = MODEL_KINDS | {Kind.TORCH_LOADED, Kind.STATE_DICT}
 
 Guard = tuple[str, bool]
 
@@ -114,12 +116,15 @@ def join_branches(branches: list[tuple[State | None, Guard | None]]) -> State | 
     if not live:
         return None
     if len(live) == 1:
-        state, guard = live[0]
-        return dict(state) if guard is None else _guard_all(state, guard)
+        return dict(live[0][0])  # the caller puts the rest of the block under that branch's guard
     keys = set().union(*(s.keys() for s, _ in live))
     joined: State = {}
     for key in keys:
         present = [s.get(key, NOTHING) for s, _ in live]
+        first = present[0]
+        if all(values is first for values in present):
+            joined[key] = first  # untouched by every branch: the common case, kept as is
+            continue
         common = frozenset.intersection(*present)
         merged = set(common)
         for (_, guard), values in zip(live, present, strict=True):
@@ -129,11 +134,7 @@ def join_branches(branches: list[tuple[State | None, Guard | None]]) -> State | 
     return joined
 
 
-def _guard_all(state: State, guard: Guard) -> State:
-    return {key: frozenset(_add_guard(v, guard) for v in values) for key, values in state.items()}
-
-
 def _add_guard(value: Value, guard: Guard | None) -> Value:
-    if guard is None or guard in value.guards:
+    if guard is None or value.kind not in GUARDED_KINDS or guard in value.guards:
         return value
-    return replace(value, guards=value.guards | {guard})
+    return Value(value.kind, value.site, value.origin, value.guards | {guard}, value.facts)
