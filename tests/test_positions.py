@@ -1,5 +1,6 @@
-"""Positions computed per module-level statement (the cheap path) agree with libcst's
-PositionProvider over the whole file, for every node, on real and awkward sources."""
+"""Positions computed per unit (a module-level statement, or a method of a module-level class:
+the cheap path) agree with libcst's PositionProvider over the whole file, for every node, on
+real and awkward sources."""
 
 from __future__ import annotations
 
@@ -24,26 +25,30 @@ AWKWARD = {
     "decorated-class-with-comments": "\n\n# lead\n@dec\n# between\n\n@dec2(f(1))\nclass C:\n    x = g(2)\n",
     "three-per-line": "a = f(1); b = g(2); c = h(3)\n# end\n",
     "continuation": "x = 1 + \\\n    f(2)\ny = g(3)\n",
+    "methods": (
+        "class A(B):  # note\n    'doc'\n\n    # lead\n    @staticmethod\n    def f(x):\n"
+        "        return g(x)\n    a = 1; b = 2\n    def h(self):\n        s = '''\nx'''.strip()\n"
+        "        return s\n\n\nclass C: pass\n"
+    ),
+    "tab-indented-methods": "class A:\n\tdef f(self):\n\t\treturn g(1)\n",
 }
 
 
 def _sources() -> list[tuple[str, str]]:
-    files = (
-        sorted(ROOT.glob("fixtures/**/*.py"))
-        + sorted(ROOT.glob("examples/*.py"))
-        + [ROOT / "peftlint/analysis/flow.py"]
-    )
+    files = sorted(ROOT.glob("fixtures/**/*.py")) + sorted(ROOT.glob("examples/*.py"))
+    files += [ROOT / "peftlint/analysis/flow.py", ROOT / "peftlint/rules/base.py"]
     return [(str(p.relative_to(ROOT)), p.read_text(encoding="utf-8")) for p in files] + sorted(AWKWARD.items())
 
 
 @pytest.mark.parametrize(("name", "text"), _sources(), ids=[name for name, _ in _sources()])
-def test_statement_positions_match_whole_file_positions(name: str, text: str) -> None:
+def test_unit_positions_match_whole_file_positions(name: str, text: str) -> None:
     module = cst.parse_module(text)
     context = RuleContext(name, module, ast.parse(text))
-    assert context._offsets_from_ast() == context._offsets_from_codegen()
-    for top in module.body:
-        stack: list[cst.CSTNode] = [top]
+    assert [v[0] for v in context._tops().values()] == [v[0] for v in context._offsets_from_codegen().values()]
+    for unit in [*module.body, *context._methods()]:
+        stack: list[cst.CSTNode] = [unit]
         while stack:
             node = stack.pop()
             stack.extend(node.children)
-            assert context.span(node, top) == context._whole_file_span(node), (name, module.code_for_node(node)[:60])
+            assert context.span(node, unit) == context._whole_file_span(node), (name, module.code_for_node(node)[:60])
+        assert context._locate(unit) is not None, name

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import libcst as cst
 
 from peftlint.analysis import names, paths
 from peftlint.analysis.values import (
+    GUARDED_KINDS,
     MODEL_KINDS,
     NOTHING,
     Guard,
@@ -60,7 +61,7 @@ class CallSite:
     discarded: bool  # the call is a whole expression statement: its result is dropped
     call_chain: tuple[Origin, ...]  # inlined helper calls that led here, outermost first
     analysis: FileAnalysis
-    top: cst.CSTNode | None = None  # the module-level statement that contains the call
+    top: cst.CSTNode | None = None  # the unit that contains the call (see RuleContext.span)
 
     def arg(self, index: int, keyword: str) -> Values:
         if keyword in self.kwargs:
@@ -120,7 +121,7 @@ class _FunctionInfo:
     node: cst.FunctionDef
     parent: _Frame
     owner: _ClassInfo | None
-    top: cst.CSTNode | None  # the module-level statement that contains the def
+    top: cst.CSTNode | None  # the unit its body's positions are computed in (see RuleContext.span)
 
 
 @dataclass
@@ -143,6 +144,7 @@ class _Walker:
         self.star_imports: set[str] = set()
         self.pending_attributes: dict[str, Values] | None = None
         self.top: cst.CSTNode | None = None  # the module-level statement being walked
+        self.plain_calls: dict[int, tuple[Values, State]] = {}  # inlined calls with uninteresting inputs
         self.evaluated: dict[int, Values] = {}  # call results, for tuple targets that unpack them
 
     # ----------------------------------------------------------------- entry points
@@ -523,9 +525,10 @@ class _Walker:
             for statement in node.body.body:
                 if isinstance(statement, cst.FunctionDef):
                     methods[statement.name.value] = statement
-                    module_frame = self.frame
+                    # a method of a module-level class is its own unit for positions (see RuleContext.span)
+                    unit = statement if self.top is node else self.top
                     self.functions[id(statement)] = _FunctionInfo(
-                        node=statement, parent=module_frame, owner=info, top=self.top
+                        node=statement, parent=self.frame, owner=info, top=unit
                     )
         self.classes[id(node)] = info
         self.pending.append(id(node))
@@ -621,7 +624,7 @@ class _Walker:
         return NOTHING
 
     def visit_children(self, node: cst.CSTNode) -> None:
-        for child in node.children:
+        for child in _children(node):
             if isinstance(child, cst.BaseExpression):
                 self.expression(child)
             elif isinstance(
@@ -768,9 +771,16 @@ class _Walker:
             frame.update(
                 {first + "." + k[len(prefix) :]: v for k, v in self.frame.state.items() if k.startswith(prefix)}
             )
-        returned, end = self._run_inline(info, site, frame)
+        first = _first_param(info.node) or "self"
+        if any(_interesting(values) for key, values in frame.items() if key != first):
+            returned, end = self._run_inline(info, site, frame)
+        else:
+            # Nothing the rules care about goes in: this context is the plain one, analysed once.
+            memo = self.plain_calls.get(id(info.node))
+            if memo is None:
+                memo = self.plain_calls[id(info.node)] = self._run_inline(info, site, frame)
+            returned, end = memo
         if has_self and receiver_key is not None:
-            first = _first_param(info.node) or "self"
             for key, values in end.items():
                 if key.startswith(first + "."):
                     self.bind(receiver_key + key[len(first) :], values)
@@ -984,7 +994,7 @@ class _Walker:
 
     def _shapes(self, node: cst.CSTNode) -> list[paths.Shape]:
         if isinstance(node, cst.SimpleString):
-            value = node.evaluated_value
+            value = _string_value(node)
             return [paths.literal(value)] if isinstance(value, str) else [paths.placeholder(self.analysis.code(node))]
         if isinstance(node, cst.ConcatenatedString):
             return self._product([node.left, node.right], paths.concat)
@@ -1069,7 +1079,40 @@ def condition_guards(analysis: FileAnalysis, test: cst.BaseExpression, polarity:
 
 
 def _text(analysis: FileAnalysis, node: cst.CSTNode) -> str:
+    """A condition's identity: ``args.resume`` for names and attribute paths (no codegen), else its code."""
+    parts = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        return ".".join([node.value, *reversed(parts)])
     return " ".join(analysis.code(node.with_changes(lpar=[], rpar=[]) if hasattr(node, "lpar") else node).split())
+
+
+def _string_value(node: cst.SimpleString) -> str | bytes:
+    """The literal's value; libcst's ``evaluated_value`` runs ``ast.literal_eval``, kept for escapes."""
+    prefix = node.prefix.lower()
+    if "b" in prefix:
+        return node.evaluated_value
+    quote = node.quote
+    body = node.value[len(node.prefix) + len(quote) : -len(quote)]
+    return body if "r" in prefix or "\\" not in body else node.evaluated_value
+
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """A node's child nodes in field order; libcst's ``children`` runs a whole visitor per call."""
+    names = _CHILD_FIELDS.get(type(node))
+    if names is None:
+        names = _CHILD_FIELDS[type(node)] = tuple(f.name for f in fields(node))
+    for name in names:
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif isinstance(value, (list, tuple)):
+            yield from (item for item in value if isinstance(item, cst.CSTNode))
 
 
 _UNKNOWN = object()
@@ -1082,7 +1125,7 @@ def _literal(node: cst.BaseExpression) -> Any:
     if isinstance(node, cst.Float):
         return float(node.value.replace("_", ""))
     if isinstance(node, cst.SimpleString):
-        return node.evaluated_value
+        return _string_value(node)
     if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
         return {"True": True, "False": False, "None": None}[node.value]
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
@@ -1103,6 +1146,11 @@ def _literal(node: cst.BaseExpression) -> Any:
         if owner_name == "TaskType":
             return node.attr.value  # TaskType.CAUSAL_LM is given as "CAUSAL_LM"
     return _UNKNOWN
+
+
+def _interesting(values: Values) -> bool:
+    """Values a rule can react to; a call whose inputs hold none behaves the same everywhere."""
+    return any(value.kind in GUARDED_KINDS or value.kind is Kind.PEFT_CONFIG for value in values)
 
 
 def _leaf(qualname: str | None) -> str:

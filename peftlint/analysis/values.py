@@ -45,7 +45,7 @@ class Origin:
 
     node: Any
     note: str
-    top: Any = None  # the module-level statement that contains ``node`` (cheap positions)
+    top: Any = None  # the unit that contains ``node``, for cheap positions (see RuleContext.span)
 
 
 @dataclass(frozen=True)

@@ -44,58 +44,79 @@ class RuleContext:
         self.findings: list[Finding] = []
         self.facts: list[CrossFileFact] = []
         self._positions: Any = None
-        self._statement_positions: dict[Any, Any] = {}
-        self._line_offsets: dict[Any, int] | None = None
+        self._located: dict[Any, tuple[Any, int] | None] = {}
+        self._line_offsets: dict[Any, tuple[int, Any]] | None = None
+        self._method_owner: dict[Any, Any] | None = None
 
-    def span(self, node: cst.CSTNode, top: cst.CSTNode | None = None) -> tuple[Position, Position]:
-        """1-based start and end of ``node``; ``top`` (its module-level statement) makes it cheap:
-        positions are then computed for that one statement, not the whole file."""
-        if top is None or top not in self._tops():
+    def span(self, node: cst.CSTNode, unit: cst.CSTNode | None = None) -> tuple[Position, Position]:
+        """1-based start and end of ``node``. ``unit``, the module-level statement (or method of a
+        module-level class) that contains it, makes this cheap: positions are computed for that
+        unit alone, not the whole file, and shifted by the lines before it."""
+        located = self._locate(unit) if unit is not None else None
+        code_range = located[0].get(node) if located is not None else None
+        if located is None or code_range is None:
             return self._whole_file_span(node)
-        if top not in self._statement_positions:
-            from libcst.metadata import MetadataWrapper, PositionProvider
-
-            alone = self.module.with_changes(body=[top], header=(), footer=())
-            self._statement_positions[top] = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
-        code_range = self._statement_positions[top].get(node)
-        if code_range is None:
-            return self._whole_file_span(node)
-        offset = self._tops()[top]
+        shift = located[1]
         return (
-            Position(code_range.start.line + offset, code_range.start.column + 1),
-            Position(code_range.end.line + offset, code_range.end.column + 1),
+            Position(code_range.start.line + shift, code_range.start.column + 1),
+            Position(code_range.end.line + shift, code_range.end.column + 1),
         )
 
-    def _tops(self) -> dict[Any, int]:
-        """Each module-level statement -> the number of lines before it."""
+    def _locate(self, unit: cst.CSTNode) -> tuple[Any, int] | None:
+        if unit in self._located:
+            return self._located[unit]
+        import libcst as cst
+        from libcst.metadata import MetadataWrapper, PositionProvider
+
+        result = None
+        tops = self._tops()
+        if unit in tops:
+            alone = self.module.with_changes(body=[unit], header=(), footer=())
+            result = (MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider), tops[unit][0])
+        elif unit in self._methods():
+            owner = self._methods()[unit]
+            offset = self._method_offset(owner, unit)
+            if offset is not None:
+                # the method alone, inside a one-line stand-in class: same indentation, same columns
+                stand_in = cst.ClassDef(name=cst.Name("_"), body=owner.body.with_changes(body=[unit]))
+                alone = self.module.with_changes(body=[stand_in], header=(), footer=())
+                result = (MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider), offset - 1)
+        self._located[unit] = result
+        return result
+
+    def _tops(self) -> dict[Any, tuple[int, Any]]:
+        """Each module-level statement -> (lines before it, its CPython statement)."""
         if self._line_offsets is None:
-            self._line_offsets = self._offsets_from_ast() or self._offsets_from_codegen()
+            found = _ast_offsets(self.module.body, self.tree.body) if isinstance(self.tree, ast.Module) else None
+            self._line_offsets = dict(found) if found is not None else self._offsets_from_codegen()
         return self._line_offsets
 
-    def _offsets_from_ast(self) -> dict[Any, int] | None:
-        """From CPython's line numbers, which the syntax screen already paid for: a libcst statement
-        starts its ``leading_lines`` (blank and comment lines) before its first decorator or keyword."""
-        import libcst as cst
+    def _methods(self) -> dict[Any, Any]:
+        """Each def directly in the body of a module-level class -> that class."""
+        if self._method_owner is None:
+            import libcst as cst
 
-        if self.tree is None:
+            self._method_owner = {
+                statement: top
+                for top in self.module.body
+                if isinstance(top, cst.ClassDef) and isinstance(top.body, cst.IndentedBlock)
+                for statement in top.body.body
+                if isinstance(statement, cst.FunctionDef)
+            }
+        return self._method_owner
+
+    def _method_offset(self, owner: Any, method: Any) -> int | None:
+        class_ast = self._tops().get(owner, (0, None))[1]
+        if not isinstance(class_ast, ast.ClassDef):
             return None
-        statements = list(self.tree.body)
-        offsets: dict[Any, int] = {}
-        index = 0
-        for top in self.module.body:
-            if index >= len(statements):
-                return None
-            first = statements[index]
-            decorators = getattr(first, "decorator_list", None)
-            line = min([first.lineno, *(d.lineno for d in decorators or ())])
-            offsets[top] = line - 1 - len(top.leading_lines)
-            index += len(top.body) if isinstance(top, cst.SimpleStatementLine) else 1
-        return offsets if index == len(statements) else None
+        found = _ast_offsets(owner.body.body, class_ast.body)
+        return found[method][0] if found is not None and method in found else None
 
-    def _offsets_from_codegen(self) -> dict[Any, int]:
-        offsets, lines = {}, sum(self.module.code_for_node(line).count("\n") for line in self.module.header)
+    def _offsets_from_codegen(self) -> dict[Any, tuple[int, Any]]:
+        offsets: dict[Any, tuple[int, Any]] = {}
+        lines = sum(self.module.code_for_node(line).count("\n") for line in self.module.header)
         for statement in self.module.body:
-            offsets[statement] = lines
+            offsets[statement] = (lines, None)
             lines += self.module.code_for_node(statement).count("\n")
         return offsets
 
@@ -154,6 +175,26 @@ def model_facts(value: Value) -> dict[str, Any]:
     if isinstance(model_id, str) and model_id.startswith((".", "/", "~")):
         facts["local_dirs"] = [model_id]
     return facts
+
+
+def _ast_offsets(statements: Sequence[Any], parsed: Sequence[ast.stmt]) -> dict[Any, tuple[int, ast.stmt]] | None:
+    """libcst statements -> (lines before each, its CPython statement), from CPython's line numbers
+    (the syntax screen already paid for them): a libcst statement starts with its ``leading_lines``
+    (blank and comment lines) before its first decorator or keyword. ``a; b`` is one libcst
+    statement and two CPython ones. None when the two do not line up."""
+    import libcst as cst
+
+    offsets: dict[Any, tuple[int, ast.stmt]] = {}
+    index = 0
+    for statement in statements:
+        if index >= len(parsed):
+            return None
+        first = parsed[index]
+        decorators = getattr(first, "decorator_list", None) or ()
+        line = min([first.lineno, *(d.lineno for d in decorators)])
+        offsets[statement] = (line - 1 - len(statement.leading_lines), first)
+        index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+    return offsets if index == len(parsed) else None
 
 
 class Rule:

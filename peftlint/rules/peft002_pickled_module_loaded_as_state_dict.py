@@ -63,6 +63,14 @@ class PickledModuleLoadedAsStateDict(Rule):
         "Whole module pickled with torch.save, read back with load_state_dict(torch.load(...)): fails at load time."
     )
     tokens = ((b"torch",), (b"save", b"load_state_dict"))
+
+    @classmethod
+    def wants(cls, data: bytes) -> bool:
+        """A save of a whole module, or a ``load_state_dict`` fed by ``torch.load``: either half of a pair."""
+        if b"torch" not in data:
+            return False
+        return b"save(" in data or (b"load_state_dict" in data and b"load(" in data)
+
     fix_safety = "unsafe"
 
     def on_call(self, site: CallSite) -> None:
