@@ -48,7 +48,7 @@ class AdapterLoadedOntoPeftModel(Rule):
 
     ## References
     - huggingface/peft#2115, huggingface/peft#2118
-    - the seed tutorial's `text_encoder`/`unet` resume script (`../shared/docs/SEED.md`, bug 2)
+    - the resume-training bug of the tutorial "PEFT: quickly applying LoRA to large models" (guide 14 of a public series of AI guides), where text_encoder/unet were wrapped, then reloaded
     """
 
     code = "PEFT001"

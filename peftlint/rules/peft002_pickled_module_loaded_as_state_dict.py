@@ -53,7 +53,7 @@ class PickledModuleLoadedAsStateDict(Rule):
     from a file you trust.
 
     ## References
-    - the seed tutorial, bug 1 (`../shared/docs/SEED.md`)
+    - the save/load bug of the tutorial "PEFT: quickly applying LoRA to large models" (guide 14 of a public series of AI guides)
     - https://pytorch.org/docs/stable/notes/serialization.html
     """
 
