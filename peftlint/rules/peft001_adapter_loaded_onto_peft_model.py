@@ -48,7 +48,8 @@ class AdapterLoadedOntoPeftModel(Rule):
 
     ## References
     - huggingface/peft#2115, huggingface/peft#2118
-    - the resume-training bug of the tutorial "PEFT: quickly applying LoRA to large models" (guide 14 of a public series of AI guides), where text_encoder/unet were wrapped, then reloaded
+    - the tutorial "PEFT: quickly applying LoRA to large models" (guide 14 of a public series
+      of AI guides): its text_encoder/unet resume script, and its LinearModel reproduction
     """
 
     code = "PEFT001"

@@ -53,7 +53,8 @@ class PickledModuleLoadedAsStateDict(Rule):
     from a file you trust.
 
     ## References
-    - the save/load bug of the tutorial "PEFT: quickly applying LoRA to large models" (guide 14 of a public series of AI guides)
+    - the tutorial "PEFT: quickly applying LoRA to large models" (guide 14 of a public series
+      of AI guides), whose first bug this is
     - https://pytorch.org/docs/stable/notes/serialization.html
     """
 
