@@ -64,7 +64,8 @@ def test_file_level_and_multiline_suppressions() -> None:
     assert not lint_source("# peftlint: noqa: PEFT001\n" + SEED.format(comment=""), "t.py").findings
     assert lint_source("# peftlint: noqa: PEFT002\n" + SEED.format(comment=""), "t.py").findings
     multiline = SEED.format(comment="").replace(
-        'PeftModel.from_pretrained(model, "./lora")', 'PeftModel.from_pretrained(\n    model,\n    "./lora",\n)  # noqa: PEFT001'
+        'PeftModel.from_pretrained(model, "./lora")',
+        'PeftModel.from_pretrained(\n    model,\n    "./lora",\n)  # noqa: PEFT001',
     )
     assert not lint_source(multiline, "t.py").findings
 
@@ -215,3 +216,33 @@ def test_readme_rule_table_matches_the_catalog() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     for rule in all_rules():
         assert f"| {rule.code} | {rule.name} |" in readme
+
+
+def test_statistics_and_output_file(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text(SEED.format(comment=""), encoding="utf-8")
+    (tmp_path / "b.py").write_text(PICKLE, encoding="utf-8")
+    (tmp_path / "c.py").write_text(NESTED, encoding="utf-8")
+    stats = peftlint("check", ".", "--no-cache", "--statistics", cwd=tmp_path)
+    assert stats.returncode == 1
+    assert stats.stdout.decode().splitlines() == [
+        "2  PEFT001  adapter-loaded-onto-peft-model",
+        "1  PEFT002  pickled-module-loaded-as-state-dict",
+    ]
+    as_json = json.loads(peftlint("check", ".", "--no-cache", "--statistics", "--format", "json", cwd=tmp_path).stdout)
+    assert as_json[0] == {"code": "PEFT001", "name": "adapter-loaded-onto-peft-model", "count": 2}
+    written = peftlint("check", ".", "--no-cache", "--format", "json", "-o", "report.json", cwd=tmp_path)
+    assert written.stdout == b"" and written.returncode == 1
+    assert len(json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))) == 3
+
+
+def test_a_fix_that_would_not_parse_is_refused_and_the_file_untouched(tmp_path: Path) -> None:
+    from peftlint.findings import Edit, Finding, Fix, Position
+    from peftlint.fix import plan_fixes
+
+    path = tmp_path / "t.py"
+    path.write_text("x = f(1)\n", encoding="utf-8")
+    broken = Fix("breaks the code", (Edit(str(path), Position(1, 5), Position(1, 9), "f(("),))
+    finding = Finding("PEFT001", "n", "m", str(path), Position(1, 5), Position(1, 9), fix=broken)
+    planned, failed = plan_fixes([finding], unsafe=False)
+    assert planned == [] and len(failed) == 1 and "would not parse" in failed[0][1]
+    assert path.read_text(encoding="utf-8") == "x = f(1)\n"
