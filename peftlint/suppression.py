@@ -192,9 +192,17 @@ def _ranges(tree: ast.AST, lines: list[str]) -> Iterable[tuple[int, int]]:
             continue
         body = getattr(node, "body", None)
         if isinstance(body, list) and body:
-            yield _header(node, body, lines)
+            first, last = _header(node, body, lines)
+            yield first, _continued(lines, last)
         elif isinstance(node, ast.stmt):
-            yield node.lineno, node.end_lineno or node.lineno
+            yield node.lineno, _continued(lines, node.end_lineno or node.lineno)
+
+
+def _continued(lines: list[str], last: int) -> int:
+    """A backslash at the end of a statement's last line carries it onto the next line."""
+    while last < len(lines) and lines[last - 1].endswith("\\"):
+        last += 1
+    return last
 
 
 def _header(node: ast.AST, body: list[ast.stmt], lines: list[str]) -> tuple[int, int]:
