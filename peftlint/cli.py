@@ -56,6 +56,7 @@ FORMATS = ["text", "json", "sarif", "github"]
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 @click.option("--exclude", multiple=True, metavar="PATTERN", help="Glob of paths to exclude (replaces the config's).")
 @click.option("--extend-exclude", multiple=True, metavar="PATTERN", help="Globs to exclude, on top of the config's.")
+@click.option("--max-file-size", type=click.IntRange(min=1), metavar="BYTES", help="Skip larger files, with a message.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the results cache.")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, help="Worker processes (0: automatic).")
 @click.option("--force-exclude", is_flag=True, help="Apply exclusions and .gitignore to paths given explicitly too.")
@@ -80,6 +81,7 @@ def check(
     isolated: bool,
     exclude: tuple[str, ...],
     extend_exclude: tuple[str, ...],
+    max_file_size: int | None,
     no_cache: bool,
     jobs: int,
     force_exclude: bool,
@@ -104,6 +106,7 @@ def check(
         "exclude": exclude or None,
         "extend_exclude": extend_exclude or None,
         "report_unused_noqa": True if report_unused_noqa else None,
+        "max_file_bytes": max_file_size,
     }
     try:
         settings = load_settings(config_path, isolated=isolated, cwd=os.getcwd(), overrides=overrides)

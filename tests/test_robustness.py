@@ -368,9 +368,6 @@ def test_file_over_max_file_bytes_is_skipped_with_a_message(project: Path) -> No
 
 
 def test_file_over_max_file_size_via_the_cli(project: Path) -> None:
-    help_text = _cli(project.parent, "--help").stdout
-    if b"--max-file-size" not in help_text:
-        pytest.skip("the CLI exposes no --max-file-size option (the limit is a library Settings field)")
     _write(project, "huge.py", _seed_bytes() + b"# padding\n" * 200)
     completed = _cli(project.parent, "--max-file-size", str(len(SEED.encode()) + 10), PROJECT)
     assert completed.returncode == 2
