@@ -145,7 +145,6 @@ class _Walker:
         self.pending_attributes: dict[str, Values] | None = None
         self.top: cst.CSTNode | None = None  # the module-level statement being walked
         self.plain_calls: dict[int, tuple[Values, State]] = {}  # inlined calls with uninteresting inputs
-        self.evaluated: dict[int, Values] = {}  # call results, for tuple targets that unpack them
 
     # ----------------------------------------------------------------- entry points
     def run_module(self, module: cst.Module) -> None:
@@ -346,10 +345,10 @@ class _Walker:
         elif isinstance(node, cst.Assign):
             values = self.expression(node.value)
             for target in node.targets:
-                self.assign_target(target.target, values, node.value)
+                self.assign_target(target.target, values)
         elif isinstance(node, cst.AnnAssign):
             if node.value is not None:
-                self.assign_target(node.target, self.expression(node.value), node.value)
+                self.assign_target(node.target, self.expression(node.value))
         elif isinstance(node, cst.AugAssign):
             self.expression(node.value)
             self.assign_target(node.target, NOTHING)
@@ -544,17 +543,16 @@ class _Walker:
             return None if inner is None else f"{inner}.{node.attr.value}"
         return None
 
-    def assign_target(self, target: cst.CSTNode, values: Values, value_node: cst.CSTNode | None = None) -> None:
+    def assign_target(self, target: cst.CSTNode, values: Values) -> None:
         attributes, self.pending_attributes = self.pending_attributes, None
         if isinstance(target, (cst.Tuple, cst.List)):
+            # `tokenizer, model = build()` where build returns `tok, model`: element-wise
             elements = [e.value for e in target.elements]
-            if isinstance(value_node, (cst.Tuple, cst.List)) and len(value_node.elements) == len(elements):
-                for element, source in zip(elements, value_node.elements, strict=True):
-                    sub_values = self.peek(source.value)
-                    self.assign_target(element, sub_values)
-            else:
-                for element in elements:
-                    self.assign_target(element, NOTHING)
+            starred = any(_starred(e) for e in target.elements)
+            tuples = [v.fact("items") for v in values if v.kind is Kind.TUPLE and len(v.fact("items")) == len(elements)]
+            for index, element in enumerate(elements):
+                parts = NOTHING if starred else frozenset().union(*(items[index] for items in tuples))
+                self.assign_target(element, parts)
             return
         if isinstance(target, cst.StarredElement):
             self.assign_target(target.value, NOTHING)
@@ -568,21 +566,11 @@ class _Walker:
             for attribute, attribute_values in attributes.items():
                 self.bind(f"{key}.{attribute}", attribute_values)
 
-    def peek(self, node: cst.BaseExpression) -> Values:
-        """Values of an element already evaluated as part of a tuple (no second evaluation of calls)."""
-        key = self.key_of(node)
-        if key is not None:
-            return self.lookup(key)
-        return self.evaluated.get(id(node), NOTHING)
-
     # ----------------------------------------------------------------- expressions
     def expression(self, node: cst.CSTNode | None, discarded: bool = False) -> Values:
         if node is None:
             return NOTHING
-        values = self._expression(node, discarded)
-        if isinstance(node, cst.Call):
-            self.evaluated[id(node)] = values
-        return values
+        return self._expression(node, discarded)
 
     def _expression(self, node: cst.CSTNode, discarded: bool) -> Values:
         if isinstance(node, cst.Name):
@@ -604,6 +592,11 @@ class _Walker:
         if isinstance(node, cst.Dict):
             self.visit_children(node)
             return frozenset({self.new_value(Kind.DICT, node)})
+        if isinstance(node, (cst.Tuple, cst.List)) and not any(_starred(e) for e in node.elements):
+            items = tuple(self.expression(element.value) for element in node.elements)
+            if not any(items):
+                return NOTHING
+            return frozenset({Value(Kind.TUPLE, site=id(node), facts=(("items", items),))})
         if isinstance(node, cst.IfExp):
             self.expression(node.test)
             return self.expression(node.body) | self.expression(node.orelse)
@@ -1146,6 +1139,10 @@ def _literal(node: cst.BaseExpression) -> Any:
         if owner_name == "TaskType":
             return node.attr.value  # TaskType.CAUSAL_LM is given as "CAUSAL_LM"
     return _UNKNOWN
+
+
+def _starred(element: cst.BaseElement) -> bool:
+    return isinstance(element, cst.StarredElement)
 
 
 def _interesting(values: Values) -> bool:

@@ -26,6 +26,7 @@ class Kind(enum.Enum):
     IMPORT = "import"  # a name bound by an import statement; facts: qualname
     FUNCTION = "function"  # a def in the analysed file; facts: node
     CLASS = "class"  # a class in the analysed file; facts: node, is_module
+    TUPLE = "tuple"  # a tuple or list display; facts: items, the values of each element
 
 
 MODEL_KINDS = frozenset({Kind.BASE_MODEL, Kind.PEFT_MODEL, Kind.INJECTED_BASE})
