@@ -20,6 +20,8 @@ from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from typing import Any
 
+from peftlint.globs import translate
+
 DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
 CONFIG_FILENAMES = ("peftlint.toml", "pyproject.toml")
 
@@ -371,44 +373,7 @@ def _pattern_matches(pattern: str, absolute: str, is_dir: bool) -> bool:
 def _compile(pattern: str) -> tuple[re.Pattern[str], bool]:
     directory_only = pattern.endswith("/") and pattern != "/"
     body = pattern.rstrip("/") if directory_only else pattern
-    return re.compile(f"^{_translate(body)}(?P<below>/.*)?$"), directory_only
-
-
-def _translate(pattern: str) -> str:
-    out, i = [], 0
-    while i < len(pattern):
-        char = pattern[i]
-        if pattern.startswith("/**/", i):
-            out.append("/(?:.*/)?")
-            i += 4
-            continue
-        if pattern.startswith("/**", i) and i + 3 == len(pattern):
-            out.append("/.*")
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            end = pattern.find("]", i + 2)
-            if end == -1:
-                out.append(re.escape(char))
-            else:
-                body = pattern[i + 1 : end].replace("\\", "\\\\")
-                out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
-                i = end
-        elif char == "\\" and i + 1 < len(pattern):
-            i += 1
-            out.append(re.escape(pattern[i]))
-        else:
-            out.append(re.escape(char))
-        i += 1
-    return "".join(out)
+    return re.compile(f"^{translate(body)}(?P<below>/.*)?$"), directory_only
 
 
 @lru_cache(maxsize=4096)

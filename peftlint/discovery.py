@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from peftlint.config import Settings, is_excluded
+from peftlint.globs import translate
 
 SKIPPED_DIRECTORIES = frozenset(
     {
@@ -174,7 +175,7 @@ class _IgnorePattern:
         line = line.rstrip("/")
         anchored = "/" in line
         line = line.lstrip("/")
-        regex = _translate(line)
+        regex = translate(line)
         prefix = re.escape(base.rstrip("/") + "/") if base else ""
         if anchored:
             full = f"^{prefix}{regex}(?P<below>/.*)?$"
@@ -191,43 +192,6 @@ class _IgnorePattern:
             return False
         # "build/" names a directory: it matches the directory itself and what lies below it
         return is_dir or not self.directory_only or match.group("below") is not None
-
-
-def _translate(pattern: str) -> str:
-    out, i = [], 0
-    while i < len(pattern):
-        char = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(.*/)?")
-            i += 3
-            continue
-        if pattern.startswith("/**", i) and i + 3 == len(pattern):
-            out.append("/.*")
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out.append(re.escape(char))
-            else:
-                body = pattern[i + 1 : end].replace("\\", "\\\\")
-                out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
-                i = end
-        elif char == "\\" and i + 1 < len(pattern):
-            i += 1
-            out.append(re.escape(pattern[i]))
-        else:
-            out.append(re.escape(char))
-        i += 1
-    return "".join(out)
 
 
 @dataclass(frozen=True)
