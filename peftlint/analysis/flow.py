@@ -9,6 +9,7 @@ feasible under the enclosing ``if`` tests.
 from __future__ import annotations
 
 import builtins
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -1085,11 +1086,13 @@ def _text(analysis: FileAnalysis, node: cst.CSTNode) -> str:
 def _string_value(node: cst.SimpleString) -> str | bytes:
     """The literal's value; libcst's ``evaluated_value`` runs ``ast.literal_eval``, kept for escapes."""
     prefix = node.prefix.lower()
-    if "b" in prefix:
-        return node.evaluated_value
     quote = node.quote
     body = node.value[len(node.prefix) + len(quote) : -len(quote)]
-    return body if "r" in prefix or "\\" not in body else node.evaluated_value
+    if "b" not in prefix and ("r" in prefix or "\\" not in body):
+        return body
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "invalid escape sequence" is the user's business, not ours
+        return node.evaluated_value
 
 
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
