@@ -1073,14 +1073,53 @@ def condition_guards(analysis: FileAnalysis, test: cst.BaseExpression, polarity:
 
 
 def _text(analysis: FileAnalysis, node: cst.CSTNode) -> str:
-    """A condition's identity: ``args.resume`` for names and attribute paths (no codegen), else its code."""
-    parts = []
-    while isinstance(node, cst.Attribute):
-        parts.append(node.attr.value)
-        node = node.value
+    """A condition's identity, the same for the same expression written twice: built from the
+    tree for the usual shapes (names, attributes, calls, comparisons, ``and``/``or``/``not``,
+    literals), by codegen, which is slow, only for the rest."""
+    key = _condition_key(node)
+    return key if key is not None else " ".join(analysis.code(_bare(node)).split())
+
+
+_OPERATORS: dict[type, str] = {
+    cst.Equal: "==", cst.NotEqual: "!=", cst.LessThan: "<", cst.GreaterThan: ">", cst.LessThanEqual: "<=",
+    cst.GreaterThanEqual: ">=", cst.In: "in", cst.NotIn: "not in", cst.Is: "is", cst.IsNot: "is not",
+    cst.And: "and", cst.Or: "or", cst.Not: "not",
+}  # fmt: skip
+
+
+def _condition_key(node: cst.CSTNode) -> str | None:
     if isinstance(node, cst.Name):
-        return ".".join([node.value, *reversed(parts)])
-    return " ".join(analysis.code(node.with_changes(lpar=[], rpar=[]) if hasattr(node, "lpar") else node).split())
+        return node.value
+    if isinstance(node, cst.Attribute):
+        inner = _condition_key(node.value)
+        return None if inner is None else f"{inner}.{node.attr.value}"
+    if isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)):
+        return node.value
+    if isinstance(node, cst.Call) and not any(arg.star for arg in node.args):
+        func = _condition_key(node.func)
+        args = [_condition_key(arg.value) for arg in node.args]
+        if func is None or any(text is None for text in args):
+            return None
+        shown = [
+            (f"{a.keyword.value}=" if a.keyword else "") + str(text) for a, text in zip(node.args, args, strict=True)
+        ]
+        return f"{func}({', '.join(shown)})"
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+        inner = _condition_key(node.expression)
+        return None if inner is None else f"not ({inner})"
+    if isinstance(node, cst.BooleanOperation) and type(node.operator) in _OPERATORS:
+        left, right = _condition_key(node.left), _condition_key(node.right)
+        return None if left is None or right is None else f"({left}) {_OPERATORS[type(node.operator)]} ({right})"
+    if isinstance(node, cst.Comparison) and all(type(c.operator) in _OPERATORS for c in node.comparisons):
+        parts = [_condition_key(node.left)]
+        for comparison in node.comparisons:
+            parts += [_OPERATORS[type(comparison.operator)], _condition_key(comparison.comparator)]
+        return " ".join(p for p in parts if p is not None) if None not in parts else None
+    return None
+
+
+def _bare(node: cst.CSTNode) -> cst.CSTNode:
+    return node.with_changes(lpar=[], rpar=[]) if hasattr(node, "lpar") else node
 
 
 def _string_value(node: cst.SimpleString) -> str | bytes:
