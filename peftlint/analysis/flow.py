@@ -146,6 +146,7 @@ class _Walker:
         self.pending_attributes: dict[str, Values] | None = None
         self.top: cst.CSTNode | None = None  # the module-level statement being walked
         self.plain_calls: dict[int, tuple[Values, State]] = {}  # inlined calls with uninteresting inputs
+        self.attribute_roots: set[str] = set()  # roots of every ``x.attr`` key bound in this file
 
     # ----------------------------------------------------------------- entry points
     def run_module(self, module: cst.Module) -> None:
@@ -201,6 +202,7 @@ class _Walker:
     ) -> tuple[Values, State]:
         """Walk a function body with its parameters bound: what it returns, and the state at its exits."""
         node = info.node
+        self.attribute_roots.update(key.split(".", 1)[0] for key in bindings if "." in key)
         frame = _Frame(
             state=dict(bindings),
             parent=info.parent,
@@ -259,12 +261,17 @@ class _Walker:
         return frozenset(v for v in values if v.feasible_under(self.guards))
 
     def bind(self, key: str, values: Values) -> None:
+        """Rebinding ``x`` kills the facts about ``x.attr`` too."""
         state = self.frame.state
         if state is None:
             return
-        prefix = key + "."
-        for existing in [k for k in state if k.startswith(prefix)]:
-            del state[existing]
+        root = key.split(".", 1)[0]
+        if root in self.attribute_roots:  # the scan costs; most names never have attribute facts
+            prefix = key + "."
+            for existing in [k for k in state if k.startswith(prefix)]:
+                del state[existing]
+        if "." in key:
+            self.attribute_roots.add(root)
         state[key] = values
 
     def unbind(self, key: str) -> None:
