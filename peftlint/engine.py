@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from peftlint.analysis.screen import call_shapes
 from peftlint.cache import ResultCache, content_hash
 from peftlint.config import Settings, per_file_ignored
 from peftlint.discovery import discover
@@ -140,7 +141,12 @@ def analyse_bytes(path: str, data: bytes, rules: Sequence[type[Rule]], isolated:
     try:
         source = load_source(path, data)
         tree = _screen(source.text)
-        if not isolated and _pathological(tree):
+        shapes = call_shapes(tree, MAX_SAFE_DEPTH, MAX_SAFE_OPERANDS)
+        if not shapes.pathological:  # (the scan stopped early: it saw only part of the calls)
+            wanted = [rule for rule in wanted if rule.screen(shapes)]
+        if not wanted:
+            return FileResult(path)  # the tokens were only in strings or comments
+        if not isolated and shapes.pathological:
             from peftlint.isolation import analyse_isolated
 
             return analyse_isolated(path, data, wanted)
@@ -162,24 +168,6 @@ def _screen(text: str) -> ast.AST:
         raise SourceError(f"syntax error at line {error.lineno}: {error.msg}") from None
     except (RecursionError, MemoryError):
         raise SourceError("too deeply nested to analyse") from None
-
-
-def _pathological(tree: ast.AST) -> bool:
-    """Nesting or operand chains deep enough to overflow libcst's native parser or our recursion.
-
-    Real code stays far below both limits (transformers' deepest file: depth 30).
-    """
-    stack = [(tree, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_SAFE_DEPTH:
-            return True
-        if isinstance(node, ast.BoolOp) and len(node.values) > MAX_SAFE_OPERANDS:
-            return True
-        if isinstance(node, ast.Compare) and len(node.comparators) > MAX_SAFE_OPERANDS:
-            return True
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return False
 
 
 def _parse(text: str) -> object:

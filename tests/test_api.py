@@ -110,3 +110,21 @@ def resume(model, path):
 """
     (finding,) = lint_source(source, "resume.py").findings
     assert finding.start.line == 7
+
+
+def test_second_stage_screen_parses_only_files_whose_calls_can_match(tmp_path: Path) -> None:
+    """Tokens in docstrings admit a file past the bytes scan; CPython's AST shows no such call, so
+    libcst never parses it. Aliased imports still reach the analysis."""
+    (tmp_path / "docs_only.py").write_text(
+        '"""Use PeftModel.from_pretrained(base, path); never torch.save(model, p)."""\nimport torch\nx = 1\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "aliased.py").write_text(
+        "from peft import get_peft_model as wrap, LoraConfig, PeftModel as PM\n"
+        "model = wrap(model, LoraConfig())\n"
+        "model = PM.from_pretrained(model, 'x')\n",
+        encoding="utf-8",
+    )
+    result = lint_paths([str(tmp_path)])
+    assert result.files_parsed == 1
+    assert [(Path(f.path).name, f.start.line) for f in result.findings] == [("aliased.py", 3)]

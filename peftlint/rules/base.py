@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from peftlint.analysis.flow import CallSite
+    from peftlint.analysis.screen import CallShapes
     from peftlint.analysis.values import Origin, Value
 
 
@@ -228,7 +229,13 @@ class Rule:
 
     @classmethod
     def wants(cls, data: bytes) -> bool:
+        """First stage, on the raw bytes: every token group occurs."""
         return all(any(token in data for token in group) for group in cls.tokens)
+
+    @classmethod
+    def screen(cls, shapes: CallShapes) -> bool:
+        """Second stage, on the calls CPython's AST shows: the rule's calls can occur at all."""
+        return True
 
     @classmethod
     def documentation(cls) -> str:

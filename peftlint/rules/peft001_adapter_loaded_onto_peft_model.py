@@ -9,6 +9,7 @@ from peftlint.rules.base import Rule, model_facts
 
 if TYPE_CHECKING:
     from peftlint.analysis.flow import CallSite
+    from peftlint.analysis.screen import CallShapes
 
 
 class AdapterLoadedOntoPeftModel(Rule):
@@ -57,6 +58,10 @@ class AdapterLoadedOntoPeftModel(Rule):
     summary = "Adapter loaded onto a model that already has PEFT layers: the trained weights are silently unused."
     tokens = ((b"PeftModel",), (b"from_pretrained",))
     fix_safety = "safe"
+
+    @classmethod
+    def screen(cls, shapes: CallShapes) -> bool:
+        return shapes.peft_method("from_pretrained")
 
     def on_call(self, site: CallSite) -> None:
         owner = _peft_loader(site.callee)

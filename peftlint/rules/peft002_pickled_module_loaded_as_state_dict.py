@@ -20,6 +20,7 @@ LOAD = "load"
 
 if TYPE_CHECKING:
     from peftlint.analysis.flow import CallSite
+    from peftlint.analysis.screen import CallShapes
 
 
 class PickledModuleLoadedAsStateDict(Rule):
@@ -71,6 +72,11 @@ class PickledModuleLoadedAsStateDict(Rule):
         if b"torch" not in data:
             return False
         return b"save(" in data or (b"load_state_dict" in data and b"load(" in data)
+
+    @classmethod
+    def screen(cls, shapes: CallShapes) -> bool:
+        saves = any(method == "save" for _, method in shapes.methods) or "save" in shapes.functions
+        return saves or any(method == "load_state_dict" for _, method in shapes.methods)
 
     fix_safety = "unsafe"
 
