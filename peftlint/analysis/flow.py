@@ -114,7 +114,6 @@ class _Frame:
     returns: list[tuple[Values, State]] = field(default_factory=list)
     loops: list[_Loop] = field(default_factory=list)
     call_chain: tuple[Origin, ...] = ()
-    function: object = None
 
 
 @dataclass(frozen=True)
@@ -207,7 +206,6 @@ class _Walker:
             state=dict(bindings),
             parent=info.parent,
             call_chain=call_chain,
-            function=id(node),
         )
         self.frames.append(frame)
         saved_guards, saved_top = self.guards, self.top

@@ -8,7 +8,7 @@ constant (``("import", "config.CHECKPOINT")``), resolved once every file of the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 
 Part = tuple[str, str]
 Shape = tuple[Part, ...]
@@ -89,7 +89,3 @@ def render(shape: Shape) -> str:
         else:
             out.append("{" + text + "}")
     return "".join(out)
-
-
-def constants_to_shapes(constants: Mapping[str, str]) -> dict[str, Shape]:
-    return {name: normalise(literal(value)) for name, value in constants.items()}
