@@ -88,7 +88,8 @@ def load_onto(model: nn.Module, adapter: Path, base: BaseModel) -> Loaded:
     """``PeftModel.from_pretrained(model, adapter)``, recording the warnings it emits."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        loaded = peft.PeftModel.from_pretrained(model, str(adapter))
+        # deliberate: the scenario reproduces the mistake it verifies (peftlint finds it here too)
+        loaded = peft.PeftModel.from_pretrained(model, str(adapter))  # noqa: PEFT001
     messages = list(dict.fromkeys(str(warning.message) for warning in caught))
     names = [name for name, _ in loaded.named_parameters()]
     return Loaded(forward(loaded, base.inputs), names, messages)
