@@ -54,7 +54,7 @@ class CallSite:
     """One evaluated call, as rules see it."""
 
     node: cst.Call
-    callee: str | None  # canonical qualified name when the called expression resolves through imports
+    callee: str | None  # canonical qualified name (names.canonical) when the call resolves through imports
     method: str | None  # for ``obj.meth(...)``: ``meth``
     receiver: Values
     args: tuple[Values, ...]
@@ -246,9 +246,7 @@ class _Walker:
         if "." not in key:
             for module in sorted(self.star_imports):
                 if names.STAR_EXPORTS.get(module, lambda _: False)(key):
-                    return frozenset(
-                        {Value(Kind.IMPORT, site=("import", module, key), facts=make_facts(qualname=f"{module}.{key}"))}
-                    )
+                    return _import_value(f"{module}.{key}")
             if key in _BUILTINS:
                 return _import_value(f"builtins.{key}")
         return NOTHING
@@ -666,12 +664,7 @@ class _Walker:
             found = self.lookup(key)
             if found:
                 return found
-        result = set()
-        for value in self.expression(node.value):
-            if value.kind is Kind.IMPORT:
-                qualname = f"{value.fact('qualname')}.{node.attr.value}"
-                result.add(replace(value, site=("import", qualname), facts=make_facts(qualname=qualname)))
-        return frozenset(result)
+        return self.attribute_of(self.expression(node.value), node.attr.value)
 
     def strings(self, node: cst.CSTNode, shapes: Sequence[paths.Shape]) -> Values:
         return frozenset(
@@ -698,7 +691,8 @@ class _Walker:
                 kwargs[arg.keyword.value] = values
             elif not arg.star:
                 args.append(values)
-        callee = _single_qualname(callee_values)
+        qualname = _single_qualname(callee_values)
+        callee = names.canonical(qualname) if qualname else None
         site = CallSite(
             node=node,
             callee=callee,
@@ -723,12 +717,10 @@ class _Walker:
         return self.call_result(site)
 
     def attribute_of(self, receiver: Values, name: str) -> Values:
-        result = set()
-        for value in receiver:
-            if value.kind is Kind.IMPORT:
-                qualname = f"{value.fact('qualname')}.{name}"
-                result.add(Value(Kind.IMPORT, site=("import", qualname), facts=make_facts(qualname=qualname)))
-        return frozenset(result)
+        """``peft`` . ``PeftModel`` -> the import ``peft.PeftModel``; other values have no facts here."""
+        return frozenset().union(
+            *(_import_value(f"{value.fact('qualname')}.{name}") for value in receiver if value.kind is Kind.IMPORT)
+        )
 
     def bound_method(self, receiver: Values, method: str) -> _FunctionInfo | None:
         owners = {v.fact("class_key") for v in receiver if v.fact("class_key") is not None}
@@ -747,7 +739,8 @@ class _Walker:
         instance = self.instance_value(info, site=id(site.node))
         init = info.methods.get("__init__")
         if init is not None and len(self.inlining) < MAX_INLINE_DEPTH and id(init) not in self.inlining:
-            end = self.inline_state(self.functions[id(init)], site, frozenset({instance}))
+            info_init = self.functions[id(init)]
+            _, end = self._run_inline(info_init, site, self.inline_frame(info_init, site, frozenset({instance})))
             attributes = {k[5:]: v for k, v in end.items() if k.startswith("self.")}
             self.pending_attributes = attributes or None
         return frozenset({instance})
@@ -785,11 +778,6 @@ class _Walker:
                     self.bind(receiver_key + key[len(first) :], values)
         return returned
 
-    def inline_state(self, info: _FunctionInfo, site: CallSite, this: Values) -> State:
-        frame = self.inline_frame(info, site, this)
-        _, end = self._run_inline(info, site, frame)
-        return end
-
     def inline_frame(self, info: _FunctionInfo, site: CallSite, this: Values | None) -> State:
         params = _params(info.node)
         bindings: State = {p.name.value: self.annotation_values(p, info.top) for p in params}
@@ -815,7 +803,7 @@ class _Walker:
     def call_result(self, site: CallSite) -> Values:
         """What a call to peft/torch/transformers returns, and what it changes in place."""
         callee, node = site.callee, site.node
-        canonical = names.canonical(callee) if callee else None
+        canonical = callee
         if canonical == "peft.get_peft_model" or names.is_peft_model_class(canonical):
             return self.wrap(
                 site,

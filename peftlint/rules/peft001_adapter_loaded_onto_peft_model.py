@@ -121,7 +121,7 @@ class AdapterLoadedOntoPeftModel(Rule):
 def _peft_loader(callee: str | None) -> str | None:
     if callee is None or not callee.endswith(".from_pretrained"):
         return None
-    owner = names.canonical(callee)[: -len(".from_pretrained")]
+    owner = callee[: -len(".from_pretrained")]
     return owner.split(".")[-1] if names.is_peft_model_class(owner) else None
 
 

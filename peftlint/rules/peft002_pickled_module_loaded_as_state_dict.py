@@ -64,14 +64,12 @@ class PickledModuleLoadedAsStateDict(Rule):
     summary = (
         "Whole module pickled with torch.save, read back with load_state_dict(torch.load(...)): fails at load time."
     )
-    tokens = ((b"torch",), (b"save", b"load_state_dict"))
+    tokens = ((b"torch",), (b"save(", b"load_state_dict"))
 
     @classmethod
     def wants(cls, data: bytes) -> bool:
         """A save of a whole module, or a ``load_state_dict`` fed by ``torch.load``: either half of a pair."""
-        if b"torch" not in data:
-            return False
-        return b"save(" in data or (b"load_state_dict" in data and b"load(" in data)
+        return super().wants(data) and (b"save(" in data or b"load(" in data)
 
     @classmethod
     def screen(cls, shapes: CallShapes) -> bool:
@@ -81,7 +79,7 @@ class PickledModuleLoadedAsStateDict(Rule):
     fix_safety = "unsafe"
 
     def on_call(self, site: CallSite) -> None:
-        if site.callee is not None and site.callee in ("torch.save", "torch.serialization.save"):
+        if site.callee == "torch.save":
             modules = [v for v in site.arg(0, "obj") if v.kind in MODEL_KINDS]
             if modules:
                 facts = model_facts(sorted(modules, key=lambda v: v.kind.value)[0])
