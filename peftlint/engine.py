@@ -1,7 +1,8 @@
 """Prefilter, parse once, run every enabled rule in one pass, join cross-file facts.
 
-libcst is imported only when a file passes the prefilter: a file that mentions none of the
-tokens any enabled rule needs costs one bytes search.
+A file that mentions none of the tokens any enabled rule needs costs one bytes search. A file
+that does is parsed once, by CPython's own parser (``compile(..., PyCF_ONLY_AST)``): the same
+tree reports syntax errors, screens the file's calls, and carries the flow analysis.
 """
 
 from __future__ import annotations
@@ -150,41 +151,32 @@ def analyse_bytes(path: str, data: bytes, rules: Sequence[type[Rule]], isolated:
             from peftlint.isolation import analyse_isolated
 
             return analyse_isolated(path, data, wanted)
-        module = _parse(source.text)
     except SourceError as error:
         return _error(path, str(error))
-    return _run_rules(path, module, wanted, tree)
+    return _run_rules(path, source.text, wanted, tree)
 
 
-def _screen(text: str) -> ast.AST:
+def _screen(text: str) -> ast.Module:
     """CPython's own parser first: it reports syntax errors well and handles deep nesting safely."""
     if "\0" in text:
         raise SourceError("source contains a NUL byte")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return compile(text, "<peftlint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)  # type: ignore[no-any-return]
+            tree = compile(text, "<peftlint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+            return tree  # type: ignore[no-any-return,return-value]
     except SyntaxError as error:
         raise SourceError(f"syntax error at line {error.lineno}: {error.msg}") from None
     except (RecursionError, MemoryError):
         raise SourceError("too deeply nested to analyse") from None
 
 
-def _parse(text: str) -> object:
-    import libcst
-
-    try:
-        return libcst.parse_module(text)
-    except libcst.ParserSyntaxError as error:
-        raise SourceError(f"syntax error at line {error.raw_line}: {error.message}") from None
-    except (RecursionError, MemoryError):
-        raise SourceError("too deeply nested to analyse") from None
-
-
-def _run_rules(path: str, module: object, rules: Sequence[type[Rule]], tree: ast.AST) -> FileResult:
+def _run_rules(path: str, text: str, rules: Sequence[type[Rule]], tree: ast.Module) -> FileResult:
     from peftlint.analysis.flow import CallSite, FileAnalysis
+    from peftlint.analysis.segments import Segments
 
-    context = RuleContext(path, module, tree)  # type: ignore[arg-type]
+    segments = Segments(text)
+    context = RuleContext(path, segments, tree)
     instances = [rule(context) for rule in rules]
     failed: dict[str, str] = {}
 
@@ -201,7 +193,7 @@ def _run_rules(path: str, module: object, rules: Sequence[type[Rule]], tree: ast
 
     errors: list[FileError] = []
     try:
-        FileAnalysis(module, dispatch).run()  # type: ignore[arg-type]
+        FileAnalysis(tree, segments, dispatch).run()
     except RecursionError:
         errors.append(FileError(path, "too deeply nested to analyse"))
     except Exception as error:  # noqa: BLE001

@@ -1,6 +1,7 @@
-"""Analysing a pathological file in a child process, so that even a crash of libcst's native
-parser (a C stack overflow on an expression nested or chained tens of thousands deep) costs that
-one file, not the run.
+"""Analysing a pathological file in a child process: the flow analysis recurses through
+expressions, so a chain tens of thousands deep (``a + b + ...`` is nested in CPython's AST) needs a
+recursion limit, and so a stack, far beyond the default; if even that overflows, the crash costs
+that one file, not the run.
 
 The child gets a big thread stack and recursion limit; the parent gets the file's result as JSON
 (the cache's format), or a one-line reason when the child died or ran out of time.
@@ -40,7 +41,7 @@ def analyse_isolated(path: str, data: bytes, rules: Sequence[type[Rule]]) -> Fil
     except subprocess.TimeoutExpired:
         return FileResult(path, errors=(FileError(path, f"not analysed: took longer than {TIME_BUDGET_SECONDS} s"),))
     if child.returncode != 0:
-        reason = "not analysed: the parser crashed on this file (an expression nested or chained too deeply)"
+        reason = "not analysed: the analysis crashed on this file (an expression nested or chained too deeply)"
         return FileResult(path, errors=(FileError(path, reason),))
     raw = json.loads(child.stdout)
     errors = tuple(FileError(path, reason) for reason in raw.pop("errors"))

@@ -75,15 +75,22 @@ def test_linter_imports_neither_torch_nor_user_code(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-def test_libcst_is_not_imported_for_files_without_trigger_tokens(tmp_path: Path) -> None:
+def test_libcst_is_not_imported_by_a_lint_run(tmp_path: Path) -> None:
+    """The analysis runs on CPython's AST: libcst is for applying fixes, not for linting, even
+    when a file is parsed and has a fixable finding."""
     (tmp_path / "plain.py").write_text("import os\nprint(os.getcwd())\n", encoding="utf-8")
+    (tmp_path / "bad.py").write_text(
+        "from peft import PeftModel, get_peft_model\n"
+        "model = PeftModel.from_pretrained(get_peft_model(base, cfg), 'out')\n",
+        encoding="utf-8",
+    )
     script = (
         "import sys; from peftlint import lint_paths;"
         f"r = lint_paths([{str(tmp_path)!r}]);"
-        "print(r.files_checked, r.files_parsed, 'libcst' in sys.modules)"
+        "print(r.files_checked, r.files_parsed, len([f for f in r.findings if f.fix]), 'libcst' in sys.modules)"
     )
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-    assert output.split() == ["1", "0", "False"]
+    assert output.split() == ["2", "1", "1", "False"]
 
 
 def test_readme_sample_output_is_what_the_examples_give() -> None:
@@ -114,7 +121,7 @@ def resume(model, path):
 
 def test_second_stage_screen_parses_only_files_whose_calls_can_match(tmp_path: Path) -> None:
     """Tokens in docstrings admit a file past the bytes scan; CPython's AST shows no such call, so
-    libcst never parses it. Aliased imports still reach the analysis."""
+    the flow analysis never runs on it. Aliased imports still reach the analysis."""
     (tmp_path / "docs_only.py").write_text(
         '"""Use PeftModel.from_pretrained(base, path); never torch.save(model, p)."""\nimport torch\nx = 1\n',
         encoding="utf-8",

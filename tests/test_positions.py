@@ -1,6 +1,6 @@
-"""Positions computed per unit (a module-level statement, or a method of a module-level class:
-the cheap path) agree with libcst's PositionProvider over the whole file, for every node, on
-real and awkward sources."""
+"""Positions and source text of CPython AST nodes (analysis/segments.py) on real and awkward
+sources: every node's text is what ``ast.get_source_segment`` gives, and every call's span (in
+characters, 1-based) is the one libcst's PositionProvider computes independently."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from peftlint.rules.base import RuleContext
+from peftlint.analysis.segments import Segments
 
 ROOT = Path(__file__).resolve().parent.parent
 AWKWARD = {
@@ -31,6 +31,11 @@ AWKWARD = {
         "        return s\n\n\nclass C: pass\n"
     ),
     "tab-indented-methods": "class A:\n\tdef f(self):\n\t\treturn g(1)\n",
+    "non-ascii": "s = 'é' + f('ü', x)  # ñ\nt = '日本'; u = g('語', h(1))\nπ = k(π)\n",
+    "astral": "s = '😀😀'; t = f('😀', g(1))\n",
+    "cr-only": "x = f(1)\ry = g(\r    2)\rz = h(3)\r",
+    "form-feed": "x = f(1)\n\x0c\ny = g(2)\n",
+    "multiline-call-non-ascii": "x = f(\n    'é',\n    g('ü'),\n)\n",
 }
 
 
@@ -41,14 +46,36 @@ def _sources() -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(("name", "text"), _sources(), ids=[name for name, _ in _sources()])
-def test_unit_positions_match_whole_file_positions(name: str, text: str) -> None:
-    module = cst.parse_module(text)
-    context = RuleContext(name, module, ast.parse(text))
-    assert [v[0] for v in context._tops().values()] == [v[0] for v in context._offsets_from_codegen().values()]
-    for unit in [*module.body, *context._methods()]:
-        stack: list[cst.CSTNode] = [unit]
-        while stack:
-            node = stack.pop()
-            stack.extend(node.children)
-            assert context.span(node, unit) == context._whole_file_span(node), (name, module.code_for_node(node)[:60])
-        assert context._locate(unit) is not None, name
+def test_node_text_is_the_source_segment(name: str, text: str) -> None:
+    segments = Segments(text)
+    for node in ast.walk(ast.parse(text)):
+        if getattr(node, "end_col_offset", None) is None:
+            continue
+        assert segments.code(node) == ast.get_source_segment(text, node), (name, ast.dump(node)[:80])
+
+
+@pytest.mark.parametrize(("name", "text"), _sources(), ids=[name for name, _ in _sources()])
+def test_call_spans_match_libcst(name: str, text: str) -> None:
+    """libcst counts columns in characters and includes a node's own parentheses; calls written
+    without parentheses around them must get the same span from both."""
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    expected = sorted(
+        ((r.start.line, r.start.column + 1), (r.end.line, r.end.column + 1))
+        for node, r in positions.items()
+        if isinstance(node, cst.Call) and not node.lpar
+    )
+    segments = Segments(text)
+    spans = sorted(
+        ((start.line, start.column), (end.line, end.column))
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.Call)
+        for start, end in [segments.span(node)]
+    )
+    parenthesised = sum(1 for node in positions if isinstance(node, cst.Call) and node.lpar)
+    if parenthesised:
+        assert set(expected) <= set(spans), name
+    else:
+        assert spans == expected, name

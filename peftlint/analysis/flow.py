@@ -1,6 +1,7 @@
 """The shared flow analysis: walk each scope's statements in order and keep, per name and per
 attribute path, the abstract values that can reach each point (see values.py).
 
+It runs on CPython's AST, the tree the syntax check builds anyway: each file is parsed once.
 Rules do not walk the tree. They receive every evaluated call as a ``CallSite`` carrying the
 values its receiver and arguments can hold there, already filtered to the paths that are
 feasible under the enclosing ``if`` tests.
@@ -8,15 +9,14 @@ feasible under the enclosing ``if`` tests.
 
 from __future__ import annotations
 
+import ast
 import builtins
-import warnings
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-import libcst as cst
-
 from peftlint.analysis import names, paths
+from peftlint.analysis.segments import Segments
 from peftlint.analysis.values import (
     GUARDED_KINDS,
     MODEL_KINDS,
@@ -48,12 +48,15 @@ PATH_IDENTITY_CALLS = frozenset(
     {"builtins.str", "os.fspath", "os.path.abspath", "os.path.expanduser", "os.path.normpath", "os.path.realpath"}
 )
 
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+_FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
+
 
 @dataclass
 class CallSite:
     """One evaluated call, as rules see it."""
 
-    node: cst.Call
+    node: ast.Call
     callee: str | None  # canonical qualified name (names.canonical) when the call resolves through imports
     method: str | None  # for ``obj.meth(...)``: ``meth``
     receiver: Values
@@ -62,14 +65,13 @@ class CallSite:
     discarded: bool  # the call is a whole expression statement: its result is dropped
     call_chain: tuple[Origin, ...]  # inlined helper calls that led here, outermost first
     analysis: FileAnalysis
-    top: cst.CSTNode | None = None  # the unit that contains the call (see RuleContext.span)
 
     def arg(self, index: int, keyword: str) -> Values:
         if keyword in self.kwargs:
             return self.kwargs[keyword]
         return self.args[index] if index < len(self.args) else NOTHING
 
-    def arg_node(self, index: int, keyword: str) -> cst.BaseExpression | None:
+    def arg_node(self, index: int, keyword: str) -> ast.expr | None:
         return call_argument(self.node, index, keyword)
 
     def shapes(self, index: int, keyword: str) -> tuple[paths.Shape, ...]:
@@ -77,27 +79,28 @@ class CallSite:
         return self.analysis.walker.shapes_of(node) if node is not None else ()
 
 
-def call_argument(call: cst.Call, index: int, keyword: str) -> cst.BaseExpression | None:
-    positional = [a for a in call.args if a.keyword is None and not a.star]
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == keyword:
+def call_argument(call: ast.Call, index: int, keyword: str) -> ast.expr | None:
+    for arg in call.keywords:
+        if arg.arg == keyword:
             return arg.value
-    return positional[index].value if index < len(positional) else None
+    positional = [a for a in call.args if not isinstance(a, ast.Starred)]
+    return positional[index] if index < len(positional) else None
 
 
 class FileAnalysis:
-    """Analyse one parsed module and hand every call site to ``on_call``."""
+    """Analyse one module and hand every call site to ``on_call``."""
 
-    def __init__(self, module: cst.Module, on_call: Callable[[CallSite], None]) -> None:
-        self.module = module
+    def __init__(self, tree: ast.Module, text: str | Segments, on_call: Callable[[CallSite], None]) -> None:
+        self.tree = tree
+        self.segments = text if isinstance(text, Segments) else Segments(text)
         self.on_call = on_call
         self.walker = _Walker(self)
 
     def run(self) -> None:
-        self.walker.run_module(self.module)
+        self.walker.run_module(self.tree)
 
-    def code(self, node: cst.CSTNode) -> str:
-        return self.module.code_for_node(node)
+    def code(self, node: ast.AST) -> str:
+        return self.segments.code(node)
 
 
 @dataclass
@@ -118,17 +121,16 @@ class _Frame:
 
 @dataclass(frozen=True)
 class _FunctionInfo:
-    node: cst.FunctionDef
+    node: FunctionNode
     parent: _Frame
     owner: _ClassInfo | None
-    top: cst.CSTNode | None  # the unit its body's positions are computed in (see RuleContext.span)
 
 
 @dataclass
 class _ClassInfo:
-    node: cst.ClassDef
+    node: ast.ClassDef
     is_module: bool
-    methods: dict[str, cst.FunctionDef]
+    methods: dict[str, FunctionNode]
 
 
 class _Walker:
@@ -143,19 +145,47 @@ class _Walker:
         self.inlining: list[int] = []
         self.star_imports: set[str] = set()
         self.pending_attributes: dict[str, Values] | None = None
-        self.top: cst.CSTNode | None = None  # the module-level statement being walked
         self.plain_calls: dict[int, tuple[Values, State]] = {}  # inlined calls with uninteresting inputs
         self.attribute_roots: set[str] = set()  # roots of every ``x.attr`` key bound in this file
+        self._statements: dict[type, Callable[[Any], object]] = {
+            ast.Expr: lambda n: self.expression(n.value, discarded=True),
+            ast.Assign: self.assign,
+            ast.AnnAssign: self.ann_assign,
+            ast.AugAssign: self.aug_assign,
+            ast.Return: self.return_statement,
+            ast.Raise: self.raise_statement,
+            ast.Break: self.jump,
+            ast.Continue: self.jump,
+            ast.Delete: self.delete,
+            ast.Import: self.import_statement,
+            ast.ImportFrom: self.import_from,
+            ast.Assert: lambda n: self.expression(n.test),
+            ast.Pass: lambda n: None,
+            ast.Global: lambda n: None,
+            ast.Nonlocal: lambda n: None,
+            ast.If: self.if_statement,
+            ast.For: self.for_statement,
+            ast.AsyncFor: self.for_statement,
+            ast.While: self.while_statement,
+            ast.Try: self.try_statement,
+            ast.With: self.with_statement,
+            ast.AsyncWith: self.with_statement,
+            ast.FunctionDef: self.function_def,
+            ast.AsyncFunctionDef: self.function_def,
+            ast.ClassDef: self.class_def,
+            ast.Match: self.match_statement,
+        }
+        if hasattr(ast, "TryStar"):  # Python >= 3.11
+            self._statements[ast.TryStar] = self.try_statement
 
     # ----------------------------------------------------------------- entry points
-    def run_module(self, module: cst.Module) -> None:
+    def run_module(self, module: ast.Module) -> None:
         frame = _Frame(state={}, parent=None, is_module=True)
         self.frames.append(frame)
         depth = len(self.guards)
         for statement in module.body:
             if frame.state is None:
                 break
-            self.top = statement
             self.statement(statement)
         del self.guards[depth:]
         while self.pending:
@@ -172,7 +202,7 @@ class _Walker:
     def analyse_function_alone(self, info: _FunctionInfo) -> None:
         bindings: dict[str, Values] = {}
         for param in _params(info.node):
-            bindings[param.name.value] = self.annotation_values(param, info.top)
+            bindings[param.arg] = self.annotation_values(param)
         self.run_function(info, bindings, call_chain=())
 
     def analyse_class(self, info: _ClassInfo) -> None:
@@ -190,7 +220,7 @@ class _Walker:
                 continue
             self.analysed.add(key)
             first = _first_param(method)
-            bindings = {p.name.value: self.annotation_values(p, self.functions[key].top) for p in _params(method)}
+            bindings = {p.arg: self.annotation_values(p) for p in _params(method)}
             if first is not None and not _is_static(method):
                 bindings[first] = frozenset({this})
                 bindings.update({first + k[4:]: v for k, v in self_state.items()})
@@ -200,20 +230,15 @@ class _Walker:
         self, info: _FunctionInfo, bindings: dict[str, Values], call_chain: tuple[Origin, ...]
     ) -> tuple[Values, State]:
         """Walk a function body with its parameters bound: what it returns, and the state at its exits."""
-        node = info.node
         self.attribute_roots.update(key.split(".", 1)[0] for key in bindings if "." in key)
-        frame = _Frame(
-            state=dict(bindings),
-            parent=info.parent,
-            call_chain=call_chain,
-        )
+        frame = _Frame(state=dict(bindings), parent=info.parent, call_chain=call_chain)
         self.frames.append(frame)
-        saved_guards, saved_top = self.guards, self.top
-        self.guards, self.top = list(saved_guards), info.top
+        saved_guards = self.guards
+        self.guards = list(saved_guards)
         try:
-            self.suite(node.body)
+            self.block(info.node.body)
         finally:
-            self.guards, self.top = saved_guards, saved_top
+            self.guards = saved_guards
             self.frames.pop()
         returned = frozenset().union(*(values for values, _ in frame.returns))
         ends: list[State | None] = [state for _, state in frame.returns]
@@ -252,7 +277,7 @@ class _Walker:
         return NOTHING
 
     def feasible(self, values: Values) -> Values:
-        if not self.guards:
+        if not self.guards or not values:
             return values
         return frozenset(v for v in values if v.feasible_under(self.guards))
 
@@ -280,8 +305,8 @@ class _Walker:
             del state[existing]
         state[key] = NOTHING
 
-    def new_value(self, kind: Kind, node: cst.CSTNode, note: str | None = None, **facts: Any) -> Value:
-        origin = (Origin(node, note, self.top),) if note else ()
+    def new_value(self, kind: Kind, node: ast.AST, note: str | None = None, **facts: Any) -> Value:
+        origin = (Origin(node, note),) if note else ()
         return Value(kind, site=id(node), origin=origin, guards=frozenset(self.guards), facts=make_facts(**facts))
 
     def transform_everywhere(self, sites: set[object], change: Callable[[Value], Value]) -> None:
@@ -298,7 +323,7 @@ class _Walker:
                 current = current.parent
 
     # ----------------------------------------------------------------- statements
-    def block(self, statements: Sequence[cst.BaseStatement | cst.BaseSmallStatement]) -> None:
+    def block(self, statements: Sequence[ast.stmt]) -> None:
         depth = len(self.guards)  # guards an early exit put on the rest of this block end with it
         try:
             for statement in statements:
@@ -308,115 +333,81 @@ class _Walker:
         finally:
             del self.guards[depth:]
 
-    def statement(self, node: cst.CSTNode) -> None:
-        if isinstance(node, cst.SimpleStatementLine):
-            for small in node.body:
-                if self.frame.state is None:
-                    return
-                self.small_statement(small)
-        elif isinstance(node, cst.If):
-            self.if_statement(node)
-        elif isinstance(node, cst.For):
-            self.for_statement(node)
-        elif isinstance(node, cst.While):
-            self.while_statement(node)
-        elif isinstance(node, (cst.Try, cst.TryStar)):
-            self.try_statement(node)
-        elif isinstance(node, cst.With):
-            for item in node.items:
-                self.expression(item.item)
-                if item.asname is not None:
-                    self.assign_target(item.asname.name, NOTHING)
-            self.suite(node.body)
-        elif isinstance(node, cst.FunctionDef):
-            self.function_def(node)
-        elif isinstance(node, cst.ClassDef):
-            self.class_def(node)
-        elif isinstance(node, cst.Match):
-            self.match_statement(node)
-        else:
-            self.small_statement(node)
-
-    def suite(self, body: cst.BaseSuite) -> None:
-        if isinstance(body, cst.IndentedBlock):
-            self.block(body.body)
-        elif isinstance(body, cst.SimpleStatementSuite):
-            self.block(body.body)
-
-    def small_statement(self, node: cst.CSTNode) -> None:
-        if isinstance(node, cst.Expr):
-            self.expression(node.value, discarded=True)
-        elif isinstance(node, cst.Assign):
-            values = self.expression(node.value)
-            for target in node.targets:
-                self.assign_target(target.target, values)
-        elif isinstance(node, cst.AnnAssign):
-            if node.value is not None:
-                self.assign_target(node.target, self.expression(node.value))
-        elif isinstance(node, cst.AugAssign):
-            self.expression(node.value)
-            self.assign_target(node.target, NOTHING)
-        elif isinstance(node, cst.Return):
-            values = self.feasible(self.expression(node.value)) if node.value is not None else NOTHING
-            if self.frame.state is not None:
-                self.frame.returns.append((values, dict(self.frame.state)))
-            self.frame.state = None
-        elif isinstance(node, cst.Raise):
-            if node.exc is not None:
-                self.expression(node.exc)
-            self.frame.state = None
-        elif isinstance(node, (cst.Break, cst.Continue)):
-            if self.frame.loops:
-                loop = self.frame.loops[-1]
-                (loop.breaks if isinstance(node, cst.Break) else loop.continues).append(self.frame.state)
-            self.frame.state = None
-        elif isinstance(node, cst.Del):
-            for deleted in _flatten_targets(node.target):
-                key = self.key_of(deleted)
-                if key is not None:
-                    self.unbind(key)
-        elif isinstance(node, cst.Import):
-            for alias in node.names:
-                qualname = self.analysis.code(alias.name)
-                if alias.asname is not None:
-                    self.bind(_name_of(alias.asname.name), _import_value(qualname))
-                else:
-                    root = qualname.split(".", 1)[0]
-                    self.bind(root, _import_value(root))
-        elif isinstance(node, cst.ImportFrom):
-            self.import_from(node)
-        elif isinstance(node, cst.Assert):
-            self.expression(node.test)
-        elif isinstance(node, (cst.Pass, cst.Global, cst.Nonlocal)):
-            pass
+    def statement(self, node: ast.stmt) -> None:
+        handler = self._statements.get(type(node))
+        if handler is not None:
+            handler(node)
         else:
             self.visit_children(node)
 
-    def import_from(self, node: cst.ImportFrom) -> None:
-        if node.relative or node.module is None:
-            module = "." * len(node.relative) + (self.analysis.code(node.module) if node.module else "")
-        else:
-            module = self.analysis.code(node.module)
-        if isinstance(node.names, cst.ImportStar):
+    def assign(self, node: ast.Assign) -> None:
+        values = self.expression(node.value)
+        for target in node.targets:
+            self.assign_target(target, values)
+
+    def ann_assign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.assign_target(node.target, self.expression(node.value))
+
+    def aug_assign(self, node: ast.AugAssign) -> None:
+        self.expression(node.value)
+        self.assign_target(node.target, NOTHING)
+
+    def return_statement(self, node: ast.Return) -> None:
+        values = self.feasible(self.expression(node.value)) if node.value is not None else NOTHING
+        if self.frame.state is not None:
+            self.frame.returns.append((values, dict(self.frame.state)))
+        self.frame.state = None
+
+    def raise_statement(self, node: ast.Raise) -> None:
+        if node.exc is not None:
+            self.expression(node.exc)
+        self.frame.state = None
+
+    def jump(self, node: ast.Break | ast.Continue) -> None:
+        if self.frame.loops:
+            loop = self.frame.loops[-1]
+            (loop.breaks if isinstance(node, ast.Break) else loop.continues).append(self.frame.state)
+        self.frame.state = None
+
+    def delete(self, node: ast.Delete) -> None:
+        for target in node.targets:
+            for deleted in _flatten_targets(target):
+                key = self.key_of(deleted)
+                if key is not None:
+                    self.unbind(key)
+
+    def import_statement(self, node: ast.Import) -> None:
+        for alias in node.names:
+            if alias.asname is not None:
+                self.bind(alias.asname, _import_value(alias.name))
+            else:
+                root = alias.name.split(".", 1)[0]
+                self.bind(root, _import_value(root))
+
+    def import_from(self, node: ast.ImportFrom) -> None:
+        module = "." * node.level + (node.module or "")
+        if any(alias.name == "*" for alias in node.names):
             self.star_imports.add(module.split(".", 1)[0])
             return
         for alias in node.names:
-            name = self.analysis.code(alias.name)
-            local = _name_of(alias.asname.name) if alias.asname is not None else name
-            self.bind(local, _import_value(f"{module}.{name}"))
+            self.bind(alias.asname or alias.name, _import_value(f"{module}.{alias.name}"))
 
-    def if_statement(self, node: cst.If) -> None:
+    def with_statement(self, node: ast.With | ast.AsyncWith) -> None:
+        for item in node.items:
+            self.expression(item.context_expr)
+            if item.optional_vars is not None:
+                self.assign_target(item.optional_vars, NOTHING)
+        self.block(node.body)
+
+    def if_statement(self, node: ast.If) -> None:
         self.expression(node.test)
         before = self.frame.state
-        true_guards = condition_guards(self.analysis, node.test, True)
-        false_guards = condition_guards(self.analysis, node.test, False)
-        after_true = self.branch(before, true_guards, lambda: self.suite(node.body))
-        if isinstance(node.orelse, cst.If):
-            elif_ = node.orelse
-            after_false = self.branch(before, false_guards, lambda: self.if_statement(elif_))
-        elif isinstance(node.orelse, cst.Else):
-            orelse = node.orelse
-            after_false = self.branch(before, false_guards, lambda: self.suite(orelse.body))
+        true_guards = condition_guards(node.test, True)
+        false_guards = condition_guards(node.test, False)
+        after_true = self.branch(before, true_guards, lambda: self.block(node.body))
+        if node.orelse:  # ``elif`` is an ``if`` alone in the else branch: the same flow
+            after_false = self.branch(before, false_guards, lambda: self.block(node.orelse))
         else:
             after_false = None if before is None else dict(before)
         self.frame.state = join_branches([(after_true, true_guards[0]), (after_false, false_guards[0])])
@@ -435,7 +426,7 @@ class _Walker:
             del self.guards[depth:]
         return self.frame.state
 
-    def loop(self, head: Callable[[], None], body: cst.BaseSuite, orelse: cst.Else | None) -> None:
+    def loop(self, head: Callable[[], None], body: list[ast.stmt], orelse: list[ast.stmt]) -> None:
         entry = self.frame.state
         loop = _Loop()
         self.frame.loops.append(loop)
@@ -443,7 +434,7 @@ class _Walker:
         for _ in range(MAX_LOOP_PASSES):
             self.frame.state = None if head_state is None else dict(head_state)
             head()
-            self.suite(body)
+            self.block(body)
             back = join_states([self.frame.state, *loop.continues])
             loop.continues.clear()
             new_head = join_states([entry, back])
@@ -452,32 +443,31 @@ class _Walker:
             head_state = new_head
         self.frame.loops.pop()
         self.frame.state = None if head_state is None else dict(head_state)
-        if orelse is not None:
-            self.suite(orelse.body)
+        if orelse:
+            self.block(orelse)
         self.frame.state = join_states([self.frame.state, *loop.breaks])
 
-    def for_statement(self, node: cst.For) -> None:
+    def for_statement(self, node: ast.For | ast.AsyncFor) -> None:
         self.expression(node.iter)
         self.loop(lambda: self.assign_target(node.target, NOTHING), node.body, node.orelse)
 
-    def while_statement(self, node: cst.While) -> None:
+    def while_statement(self, node: ast.While) -> None:
         def head() -> None:
             self.expression(node.test)
 
         self.loop(head, node.body, node.orelse)
 
-    def try_statement(self, node: cst.Try | cst.TryStar) -> None:
+    def try_statement(self, node: ast.Try) -> None:
         seen: list[State | None] = [self.frame.state]
-        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body
         depth = len(self.guards)
-        for statement in body:
+        for statement in node.body:
             if self.frame.state is None:
                 break
             self.statement(statement)
             seen.append(self.frame.state)
         del self.guards[depth:]
-        if node.orelse is not None and self.frame.state is not None:
-            self.suite(node.orelse.body)
+        if node.orelse and self.frame.state is not None:
+            self.block(node.orelse)
         ends = [self.frame.state]
         handler_entry = join_states(seen)
         for handler in node.handlers:
@@ -485,80 +475,75 @@ class _Walker:
             if handler.type is not None:
                 self.expression(handler.type)
             if handler.name is not None:
-                self.assign_target(handler.name.name, NOTHING)
-            self.suite(handler.body)
+                self.bind(handler.name, NOTHING)
+            self.block(handler.body)
             ends.append(self.frame.state)
         after = join_states(ends)
-        if node.finalbody is not None:
+        if node.finalbody:
             self.frame.state = after if after is not None else handler_entry
-            self.suite(node.finalbody.body)
+            self.block(node.finalbody)
             if after is None:
                 self.frame.state = None
         else:
             self.frame.state = after
 
-    def match_statement(self, node: cst.Match) -> None:
+    def match_statement(self, node: ast.Match) -> None:
         self.expression(node.subject)
         before = self.frame.state
         ends: list[State | None] = [None if before is None else dict(before)]
         for case in node.cases:
             self.frame.state = None if before is None else dict(before)
-            self.suite(case.body)
+            self.block(case.body)
             ends.append(self.frame.state)
         self.frame.state = join_states(ends)
 
-    def function_def(self, node: cst.FunctionDef) -> None:
-        for decorator in node.decorators:
-            self.expression(decorator.decorator)
-        self.functions[id(node)] = _FunctionInfo(node=node, parent=self.frame, owner=None, top=self.top)
+    def function_def(self, node: FunctionNode) -> None:
+        for decorator in node.decorator_list:
+            self.expression(decorator)
+        self.functions[id(node)] = _FunctionInfo(node=node, parent=self.frame, owner=None)
         self.pending.append(id(node))
-        self.bind(node.name.value, frozenset({Value(Kind.FUNCTION, site=id(node), facts=make_facts(key=id(node)))}))
+        self.bind(node.name, frozenset({Value(Kind.FUNCTION, site=id(node), facts=make_facts(key=id(node)))}))
 
-    def class_def(self, node: cst.ClassDef) -> None:
+    def class_def(self, node: ast.ClassDef) -> None:
         is_module = False
         for base in node.bases:
-            for value in self.expression(base.value):
+            for value in self.expression(base):
                 if value.kind is Kind.IMPORT and names.is_module_base_class(names.canonical(value.fact("qualname"))):
                     is_module = True
                 elif value.kind is Kind.CLASS and self.classes[value.fact("key")].is_module:
                     is_module = True
-        methods: dict[str, cst.FunctionDef] = {}
+        methods: dict[str, FunctionNode] = {}
         info = _ClassInfo(node=node, is_module=is_module, methods=methods)
-        if isinstance(node.body, cst.IndentedBlock):
-            for statement in node.body.body:
-                if isinstance(statement, cst.FunctionDef):
-                    methods[statement.name.value] = statement
-                    # a method of a module-level class is its own unit for positions (see RuleContext.span)
-                    unit = statement if self.top is node else self.top
-                    self.functions[id(statement)] = _FunctionInfo(
-                        node=statement, parent=self.frame, owner=info, top=unit
-                    )
+        for statement in node.body:
+            if isinstance(statement, _FUNCTION_TYPES):
+                methods[statement.name] = statement
+                self.functions[id(statement)] = _FunctionInfo(node=statement, parent=self.frame, owner=info)
         self.classes[id(node)] = info
         self.pending.append(id(node))
-        self.bind(node.name.value, frozenset({Value(Kind.CLASS, site=id(node), facts=make_facts(key=id(node)))}))
+        self.bind(node.name, frozenset({Value(Kind.CLASS, site=id(node), facts=make_facts(key=id(node)))}))
 
     # ----------------------------------------------------------------- assignment
-    def key_of(self, node: cst.CSTNode) -> str | None:
+    def key_of(self, node: ast.AST) -> str | None:
         """``model`` -> "model", ``self.model`` -> "self.model"; anything else has no key."""
-        if isinstance(node, cst.Name):
-            return node.value
-        if isinstance(node, cst.Attribute):
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.Attribute):
             inner = self.key_of(node.value)
-            return None if inner is None else f"{inner}.{node.attr.value}"
+            return None if inner is None else f"{inner}.{node.attr}"
         return None
 
-    def assign_target(self, target: cst.CSTNode, values: Values) -> None:
+    def assign_target(self, target: ast.expr, values: Values) -> None:
         attributes, self.pending_attributes = self.pending_attributes, None
-        if isinstance(target, (cst.Tuple, cst.List)):
+        if isinstance(target, (ast.Tuple, ast.List)):
             # `tokenizer, model = build()` where build returns `tok, model`: element-wise
-            elements = [e.value for e in target.elements]
-            starred = any(_starred(e) for e in target.elements)
+            elements = target.elts
+            starred = any(isinstance(e, ast.Starred) for e in elements)
             tuples = [v.fact("items") for v in values if v.kind is Kind.TUPLE and len(v.fact("items")) == len(elements)]
             for index, element in enumerate(elements):
                 parts = NOTHING if starred else frozenset().union(*(items[index] for items in tuples))
                 self.assign_target(element, parts)
             return
-        if isinstance(target, cst.StarredElement):
+        if isinstance(target, ast.Starred):
             self.assign_target(target.value, NOTHING)
             return
         key = self.key_of(target)
@@ -571,114 +556,107 @@ class _Walker:
                 self.bind(f"{key}.{attribute}", attribute_values)
 
     # ----------------------------------------------------------------- expressions
-    def expression(self, node: cst.CSTNode | None, discarded: bool = False) -> Values:
+    def expression(self, node: ast.expr | None, discarded: bool = False) -> Values:
         if node is None:
             return NOTHING
-        return self._expression(node, discarded)
-
-    def _expression(self, node: cst.CSTNode, discarded: bool) -> Values:
-        if isinstance(node, cst.Name):
-            return self.lookup(node.value)
-        if isinstance(node, cst.Attribute):
-            return self.attribute(node)
-        if isinstance(node, cst.Call):
-            return self.call(node, discarded)
-        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
+        kind = type(node)
+        if kind is ast.Name:
+            return self.lookup(node.id)  # type: ignore[attr-defined]
+        if kind is ast.Call:
+            return self.call(node, discarded)  # type: ignore[arg-type]
+        if kind is ast.Attribute:
+            return self.attribute(node)  # type: ignore[arg-type]
+        if kind is ast.Constant:
+            if isinstance(node.value, (str, bytes)):  # type: ignore[attr-defined]
+                return self.strings(node, self.shapes_of(node))
+            return NOTHING
+        if kind is ast.JoinedStr:
             self.visit_children(node)
             return self.strings(node, self.shapes_of(node))
-        if isinstance(node, cst.BinaryOperation):
-            self.expression(node.left)
-            self.expression(node.right)
-            if isinstance(node.operator, (cst.Divide, cst.Add)):
+        if kind is ast.BinOp:
+            self.expression(node.left)  # type: ignore[attr-defined]
+            self.expression(node.right)  # type: ignore[attr-defined]
+            if isinstance(node.op, (ast.Div, ast.Add)):  # type: ignore[attr-defined]
                 shapes = self.shapes_of(node)
                 return self.strings(node, shapes) if shapes else NOTHING
             return NOTHING
-        if isinstance(node, cst.Dict):
+        if kind is ast.Dict:
             self.visit_children(node)
             return frozenset({self.new_value(Kind.DICT, node)})
-        if isinstance(node, (cst.Tuple, cst.List)) and not any(_starred(e) for e in node.elements):
-            items = tuple(self.expression(element.value) for element in node.elements)
+        if kind is ast.Tuple or kind is ast.List:
+            elements = node.elts  # type: ignore[attr-defined]
+            if any(isinstance(e, ast.Starred) for e in elements):
+                self.visit_children(node)
+                return NOTHING
+            items = tuple(self.expression(element) for element in elements)
             if not any(items):
                 return NOTHING
             return frozenset({Value(Kind.TUPLE, site=id(node), facts=(("items", items),))})
-        if isinstance(node, cst.IfExp):
-            self.expression(node.test)
-            return self.expression(node.body) | self.expression(node.orelse)
-        if isinstance(node, cst.BooleanOperation):
-            return self.expression(node.left) | self.expression(node.right)
-        if isinstance(node, cst.Await):
-            return self.expression(node.expression)
-        if isinstance(node, cst.NamedExpr):
-            values = self.expression(node.value)
-            self.assign_target(node.target, values)
+        if kind is ast.IfExp:
+            self.expression(node.test)  # type: ignore[attr-defined]
+            return self.expression(node.body) | self.expression(node.orelse)  # type: ignore[attr-defined]
+        if kind is ast.BoolOp:
+            return frozenset().union(*(self.expression(value) for value in node.values))  # type: ignore[attr-defined]
+        if kind is ast.Await:
+            return self.expression(node.value)  # type: ignore[attr-defined]
+        if kind is ast.NamedExpr:
+            values = self.expression(node.value)  # type: ignore[attr-defined]
+            self.assign_target(node.target, values)  # type: ignore[attr-defined]
             return values
-        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+        if kind in _COMPREHENSIONS:
             self.comprehension(node)
             return NOTHING
-        if isinstance(node, cst.Lambda):
+        if kind is ast.Lambda:
             return NOTHING  # its body runs later, if ever: left alone
         self.visit_children(node)
         return NOTHING
 
-    def visit_children(self, node: cst.CSTNode) -> None:
-        for child in _children(node):
-            if isinstance(child, cst.BaseExpression):
+    def visit_children(self, node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
                 self.expression(child)
-            elif isinstance(
-                child,
-                (
-                    cst.Arg,
-                    cst.Element,
-                    cst.DictElement,
-                    cst.StarredDictElement,
-                    cst.Index,
-                    cst.Slice,
-                    cst.SubscriptElement,
-                    cst.FormattedStringExpression,
-                    cst.StarredElement,
-                ),
-            ):
+            elif isinstance(child, ast.stmt):
+                self.statement(child)
+            elif not isinstance(child, (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)):
                 self.visit_children(child)
 
-    def comprehension(self, node: cst.CSTNode) -> None:
+    def comprehension(self, node: ast.AST) -> None:
         """Calls inside are evaluated; the comprehension's own names never leak out."""
         saved = self.frame.state
         self.frame.state = None if saved is None else dict(saved)
-        clause: cst.CompFor | None = node.for_in  # type: ignore[attr-defined]
-        while clause is not None:
+        for clause in node.generators:  # type: ignore[attr-defined]
             self.expression(clause.iter)
             self.assign_target(clause.target, NOTHING)
             for condition in clause.ifs:
-                self.expression(condition.test)
-            clause = clause.inner_for_in
-        if isinstance(node, cst.DictComp):
+                self.expression(condition)
+        if isinstance(node, ast.DictComp):
             self.expression(node.key)
             self.expression(node.value)
         else:
             self.expression(node.elt)  # type: ignore[attr-defined]
         self.frame.state = saved
 
-    def attribute(self, node: cst.Attribute) -> Values:
+    def attribute(self, node: ast.Attribute) -> Values:
         key = self.key_of(node)
         if key is not None and self.frame.state is not None:
             found = self.lookup(key)
             if found:
                 return found
-        return self.attribute_of(self.expression(node.value), node.attr.value)
+        return self.attribute_of(self.expression(node.value), node.attr)
 
-    def strings(self, node: cst.CSTNode, shapes: Sequence[paths.Shape]) -> Values:
+    def strings(self, node: ast.AST, shapes: Sequence[paths.Shape]) -> Values:
         return frozenset(
             Value(Kind.STRING, site=(id(node), shape), guards=frozenset(self.guards), facts=make_facts(shape=shape))
             for shape in shapes
         )
 
     # ----------------------------------------------------------------- calls
-    def call(self, node: cst.Call, discarded: bool) -> Values:
+    def call(self, node: ast.Call, discarded: bool) -> Values:
         func = node.func
         receiver: Values = NOTHING
         method: str | None = None
-        if isinstance(func, cst.Attribute):
-            method = func.attr.value
+        if isinstance(func, ast.Attribute):
+            method = func.attr
             receiver = self.feasible(self.expression(func.value))
             callee_values = self.attribute_of(receiver, method)
         else:
@@ -686,11 +664,14 @@ class _Walker:
         args: list[Values] = []
         kwargs: dict[str, Values] = {}
         for arg in node.args:
-            values = self.feasible(self.expression(arg.value))
-            if arg.keyword is not None:
-                kwargs[arg.keyword.value] = values
-            elif not arg.star:
-                args.append(values)
+            if isinstance(arg, ast.Starred):
+                self.expression(arg.value)
+            else:
+                args.append(self.feasible(self.expression(arg)))
+        for keyword in node.keywords:
+            values = self.feasible(self.expression(keyword.value))
+            if keyword.arg is not None:
+                kwargs[keyword.arg] = values
         qualname = _single_qualname(callee_values)
         callee = names.canonical(qualname) if qualname else None
         site = CallSite(
@@ -703,7 +684,6 @@ class _Walker:
             discarded=discarded,
             call_chain=self.frame.call_chain,
             analysis=self.analysis,
-            top=self.top,
         )
         self.analysis.on_call(site)
         local = [v for v in callee_values if v.kind in (Kind.FUNCTION, Kind.CLASS)]
@@ -712,7 +692,7 @@ class _Walker:
         if method is not None and callee is None:
             bound = self.bound_method(receiver, method)
             if bound is not None:
-                receiver_key = self.key_of(func.value) if isinstance(func, cst.Attribute) else None
+                receiver_key = self.key_of(func.value) if isinstance(func, ast.Attribute) else None
                 return self.inline(bound, site, receiver_key=receiver_key, receiver=receiver)
         return self.call_result(site)
 
@@ -749,7 +729,7 @@ class _Walker:
         kind = Kind.BASE_MODEL if info.is_module else Kind.DICT
         facts: dict[str, Any] = {"class_key": id(info.node)}
         if info.is_module:
-            facts.update(model_class=info.node.name.value, local_module=True)
+            facts.update(model_class=info.node.name, local_module=True)
         return Value(kind, site=site, guards=frozenset(self.guards), facts=make_facts(**facts))
 
     def inline(self, info: _FunctionInfo, site: CallSite, receiver_key: str | None, receiver: Values) -> Values:
@@ -780,21 +760,21 @@ class _Walker:
 
     def inline_frame(self, info: _FunctionInfo, site: CallSite, this: Values | None) -> State:
         params = _params(info.node)
-        bindings: State = {p.name.value: self.annotation_values(p, info.top) for p in params}
+        bindings: State = {p.arg: self.annotation_values(p) for p in params}
         positional = list(site.args)
         if this is not None and params:
-            bindings[params[0].name.value] = this
+            bindings[params[0].arg] = this
             params = params[1:]
         for param, values in zip(params, positional, strict=False):
-            bindings[param.name.value] = values
+            bindings[param.arg] = values
         for param in params:
-            if param.name.value in site.kwargs:
-                bindings[param.name.value] = site.kwargs[param.name.value]
+            if param.arg in site.kwargs:
+                bindings[param.arg] = site.kwargs[param.arg]
         return bindings
 
     def _run_inline(self, info: _FunctionInfo, site: CallSite, bindings: State) -> tuple[Values, State]:
         self.inlining.append(id(info.node))
-        chain = (*self.frame.call_chain, Origin(site.node, f"{info.node.name.value}() is called here", self.top))
+        chain = (*self.frame.call_chain, Origin(site.node, f"{info.node.name}() is called here"))
         try:
             return self.run_function(info, bindings, call_chain=chain)
         finally:
@@ -916,12 +896,12 @@ class _Walker:
         wrapped = Value(
             Kind.PEFT_MODEL,
             site=id(site.node),
-            origin=(Origin(site.node, note, site.top), *site.call_chain),
+            origin=(Origin(site.node, note), *site.call_chain),
             guards=frozenset(self.guards),
             facts=make_facts(**facts),
         )
         bases = {v.site for v in models if v.kind is Kind.BASE_MODEL}
-        injected_note = Origin(site.node, f"{how} injected PEFT layers into this model in place", site.top)
+        injected_note = Origin(site.node, f"{how} injected PEFT layers into this model in place")
         self.transform_everywhere(bases, lambda v: replace(v, kind=Kind.INJECTED_BASE, origin=(injected_note,)))
         model_node = site.arg_node(0, "model")
         injected_key = self.key_of(model_node) if model_node is not None else None
@@ -941,66 +921,58 @@ class _Walker:
             )
         return frozenset({wrapped})
 
-    def literal_keywords(self, node: cst.Call) -> dict[str, Any]:
+    def literal_keywords(self, node: ast.Call) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        for arg in node.args:
-            if arg.keyword is not None:
-                value = _literal(arg.value)
+        for keyword in node.keywords:
+            if keyword.arg is not None:
+                value = _literal(keyword.value)
                 if value is not _UNKNOWN:
-                    result[arg.keyword.value] = value
+                    result[keyword.arg] = value
         return result
 
-    def annotation_values(self, param: cst.Param, top: cst.CSTNode | None) -> Values:
-        if param.annotation is None:
+    def annotation_values(self, param: ast.arg) -> Values:
+        annotation = param.annotation
+        if annotation is None:
             return NOTHING
-        annotation = param.annotation.annotation
         qualname = (
-            _single_qualname(self.expression(annotation)) if isinstance(annotation, (cst.Name, cst.Attribute)) else None
+            _single_qualname(self.expression(annotation)) if isinstance(annotation, (ast.Name, ast.Attribute)) else None
         )
         canonical = names.canonical(qualname) if qualname else None
         if names.is_peft_model_class(canonical):
             return frozenset(
-                {
-                    Value(
-                        Kind.PEFT_MODEL,
-                        site=id(param),
-                        origin=(Origin(param, f"annotated as {_leaf(canonical)}", top),),
-                    )
-                }
+                {Value(Kind.PEFT_MODEL, site=id(param), origin=(Origin(param, f"annotated as {_leaf(canonical)}"),))}
             )
         if names.is_module_base_class(canonical):
             return frozenset({Value(Kind.BASE_MODEL, site=id(param), facts=make_facts(model_class=canonical))})
         return NOTHING
 
     # ----------------------------------------------------------------- path shapes
-    def shapes_of(self, node: cst.CSTNode | None) -> tuple[paths.Shape, ...]:
+    def shapes_of(self, node: ast.expr | None) -> tuple[paths.Shape, ...]:
         """Every path shape an expression can have (at most MAX_SHAPES)."""
         if node is None:
             return ()
         return tuple(dict.fromkeys(paths.normalise(s) for s in self._shapes(node)))[:MAX_SHAPES]
 
-    def _shapes(self, node: cst.CSTNode) -> list[paths.Shape]:
-        if isinstance(node, cst.SimpleString):
-            value = _string_value(node)
+    def _shapes(self, node: ast.expr) -> list[paths.Shape]:
+        if isinstance(node, ast.Constant):
+            value = node.value
             return [paths.literal(value)] if isinstance(value, str) else [paths.placeholder(self.analysis.code(node))]
-        if isinstance(node, cst.ConcatenatedString):
-            return self._product([node.left, node.right], paths.concat)
-        if isinstance(node, cst.FormattedString):
-            pieces: list[cst.CSTNode | paths.Shape] = []
-            for part in node.parts:
-                if isinstance(part, cst.FormattedStringText):
+        if isinstance(node, ast.JoinedStr):
+            pieces: list[ast.expr | paths.Shape] = []
+            for part in node.values:
+                if isinstance(part, ast.Constant) and isinstance(part.value, str):
                     pieces.append(paths.literal(part.value))
-                elif isinstance(part, cst.FormattedStringExpression):
-                    pieces.append(part.expression)
+                elif isinstance(part, ast.FormattedValue):
+                    pieces.append(part.value)
             return self._product(pieces, paths.concat)
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             return self._product([node.left, node.right], paths.concat)
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
             return self._product([node.left, node.right], lambda *s: paths.join(s))
-        if isinstance(node, cst.Call):
+        if isinstance(node, ast.Call):
             qualname = _single_qualname(self.callee_values(node.func))
             canonical = names.canonical(qualname) if qualname else None
-            positional = [a.value for a in node.args if a.keyword is None and not a.star]
+            positional = [a for a in node.args if not isinstance(a, ast.Starred)]
             if canonical in ("os.path.join", "pathlib.Path") and positional:
                 return self._product(positional, lambda *s: paths.join(s))
             if canonical in PATH_IDENTITY_CALLS and len(positional) == 1:
@@ -1017,7 +989,7 @@ class _Walker:
         return [paths.placeholder(self.analysis.code(node))]
 
     def _product(
-        self, pieces: Sequence[cst.CSTNode | paths.Shape], combine: Callable[..., paths.Shape]
+        self, pieces: Sequence[ast.expr | paths.Shape], combine: Callable[..., paths.Shape]
     ) -> list[paths.Shape]:
         combos: list[tuple[paths.Shape, ...]] = [()]
         for piece in pieces:
@@ -1025,159 +997,109 @@ class _Walker:
             combos = [(*c, o) for c in combos for o in options][:MAX_SHAPES]
         return [combine(*c) for c in combos]
 
-    def callee_values(self, func: cst.BaseExpression) -> Values:
-        if isinstance(func, cst.Attribute):
-            return self.attribute_of(self.lookup_quiet(func.value), func.attr.value)
+    def callee_values(self, func: ast.expr) -> Values:
+        if isinstance(func, ast.Attribute):
+            return self.attribute_of(self.lookup_quiet(func.value), func.attr)
         return self.lookup_quiet(func)
 
-    def lookup_quiet(self, node: cst.BaseExpression) -> Values:
+    def lookup_quiet(self, node: ast.expr) -> Values:
         """Values of a name or attribute path, evaluating nothing (no call events)."""
         key = self.key_of(node)
         if key is not None:
             found = self.lookup(key)
-            if found or not isinstance(node, cst.Attribute):
+            if found or not isinstance(node, ast.Attribute):
                 return found
-            return self.attribute_of(self.lookup_quiet(node.value), node.attr.value)
+            return self.attribute_of(self.lookup_quiet(node.value), node.attr)
         return NOTHING
 
 
+_COMPREHENSIONS = frozenset({ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp})
+
+
 # ----------------------------------------------------------------- helpers
-def condition_guards(analysis: FileAnalysis, test: cst.BaseExpression, polarity: bool) -> list[Guard]:
+def condition_guards(test: ast.expr, polarity: bool) -> list[Guard]:
     """The facts a branch may assume: ``if not a and b`` (true) gives (a, False), (b, True).
 
     The first guard always stands for the whole test, so joins can tag values with it.
     """
-    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        test, polarity = test.expression, not polarity
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
-        target = test.comparisons[0]
-        flips = {cst.IsNot: "is", cst.NotEqual: "==", cst.NotIn: "in"}
-        for negative, positive in flips.items():
-            if isinstance(target.operator, negative):
-                text = f"{_text(analysis, test.left)} {positive} {_text(analysis, target.comparator)}"
-                return [(text, not polarity)]
-    guards: list[Guard] = [(_text(analysis, test), polarity)]
-    if isinstance(test, cst.BooleanOperation):
-        conjunctive = isinstance(test.operator, cst.And) == polarity
-        if conjunctive:
-            guards += condition_guards(analysis, test.left, polarity)
-            guards += condition_guards(analysis, test.right, polarity)
+    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test, polarity = test.operand, not polarity
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        flips = {ast.IsNot: "is", ast.NotEq: "==", ast.NotIn: "in"}
+        positive = flips.get(type(test.ops[0]))
+        if positive is not None:
+            return [(f"{_text(test.left)} {positive} {_text(test.comparators[0])}", not polarity)]
+    guards: list[Guard] = [(_text(test), polarity)]
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) == polarity:
+        for value in test.values:  # conjunctive: every part holds
+            guards += condition_guards(value, polarity)
     return guards
 
 
-def _text(analysis: FileAnalysis, node: cst.CSTNode) -> str:
-    """A condition's identity, the same for the same expression written twice: built from the
-    tree for the usual shapes (names, attributes, calls, comparisons, ``and``/``or``/``not``,
-    literals), by codegen, which is slow, only for the rest."""
+def _text(node: ast.expr) -> str:
+    """A condition's identity, the same for the same expression written twice however it is
+    spaced or parenthesised: built from the tree for the usual shapes (names, attributes, calls,
+    comparisons, ``and``/``or``/``not``, literals), by ``ast.unparse``, which is slower, for the rest."""
     key = _condition_key(node)
-    return key if key is not None else " ".join(analysis.code(_bare(node)).split())
+    return key if key is not None else ast.unparse(node)
 
 
 _OPERATORS: dict[type, str] = {
-    cst.Equal: "==", cst.NotEqual: "!=", cst.LessThan: "<", cst.GreaterThan: ">", cst.LessThanEqual: "<=",
-    cst.GreaterThanEqual: ">=", cst.In: "in", cst.NotIn: "not in", cst.Is: "is", cst.IsNot: "is not",
-    cst.And: "and", cst.Or: "or", cst.Not: "not",
+    ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.Gt: ">", ast.LtE: "<=", ast.GtE: ">=",
+    ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not", ast.And: "and", ast.Or: "or",
 }  # fmt: skip
 
 
-def _condition_key(node: cst.CSTNode) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
+def _condition_key(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
         inner = _condition_key(node.value)
-        return None if inner is None else f"{inner}.{node.attr.value}"
-    if isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)):
-        return node.value
-    if isinstance(node, cst.Call) and not any(arg.star for arg in node.args):
-        func = _condition_key(node.func)
-        args = [_condition_key(arg.value) for arg in node.args]
-        if func is None or any(text is None for text in args):
+        return None if inner is None else f"{inner}.{node.attr}"
+    if isinstance(node, ast.Constant):
+        return repr(node.value)
+    if isinstance(node, ast.Call):
+        if any(isinstance(arg, ast.Starred) for arg in node.args) or any(k.arg is None for k in node.keywords):
             return None
-        shown = [
-            (f"{a.keyword.value}=" if a.keyword else "") + str(text) for a, text in zip(node.args, args, strict=True)
-        ]
-        return f"{func}({', '.join(shown)})"
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
-        inner = _condition_key(node.expression)
+        func = _condition_key(node.func)
+        shown = [_condition_key(arg) for arg in node.args]
+        shown += [None if (text := _condition_key(k.value)) is None else f"{k.arg}={text}" for k in node.keywords]
+        if func is None or None in shown:
+            return None
+        return f"{func}({', '.join(shown)})"  # type: ignore[arg-type]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        inner = _condition_key(node.operand)
         return None if inner is None else f"not ({inner})"
-    if isinstance(node, cst.BooleanOperation) and type(node.operator) in _OPERATORS:
-        left, right = _condition_key(node.left), _condition_key(node.right)
-        return None if left is None or right is None else f"({left}) {_OPERATORS[type(node.operator)]} ({right})"
-    if isinstance(node, cst.Comparison) and all(type(c.operator) in _OPERATORS for c in node.comparisons):
-        parts = [_condition_key(node.left)]
-        for comparison in node.comparisons:
-            parts += [_OPERATORS[type(comparison.operator)], _condition_key(comparison.comparator)]
-        return " ".join(p for p in parts if p is not None) if None not in parts else None
+    if isinstance(node, ast.BoolOp):
+        parts = [_condition_key(value) for value in node.values]
+        return None if None in parts else f" {_OPERATORS[type(node.op)]} ".join(f"({p})" for p in parts)
+    if isinstance(node, ast.Compare) and all(type(op) in _OPERATORS for op in node.ops):
+        pieces = [_condition_key(node.left)]
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            pieces += [_OPERATORS[type(op)], _condition_key(comparator)]
+        return None if None in pieces else " ".join(pieces)  # type: ignore[arg-type]
     return None
-
-
-def _bare(node: cst.CSTNode) -> cst.CSTNode:
-    return node.with_changes(lpar=[], rpar=[]) if hasattr(node, "lpar") else node
-
-
-def _string_value(node: cst.SimpleString) -> str | bytes:
-    """The literal's value; libcst's ``evaluated_value`` runs ``ast.literal_eval``, kept for escapes."""
-    prefix = node.prefix.lower()
-    quote = node.quote
-    body = node.value[len(node.prefix) + len(quote) : -len(quote)]
-    if "b" not in prefix and ("r" in prefix or "\\" not in body):
-        return body
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "invalid escape sequence" is the user's business, not ours
-        return node.evaluated_value
-
-
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """A node's child nodes in field order; libcst's ``children`` runs a whole visitor per call."""
-    names = _CHILD_FIELDS.get(type(node))
-    if names is None:
-        names = _CHILD_FIELDS[type(node)] = tuple(f.name for f in fields(node))
-    for name in names:
-        value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            yield value
-        elif isinstance(value, (list, tuple)):
-            yield from (item for item in value if isinstance(item, cst.CSTNode))
 
 
 _UNKNOWN = object()
 
 
-def _literal(node: cst.BaseExpression) -> Any:
+def _literal(node: ast.expr) -> Any:
     """The value of a literal keyword argument: numbers, strings, booleans, lists of those, TaskType.X."""
-    if isinstance(node, cst.Integer):
-        return int(node.value.replace("_", ""), 0)
-    if isinstance(node, cst.Float):
-        return float(node.value.replace("_", ""))
-    if isinstance(node, cst.SimpleString):
-        return _string_value(node)
-    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
-        return {"True": True, "False": False, "None": None}[node.value]
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-        inner = _literal(node.expression)
-        return -inner if isinstance(inner, (int, float)) else _UNKNOWN
-    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
-        items = [_literal(e.value) for e in node.elements]
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _literal(node.operand)
+        return -inner if isinstance(inner, (int, float)) and not isinstance(inner, bool) else _UNKNOWN
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        items = [_literal(e) for e in node.elts]
         return _UNKNOWN if _UNKNOWN in items else items
-    if isinstance(node, cst.Attribute):
+    if isinstance(node, ast.Attribute):
         owner = node.value
-        owner_name = (
-            owner.value
-            if isinstance(owner, cst.Name)
-            else owner.attr.value
-            if isinstance(owner, cst.Attribute)
-            else None
-        )
+        owner_name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", None)
         if owner_name == "TaskType":
-            return node.attr.value  # TaskType.CAUSAL_LM is given as "CAUSAL_LM"
+            return node.attr  # TaskType.CAUSAL_LM is given as "CAUSAL_LM"
     return _UNKNOWN
-
-
-def _starred(element: cst.BaseElement) -> bool:
-    return isinstance(element, cst.StarredElement)
 
 
 def _interesting(values: Values) -> bool:
@@ -1199,30 +1121,21 @@ def _single_qualname(values: Values) -> str | None:
     return qualnames.pop() if len(qualnames) == 1 else None
 
 
-def _name_of(node: cst.CSTNode) -> str:
-    return node.value if isinstance(node, cst.Name) else ""
+def _params(node: FunctionNode) -> list[ast.arg]:
+    arguments = node.args
+    return [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
 
 
-def _params(node: cst.FunctionDef) -> list[cst.Param]:
-    p = node.params
-    return [*p.posonly_params, *p.params, *p.kwonly_params]
-
-
-def _first_param(node: cst.FunctionDef) -> str | None:
+def _first_param(node: FunctionNode) -> str | None:
     params = _params(node)
-    return params[0].name.value if params else None
+    return params[0].arg if params else None
 
 
-def _is_static(node: cst.FunctionDef) -> bool:
-    return any(
-        isinstance(d.decorator, cst.Name) and d.decorator.value in ("staticmethod", "classmethod")
-        for d in node.decorators
-    )
+def _is_static(node: FunctionNode) -> bool:
+    return any(isinstance(d, ast.Name) and d.id in ("staticmethod", "classmethod") for d in node.decorator_list)
 
 
-def _flatten_targets(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    if isinstance(node, (cst.Tuple, cst.List)):
-        for element in node.elements:
-            yield from _flatten_targets(element.value)
-    else:
-        yield node
+def _flatten_targets(node: ast.expr) -> list[ast.expr]:
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return [leaf for element in node.elts for leaf in _flatten_targets(element)]
+    return [node]

@@ -40,13 +40,12 @@ Guard = tuple[str, bool]
 class Origin:
     """A node that explains a value (``note`` is said of its location).
 
-    The node, not its position, is kept: positions cost a metadata pass that only files with
-    findings pay for.
+    The node, not its position, is kept: a character column costs a line decode that only files
+    with findings pay for.
     """
 
     node: Any
     note: str
-    top: Any = None  # the unit that contains ``node``, for cheap positions (see RuleContext.span)
 
 
 @dataclass(frozen=True)

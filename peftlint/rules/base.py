@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from peftlint.analysis.segments import Segments
 from peftlint.findings import Finding, Fix, Position, Related, Severity
 
 if TYPE_CHECKING:
-    import libcst as cst
-
     from peftlint.analysis.flow import CallSite
     from peftlint.analysis.screen import CallShapes
     from peftlint.analysis.values import Origin, Value
@@ -36,116 +35,36 @@ class CrossFileFact:
 
 
 class RuleContext:
-    """A rule's window on one file: positions, findings, cross-file facts."""
+    """A rule's window on one file: positions, source text, findings, cross-file facts."""
 
-    def __init__(self, path: str, module: cst.Module, tree: ast.Module | None = None) -> None:
+    def __init__(self, path: str, text: str | Segments, tree: ast.Module | None = None) -> None:
         self.path = path
-        self.module = module
-        self.tree = tree  # CPython's AST of the same text, when the engine has it
+        self.segments = text if isinstance(text, Segments) else Segments(text)
+        self.tree = tree  # CPython's AST of the text: the tree the analysis walks
         self.findings: list[Finding] = []
         self.facts: list[CrossFileFact] = []
-        self._positions: Any = None
-        self._located: dict[Any, tuple[Any, int] | None] = {}
-        self._line_offsets: dict[Any, tuple[int, Any]] | None = None
-        self._method_owner: dict[Any, Any] | None = None
 
-    def span(self, node: cst.CSTNode, unit: cst.CSTNode | None = None) -> tuple[Position, Position]:
-        """1-based start and end of ``node``. ``unit``, the module-level statement (or method of a
-        module-level class) that contains it, makes this cheap: positions are computed for that
-        unit alone, not the whole file, and shifted by the lines before it."""
-        located = self._locate(unit) if unit is not None else None
-        code_range = located[0].get(node) if located is not None else None
-        if located is None or code_range is None:
-            return self._whole_file_span(node)
-        shift = located[1]
-        return (
-            Position(code_range.start.line + shift, code_range.start.column + 1),
-            Position(code_range.end.line + shift, code_range.end.column + 1),
-        )
+    def span(self, node: ast.AST) -> tuple[Position, Position]:
+        """1-based start and end of ``node`` (end exclusive), columns in characters."""
+        return self.segments.span(node)
 
-    def _locate(self, unit: cst.CSTNode) -> tuple[Any, int] | None:
-        if unit in self._located:
-            return self._located[unit]
-        import libcst as cst
-        from libcst.metadata import MetadataWrapper, PositionProvider
-
-        result = None
-        tops = self._tops()
-        if unit in tops:
-            alone = self.module.with_changes(body=[unit], header=(), footer=())
-            result = (MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider), tops[unit][0])
-        elif unit in self._methods():
-            owner = self._methods()[unit]
-            offset = self._method_offset(owner, unit)
-            if offset is not None:
-                # the method alone, inside a one-line stand-in class: same indentation, same columns
-                stand_in = cst.ClassDef(name=cst.Name("_"), body=owner.body.with_changes(body=[unit]))
-                alone = self.module.with_changes(body=[stand_in], header=(), footer=())
-                result = (MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider), offset - 1)
-        self._located[unit] = result
-        return result
-
-    def _tops(self) -> dict[Any, tuple[int, Any]]:
-        """Each module-level statement -> (lines before it, its CPython statement)."""
-        if self._line_offsets is None:
-            found = _ast_offsets(self.module.body, self.tree.body) if isinstance(self.tree, ast.Module) else None
-            self._line_offsets = dict(found) if found is not None else self._offsets_from_codegen()
-        return self._line_offsets
-
-    def _methods(self) -> dict[Any, Any]:
-        """Each def directly in the body of a module-level class -> that class."""
-        if self._method_owner is None:
-            import libcst as cst
-
-            self._method_owner = {
-                statement: top
-                for top in self.module.body
-                if isinstance(top, cst.ClassDef) and isinstance(top.body, cst.IndentedBlock)
-                for statement in top.body.body
-                if isinstance(statement, cst.FunctionDef)
-            }
-        return self._method_owner
-
-    def _method_offset(self, owner: Any, method: Any) -> int | None:
-        class_ast = self._tops().get(owner, (0, None))[1]
-        if not isinstance(class_ast, ast.ClassDef):
-            return None
-        found = _ast_offsets(owner.body.body, class_ast.body)
-        return found[method][0] if found is not None and method in found else None
-
-    def _offsets_from_codegen(self) -> dict[Any, tuple[int, Any]]:
-        offsets: dict[Any, tuple[int, Any]] = {}
-        lines = sum(self.module.code_for_node(line).count("\n") for line in self.module.header)
-        for statement in self.module.body:
-            offsets[statement] = (lines, None)
-            lines += self.module.code_for_node(statement).count("\n")
-        return offsets
-
-    def _whole_file_span(self, node: cst.CSTNode) -> tuple[Position, Position]:
-        if self._positions is None:
-            from libcst.metadata import MetadataWrapper, PositionProvider
-
-            self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
-        code_range = self._positions[node]
-        return (
-            Position(code_range.start.line, code_range.start.column + 1),
-            Position(code_range.end.line, code_range.end.column + 1),
-        )
+    def code(self, node: ast.AST) -> str:
+        """``node``'s source text, exactly as written."""
+        return self.segments.code(node)
 
     def related(self, origin: Origin) -> Related:
-        return Related(self.path, self.span(origin.node, origin.top)[0], origin.note)
+        return Related(self.path, self.span(origin.node)[0], origin.note)
 
     def report(
         self,
         rule: Rule,
-        node: cst.CSTNode,
+        node: ast.AST,
         message: str,
         related: Sequence[Related] = (),
         facts: dict[str, Any] | None = None,
         fix: Fix | None = None,
-        top: cst.CSTNode | None = None,
     ) -> None:
-        start, end = self.span(node, top)
+        start, end = self.span(node)
         self.findings.append(
             Finding(
                 code=rule.code,
@@ -176,26 +95,6 @@ def model_facts(value: Value) -> dict[str, Any]:
     if isinstance(model_id, str) and model_id.startswith((".", "/", "~")):
         facts["local_dirs"] = [model_id]
     return facts
-
-
-def _ast_offsets(statements: Sequence[Any], parsed: Sequence[ast.stmt]) -> dict[Any, tuple[int, ast.stmt]] | None:
-    """libcst statements -> (lines before each, its CPython statement), from CPython's line numbers
-    (the syntax screen already paid for them): a libcst statement starts with its ``leading_lines``
-    (blank and comment lines) before its first decorator or keyword. ``a; b`` is one libcst
-    statement and two CPython ones. None when the two do not line up."""
-    import libcst as cst
-
-    offsets: dict[Any, tuple[int, ast.stmt]] = {}
-    index = 0
-    for statement in statements:
-        if index >= len(parsed):
-            return None
-        first = parsed[index]
-        decorators = getattr(first, "decorator_list", None) or ()
-        line = min([first.lineno, *(d.lineno for d in decorators)])
-        offsets[statement] = (line - 1 - len(statement.leading_lines), first)
-        index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
-    return offsets if index == len(parsed) else None
 
 
 class Rule:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ast
 from typing import TYPE_CHECKING, Any
 
 from peftlint.analysis import names, paths
@@ -78,7 +79,7 @@ class AdapterLoadedOntoPeftModel(Rule):
                     related.append(
                         Related(
                             context.path,
-                            context.span(site.node, site.top)[0],
+                            context.span(site.node)[0],
                             "an earlier loop iteration of this call gave the model its PEFT layers",
                         )
                     )
@@ -86,7 +87,7 @@ class AdapterLoadedOntoPeftModel(Rule):
                     related.append(context.related(origin))
         related.extend(context.related(origin) for origin in site.call_chain)
         model_node = site.arg_node(0, "model")
-        shown = context.module.code_for_node(model_node) if model_node is not None else "model"
+        shown = context.code(model_node) if model_node is not None else "model"
         context.report(
             self,
             site.node,
@@ -96,24 +97,21 @@ class AdapterLoadedOntoPeftModel(Rule):
             related=related,
             facts=_verifier_facts(wrapped[0], site),
             fix=self._unwrap_nested(site, model_node, wrapped),
-            top=site.top,
         )
 
     def _unwrap_nested(self, site: CallSite, model_node: Any, wrapped: list[Value]) -> Fix | None:
         """``from_pretrained(get_peft_model(m, cfg), p)`` -> ``from_pretrained(m, p)``: load onto the base."""
-        import libcst as cst  # only files past the prefilter get here
-
         from peftlint.analysis.flow import call_argument
 
         if len(wrapped) != 1 or wrapped[0].fact("wrapped_by") != "get_peft_model":
             return None
-        if not isinstance(model_node, cst.Call) or wrapped[0].origin[0].node is not model_node:
+        if not isinstance(model_node, ast.Call) or wrapped[0].origin[0].node is not model_node:
             return None
         base = call_argument(model_node, 0, "model")
         if base is None:
             return None
-        start, end = self.context.span(model_node, site.top)
-        code = self.context.module.code_for_node(base)
+        start, end = self.context.span(model_node)
+        code = self.context.code(base)
         edit = Edit(self.context.path, start, end, code)
         return Fix(f"load the adapter onto `{_short(code)}` itself, not onto a new PEFT wrapper of it", (edit,))
 

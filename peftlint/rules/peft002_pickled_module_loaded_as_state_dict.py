@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ast
 import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -94,19 +95,17 @@ class PickledModuleLoadedAsStateDict(Rule):
 
     def _state_dict_edit(self, site: CallSite) -> list[Any] | None:
         """Where ``torch.save(model, p)`` becomes ``torch.save(model.state_dict(), p)``."""
-        import libcst as cst  # only files past the prefilter get here
-
         node = site.arg_node(0, "obj")
         if node is None:
             return None
-        start, end = self.context.span(node, site.top)
-        code = self.context.module.code_for_node(node)
-        atomic = isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) and not node.lpar
+        start, end = self.context.span(node)  # inside any parentheses around the argument
+        code = self.context.code(node)
+        atomic = isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Subscript))
         replacement = f"{code}.state_dict()" if atomic else f"({code}).state_dict()"
         return [start.line, start.column, end.line, end.column, replacement]
 
     def _remember(self, site: CallSite, kind: str, shapes: Sequence[paths.Shape], data: dict[str, Any]) -> None:
-        start, end = self.context.span(site.node, site.top)
+        start, end = self.context.span(site.node)
         self.context.facts.append(
             CrossFileFact(self.code, self.context.path, kind, start, end, tuple(shapes), tuple(sorted(data.items())))
         )
