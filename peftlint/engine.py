@@ -13,8 +13,9 @@ import stat
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-from peftlint.analysis.screen import call_shapes
+from peftlint.analysis.screen import CallShapes, call_shapes
 from peftlint.cache import ResultCache, content_hash
 from peftlint.config import Settings, per_file_ignored
 from peftlint.discovery import discover
@@ -24,10 +25,10 @@ from peftlint.rules.base import CrossFileFact, Rule, RuleContext
 from peftlint.sources import NOTEBOOK_SUFFIX, SourceError, SourceFile, load_source
 from peftlint.suppression import Suppressions, parse_suppressions
 
+if TYPE_CHECKING:
+    from peftlint.analysis.flow import Reach
+
 UNUSED_NOQA = "PEFT100"  # reported by the engine itself (--report-unused-noqa), like ruff's RUF100
-# Beyond these, a file is analysed in a child process (see isolation.py).
-MAX_SAFE_DEPTH = 100
-MAX_SAFE_OPERANDS = 500
 # Below this many files to parse per worker, a pool costs more than it saves.
 MIN_FILES_PER_WORKER = 8
 
@@ -135,25 +136,28 @@ def _analyse_in_worker(job: tuple[str, bytes, list[str]]) -> FileResult:
 
 
 def analyse_bytes(path: str, data: bytes, rules: Sequence[type[Rule]], isolated: bool = False) -> FileResult:
-    """``isolated``: this is already the child process that analyses a pathological file."""
+    """``isolated``: this is already the child process that analyses a file too deep for the
+    default recursion limit (an expression chained thousands deep: see isolation.py)."""
     wanted = [rule for rule in rules if rule.wants(data)]
     if not wanted:
         return FileResult(path)
     try:
         source = load_source(path, data)
         tree = _screen(source.text)
-        shapes = call_shapes(tree, MAX_SAFE_DEPTH, MAX_SAFE_OPERANDS)
-        if not shapes.pathological:  # (the scan stopped early: it saw only part of the calls)
-            wanted = [rule for rule in wanted if rule.screen(shapes)]
+        shapes = call_shapes(tree)
+        wanted = [rule for rule in wanted if rule.screen(shapes)]
         if not wanted:
             return FileResult(path)  # the tokens were only in strings or comments
-        if not isolated and shapes.pathological:
-            from peftlint.isolation import analyse_isolated
-
-            return analyse_isolated(path, data, wanted)
     except SourceError as error:
         return _error(path, str(error))
-    return _run_rules(path, source.text, wanted, tree)
+    try:
+        return _run_rules(path, source.text, wanted, tree, shapes)
+    except RecursionError:
+        if isolated:
+            return _error(path, "too deeply nested to analyse")
+        from peftlint.isolation import analyse_isolated
+
+        return analyse_isolated(path, data, wanted)
 
 
 def _screen(text: str) -> ast.Module:
@@ -171,7 +175,9 @@ def _screen(text: str) -> ast.Module:
         raise SourceError("too deeply nested to analyse") from None
 
 
-def _run_rules(path: str, text: str, rules: Sequence[type[Rule]], tree: ast.Module) -> FileResult:
+def _run_rules(
+    path: str, text: str, rules: Sequence[type[Rule]], tree: ast.Module, shapes: CallShapes | None
+) -> FileResult:
     from peftlint.analysis.flow import CallSite, FileAnalysis
     from peftlint.analysis.segments import Segments
 
@@ -187,20 +193,32 @@ def _run_rules(path: str, text: str, rules: Sequence[type[Rule]], tree: ast.Modu
             try:
                 instance.on_call(site)
             except RecursionError:
-                raise  # the file is too deep, not the rule broken: abandon the file
+                raise  # the file is too deep, not the rule broken: analysed again in a child process
             except Exception as error:  # noqa: BLE001 - one broken rule must not hide the others
                 failed[instance.code] = f"internal error in {instance.code}: {type(error).__name__}: {error}"
 
     errors: list[FileError] = []
     try:
-        FileAnalysis(tree, segments, dispatch).run()
+        FileAnalysis(tree, segments, dispatch, reach=_reach(rules, shapes)).run()
     except RecursionError:
-        errors.append(FileError(path, "too deeply nested to analyse"))
+        raise  # too deep for this process's recursion limit: the caller isolates the file
     except Exception as error:  # noqa: BLE001
         errors.append(FileError(path, f"internal error in the analysis: {type(error).__name__}: {error}"))
     errors += [FileError(path, reason) for reason in failed.values()]
     findings = _dedupe(context.findings)
     return FileResult(path, tuple(findings), tuple(context.facts), tuple(errors), parsed=True)
+
+
+def _reach(rules: Sequence[type[Rule]], shapes: CallShapes | None) -> Reach | None:
+    """Which functions are worth analysing on their own (None: all of them)."""
+    from peftlint.analysis.flow import Reach
+
+    triggers: set[str] = set()
+    for rule in rules:
+        if rule.calls is None:
+            return None
+        triggers |= rule.calls
+    return Reach(shapes, frozenset(triggers)) if shapes is not None else None
 
 
 def _dedupe(findings: Sequence[Finding]) -> list[Finding]:

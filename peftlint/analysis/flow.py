@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from peftlint.analysis import names, paths
+from peftlint.analysis.screen import CallShapes
 from peftlint.analysis.segments import Segments
 from peftlint.analysis.values import (
     GUARDED_KINDS,
@@ -50,6 +51,49 @@ PATH_IDENTITY_CALLS = frozenset(
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
+# Calls that change a model in place (``get_peft_model`` injects layers into its argument): a
+# function that makes one is analysed even when no rule reports at it.
+IN_PLACE_CALLS = frozenset({"get_peft_model", "inject_adapter_in_model"})
+
+
+class Reach:
+    """Which functions of the file can reach a call some rule reports at (``triggers``), by
+    themselves or through the functions and methods of the file they call, matched by name (so
+    ``self.helper()`` reaches every method called ``helper``): a conservative over-approximation.
+    A function that cannot is not analysed on its own: nothing there could be reported.
+    """
+
+    def __init__(self, shapes: CallShapes, triggers: frozenset[str]) -> None:
+        self.calls_in = shapes.calls_in
+        self.defined = shapes.defined
+        self.triggers = triggers | IN_PLACE_CALLS
+        self._known: dict[int, bool] = {}
+
+    def reaches(self, node: ast.AST) -> bool:
+        key = id(node)
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = self._search(key)
+        return known
+
+    def _search(self, start: int) -> bool:
+        seen: set[int] = set()
+        stack = [start]
+        while stack:
+            key = stack.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            if self._known.get(key):
+                return True
+            called = self.calls_in.get(key)
+            if called is None:
+                return True  # a def the screen did not see: assume the worst
+            if not called.isdisjoint(self.triggers) or any("Peft" in name for name in called):
+                return True
+            for name in called:
+                stack.extend(self.defined.get(name, ()))
+        return False
 
 
 @dataclass
@@ -90,8 +134,15 @@ def call_argument(call: ast.Call, index: int, keyword: str) -> ast.expr | None:
 class FileAnalysis:
     """Analyse one module and hand every call site to ``on_call``."""
 
-    def __init__(self, tree: ast.Module, text: str | Segments, on_call: Callable[[CallSite], None]) -> None:
+    def __init__(
+        self,
+        tree: ast.Module,
+        text: str | Segments,
+        on_call: Callable[[CallSite], None],
+        reach: Reach | None = None,
+    ) -> None:
         self.tree = tree
+        self.reach = reach  # None: analyse every function
         self.segments = text if isinstance(text, Segments) else Segments(text)
         self.on_call = on_call
         self.walker = _Walker(self)
@@ -146,7 +197,8 @@ class _Walker:
         self.star_imports: set[str] = set()
         self.pending_attributes: dict[str, Values] | None = None
         self.plain_calls: dict[int, tuple[Values, State]] = {}  # inlined calls with uninteresting inputs
-        self.attribute_roots: set[str] = set()  # roots of every ``x.attr`` key bound in this file
+        self.inline_calls: dict[tuple[Any, ...], tuple[Values, State]] = {}  # and the others, by context
+        self.attribute_parents: set[str] = set()  # ``x`` and ``x.a`` for every ``x.a.b`` key bound in this file
         self._statements: dict[type, Callable[[Any], object]] = {
             ast.Expr: lambda n: self.expression(n.value, discarded=True),
             ast.Assign: self.assign,
@@ -195,7 +247,7 @@ class _Walker:
             self.analysed.add(key)
             if key in self.classes:
                 self.analyse_class(self.classes[key])
-            else:
+            elif self.reaches(self.functions[key].node):
                 self.analyse_function_alone(self.functions[key])
         self.frames.pop()
 
@@ -205,7 +257,13 @@ class _Walker:
             bindings[param.arg] = self.annotation_values(param)
         self.run_function(info, bindings, call_chain=())
 
+    def reaches(self, node: ast.AST) -> bool:
+        reach = self.analysis.reach
+        return reach is None or reach.reaches(node)
+
     def analyse_class(self, info: _ClassInfo) -> None:
+        if not any(self.reaches(method) for method in info.methods.values()):
+            return
         this = self.instance_value(info, site=("self", id(info.node)))
         self_state: State = {}
         init = info.methods.get("__init__")
@@ -216,7 +274,7 @@ class _Walker:
             self_state = {k: v for k, v in end.items() if k.startswith("self.")}
         for name, method in info.methods.items():
             key = id(method)
-            if name == "__init__" or key in self.analysed:
+            if name == "__init__" or key in self.analysed or not self.reaches(method):
                 continue
             self.analysed.add(key)
             first = _first_param(method)
@@ -230,7 +288,9 @@ class _Walker:
         self, info: _FunctionInfo, bindings: dict[str, Values], call_chain: tuple[Origin, ...]
     ) -> tuple[Values, State]:
         """Walk a function body with its parameters bound: what it returns, and the state at its exits."""
-        self.attribute_roots.update(key.split(".", 1)[0] for key in bindings if "." in key)
+        for key in bindings:
+            if "." in key:
+                self.note_parents(key)
         frame = _Frame(state=dict(bindings), parent=info.parent, call_chain=call_chain)
         self.frames.append(frame)
         saved_guards = self.guards
@@ -286,14 +346,18 @@ class _Walker:
         state = self.frame.state
         if state is None:
             return
-        root = key.split(".", 1)[0]
-        if root in self.attribute_roots:  # the scan costs; most names never have attribute facts
+        if key in self.attribute_parents:  # the scan costs; most keys never have attribute facts
             prefix = key + "."
             for existing in [k for k in state if k.startswith(prefix)]:
                 del state[existing]
         if "." in key:
-            self.attribute_roots.add(root)
+            self.note_parents(key)
         state[key] = values
+
+    def note_parents(self, key: str) -> None:
+        parts = key.split(".")
+        for end in range(1, len(parts)):
+            self.attribute_parents.add(".".join(parts[:end]))
 
     def unbind(self, key: str) -> None:
         """``del x``: x holds nothing any more (kept as a key, so reads do not reach an outer x)."""
@@ -745,7 +809,14 @@ class _Walker:
             )
         first = _first_param(info.node) or "self"
         if any(_interesting(values) for key, values in frame.items() if key != first):
-            returned, end = self._run_inline(info, site, frame)
+            # The same call in the same context (a loop's next pass, mostly) walks the same way and
+            # reports the same calls: walked once.
+            chain, guards = self.frame.call_chain, tuple(self.guards)
+            context = (id(info.node), id(site.node), chain, frozenset(frame.items()), guards)
+            memo = self.inline_calls.get(context)
+            if memo is None:
+                memo = self.inline_calls[context] = self._run_inline(info, site, frame)
+            returned, end = memo
         else:
             # Nothing the rules care about goes in: this context is the plain one, analysed once.
             memo = self.plain_calls.get(id(info.node))

@@ -18,41 +18,82 @@ class CallShapes:
     methods: set[tuple[str, str]] = field(default_factory=set)
     functions: set[str] = field(default_factory=set)
     peft_names: set[str] = field(default_factory=set)  # local names bound to something from peft
-    pathological: bool = False  # nesting or operand chains too deep to parse in this process
+    # id(def node) -> the names it calls (``f(...)`` and ``x.f(...)`` both give "f"), its nested defs' included
+    calls_in: dict[int, set[str]] = field(default_factory=dict)
+    # a def's name -> ids of the defs of that name; a class's name -> ids of its methods
+    defined: dict[str, list[int]] = field(default_factory=dict)
 
     def peft_method(self, method: str) -> bool:
         """A ``X.method(...)`` call where X names a peft class (``PeftModel``, an alias, ``peft.X``)."""
         return any(attr == method and ("Peft" in owner or owner in self.peft_names) for owner, attr in self.methods)
 
 
-def call_shapes(tree: ast.AST, max_depth: int, max_operands: int) -> CallShapes:
+def call_shapes(tree: ast.AST) -> CallShapes:
+    """One walk over every node, without recursion (so no tree is too deep for it)."""
     shapes = CallShapes()
-    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > max_depth:
-            shapes.pathological = True
-            return shapes
-        if isinstance(node, ast.Call):
-            func = node.func
-            if isinstance(func, ast.Attribute):
-                shapes.methods.add((_last_name(func.value), func.attr))
-            elif isinstance(func, ast.Name):
-                shapes.functions.add(func.id)
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "peft":
-            shapes.peft_names.update(alias.asname or alias.name for alias in node.names)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.split(".")[0] == "peft":
-                    shapes.peft_names.add(alias.asname or alias.name.split(".")[0])
-        elif isinstance(node, ast.BoolOp) and len(node.values) > max_operands:
-            shapes.pathological = True
-            return shapes
-        elif isinstance(node, ast.Compare) and len(node.comparators) > max_operands:
-            shapes.pathological = True
-            return shapes
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    calls_in, defined, methods, functions = shapes.calls_in, shapes.defined, shapes.methods, shapes.functions
+    nested: list[tuple[set[str], set[str]]] = []  # (inner def's names, enclosing def's names)
+    scopes: list[tuple[ast.AST, set[str] | None]] = [(tree, None)]  # each def is walked as a scope of its own
+    while scopes:
+        root, owner = scopes.pop()
+        stack: list[ast.AST] = []
+        _push_children(root, stack)
+        while stack:
+            node = stack.pop()
+            kind = type(node)
+            if kind is ast.Call:
+                func = node.func  # type: ignore[attr-defined]
+                if type(func) is ast.Attribute:
+                    methods.add((_last_name(func.value), func.attr))
+                    if owner is not None:
+                        owner.add(func.attr)
+                elif type(func) is ast.Name:
+                    functions.add(func.id)
+                    if owner is not None:
+                        owner.add(func.id)
+            elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+                inner: set[str] = set()
+                calls_in[id(node)] = inner
+                defined.setdefault(node.name, []).append(id(node))  # type: ignore[attr-defined]
+                if owner is not None:
+                    nested.append((inner, owner))
+                scopes.append((node, inner))
+                continue
+            elif kind is ast.ClassDef:
+                bound = defined.setdefault(node.name, [])  # type: ignore[attr-defined]
+                bound += [id(s) for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]  # type: ignore[attr-defined]
+            elif kind is ast.ImportFrom:
+                if (node.module or "").split(".")[0] == "peft":  # type: ignore[attr-defined]
+                    shapes.peft_names.update(alias.asname or alias.name for alias in node.names)  # type: ignore[attr-defined]
+            elif kind is ast.Import:
+                for alias in node.names:  # type: ignore[attr-defined]
+                    if alias.name.split(".")[0] == "peft":
+                        shapes.peft_names.add(alias.asname or alias.name.split(".")[0])
+            _push_children(node, stack)
+    for inner, outer in reversed(nested):  # innermost first: a def's calls include its nested defs'
+        outer |= inner
     return shapes
+
+
+# Per node type, the fields that can hold child nodes: not ``ctx`` and operators (leaves that are
+# never calls), not lists of plain strings (``global a, b``, a class pattern's keyword names).
+_SKIPPED_FIELDS = frozenset({"ctx", "op", "ops", "type_comment", "kind"})
+_STRING_LISTS = {ast.Global: "names", ast.Nonlocal: "names", ast.MatchClass: "kwd_attrs"}
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _push_children(node: ast.AST, stack: list[ast.AST]) -> None:
+    kind = type(node)
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        skipped = _SKIPPED_FIELDS | {_STRING_LISTS.get(kind, "")}  # type: ignore[call-overload]
+        fields = _CHILD_FIELDS[kind] = tuple(f for f in getattr(kind, "_fields", ()) if f not in skipped)
+    for name in fields:
+        value = getattr(node, name, None)
+        if type(value) is list:
+            stack.extend(item for item in value if item is not None)  # a dict's ``**d`` key is None
+        elif isinstance(value, ast.AST):
+            stack.append(value)
 
 
 def _last_name(node: ast.AST) -> str:

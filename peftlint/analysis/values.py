@@ -96,13 +96,17 @@ def join_states(states: Iterable[State | None]) -> State | None:
     live = [s for s in states if s is not None]
     if not live:
         return None
-    if len(live) == 1:
-        return dict(live[0])
-    joined: State = {}
-    for state in live:
-        for key, values in state.items():
-            joined[key] = joined.get(key, NOTHING) | values
+    joined = dict(live[0])
+    for state in live[1:]:
+        for key in sorted(_differing_keys(joined, state)):
+            joined[key] = joined.get(key, NOTHING) | state.get(key, NOTHING)
     return joined
+
+
+def _differing_keys(a: State, b: State) -> set[str]:
+    """Keys bound in one state only, or to different values: states are mostly copies of one
+    another, so this set comparison (in C, identity first) skips the untouched keys."""
+    return {key for key, _ in a.items() ^ b.items()}
 
 
 def join_branches(branches: list[tuple[State | None, Guard | None]]) -> State | None:
@@ -117,14 +121,13 @@ def join_branches(branches: list[tuple[State | None, Guard | None]]) -> State | 
         return None
     if len(live) == 1:
         return dict(live[0][0])  # the caller puts the rest of the block under that branch's guard
-    keys = set().union(*(s.keys() for s, _ in live))
-    joined: State = {}
-    for key in keys:
+    first_state = live[0][0]
+    joined: State = dict(first_state)  # keys untouched by every branch, the common case, are kept as they are
+    changed: set[str] = set()
+    for state, _ in live[1:]:
+        changed |= _differing_keys(first_state, state)
+    for key in sorted(changed):  # sorted: the same state, key order included, on every run
         present = [s.get(key, NOTHING) for s, _ in live]
-        first = present[0]
-        if all(values is first for values in present):
-            joined[key] = first  # untouched by every branch: the common case, kept as is
-            continue
         common = frozenset.intersection(*present)
         merged = set(common)
         for (_, guard), values in zip(live, present, strict=True):

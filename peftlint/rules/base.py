@@ -110,6 +110,10 @@ class Rule:
     severity: ClassVar[Severity] = Severity.ERROR
     # Every group must occur in a file's bytes (any token of the group) for the rule to run on it.
     tokens: ClassVar[tuple[tuple[bytes, ...], ...]] = ()
+    # The names (``f`` of ``f(...)`` or ``x.f(...)``) of the calls at which the rule can report
+    # or record a fact; None: any call. A function that can reach none of them, itself or through
+    # the functions of its file it calls, is not analysed on its own.
+    calls: ClassVar[frozenset[str] | None] = None
     # False for rules the engine reports itself (PEFT100): they never make a file be parsed.
     analysed: ClassVar[bool] = True
     # "safe", "unsafe" or None: what --fix may do for this rule's findings.

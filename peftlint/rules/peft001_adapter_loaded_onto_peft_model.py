@@ -58,6 +58,7 @@ class AdapterLoadedOntoPeftModel(Rule):
     name = "adapter-loaded-onto-peft-model"
     summary = "Adapter loaded onto a model that already has PEFT layers: the trained weights are silently unused."
     tokens = ((b"PeftModel",), (b"from_pretrained",))
+    calls = frozenset({"from_pretrained"})
     fix_safety = "safe"
 
     @classmethod

@@ -66,6 +66,7 @@ class PickledModuleLoadedAsStateDict(Rule):
         "Whole module pickled with torch.save, read back with load_state_dict(torch.load(...)): fails at load time."
     )
     tokens = ((b"torch",), (b"save(", b"load_state_dict"))
+    calls = frozenset({"save", "load_state_dict"})
 
     @classmethod
     def wants(cls, data: bytes) -> bool:
