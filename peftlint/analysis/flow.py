@@ -808,7 +808,8 @@ class _Walker:
                 {first + "." + k[len(prefix) :]: v for k, v in self.frame.state.items() if k.startswith(prefix)}
             )
         first = _first_param(info.node) or "self"
-        if any(_interesting(values) for key, values in frame.items() if key != first):
+        receiver_param = first if has_self else None  # ``self`` is in every context; its attributes count
+        if any(_interesting(values) for key, values in frame.items() if key != receiver_param):
             # The same call in the same context (a loop's next pass, mostly) walks the same way and
             # reports the same calls: walked once.
             chain, guards = self.frame.call_chain, tuple(self.guards)

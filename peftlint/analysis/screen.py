@@ -57,6 +57,7 @@ def call_shapes(tree: ast.AST) -> CallShapes:
                 defined.setdefault(node.name, []).append(id(node))  # type: ignore[attr-defined]
                 if owner is not None:
                     nested.append((inner, owner))
+                inner.update(_peft_annotations(node))  # type: ignore[arg-type]
                 scopes.append((node, inner))
                 continue
             elif kind is ast.ClassDef:
@@ -94,6 +95,19 @@ def _push_children(node: ast.AST, stack: list[ast.AST]) -> None:
             stack.extend(item for item in value if item is not None)  # a dict's ``**d`` key is None
         elif isinstance(value, ast.AST):
             stack.append(value)
+
+
+def _peft_annotations(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """Peft class names a def's parameters are annotated with (``model: PeftModel`` makes a PEFT
+    model without a call): counted with the names it calls, so the def is analysed."""
+    arguments = node.args
+    found = []
+    for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
+        annotation = arg.annotation
+        name = getattr(annotation, "id", None) or getattr(annotation, "attr", None)
+        if isinstance(name, str) and "Peft" in name:
+            found.append(name)
+    return found
 
 
 def _last_name(node: ast.AST) -> str:

@@ -1,0 +1,111 @@
+"""Which functions are analysed on their own (analysis/flow.py ``Reach``): only those that can
+reach a call some rule reports at. Skipping must never lose a finding: every case here is
+linted with the pruning on and off, and both must report the same thing."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import pytest
+
+from peftlint import lint_source
+from peftlint.analysis.flow import FileAnalysis, Reach
+from peftlint.analysis.screen import call_shapes
+
+HEADER = "from peft import LoraConfig, PeftModel, get_peft_model\nfrom transformers import AutoModelForCausalLM\n"
+
+CASES = {
+    "nested-def": (
+        """
+        def outer(base):
+            def inner(model, path):
+                return PeftModel.from_pretrained(model, path)  # expect
+            return inner(get_peft_model(base, LoraConfig()), "out")
+        """
+    ),
+    "helper-chain": (
+        """
+        def load(model, path):
+            return PeftModel.from_pretrained(model, path)  # expect
+        def middle(model):
+            return load(model, "out")
+        def top():
+            model = get_peft_model(AutoModelForCausalLM.from_pretrained("gpt2"), LoraConfig())
+            return middle(model)
+        """
+    ),
+    "method-by-name": (
+        """
+        class Runner:
+            def __init__(self):
+                self.model = get_peft_model(AutoModelForCausalLM.from_pretrained("gpt2"), LoraConfig())
+            def resume(self):
+                return self._load("out")
+            def _load(self, path):
+                return PeftModel.from_pretrained(self.model, path)  # expect
+        """
+    ),
+    "annotated-parameter-and-aliased-helper": (
+        """
+        def helper(model, path):
+            return PeftModel.from_pretrained(model, path)  # expect
+        def main(model: PeftModel):
+            f = helper
+            return f(model, "out")
+        """
+    ),
+    "loop-re-walk": (
+        """
+        def train(base, paths):
+            model = get_peft_model(base, LoraConfig())
+            for path in paths:
+                for _ in range(3):
+                    model = PeftModel.from_pretrained(model, path)  # expect
+        """
+    ),
+}
+
+
+def _source(body: str) -> str:
+    return HEADER + textwrap.dedent(body)
+
+
+def _expected_lines(source: str) -> list[int]:
+    return [number for number, line in enumerate(source.splitlines(), start=1) if line.endswith("# expect")]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_findings_reached_through_calls_are_kept(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = _source(CASES[name])
+    pruned = [(f.code, f.start.line) for f in lint_source(source, f"{name}.py").findings]
+    assert pruned == [("PEFT001", line) for line in _expected_lines(source)]
+    monkeypatch.setattr("peftlint.engine._reach", lambda rules, shapes: None)
+    assert [(f.code, f.start.line) for f in lint_source(source, f"{name}.py").findings] == pruned
+
+
+def test_functions_that_cannot_reach_a_rule_call_are_not_walked() -> None:
+    source = _source(
+        """
+        def unrelated(x):
+            return print(len(x))
+        def chain_without_trigger():
+            return unrelated([1])
+        def reaches():
+            return helper()
+        def helper():
+            return PeftModel.from_pretrained(None, "out")
+        """
+    )
+    tree = ast.parse(source)
+    seen: list[str] = []
+
+    def record(site: object) -> None:
+        seen.append(ast.unparse(site.node.func))  # type: ignore[attr-defined]
+
+    FileAnalysis(tree, source, record, reach=Reach(call_shapes(tree), frozenset({"from_pretrained"}))).run()
+    assert "print" not in seen and "len" not in seen  # unrelated() and its caller were skipped
+    assert "helper" in seen and "PeftModel.from_pretrained" in seen
+    seen.clear()
+    FileAnalysis(tree, source, record).run()  # no pruning: everything is walked
+    assert "print" in seen
