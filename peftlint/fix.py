@@ -1,5 +1,8 @@
-"""Applying fixes: edits by position, written atomically, never producing code that does not parse.
+"""Applying fixes: edits by position, made on libcst's concrete syntax tree, written atomically,
+never producing code that does not parse.
 
+The analysis reads CPython's AST; a fix is a node replacement in libcst's tree, so comments and
+formatting around it survive. libcst is imported only here, when there is a fix to apply.
 A file keeps its encoding, BOM and line endings; on any error it is left untouched.
 """
 
@@ -131,9 +134,7 @@ def _apply(path: str, original: bytes, edits: list[tuple[Edit, Finding]]) -> Fix
             continue  # overlaps an earlier edit: left for the next --fix run
         pieces.append((start, end, edit.content))
         applied.append(finding)
-    new_text = text
-    for start, end, content in reversed(pieces):
-        new_text = new_text[:start] + content + new_text[end:]
+    new_text = _rewrite(text, starts, pieces)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -147,6 +148,63 @@ def _apply(path: str, original: bytes, edits: list[tuple[Edit, Finding]]) -> Fix
     if bom and encoding != "utf-8-sig":
         fixed = b"\xef\xbb\xbf" + fixed
     return FixedFile(path, original, fixed, tuple(dict.fromkeys(applied)))
+
+
+def _rewrite(text: str, starts: list[int], pieces: list[tuple[int, int, str]]) -> str:
+    """Apply the edits to libcst's concrete syntax tree of the file: each must span exactly one
+    expression node (libcst's positions, like CPython's, leave out the node's own parentheses) and
+    is replaced by the expression its text parses to, parentheses kept; everything else, comments
+    and formatting included, is written back as it was. An edit that spans no whole expression
+    (the file changed since it was linted) or does not parse leaves the file alone."""
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    try:
+        module = cst.parse_module(text)
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    except cst.ParserSyntaxError as error:
+        raise FixError(
+            f"libcst cannot parse this file (line {error.raw_line}: {error.message}); fixes not applied"
+        ) from None
+    except RecursionError:
+        raise FixError("too deeply nested for libcst; fixes not applied") from None
+    wanted = {(start, end) for start, end, _ in pieces}
+    found: dict[tuple[int, int], cst.BaseExpression] = {}
+    for node, where in positions.items():
+        if isinstance(node, cst.BaseExpression):
+            span = (starts[where.start.line - 1] + where.start.column, starts[where.end.line - 1] + where.end.column)
+            if span in wanted and (span not in found or _contains(node, found[span])):
+                found[span] = node  # of nested nodes with one span, the outermost
+    replacements: dict[cst.CSTNode, cst.BaseExpression] = {}
+    for start, end, content in pieces:
+        target = found.get((start, end))
+        if target is None:
+            line = starts.index(max(s for s in starts if s <= start)) + 1
+            raise FixError(f"no whole expression at line {line} where the fix applies (changed since it was linted?)")
+        try:
+            # parenthesised so that an expression written over several lines parses on its own
+            parsed = cst.parse_expression(f"({content})").with_changes(lpar=[], rpar=[])
+        except (cst.ParserSyntaxError, RecursionError) as error:
+            raise FixError(f"the fixed code would not parse ({error}); file left unchanged") from None
+        replacements[target] = parsed.with_changes(lpar=target.lpar, rpar=target.rpar)
+
+    class _Replace(cst.CSTTransformer):
+        def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:  # type: ignore[override]
+            return replacements.get(original_node, updated_node)
+
+    return module.visit(_Replace()).code
+
+
+def _contains(outer: object, inner: object) -> bool:
+    import libcst as cst
+
+    stack = list(outer.children) if isinstance(outer, cst.CSTNode) else []
+    while stack:
+        node = stack.pop()
+        if node is inner:
+            return True
+        stack.extend(node.children)
+    return False
 
 
 def _line_offsets(text: str) -> list[int]:

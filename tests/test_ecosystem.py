@@ -246,3 +246,39 @@ def test_a_fix_that_would_not_parse_is_refused_and_the_file_untouched(tmp_path: 
     planned, failed = plan_fixes([finding], unsafe=False)
     assert planned == [] and len(failed) == 1 and "would not parse" in failed[0][1]
     assert path.read_text(encoding="utf-8") == "x = f(1)\n"
+
+
+def test_a_fix_whose_code_changed_since_the_lint_is_refused(tmp_path: Path) -> None:
+    """Fixes are node replacements in libcst's tree: an edit that no longer spans a whole
+    expression (the file was edited between the lint and the fix) is refused, file untouched."""
+    from peftlint.fix import plan_fixes
+
+    path = tmp_path / "demo.py"
+    path.write_text(NESTED, encoding="utf-8")
+    findings = lint_paths([str(path)]).findings
+    assert any(f.fix for f in findings)
+    shifted = NESTED.replace("import copy", "import copy  # an edit made after the lint", 1)
+    assert shifted != NESTED
+    edited = "x = 1\n" + shifted.replace("get_peft_model(", "get_peft_model( ", 1)
+    path.write_text(edited, encoding="utf-8")
+    planned, failed = plan_fixes(findings, unsafe=False)
+    assert planned == [] and "no whole expression" in failed[0][1]
+    assert path.read_text(encoding="utf-8") == edited
+
+
+def test_a_fix_keeps_comments_inside_the_expression_it_moves(tmp_path: Path) -> None:
+    source = (
+        "from peft import PeftModel, get_peft_model\n"
+        "model = PeftModel.from_pretrained(get_peft_model(\n"
+        "    load(\n"
+        "        'gpt2',  # the base\n"
+        "    ),\n"
+        "    cfg), './lora')\n"
+    )
+    fixed, _ = _fix_round_trip(tmp_path, "multi.py", source, "--fix")
+    assert fixed == (
+        "from peft import PeftModel, get_peft_model\n"
+        "model = PeftModel.from_pretrained(load(\n"
+        "        'gpt2',  # the base\n"
+        "    ), './lora')\n"
+    )
