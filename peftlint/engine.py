@@ -124,9 +124,15 @@ def _analyse_all(todo: Sequence[tuple[str, bytes, str]], rules: Sequence[type[Ru
     from concurrent.futures import ProcessPoolExecutor
 
     codes = [rule.code for rule in rules]
-    chunk = max(1, len(todo) // (workers * 4))
+    # Largest first, one file at a time: a few big files (a 5,000-line trainer) dominate the work,
+    # and handing them out first keeps every worker busy to the end.
+    order = sorted(range(len(todo)), key=lambda i: -len(todo[i][1]))
+    results: list[FileResult | None] = [None] * len(todo)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_analyse_in_worker, [(p, d, codes) for p, d, _ in todo], chunksize=chunk))
+        jobs = [(todo[i][0], todo[i][1], codes) for i in order]
+        for index, result in zip(order, pool.map(_analyse_in_worker, jobs), strict=True):
+            results[index] = result
+    return results  # type: ignore[return-value]
 
 
 def _analyse_in_worker(job: tuple[str, bytes, list[str]]) -> FileResult:
