@@ -129,8 +129,8 @@ def _analyse_all(todo: Sequence[tuple[str, bytes, str]], rules: Sequence[type[Ru
     order = sorted(range(len(todo)), key=lambda i: -len(todo[i][1]))
     results: list[FileResult | None] = [None] * len(todo)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        jobs = [(todo[i][0], todo[i][1], codes) for i in order]
-        for index, result in zip(order, pool.map(_analyse_in_worker, jobs), strict=True):
+        work = [(todo[i][0], todo[i][1], codes) for i in order]
+        for index, result in zip(order, pool.map(_analyse_in_worker, work), strict=True):
             results[index] = result
     return results  # type: ignore[return-value]
 
