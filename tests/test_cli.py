@@ -406,6 +406,21 @@ def test_jobs_and_cache_do_not_change_the_output(project: Path) -> None:
     assert cold.returncode == warm.returncode == 1
 
 
+def test_the_cache_is_keyed_by_peftlints_own_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A results cache written by another build of the same version (an edited checkout, a rebuilt
+    release) is never read: its entries could be wrong for this analysis."""
+    from peftlint import cache, lint_paths
+
+    (tmp_path / "demo.py").write_text(ONE_FINDING, encoding="utf-8")
+    directory = str(tmp_path / ".peftlint_cache")
+    lint_paths([str(tmp_path)], cache_dir=directory)
+    stored = cache.ResultCache(directory, [r for r in peftlint.rules.all_rules() if r.analysed])
+    assert stored.entries and stored.build == cache.code_fingerprint()
+    assert stored.build.startswith(peftlint.__version__ + "+")
+    monkeypatch.setattr(cache, "code_fingerprint", lambda: peftlint.__version__ + "+another-build")
+    assert cache.ResultCache(directory, [r for r in peftlint.rules.all_rules() if r.analysed]).entries == {}
+
+
 # --- cross-file PEFT002 --------------------------------------------------------------------------
 
 
