@@ -416,7 +416,8 @@ def test_file_deleted_after_discovery(project: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_deep_but_valid_nesting_is_analysed_not_blamed_on_a_rule(project: Path) -> None:
-    """A 1000-term sum is deeper than libcst and our recursion handle in-process: the file goes to a
+    """A 1000-term sum (nested 1000 deep in CPython's AST) is deeper than the analysis recurses
+    in-process: the RecursionError sends the file to a
     child process with a big stack and is analysed there, its finding reported like any other."""
     _write(project, "chain.py", _seed_bytes() + b"x = " + b" + ".join([b"a"] * 1000) + b"\n")
     outcome = _library_in_subprocess(project)

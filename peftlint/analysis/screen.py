@@ -1,5 +1,7 @@
 """The second-stage screen: from CPython's AST (which the syntax check builds anyway), the call
-shapes a file contains, so a rule can say "my calls cannot occur here" before libcst parses it.
+shapes a file contains, so a rule can say "my calls cannot occur here" before the flow analysis
+runs; and, per def, the names it calls, from which ``flow.Reach`` decides which defs are worth
+analysing on their own.
 
 The first stage is a bytes search; it admits every file of the peft package itself, whose
 docstrings mention ``PeftModel.from_pretrained`` everywhere. Only real calls count here.
