@@ -1202,7 +1202,7 @@ def render(results: dict) -> str:
         parsed = f"n/a ({counts['failure']})"
     else:
         parsed = f"{counts['files_checked']}: {counts['files_parsed']} / {counts['files_skipped']}"
-    rows.append(("Files checked: parsed / skipped by the prefilter (`lint_paths`)", parsed, "", "", "", ""))
+    rows.append(("Files checked: analysed / skipped by the two screens (`lint_paths`)", parsed, "", "", "", ""))
     base = lat["python_c_pass"]["median_s"]
     rows.append((f"`python -c pass` (the unit of the next rows), median of {lat['runs']}", _s(base), "", "", "", ""))
 

@@ -47,7 +47,7 @@ class LintResult:
     findings: tuple[Finding, ...]
     errors: tuple[FileError, ...]
     files_checked: int
-    files_parsed: int
+    files_parsed: int  # files the flow analysis ran on: past the bytes scan and the screen of their calls
     files: tuple[str, ...] = field(default=(), repr=False)
 
 
