@@ -188,7 +188,7 @@ def _run_rules(
     from peftlint.analysis.segments import Segments
 
     segments = Segments(text)
-    context = RuleContext(path, segments, tree)
+    context = RuleContext(path, segments)
     instances = [rule(context) for rule in rules]
     failed: dict[str, str] = {}
 

@@ -37,10 +37,9 @@ class CrossFileFact:
 class RuleContext:
     """A rule's window on one file: positions, source text, findings, cross-file facts."""
 
-    def __init__(self, path: str, text: str | Segments, tree: ast.Module | None = None) -> None:
+    def __init__(self, path: str, text: str | Segments) -> None:
         self.path = path
         self.segments = text if isinstance(text, Segments) else Segments(text)
-        self.tree = tree  # CPython's AST of the text: the tree the analysis walks
         self.findings: list[Finding] = []
         self.facts: list[CrossFileFact] = []
 
