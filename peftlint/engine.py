@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import os
 import stat
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -22,7 +21,7 @@ from peftlint.discovery import discover
 from peftlint.findings import FileError, Finding, Position, Severity
 from peftlint.rules import all_rules, select_rules
 from peftlint.rules.base import CrossFileFact, Rule, RuleContext
-from peftlint.sources import NOTEBOOK_SUFFIX, SourceError, SourceFile, load_source
+from peftlint.sources import NOTEBOOK_SUFFIX, SourceError, SourceFile, load_source, parse_python
 from peftlint.suppression import Suppressions, parse_suppressions
 
 if TYPE_CHECKING:
@@ -171,10 +170,7 @@ def _screen(text: str) -> ast.Module:
     if "\0" in text:
         raise SourceError("source contains a NUL byte")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = compile(text, "<peftlint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-            return tree  # type: ignore[no-any-return,return-value]
+        return parse_python(text)
     except SyntaxError as error:
         raise SourceError(f"syntax error at line {error.lineno}: {error.msg}") from None
     except (RecursionError, MemoryError):

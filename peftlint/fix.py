@@ -8,26 +8,23 @@ A file keeps its encoding, BOM and line endings; on any error it is left untouch
 
 from __future__ import annotations
 
-import ast
+import bisect
 import difflib
 import io
 import os
-import re
 import tempfile
 import tokenize
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from peftlint.analysis.segments import line_starts
 from peftlint.findings import Edit, Finding, Position
-from peftlint.sources import NOTEBOOK_SUFFIX, SourceError, load_source
+from peftlint.sources import NOTEBOOK_SUFFIX, SourceError, load_source, parse_python
 
 if TYPE_CHECKING:
     from peftlint.config import Settings
     from peftlint.engine import LintResult
-
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 @dataclass(frozen=True)
@@ -122,7 +119,7 @@ def _apply(path: str, original: bytes, edits: list[tuple[Edit, Finding]]) -> Fix
         raise FixError(f"cannot decode: {error}") from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    starts = _line_offsets(text)
+    starts = line_starts(text)
     applied: list[Finding] = []
     pieces: list[tuple[int, int, str]] = []
     for edit, finding in sorted(edits, key=lambda item: (item[0].start.line, item[0].start.column)):
@@ -136,9 +133,7 @@ def _apply(path: str, original: bytes, edits: list[tuple[Edit, Finding]]) -> Fix
         applied.append(finding)
     new_text = _rewrite(text, starts, pieces)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            compile(new_text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        parse_python(new_text, path)
     except (SyntaxError, ValueError, RecursionError) as error:
         raise FixError(f"the fixed code would not parse ({error}); file left unchanged") from None
     try:
@@ -179,7 +174,7 @@ def _rewrite(text: str, starts: list[int], pieces: list[tuple[int, int, str]]) -
     for start, end, content in pieces:
         target = found.get((start, end))
         if target is None:
-            line = starts.index(max(s for s in starts if s <= start)) + 1
+            line = bisect.bisect_right(starts, start)
             raise FixError(f"no whole expression at line {line} where the fix applies (changed since it was linted?)")
         try:
             # parenthesised so that an expression written over several lines parses on its own
@@ -205,15 +200,6 @@ def _contains(outer: object, inner: object) -> bool:
             return True
         stack.extend(node.children)
     return False
-
-
-def _line_offsets(text: str) -> list[int]:
-    """Offset of each line's start; only \\r\\n, \\r and \\n end lines, as for Python's tokenizer."""
-    offsets, position = [0], 0
-    for match in _LINE.finditer(text):
-        position = match.end()
-        offsets.append(position)
-    return offsets
 
 
 def _offset(starts: list[int], position: Position) -> int:

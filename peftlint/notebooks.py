@@ -27,16 +27,14 @@ Only stdlib is used here: ``json`` to read, a positional walk of the original JS
 
 from __future__ import annotations
 
-import ast
 import difflib
 import json
 import re
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]  # public since Python 2, untyped
 
-from peftlint.sources import SourceError
+from peftlint.sources import SourceError, parse_python
 
 MAGIC_MARK = "# peftlint: magic"
 PLACEHOLDER = "pass  " + MAGIC_MARK
@@ -341,9 +339,7 @@ def _splice(lines: list[str], index: int, column: int, old: str, new: str) -> li
         end += 1
     snippet = "\n".join([first.lstrip()] + [line.original for line in out[1:]]) + "\n"
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            compile(snippet, "<cell>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        parse_python(snippet, "<cell>")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     return out

@@ -24,9 +24,10 @@ import bisect
 import io
 import re
 import tokenize
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from peftlint.sources import parse_python
 
 ALL = "ALL"
 
@@ -165,9 +166,7 @@ def _comments(text: str) -> list[tuple[int, str, bool]]:
 
 def _statement_spans(text: str) -> tuple[tuple[int, int, int], ...]:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text)
+        tree = parse_python(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return ()
     lines = _NEWLINE.split(text)

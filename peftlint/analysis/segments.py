@@ -16,6 +16,11 @@ from peftlint.findings import Position
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
+def line_starts(text: str) -> list[int]:
+    """The offset in ``text`` where each line starts and, last, the end of the text."""
+    return [0, *(match.end() for match in _LINE.finditer(text))]
+
+
 class Segments:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -23,9 +28,8 @@ class Segments:
 
     @property
     def starts(self) -> list[int]:
-        """The offset in ``text`` where each line starts (and, last, the end of the text)."""
         if self._starts is None:
-            self._starts = [0, *(match.end() for match in _LINE.finditer(self.text))]
+            self._starts = line_starts(self.text)
         return self._starts
 
     def _line(self, number: int) -> str:
