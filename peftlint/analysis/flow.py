@@ -862,10 +862,11 @@ class _Walker:
                 "get_peft_model" if canonical == "peft.get_peft_model" else _leaf(canonical),
                 config=site.arg(1, "peft_config"),
             )
+        loader = names.peft_adapter_loader(canonical)
+        if loader is not None:
+            return self.wrap(site, f"{loader}.from_pretrained", adapter=site.shapes(1, "model_id"))
         if canonical is not None and canonical.endswith(".from_pretrained"):
             owner = canonical[: -len(".from_pretrained")]
-            if names.is_peft_model_class(owner):
-                return self.wrap(site, f"{owner.split('.')[-1]}.from_pretrained", adapter=site.shapes(1, "model_id"))
             if names.is_auto_peft_class(owner):
                 return frozenset(
                     {

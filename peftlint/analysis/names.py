@@ -59,6 +59,15 @@ PEFT_MODEL_CLASSES = frozenset(
 )
 
 
+def peft_adapter_loader(callee: str | None) -> str | None:
+    """``peft.PeftModel.from_pretrained`` (or a ``PeftModelFor*`` one) -> "PeftModel": the class
+    whose ``from_pretrained`` loads an adapter onto the model it is given; None for other calls."""
+    if callee is None or not callee.endswith(".from_pretrained"):
+        return None
+    owner = callee[: -len(".from_pretrained")]
+    return owner.rsplit(".", 1)[-1] if is_peft_model_class(owner) else None
+
+
 def is_peft_model_class(qualname: str | None) -> bool:
     return qualname is not None and (qualname in PEFT_MODEL_CLASSES or qualname.startswith("peft.PeftModelFor"))
 

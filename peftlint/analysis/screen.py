@@ -25,6 +25,10 @@ class CallShapes:
     # a def's name -> ids of the defs of that name; a class's name -> ids of its methods
     defined: dict[str, list[int]] = field(default_factory=dict)
 
+    def calls_named(self, names: frozenset[str]) -> bool:
+        """Some ``f(...)`` or ``x.f(...)`` call with ``f`` in ``names``."""
+        return not names.isdisjoint(self.functions) or any(attr in names for _, attr in self.methods)
+
     def peft_method(self, method: str) -> bool:
         """A ``X.method(...)`` call where X names a peft class (``PeftModel``, an alias, ``peft.X``)."""
         return any(attr == method and ("Peft" in owner or owner in self.peft_names) for owner, attr in self.methods)

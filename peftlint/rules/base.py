@@ -136,8 +136,8 @@ class Rule:
 
     @classmethod
     def screen(cls, shapes: CallShapes) -> bool:
-        """Second stage, on the calls CPython's AST shows: the rule's calls can occur at all."""
-        return True
+        """Second stage, on the calls CPython's AST shows: a call the rule reports at occurs at all."""
+        return cls.calls is None or shapes.calls_named(cls.calls)
 
     @classmethod
     def documentation(cls) -> str:

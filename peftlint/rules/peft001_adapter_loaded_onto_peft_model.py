@@ -66,7 +66,7 @@ class AdapterLoadedOntoPeftModel(Rule):
         return shapes.peft_method("from_pretrained")
 
     def on_call(self, site: CallSite) -> None:
-        owner = _peft_loader(site.callee)
+        owner = names.peft_adapter_loader(site.callee)
         if owner is None:
             return
         wrapped = sorted((v for v in site.arg(0, "model") if v.kind is Kind.PEFT_MODEL), key=_order)
@@ -115,13 +115,6 @@ class AdapterLoadedOntoPeftModel(Rule):
         code = self.context.code(base)
         edit = Edit(self.context.path, start, end, code)
         return Fix(f"load the adapter onto `{_short(code)}` itself, not onto a new PEFT wrapper of it", (edit,))
-
-
-def _peft_loader(callee: str | None) -> str | None:
-    if callee is None or not callee.endswith(".from_pretrained"):
-        return None
-    owner = callee[: -len(".from_pretrained")]
-    return owner.split(".")[-1] if names.is_peft_model_class(owner) else None
 
 
 def _order(value: Value) -> tuple[str, ...]:

@@ -21,7 +21,6 @@ LOAD = "load"
 
 if TYPE_CHECKING:
     from peftlint.analysis.flow import CallSite
-    from peftlint.analysis.screen import CallShapes
 
 
 class PickledModuleLoadedAsStateDict(Rule):
@@ -72,11 +71,6 @@ class PickledModuleLoadedAsStateDict(Rule):
     def wants(cls, data: bytes) -> bool:
         """A save of a whole module, or a ``load_state_dict`` fed by ``torch.load``: either half of a pair."""
         return super().wants(data) and (b"save(" in data or b"load(" in data)
-
-    @classmethod
-    def screen(cls, shapes: CallShapes) -> bool:
-        saves = any(method == "save" for _, method in shapes.methods) or "save" in shapes.functions
-        return saves or any(method == "load_state_dict" for _, method in shapes.methods)
 
     fix_safety = "unsafe"
 
