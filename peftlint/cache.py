@@ -17,6 +17,7 @@ from typing import Any
 
 from peftlint import __version__
 from peftlint.findings import Edit, Finding, Fix, Position, Related, Severity
+from peftlint.results import FileResult
 from peftlint.rules.base import CrossFileFact, Rule
 
 CACHE_DIRECTORY = ".peftlint_cache"
@@ -61,18 +62,29 @@ class ResultCache:
         except (OSError, ValueError):
             self.entries = {}
 
-    def get(self, path: str, digest: str) -> Any:
-        from peftlint.engine import FileResult
-
+    def get(self, path: str, digest: str, known: dict[str, str] | None = None) -> FileResult | None:
+        """The cached result of ``path`` with content ``digest``, if every file its analysis read
+        (``known``: hashes already computed this run) is unchanged too."""
         try:
             entry = self.entries.get(path)
             if not entry or entry[0] != digest:
                 return None
-            return FileResult(**result_from_json(entry[1]))
+            result = FileResult(**result_from_json(entry[1]))
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):
             return None  # a damaged or foreign entry: analyse the file afresh
+        for dependency, expected in result.dependencies:
+            current = (known or {}).get(dependency)
+            if current is None:
+                try:
+                    with open(dependency, "rb") as handle:
+                        current = content_hash(handle.read())
+                except OSError:
+                    return None
+            if current != expected:
+                return None
+        return result
 
-    def put(self, path: str, digest: str, result: Any) -> None:
+    def put(self, path: str, digest: str, result: FileResult) -> None:
         if result.errors:
             return  # errors are re-examined every run (the file may become readable)
         self.entries[path] = [digest, result_to_json(result)]
@@ -137,6 +149,7 @@ def _dump_finding(f: Finding) -> dict[str, Any]:
             "edits": [[e.path, _position(e.start), _position(e.end), e.content] for e in f.fix.edits],
         },
         "facts": [[k, v] for k, v in f.facts],
+        "noqa": [[line, list(codes)] for line, codes in f.noqa],
     }
 
 
@@ -160,19 +173,24 @@ def _load_finding(raw: dict[str, Any]) -> Finding:
             fix["safe"],
         ),
         facts=tuple((k, v) for k, v in raw["facts"]),
+        noqa=tuple((line, tuple(codes)) for line, codes in raw["noqa"]),
     )
 
 
-def result_to_json(result: Any) -> dict[str, Any]:
+def result_to_json(result: FileResult) -> dict[str, Any]:
     return {
         "path": result.path,
         "findings": [_dump_finding(f) for f in result.findings],
         "facts": [
-            [c.code, c.path, c.kind, _position(c.start), _position(c.end), c.shapes, [[k, v] for k, v in c.data]]
+            [
+                c.code, c.path, c.kind, _position(c.start), _position(c.end), c.shapes, [[k, v] for k, v in c.data],
+                c.anchor, [[line, list(codes)] for line, codes in c.noqa],
+            ]
             for c in result.facts
         ],
-        "parsed": result.parsed,
-    }
+        "analysed": result.analysed,
+        "dependencies": [list(d) for d in result.dependencies],
+    }  # fmt: skip
 
 
 def result_from_json(raw: dict[str, Any]) -> dict[str, Any]:
@@ -187,10 +205,13 @@ def result_from_json(raw: dict[str, Any]) -> dict[str, Any]:
                 _load_position(start),
                 _load_position(end),
                 _tuplify(shapes),
-                tuple((k, v) for k, v in data),
+                tuple((k, _tuplify(v)) for k, v in data),
+                anchor,
+                tuple((line, tuple(codes)) for line, codes in noqa),
             )
-            for code, path, kind, start, end, shapes, data in raw["facts"]
+            for code, path, kind, start, end, shapes, data, anchor, noqa in raw["facts"]
         ),
         "errors": (),
-        "parsed": raw["parsed"],
+        "analysed": raw["analysed"],
+        "dependencies": tuple((p, h) for p, h in raw["dependencies"]),
     }

@@ -1,53 +1,32 @@
-"""Prefilter, parse once, run every enabled rule in one pass, join cross-file facts.
+"""A lint run: discover files, scan their bytes, analyse what needs it (in a process pool when
+there is enough work), join cross-file facts, apply suppressions, and map notebook positions.
 
-A file that mentions none of the tokens any enabled rule needs costs one bytes search. A file
-that does is parsed once, by CPython's own parser (``compile(..., PyCF_ONLY_AST)``): the same
-tree reports syntax errors, screens the file's calls, and carries the flow analysis.
+Per-file analysis is analyse.py; what comes out is results.py.
 """
 
 from __future__ import annotations
 
-import ast
 import os
+import re
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from dataclasses import replace
 
-from peftlint.analysis.screen import CallShapes, call_shapes
+from peftlint.analyse import analyse_bytes, dedupe
 from peftlint.cache import ResultCache, content_hash
 from peftlint.config import Settings, per_file_ignored
 from peftlint.discovery import discover
-from peftlint.findings import FileError, Finding, Position, Severity
+from peftlint.findings import FileError, Finding, Position
+from peftlint.results import FileResult, LintResult
 from peftlint.rules import all_rules, select_rules
-from peftlint.rules.base import CrossFileFact, Rule, RuleContext
-from peftlint.sources import NOTEBOOK_SUFFIX, SourceError, SourceFile, load_source, parse_python
-from peftlint.suppression import Suppressions, parse_suppressions
+from peftlint.rules.base import Rule
+from peftlint.sources import NOTEBOOK_SUFFIX, SourceError, SourceFile, load_source
+from peftlint.suppression import ALL, Suppressions, parse_suppressions
 
-if TYPE_CHECKING:
-    from peftlint.analysis.flow import Reach
+__all__ = ["FileResult", "LintResult", "lint_paths", "lint_source"]
 
-UNUSED_NOQA = "PEFT100"  # reported by the engine itself (--report-unused-noqa), like ruff's RUF100
-# Below this many files to parse per worker, a pool costs more than it saves.
+# Below this many files to analyse per worker, a pool costs more than it saves.
 MIN_FILES_PER_WORKER = 8
-
-
-@dataclass(frozen=True)
-class FileResult:
-    path: str
-    findings: tuple[Finding, ...] = ()
-    facts: tuple[CrossFileFact, ...] = ()
-    errors: tuple[FileError, ...] = ()
-    parsed: bool = False
-
-
-@dataclass(frozen=True)
-class LintResult:
-    findings: tuple[Finding, ...]
-    errors: tuple[FileError, ...]
-    files_checked: int
-    files_parsed: int  # files the flow analysis ran on: past the bytes scan and the screen of their calls
-    files: tuple[str, ...] = field(default=(), repr=False)
 
 
 def lint_source(source: str | bytes, path: str = "<stdin>", settings: Settings | None = None) -> LintResult:
@@ -66,25 +45,31 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
     found = discover(paths, settings)
     cache = ResultCache(cache_dir, rules) if cache_dir and settings.cache else None
     results: dict[str, FileResult] = {}
-    todo: list[tuple[str, bytes, str]] = []
+    contents: dict[str, bytes] = {}
     with_noqa: dict[str, bytes] = {}  # files whose directives --report-unused-noqa must check
     for path in found.files:
         data = _read(path, settings)
         if isinstance(data, FileResult):
             results[path] = data
             continue
+        contents[path] = data
         if settings.report_unused_noqa and b"noqa" in data:
             with_noqa[path] = data
-        if not any(rule.wants(data) for rule in rules):
+    admitted = _admitted_by_imports(contents, rules)
+    todo: list[tuple[str, bytes, str, bool]] = []
+    hashes = {path: content_hash(data) for path, data in contents.items()}
+    for path, data in contents.items():
+        imports_wanted = path in admitted
+        if not imports_wanted and not any(rule.wants(data) for rule in rules):
             results[path] = FileResult(path)
+            continue
+        cached = cache.get(path, hashes[path], hashes) if cache else None
+        if cached is not None:
+            results[path] = cached
         else:
-            digest = content_hash(data)
-            cached = cache.get(path, digest) if cache else None
-            if cached is not None:
-                results[path] = cached
-            else:
-                todo.append((path, data, digest))
-    for (path, _, digest), result in zip(todo, _analyse_all(todo, rules, settings.jobs), strict=True):
+            todo.append((path, data, hashes[path], imports_wanted))
+    run_files = tuple(found.files)
+    for (path, _, digest, _), result in zip(todo, _analyse_all(todo, rules, settings.jobs, run_files), strict=True):
         results[path] = result
         if cache:
             cache.put(path, digest, result)
@@ -93,6 +78,32 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
     ordered = [results[path] for path in found.files]
     ordered += [FileResult(path, errors=(FileError(path, reason),)) for path, reason in found.errors]
     return _finish(ordered, rules, found.files, settings, with_noqa)
+
+
+_IMPORT = re.compile(rb"^[ \t]*(?:from[ \t]+\.*([\w.]+)[ \t]+import|import[ \t]+([\w.]+))", re.MULTILINE)
+
+
+def _admitted_by_imports(contents: Mapping[str, bytes], rules: Sequence[type[Rule]]) -> set[str]:
+    """Files that mention no rule's tokens but import a module of the run that some rule wants:
+    a helper there may misuse what they pass it."""
+    wanted_modules = {
+        os.path.splitext(os.path.basename(path))[0]
+        for path, data in contents.items()
+        if path.endswith(".py") and any(rule.wants(data) for rule in rules)
+    }
+    wanted_modules.discard("__init__")
+    if not wanted_modules:
+        return set()
+    admitted = set()
+    for path, data in contents.items():
+        if b"import" not in data:
+            continue
+        for match in _IMPORT.finditer(data):
+            dotted = (match.group(1) or match.group(2)).decode("ascii", "replace")
+            if wanted_modules & set(dotted.split(".")):
+                admitted.add(path)
+                break
+    return admitted
 
 
 def _read(path: str, settings: Settings) -> bytes | FileResult:
@@ -115,11 +126,13 @@ def _read(path: str, settings: Settings) -> bytes | FileResult:
         return _error(path, f"cannot read: {error.strerror or error}")
 
 
-def _analyse_all(todo: Sequence[tuple[str, bytes, str]], rules: Sequence[type[Rule]], jobs: int) -> list[FileResult]:
+def _analyse_all(
+    todo: Sequence[tuple[str, bytes, str, bool]], rules: Sequence[type[Rule]], jobs: int, run_files: Sequence[str]
+) -> list[FileResult]:
     """In this process for a handful of files; in a process pool when there is enough work."""
     workers = min(jobs or os.cpu_count() or 1, len(todo) // MIN_FILES_PER_WORKER)
     if workers <= 1:
-        return [analyse_bytes(path, data, rules) for path, data, _ in todo]
+        return [analyse_bytes(path, data, rules, run_files, admitted=admit) for path, data, _, admit in todo]
     from concurrent.futures import ProcessPoolExecutor
 
     codes = [rule.code for rule in rules]
@@ -127,114 +140,25 @@ def _analyse_all(todo: Sequence[tuple[str, bytes, str]], rules: Sequence[type[Ru
     # and handing them out first keeps every worker busy to the end.
     order = sorted(range(len(todo)), key=lambda i: -len(todo[i][1]))
     results: list[FileResult | None] = [None] * len(todo)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        work = [(todo[i][0], todo[i][1], codes) for i in order]
+    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(tuple(run_files),)) as pool:
+        work = [(todo[i][0], todo[i][1], codes, todo[i][3]) for i in order]
         for index, result in zip(order, pool.map(_analyse_in_worker, work), strict=True):
             results[index] = result
     return results  # type: ignore[return-value]
 
 
-def _analyse_in_worker(job: tuple[str, bytes, list[str]]) -> FileResult:
-    path, data, codes = job
+_RUN_FILES: tuple[str, ...] = ()
+
+
+def _worker_init(run_files: tuple[str, ...]) -> None:
+    global _RUN_FILES
+    _RUN_FILES = run_files
+
+
+def _analyse_in_worker(job: tuple[str, bytes, list[str], bool]) -> FileResult:
+    path, data, codes, admitted = job
     rules = [rule for rule in all_rules() if rule.code in codes]
-    return analyse_bytes(path, data, rules)
-
-
-def analyse_bytes(path: str, data: bytes, rules: Sequence[type[Rule]], isolated: bool = False) -> FileResult:
-    """``isolated``: this is already the child process that analyses a file too deep for the
-    default recursion limit (an expression chained thousands deep: see isolation.py)."""
-    wanted = [rule for rule in rules if rule.wants(data)]
-    if not wanted:
-        return FileResult(path)
-    try:
-        source = load_source(path, data)
-        tree = _screen(source.text)
-        shapes = call_shapes(tree)
-        wanted = [rule for rule in wanted if rule.screen(shapes)]
-        if not wanted:
-            return FileResult(path)  # the tokens were only in strings or comments
-    except SourceError as error:
-        return _error(path, str(error))
-    try:
-        return _run_rules(path, source.text, wanted, tree, shapes)
-    except RecursionError:
-        if isolated:
-            return _error(path, "too deeply nested to analyse")
-        from peftlint.isolation import analyse_isolated
-
-        return analyse_isolated(path, data, wanted)
-
-
-def _screen(text: str) -> ast.Module:
-    """CPython's own parser first: it reports syntax errors well and handles deep nesting safely."""
-    if "\0" in text:
-        raise SourceError("source contains a NUL byte")
-    try:
-        return parse_python(text)
-    except SyntaxError as error:
-        raise SourceError(f"syntax error at line {error.lineno}: {error.msg}") from None
-    except (RecursionError, MemoryError):
-        raise SourceError("too deeply nested to analyse") from None
-
-
-def _run_rules(
-    path: str, text: str, rules: Sequence[type[Rule]], tree: ast.Module, shapes: CallShapes | None
-) -> FileResult:
-    from peftlint.analysis.flow import CallSite, FileAnalysis
-    from peftlint.analysis.segments import Segments
-
-    segments = Segments(text)
-    context = RuleContext(path, segments)
-    instances = [rule(context) for rule in rules]
-    failed: dict[str, str] = {}
-
-    def dispatch(site: CallSite) -> None:
-        for instance in instances:
-            if instance.code in failed:
-                continue
-            try:
-                instance.on_call(site)
-            except RecursionError:
-                raise  # the file is too deep, not the rule broken: analysed again in a child process
-            except Exception as error:  # noqa: BLE001 - one broken rule must not hide the others
-                failed[instance.code] = f"internal error in {instance.code}: {type(error).__name__}: {error}"
-
-    errors: list[FileError] = []
-    try:
-        FileAnalysis(tree, segments, dispatch, reach=_reach(rules, shapes)).run()
-    except RecursionError:
-        raise  # too deep for this process's recursion limit: the caller isolates the file
-    except Exception as error:  # noqa: BLE001
-        errors.append(FileError(path, f"internal error in the analysis: {type(error).__name__}: {error}"))
-    errors += [FileError(path, reason) for reason in failed.values()]
-    findings = _dedupe(context.findings)
-    return FileResult(path, tuple(findings), tuple(context.facts), tuple(errors), parsed=True)
-
-
-def _reach(rules: Sequence[type[Rule]], shapes: CallShapes | None) -> Reach | None:
-    """Which functions are worth analysing on their own (None: all of them)."""
-    from peftlint.analysis.flow import Reach
-
-    triggers: set[str] = set()
-    for rule in rules:
-        if rule.calls is None:
-            return None
-        triggers |= rule.calls
-    return Reach(shapes, frozenset(triggers)) if shapes is not None else None
-
-
-def _dedupe(findings: Sequence[Finding]) -> list[Finding]:
-    """The same call is met once per context it is analysed in; keep one finding per place."""
-    kept: dict[tuple[str, int, int, str], Finding] = {}
-    for finding in findings:
-        key = (finding.path, finding.start.line, finding.start.column, finding.code)
-        if key in kept:
-            previous = kept[key]
-            related = tuple(dict.fromkeys((*previous.related, *finding.related)))
-            kept[key] = replace(previous, related=related)
-        else:
-            kept[key] = finding
-    return list(kept.values())
+    return analyse_bytes(path, data, rules, _RUN_FILES, admitted=admitted)
 
 
 def _finish(
@@ -247,26 +171,24 @@ def _finish(
     findings = [f for result in results for f in result.findings]
     facts = [fact for result in results for fact in result.facts]
     run_errors: list[FileError] = []
-    if facts:
-        from peftlint.analysis.modules import ConstantResolver
-
-        resolver = ConstantResolver(list(files))
-        for rule in rules:
-            own = [fact for fact in facts if fact.code == rule.code]
-            try:
-                findings += rule.join(own, resolver) if own else []
-            except Exception as error:  # noqa: BLE001 - the other rules' findings still count
-                reason = f"internal error in {rule.code} (cross-file pass): {type(error).__name__}: {error}"
-                run_errors.append(FileError(own[0].path, reason))
+    for rule in rules:
+        own = [fact for fact in facts if fact.code == rule.code]
+        if not own:
+            continue
+        try:
+            findings += rule.join(own)
+        except Exception as error:  # noqa: BLE001 - the other rules' findings still count
+            reason = f"internal error in {rule.code} (cross-file pass): {type(error).__name__}: {error}"
+            run_errors.append(FileError(own[0].path, reason))
     if settings.per_file_ignores:
         findings = [f for f in findings if f.code not in per_file_ignored(settings, f.path)]
-    findings = _Postprocess(contents).run(findings, settings.report_unused_noqa)
+    findings = _Postprocess(contents).run(dedupe(findings), settings.report_unused_noqa)
     errors = sorted({e for result in results for e in (*result.errors, *run_errors)}, key=lambda e: (e.path, e.reason))
     return LintResult(
-        findings=tuple(sorted(_dedupe(findings), key=Finding.sort_key)),
+        findings=tuple(sorted(dedupe(findings), key=Finding.sort_key)),
         errors=tuple(errors),
         files_checked=len(files),
-        files_parsed=sum(1 for result in results if result.parsed),
+        files_analysed=sum(1 for result in results if result.analysed),
         files=tuple(files),
     )
 
@@ -300,40 +222,37 @@ class _Postprocess:
 
     def run(self, findings: Sequence[Finding], report_unused: bool) -> list[Finding]:
         kept: list[Finding] = []
-        used: dict[str, set[tuple[int, str]]] = {}
+        matched: dict[str, set[tuple[int, str]]] = {}
         for finding in findings:
-            directives = self.suppression(finding.path)
-            if directives is not None and directives.is_suppressed(finding.code, finding.start.line):
-                used.setdefault(finding.path, set()).add((finding.start.line, finding.code))
+            code = finding.code.upper()
+            used = [
+                (line, ALL if ALL in codes else code) for line, codes in finding.noqa if ALL in codes or code in codes
+            ]
+            directives = self.suppression(finding.path) if self.may_have_file_directives(finding.path) else None
+            if directives is not None:
+                used += directives.file_level(code)
+            if used:
+                matched.setdefault(finding.path, set()).update(used)
             else:
                 kept.append(finding)
         if report_unused:
             for path in sorted(set(self.contents) | {f.path for f in findings}):
-                kept += self.unused_directives(path, used.get(path, set()))
+                kept += self.unused_directives(path, matched.get(path, set()))
         return [self.to_cells(finding) for finding in kept]
 
-    def unused_directives(self, path: str, used: set[tuple[int, str]]) -> list[Finding]:
+    def may_have_file_directives(self, path: str) -> bool:
+        data = self.contents.get(path)
+        if data is not None:
+            return b"noqa" in data
+        return True
+
+    def unused_directives(self, path: str, matched: set[tuple[int, str]]) -> list[Finding]:
+        from peftlint.rules.peft100_unused_noqa import UnusedNoqa
+
         directives, source = self.suppression(path), self.source(path)
         if directives is None or source is None:
             return []
-        lines = source.text.splitlines()
-        found = []
-        for line, code in directives.unused(used):
-            text = lines[line - 1] if line <= len(lines) else ""
-            column = text.find("#") + 1 or 1
-            what = "any finding" if code == "ALL" else code
-            found.append(
-                Finding(
-                    code=UNUSED_NOQA,
-                    name="unused-noqa",
-                    message=f"unused suppression: no {what} is reported here; remove it",
-                    path=path,
-                    start=Position(line, column),
-                    end=Position(line, len(text) + 1),
-                    severity=Severity.WARNING,
-                )
-            )
-        return found
+        return UnusedNoqa.unused(path, source.text, directives, matched)
 
     def to_cells(self, finding: Finding) -> Finding:
         if not finding.path.endswith(NOTEBOOK_SUFFIX) and not any(

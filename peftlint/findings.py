@@ -62,6 +62,8 @@ class Finding:
     fix: Fix | None = None
     # What the runtime verifier needs to rebuild the situation (model source, config keywords...).
     facts: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
+    # The ``# noqa`` directives on the lines of the statement around the finding: (line, codes).
+    noqa: tuple[tuple[int, tuple[str, ...]], ...] = field(default=(), compare=False)
 
     def sort_key(self) -> tuple[str, int, int, int, str]:
         return (self.path, self.start.cell or 0, self.start.line, self.start.column, self.code)

@@ -18,9 +18,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from peftlint.analysis.segments import line_starts
+from peftlint.analysis.units import line_starts
 from peftlint.findings import Edit, Finding, Position
-from peftlint.sources import NOTEBOOK_SUFFIX, SourceError, load_source, parse_python
+from peftlint.sources import NOTEBOOK_SUFFIX, SourceError, load_source
 
 if TYPE_CHECKING:
     from peftlint.config import Settings
@@ -132,10 +132,6 @@ def _apply(path: str, original: bytes, edits: list[tuple[Edit, Finding]]) -> Fix
         pieces.append((start, end, edit.content))
         applied.append(finding)
     new_text = _rewrite(text, starts, pieces)
-    try:
-        parse_python(new_text, path)
-    except (SyntaxError, ValueError, RecursionError) as error:
-        raise FixError(f"the fixed code would not parse ({error}); file left unchanged") from None
     try:
         fixed = new_text.encode(encoding)
     except UnicodeEncodeError as error:

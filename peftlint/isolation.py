@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from peftlint.findings import FileError
+from peftlint.results import FileResult
 
 if TYPE_CHECKING:
-    from peftlint.engine import FileResult
     from peftlint.rules.base import Rule
 
 TIME_BUDGET_SECONDS = 120
@@ -26,11 +26,11 @@ _STACK_BYTES = 512 * 1024 * 1024
 _RECURSION_LIMIT = 200_000
 
 
-def analyse_isolated(path: str, data: bytes, rules: Sequence[type[Rule]]) -> FileResult:
+def analyse_isolated(path: str, data: bytes, rules: Sequence[type[Rule]], run_files: Sequence[str] = ()) -> FileResult:
     from peftlint.cache import result_from_json
-    from peftlint.engine import FileResult
 
-    header = json.dumps({"path": path, "codes": [rule.code for rule in rules]}).encode() + b"\n"
+    job = {"path": path, "codes": [rule.code for rule in rules], "run_files": list(run_files)}
+    header = json.dumps(job).encode() + b"\n"
     try:
         child = subprocess.run(
             [sys.executable, "-m", "peftlint.isolation"],
@@ -51,8 +51,8 @@ def analyse_isolated(path: str, data: bytes, rules: Sequence[type[Rule]]) -> Fil
 def _child() -> None:
     import threading
 
+    from peftlint.analyse import analyse_bytes
     from peftlint.cache import result_to_json
-    from peftlint.engine import analyse_bytes
     from peftlint.rules import all_rules
 
     header, data = sys.stdin.buffer.read().split(b"\n", 1)
@@ -61,7 +61,9 @@ def _child() -> None:
     outcome: list[FileResult] = []
     sys.setrecursionlimit(_RECURSION_LIMIT)
     threading.stack_size(_STACK_BYTES)
-    worker = threading.Thread(target=lambda: outcome.append(analyse_bytes(job["path"], data, rules, isolated=True)))
+    worker = threading.Thread(
+        target=lambda: outcome.append(analyse_bytes(job["path"], data, rules, job["run_files"], isolated=True))
+    )
     worker.start()
     worker.join()
     result = outcome[0]

@@ -6,19 +6,19 @@ A notebook's code cells form one flow: positions inside the analysis are lines o
 
 from __future__ import annotations
 
-import ast
 import io
 import tokenize
-import warnings
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from peftlint.analysis.prescreen import parse_python
 from peftlint.findings import Position
 
 if TYPE_CHECKING:
     from peftlint.notebooks import NotebookSource
 
 NOTEBOOK_SUFFIX = ".ipynb"
+__all__ = ["NOTEBOOK_SUFFIX", "SourceError", "SourceFile", "decode", "load_source", "parse_python"]
 
 
 class SourceError(Exception):
@@ -49,14 +49,6 @@ class SourceFile:
         if position.cell == last_cell and position.line > last_line:  # an end-of-file position
             return Position(len(self.notebook.lines) + position.line - last_line, position.column)
         raise SourceError(f"cell {position.cell} line {position.line} is not in the notebook")
-
-
-def parse_python(text: str, filename: str = "<peftlint>") -> ast.Module:
-    """CPython's parser, its SyntaxWarnings (an invalid escape, ``is`` with a literal) silenced:
-    they are the user's business, not a linter's output. Raises what ``compile`` raises."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return compile(text, filename, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)  # type: ignore[return-value]
 
 
 def load_source(path: str, data: bytes) -> SourceFile:

@@ -75,22 +75,26 @@ def test_linter_imports_neither_torch_nor_user_code(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-def test_libcst_is_not_imported_by_a_lint_run(tmp_path: Path) -> None:
-    """The analysis runs on CPython's AST: libcst is for applying fixes, not for linting, even
-    when a file is parsed and has a fixable finding."""
+def test_libcst_is_imported_only_when_a_file_needs_the_analysis(tmp_path: Path) -> None:
+    """A file without PEFT code costs a bytes scan: libcst (the analysis' tree) is not even
+    imported; a file that needs the analysis is walked on libcst's tree and gets its fix."""
     (tmp_path / "plain.py").write_text("import os\nprint(os.getcwd())\n", encoding="utf-8")
+    script = (
+        "import sys; from peftlint import lint_paths;"
+        f"r = lint_paths([{str(tmp_path)!r}]);"
+        "print(r.files_checked, r.files_analysed, len([f for f in r.findings if f.fix]), 'libcst' in sys.modules)"
+    )
+
+    def run() -> list[str]:
+        return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+
+    assert run() == ["1", "0", "0", "False"]
     (tmp_path / "bad.py").write_text(
         "from peft import PeftModel, get_peft_model\n"
         "model = PeftModel.from_pretrained(get_peft_model(base, cfg), 'out')\n",
         encoding="utf-8",
     )
-    script = (
-        "import sys; from peftlint import lint_paths;"
-        f"r = lint_paths([{str(tmp_path)!r}]);"
-        "print(r.files_checked, r.files_parsed, len([f for f in r.findings if f.fix]), 'libcst' in sys.modules)"
-    )
-    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-    assert output.split() == ["2", "1", "1", "False"]
+    assert run() == ["2", "1", "1", "True"]
 
 
 def test_readme_sample_output_is_what_the_examples_give() -> None:
@@ -133,5 +137,5 @@ def test_second_stage_screen_parses_only_files_whose_calls_can_match(tmp_path: P
         encoding="utf-8",
     )
     result = lint_paths([str(tmp_path)])
-    assert result.files_parsed == 1
+    assert result.files_analysed == 1
     assert [(Path(f.path).name, f.start.line) for f in result.findings] == [("aliased.py", 3)]

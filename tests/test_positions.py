@@ -1,16 +1,17 @@
-"""Positions and source text of CPython AST nodes (analysis/segments.py) on real and awkward
-sources: every node's text is what ``ast.get_source_segment`` gives, and every call's span (in
-characters, 1-based) is the one libcst's PositionProvider computes independently."""
+"""Positions of nodes parsed one unit at a time (analysis/units.py) on real and awkward sources:
+every call's span and text, from a def or class member parsed on its own, is what libcst's
+PositionProvider gives on the whole file."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import libcst as cst
 import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
 
-from peftlint.analysis.segments import Segments
+from peftlint.analysis.prescreen import CLASS, parse_python, screen
+from peftlint.analysis.units import Source
 
 ROOT = Path(__file__).resolve().parent.parent
 AWKWARD = {
@@ -30,52 +31,64 @@ AWKWARD = {
         "        return g(x)\n    a = 1; b = 2\n    def h(self):\n        s = '''\nx'''.strip()\n"
         "        return s\n\n\nclass C: pass\n"
     ),
+    "class-header-over-lines": "class A(\n    B,\n    metaclass=M,\n):\n    def f(self):\n        return g(1)\n",
+    "member-on-colon-line": "class A(\n    B\n): x = f(1)\n",
     "tab-indented-methods": "class A:\n\tdef f(self):\n\t\treturn g(1)\n",
     "non-ascii": "s = 'é' + f('ü', x)  # ñ\nt = '日本'; u = g('語', h(1))\nπ = k(π)\n",
     "astral": "s = '😀😀'; t = f('😀', g(1))\n",
     "cr-only": "x = f(1)\ry = g(\r    2)\rz = h(3)\r",
     "form-feed": "x = f(1)\n\x0c\ny = g(2)\n",
     "multiline-call-non-ascii": "x = f(\n    'é',\n    g('ü'),\n)\n",
+    "nested-class-members": (
+        "class A:\n    class B:\n        def f(self):\n            return g(1)\n    def h(self):\n        return k(2)\n"
+    ),
 }
 
 
 def _sources() -> list[tuple[str, str]]:
     files = sorted(ROOT.glob("fixtures/**/*.py")) + sorted(ROOT.glob("examples/*.py"))
-    files += [ROOT / "peftlint/analysis/flow.py", ROOT / "peftlint/rules/base.py"]
+    files += sorted((ROOT / "peftlint" / "analysis").glob("*.py"))
     return [(str(p.relative_to(ROOT)), p.read_text(encoding="utf-8")) for p in files] + sorted(AWKWARD.items())
 
 
-@pytest.mark.parametrize(("name", "text"), _sources(), ids=[name for name, _ in _sources()])
-def test_node_text_is_the_source_segment(name: str, text: str) -> None:
-    segments = Segments(text)
-    for node in ast.walk(ast.parse(text)):
-        if getattr(node, "end_col_offset", None) is None:
-            continue
-        assert segments.code(node) == ast.get_source_segment(text, node), (name, ast.dump(node)[:80])
-
-
-@pytest.mark.parametrize(("name", "text"), _sources(), ids=[name for name, _ in _sources()])
-def test_call_spans_match_libcst(name: str, text: str) -> None:
-    """libcst counts columns in characters and includes a node's own parentheses; calls written
-    without parentheses around them must get the same span from both."""
-    from libcst.metadata import MetadataWrapper, PositionProvider
-
-    wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
-    expected = sorted(
-        ((r.start.line, r.start.column + 1), (r.end.line, r.end.column + 1))
+def _whole_file_calls(text: str) -> list[tuple[tuple[int, int], tuple[int, int], str]]:
+    module = cst.parse_module(text)
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    return sorted(
+        ((r.start.line, r.start.column + 1), (r.end.line, r.end.column + 1), module.code_for_node(node))
         for node, r in positions.items()
-        if isinstance(node, cst.Call) and not node.lpar
+        if isinstance(node, cst.Call)
     )
-    segments = Segments(text)
-    spans = sorted(
-        ((start.line, start.column), (end.line, end.column))
-        for node in ast.walk(ast.parse(text))
-        if isinstance(node, ast.Call)
-        for start, end in [segments.span(node)]
-    )
-    parenthesised = sum(1 for node in positions if isinstance(node, cst.Call) and node.lpar)
-    if parenthesised:
-        assert set(expected) <= set(spans), name
-    else:
-        assert spans == expected, name
+
+
+def _unit_calls(text: str) -> list[tuple[tuple[int, int], tuple[int, int], str]]:
+    units = screen(parse_python(text), text.splitlines()).units
+    source = Source("<test>", text, units)
+    found = []
+    pending = list(units)
+    while pending:
+        unit = pending.pop()
+        pending += unit.members
+        parsed = source.parse(unit)
+        stack: list[cst.CSTNode] = list(parsed.statements())
+        while stack:
+            node = stack.pop()
+            if unit.kind == CLASS and unit.members and isinstance(node, cst.IndentedBlock):
+                continue  # a split class's header unit: its body is the members'
+            if isinstance(node, cst.Call):
+                start, end = parsed.range(node)
+                found.append(((start.line, start.column), (end.line, end.column), parsed.module.code_for_node(node)))
+            stack.extend(node.children)
+    return sorted(found)
+
+
+@pytest.mark.parametrize(("name", "text"), _sources(), ids=[name for name, _ in _sources()])
+def test_calls_in_units_are_where_the_whole_file_has_them(name: str, text: str) -> None:
+    assert _unit_calls(text) == _whole_file_calls(text), name
+
+
+def test_classes_are_split_into_members_only_when_each_starts_its_own_line() -> None:
+    text = AWKWARD["member-on-colon-line"] + AWKWARD["methods"]
+    units = screen(parse_python(text), text.splitlines()).units
+    classes = [unit for unit in units if unit.kind == CLASS]
+    assert [bool(unit.members) for unit in classes] == [False, True, False]

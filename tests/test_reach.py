@@ -1,17 +1,21 @@
-"""Which functions are analysed on their own (analysis/flow.py ``Reach``): only those that can
-reach a call some rule reports at. Skipping must never lose a finding: every case here is
-linted with the pruning on and off, and both must report the same thing."""
+"""Which defs are analysed on their own (analysis/reach.py): only those that can reach a call
+some rule needs; the others are never parsed by libcst. Skipping must never lose a finding:
+every case here is linted with the pruning on and off, and both must report the same thing."""
 
 from __future__ import annotations
 
-import ast
 import textwrap
 
 import pytest
 
 from peftlint import lint_source
-from peftlint.analysis.flow import FileAnalysis, Reach
-from peftlint.analysis.screen import call_shapes
+from peftlint.analysis.frames import ModuleScope
+from peftlint.analysis.interpreter import Interpreter
+from peftlint.analysis.prescreen import parse_python, screen
+from peftlint.analysis.project import Project
+from peftlint.analysis.reach import Reach
+from peftlint.analysis.units import Source
+from peftlint.rules import all_rules
 
 HEADER = "from peft import LoraConfig, PeftModel, get_peft_model\nfrom transformers import AutoModelForCausalLM\n"
 
@@ -80,11 +84,12 @@ def test_findings_reached_through_calls_are_kept(name: str, monkeypatch: pytest.
     source = _source(CASES[name])
     pruned = [(f.code, f.start.line) for f in lint_source(source, f"{name}.py").findings]
     assert pruned == [("PEFT001", line) for line in _expected_lines(source)]
-    monkeypatch.setattr("peftlint.engine._reach", lambda rules, shapes: None)
+    monkeypatch.setattr("peftlint.analysis.reach.Reach.unit_reaches", lambda self, unit: True)
+    monkeypatch.setattr("peftlint.analysis.reach.Reach.node_reaches", lambda self, node, parsed: True)
     assert [(f.code, f.start.line) for f in lint_source(source, f"{name}.py").findings] == pruned
 
 
-def test_functions_that_cannot_reach_a_rule_call_are_not_walked() -> None:
+def test_functions_that_cannot_reach_a_rule_call_are_not_parsed() -> None:
     source = _source(
         """
         def unrelated(x):
@@ -97,15 +102,17 @@ def test_functions_that_cannot_reach_a_rule_call_are_not_walked() -> None:
             return PeftModel.from_pretrained(None, "out")
         """
     )
-    tree = ast.parse(source)
-    seen: list[str] = []
-
-    def record(site: object) -> None:
-        seen.append(ast.unparse(site.node.func))  # type: ignore[attr-defined]
-
-    FileAnalysis(tree, source, record, reach=Reach(call_shapes(tree), frozenset({"from_pretrained"}))).run()
-    assert "print" not in seen and "len" not in seen  # unrelated() and its caller were skipped
-    assert "helper" in seen and "PeftModel.from_pretrained" in seen
-    seen.clear()
-    FileAnalysis(tree, source, record).run()  # no pruning: everything is walked
-    assert "print" in seen
+    screened = screen(parse_python(source), source.splitlines())
+    triggers = frozenset().union(*(rule.triggers() for rule in all_rules()))
+    parsed = Source("<test>", source, screened.units)
+    Interpreter(Project(), lambda site: None, Reach(screened, triggers)).run(ModuleScope("<test>", parsed, "__main__"))
+    walked = {unit.unit.name for unit in parsed.parsed_units() if unit.unit is not None and unit.unit.name}
+    assert walked == {"reaches", "helper"}  # unrelated() and its caller were never parsed
+    everything = Source("<test>", source, screened.units)
+    Interpreter(Project(), lambda site: None, None).run(ModuleScope("<test>", everything, "__main__"))
+    assert {unit.unit.name for unit in everything.parsed_units() if unit.unit and unit.unit.name} == {
+        "unrelated",
+        "chain_without_trigger",
+        "reaches",
+        "helper",
+    }

@@ -1,4 +1,9 @@
-"""noqa comments with ruff's semantics, file-level ``# peftlint: noqa``, statements, unused directives."""
+"""noqa comments with ruff's semantics, file-level ``# peftlint: noqa``, statements, unused directives.
+
+A finding's line-level directives are the comments of the statement around it in libcst's tree
+(rules/base.py ``statement_noqa``); ``suppressed`` below finds that statement the way the
+interpreter walks to it (the innermost statement holding the line) and asks the same function.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +14,53 @@ import tokenize
 import warnings
 
 import hypothesmith
+import libcst as cst
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from peftlint import lint_source
+from peftlint.analysis.units import Source
 from peftlint.notebooks import notebook_source
+from peftlint.rules.base import statement_noqa
 from peftlint.suppression import ALL, Suppressions, parse_suppressions
 
 CALL = "model = PeftModel.from_pretrained(model, path)"
 
 
+def _statement_at(parsed: object, line: int) -> cst.CSTNode | None:
+    """The innermost statement whose lines hold ``line`` (a compound statement's body first)."""
+    found = None
+    stack: list[cst.CSTNode] = list(parsed.statements())  # type: ignore[attr-defined]
+    while stack:
+        node = stack.pop()
+        if isinstance(
+            node, (cst.SimpleStatementLine, cst.BaseCompoundStatement, cst.Decorator, cst.ExceptHandler, cst.MatchCase)
+        ):
+            start, end = parsed.range(node)  # type: ignore[attr-defined]
+            if start.line - len(getattr(node, "leading_lines", ())) <= line <= end.line:
+                if start.line <= line:
+                    found = node
+        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement, cst.BaseSuite)) or isinstance(
+            node, (cst.Else, cst.ExceptHandler, cst.Finally, cst.MatchCase)
+        ):
+            stack.extend(node.children)
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            stack.extend(node.decorators)
+    return found
+
+
 def suppressed(text: str, code: str, line: int) -> bool:
-    return parse_suppressions(text).is_suppressed(code, line)
+    """Whether a finding ``code`` on ``line`` is suppressed, by its statement or the whole file."""
+    code = code.upper()
+    if any(code in codes or ALL in codes for _, codes in parse_suppressions(text).file_directives):
+        return True
+    try:
+        parsed = Source("<test>", text, None).whole()
+    except Exception:  # noqa: BLE001 - a text libcst refuses has no findings to suppress
+        return False
+    statement = _statement_at(parsed, line)
+    return any(code in codes or ALL in codes for _, codes in statement_noqa(parsed, statement))
 
 
 # --- line level --------------------------------------------------------------------------------------
@@ -81,7 +121,7 @@ def test_codes_are_matched_case_insensitively() -> None:
 def test_noqa_inside_strings_does_not_count(text: str) -> None:
     result = parse_suppressions(text)
     assert result.line_directives == () and result.file_directives == ()
-    assert not any(result.is_suppressed("PEFT001", line) for line in range(1, 6))
+    assert not any(suppressed(text, "PEFT001", line) for line in range(1, 6))
 
 
 def test_real_comment_after_a_string_with_noqa_counts() -> None:
@@ -106,10 +146,10 @@ after = 1
 def test_noqa_on_any_line_of_a_multi_line_statement(noqa_line: int, finding_line: int) -> None:
     lines = SPREAD.format(closing="").splitlines()
     lines[noqa_line - 1] += "  # noqa: PEFT001"
-    result = parse_suppressions("\n".join(lines) + "\n")
-    assert result.is_suppressed("PEFT001", finding_line)
-    assert not result.is_suppressed("PEFT002", finding_line)
-    assert not result.is_suppressed("PEFT001", 5)
+    text = "\n".join(lines) + "\n"
+    assert suppressed(text, "PEFT001", finding_line)
+    assert not suppressed(text, "PEFT002", finding_line)
+    assert not suppressed(text, "PEFT001", 5)
 
 
 @pytest.mark.parametrize(
@@ -193,18 +233,6 @@ def test_noqa_on_any_line_of_a_multi_line_statement(noqa_line: int, finding_line
             False,
             id="next-statement-does-not-count",
         ),
-        pytest.param(
-            "x = [\n    1,\n    2\ny = 3  # noqa\n",
-            2,
-            False,
-            id="syntax-error-only-the-line-itself",
-        ),
-        pytest.param(
-            "x = [\n    1,  # noqa\n    2\ny = 3\n",
-            2,
-            True,
-            id="syntax-error-tokenize-fallback-finds-comment",
-        ),
     ],
 )
 def test_statement_ranges(text: str, finding_line: int, expected: bool) -> None:
@@ -221,8 +249,8 @@ def test_lone_cr_and_crlf_line_endings() -> None:
 def test_regex_fallback_when_tokenize_fails() -> None:
     text = 'x = (\n    "a"  # noqa: PEFT001\ns = "unterminated\n# peftlint: noqa: PEFT002\n'
     result = parse_suppressions(text)
-    assert result.is_suppressed("PEFT001", 2)
-    assert result.is_suppressed("PEFT002", 1)
+    assert result.line_directives == ((2, frozenset({"PEFT001"})),)
+    assert result.file_level("PEFT002") == [(4, "PEFT002")]
 
 
 # --- file level --------------------------------------------------------------------------------------
@@ -273,27 +301,27 @@ e = 2  # noqa: F401
 
 
 @pytest.mark.parametrize(
-    ("used", "expected"),
+    ("matched", "expected"),
     [
         pytest.param(
             set(),
             [(1, "PEFT002"), (2, "PEFT001"), (3, "PEFT001"), (3, "PEFT002"), (6, ALL), (7, ALL)],
-            id="nothing-found",
+            id="nothing-matched",
         ),
         pytest.param(
-            {(2, "PEFT001"), (4, "PEFT002"), (5, "PEFT001")},
+            {(2, "PEFT001"), (1, "PEFT002"), (6, ALL)},
             [(3, "PEFT001"), (3, "PEFT002"), (7, ALL)],
-            id="some-used",
+            id="some-matched",
         ),
         pytest.param(
-            {(3, "peft002")},
+            {(3, "PEFT002"), (1, "PEFT002")},
             [(2, "PEFT001"), (3, "PEFT001"), (6, ALL), (7, ALL)],
-            id="file-and-line-directive-both-used",
+            id="file-and-line-directive-both-matched",
         ),
     ],
 )
-def test_unused_directives(used: set[tuple[int, str]], expected: list[tuple[int, str]]) -> None:
-    assert parse_suppressions(UNUSED).unused(used) == expected
+def test_unused_directives(matched: set[tuple[int, str]], expected: list[tuple[int, str]]) -> None:
+    assert parse_suppressions(UNUSED).unused(matched) == expected
 
 
 def test_unused_options() -> None:
@@ -303,14 +331,24 @@ def test_unused_options() -> None:
     assert all(code != ALL for _, code in result.unused(set(), blanket=False))
     blanket_file = parse_suppressions("# peftlint: noqa\nx = 1\n")
     assert blanket_file.unused(set(), blanket=False) == [(1, ALL)]
-    assert blanket_file.unused({(2, "PEFT001")}) == []
+    assert blanket_file.unused({(1, ALL)}) == []
 
 
-def test_unused_is_the_same_for_all_findings_or_only_suppressed_ones() -> None:
-    result = parse_suppressions(UNUSED)
-    findings = {(2, "PEFT001"), (7, "PEFT001"), (9, "PEFT001")}  # line 9 is not suppressed
-    suppressed_only = {item for item in findings if result.is_suppressed(item[1], item[0])}
-    assert result.unused(findings) == result.unused(suppressed_only)
+def test_a_finding_records_the_directives_of_its_statement_and_the_run_uses_them() -> None:
+    source = (
+        "from peft import PeftModel, get_peft_model\n"
+        "model = get_peft_model(base, cfg)\n"
+        "model = PeftModel.from_pretrained(  # noqa: PEFT001 resumed on purpose\n"
+        "    model,\n"
+        "    path,\n"
+        ")\n"
+        "again = PeftModel.from_pretrained(model, path)\n"
+    )
+    (finding,) = lint_source(source, "resume.py").findings
+    assert finding.start.line == 7
+    raw = lint_source(source.replace("  # noqa: PEFT001 resumed on purpose", ""), "resume.py").findings
+    assert [f.start.line for f in raw] == [3, 7]
+    assert raw[0].noqa == ()
 
 
 # --- structure and notebooks -------------------------------------------------------------------------
@@ -321,9 +359,9 @@ def test_suppressions_are_frozen_and_hashable() -> None:
     assert result == parse_suppressions(f"{CALL}  # noqa: PEFT001\n")
     assert hash(result) == hash(parse_suppressions(f"{CALL}  # noqa: PEFT001\n"))
     assert result.line_directives == ((1, frozenset({"PEFT001"})),)
-    assert Suppressions().is_suppressed("PEFT001", 1) is False
+    assert Suppressions().file_level("PEFT001") == []
     with pytest.raises(AttributeError):
-        result.spans = ()  # type: ignore[misc]
+        result.file_directives = ()  # type: ignore[misc]
 
 
 def test_empty_and_comment_free_text() -> None:
@@ -333,7 +371,7 @@ def test_empty_and_comment_free_text() -> None:
 
 def test_deeply_nested_text_does_not_crash() -> None:
     text = "x = " + "(" * 5000 + "1" + ")" * 5000 + "  # noqa\n"
-    assert suppressed(text, "PEFT001", 1)
+    assert parse_suppressions(text).line_directives == ((1, frozenset({ALL})),)
 
 
 def test_notebook_flow_lines() -> None:
@@ -347,8 +385,8 @@ def test_notebook_flow_lines() -> None:
     source = notebook_source(json.dumps({"cells": cells, "metadata": {}}).encode())
     result = parse_suppressions(source.text)
     assert result.file_directives == ()  # the markdown cell is not code
-    assert not result.is_suppressed("PEFT001", 1)  # the shell line and its comment are neutralised
-    assert result.is_suppressed("PEFT001", 3) and source.to_cell(3, 1) == (3, 1, 1)
+    assert not suppressed(source.text, "PEFT001", 1)  # the shell line and its comment are neutralised
+    assert suppressed(source.text, "PEFT001", 3) and source.to_cell(3, 1) == (3, 1, 1)
 
 
 # --- properties --------------------------------------------------------------------------------------
@@ -359,7 +397,7 @@ def test_notebook_flow_lines() -> None:
 def test_any_text_parses_without_raising(text: str) -> None:
     result = parse_suppressions(text)
     for line in range(1, text.count("\n") + 3):
-        result.is_suppressed("PEFT001", line)
+        suppressed(text, "PEFT001", line)
     result.unused({(1, "PEFT001")})
 
 
@@ -382,11 +420,10 @@ def test_a_noqa_at_the_end_of_each_line_covers_every_line_of_every_statement(pro
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tree = ast.parse(marked)
-    result = parse_suppressions(marked)
     for node in ast.walk(tree):
         if isinstance(node, ast.stmt) and not hasattr(node, "body"):
             for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
-                assert result.is_suppressed("PEFT001", line), (marked, line)
+                assert suppressed(marked, "PEFT001", line), (marked, line)
 
 
 def test_suppressions_survive_pickling_for_worker_processes() -> None:
@@ -395,4 +432,4 @@ def test_suppressions_survive_pickling_for_worker_processes() -> None:
     result = parse_suppressions("y = f(\n    1,\n)  # noqa: PEFT001\n# peftlint: noqa: PEFT002\n")
     copy = pickle.loads(pickle.dumps(result))
     assert copy == result
-    assert copy.is_suppressed("PEFT001", 1) and copy.is_suppressed("PEFT002", 9)
+    assert copy.line_directives == ((3, frozenset({"PEFT001"})),) and copy.file_level("PEFT002") == [(4, "PEFT002")]

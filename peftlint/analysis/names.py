@@ -33,6 +33,21 @@ STAR_EXPORTS = {
 }
 
 
+# Top-level packages that are libraries, never modules of the run (imports of them are not
+# looked for among the run's files).
+LIBRARY_ROOTS = frozenset(
+    {
+        "peft", "transformers", "torch", "trl", "accelerate", "diffusers", "datasets", "numpy", "os", "sys",
+        "copy", "functools", "pathlib", "argparse", "json", "re", "typing", "dataclasses", "collections",
+        "itertools", "math", "random", "logging", "warnings", "builtins", "abc", "enum", "contextlib",
+        "safetensors", "huggingface_hub", "bitsandbytes", "deepspeed", "tqdm", "wandb", "yaml", "pytest",
+        "unittest", "tempfile", "torchvision", "timm", "sklearn", "scipy", "pandas", "evaluate", "shutil",
+        "glob", "time", "datetime", "subprocess", "io", "pickle",
+        "inspect", "importlib", "gc", "ntpath", "posixpath", "types", "traceback", "operator", "string",
+    }
+)  # fmt: skip
+
+
 def canonical(qualname: str) -> str:
     """Drop library-internal module segments: ``peft.mapping.get_peft_model`` -> ``peft.get_peft_model``."""
     qualname = _ALIASES.get(qualname, qualname)
@@ -69,15 +84,22 @@ def peft_adapter_loader(callee: str | None) -> str | None:
 
 
 def is_peft_model_class(qualname: str | None) -> bool:
-    return qualname is not None and (qualname in PEFT_MODEL_CLASSES or qualname.startswith("peft.PeftModelFor"))
+    return qualname is not None and (
+        qualname in PEFT_MODEL_CLASSES or (qualname.startswith("peft.PeftModelFor") and qualname.count(".") == 1)
+    )
 
 
 def is_auto_peft_class(qualname: str | None) -> bool:
-    return qualname is not None and qualname.startswith("peft.AutoPeftModel")
+    return qualname is not None and qualname.startswith("peft.AutoPeftModel") and qualname.count(".") == 1
 
 
 def is_peft_config_class(qualname: str | None) -> bool:
-    return qualname is not None and qualname.startswith("peft.") and qualname.endswith("Config")
+    return (
+        qualname is not None
+        and qualname.startswith("peft.")
+        and qualname.endswith("Config")
+        and qualname.count(".") == 1
+    )
 
 
 _NOT_MODELS = ("Config", "Tokenizer", "TokenizerFast", "Processor", "FeatureExtractor", "Arguments", "Trainer")
@@ -92,6 +114,10 @@ def is_model_class(qualname: str | None) -> bool:
         if name.endswith(_NOT_MODELS) or name in {"pipeline", "AutoTokenizer"}:
             return False
         return name.startswith("AutoModel") or name.endswith("Model") or "For" in name
+    if qualname.startswith("torchvision.models.") and qualname.count(".") == 2:
+        return qualname.rsplit(".", 1)[1][:1].islower() or qualname.endswith(("Net", "Transformer"))
+    if qualname == "timm.create_model":
+        return True
     if qualname.startswith("torch.nn.") and qualname.count(".") == 2:
         leaf = qualname.rsplit(".", 1)[1]
         return leaf[:1].isupper() and leaf not in {"Parameter", "ParameterList", "ParameterDict"}

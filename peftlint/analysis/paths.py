@@ -8,6 +8,7 @@ constant (``("import", "config.CHECKPOINT")``), resolved once every file of the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 Part = tuple[str, str]
@@ -89,3 +90,66 @@ def render(shape: Shape) -> str:
         else:
             out.append("{" + text + "}")
     return "".join(out)
+
+
+def literal_text(shape: Shape) -> str | None:
+    """The text of a shape that is all literal, else None."""
+    if all(kind == "lit" for kind, _ in shape):
+        return "".join(text for _, text in shape)
+    return None
+
+
+def is_absolute(shape: Shape) -> bool:
+    return bool(shape) and shape[0][0] == "lit" and shape[0][1].startswith(("/", "~"))
+
+
+_PERCENT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdrifgeExXo%]")
+_BRACE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+
+
+def percent(template: Shape, arguments: list[Shape]) -> Shape | None:
+    """``"%s/model.pt" % out``: a literal template with ``%s``-style fields filled in order."""
+    text = literal_text(template)
+    if text is None:
+        return None
+    pieces: list[Shape] = []
+    position = 0
+    remaining = list(arguments)
+    for match in _PERCENT.finditer(text):
+        pieces.append(literal(text[position : match.start()]))
+        if match.group() == "%%":
+            pieces.append(literal("%"))
+        elif not remaining or "(" in match.group():
+            return None
+        else:
+            pieces.append(remaining.pop(0))
+        position = match.end()
+    pieces.append(literal(text[position:]))
+    return concat(*pieces) if not remaining else None
+
+
+def brace(text: str, positional: list[Shape], keywords: dict[str, Shape]) -> Shape | None:
+    """``"{}/model.pt".format(out)`` and ``"{name}.pt".format(name=x)``."""
+    pieces: list[Shape] = []
+    position = 0
+    automatic = 0
+    for match in _BRACE.finditer(text):
+        pieces.append(literal(text[position : match.start()]))
+        position = match.end()
+        if match.group() in ("{{", "}}"):
+            pieces.append(literal(match.group()[0]))
+            continue
+        field = match.group(1).split("!", 1)[0].split(":", 1)[0]
+        if field == "":
+            if automatic >= len(positional):
+                return None
+            pieces.append(positional[automatic])
+            automatic += 1
+        elif field.isdigit() and int(field) < len(positional):
+            pieces.append(positional[int(field)])
+        elif field in keywords:
+            pieces.append(keywords[field])
+        else:
+            return None
+    pieces.append(literal(text[position:]))
+    return concat(*pieces)

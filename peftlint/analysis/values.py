@@ -2,48 +2,65 @@
 
 A value has a kind (a fresh model, a PEFT-wrapped model, a state dict...), an allocation
 ``site`` that gives it identity (so in-place changes reach every alias of the same object),
-the ``origin`` locations that explain how it got its kind, and the branch ``guards`` under
-which it was produced (so correlated ``if resume:`` tests do not produce impossible paths).
+the ``origin`` locations that explain how it got its kind, the branch ``guards`` under which it
+was produced (so correlated ``if resume:`` tests do not produce impossible paths), and facts.
+
+A set of values is exhaustive: ``UNKNOWN`` stands in it for anything the analysis cannot tell
+(an argument nobody passed, a call into code it does not read). Only a set without ``UNKNOWN``
+can decide a branch; rules look for the kinds they know and ignore the rest.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 
 class Kind(enum.Enum):
+    UNKNOWN = "unknown"
+    CONST = "constant"  # None, a bool, a number, bytes; facts: value
+    STRING = "string"  # facts: shape (paths.py), text when it is all literal
+    IMPORT = "import"  # a name bound by an import statement; facts: qualname
+    FUNCTION = "function"  # a def, a lambda, a bound method or a partial; facts: key
+    CLASS = "class"  # a class of the analysed code; facts: key
+    INSTANCE = "instance"  # an instance of such a class that is not a model; facts: class_key
     BASE_MODEL = "base model"  # a plain model: transformers/diffusers/torch.nn module
     PEFT_MODEL = "PEFT model"  # carries a PEFT wrapper (PeftModel, get_peft_model result)
-    INJECTED_BASE = "base with injected PEFT layers"  # a base mutated in place by get_peft_model
+    INJECTED_BASE = "base with injected PEFT layers"  # a base changed in place by get_peft_model
     STATE_DICT = "state dict"
-    DICT = "dict"
     TORCH_LOADED = "torch.load result"  # the whole object read back by torch.load(path)
     PEFT_CONFIG = "peft config"
-    STRING = "string"  # with a path shape (see paths.py)
-    IMPORT = "import"  # a name bound by an import statement; facts: qualname
-    FUNCTION = "function"  # a def in the analysed file; facts: node
-    CLASS = "class"  # a class in the analysed file; facts: node, is_module
-    TUPLE = "tuple"  # a tuple or list display; facts: items, the values of each element
+    TUPLE = "tuple"  # facts: items, the values of each element
+    LIST = "list"  # facts: items (unknown length: each item may be any of them)
+    DICT = "dict"  # facts: entries, (constant key, values) pairs
+    TRAINER = "trainer"  # facts: attrs (model, ref_model...)
+    OPTIMIZER = "optimizer"
+    PARAMETERS = "parameters"  # model.parameters(); facts: of (the model's site)
+    ACCELERATOR = "accelerator"
+    PIPELINE = "pipeline"  # a diffusers pipeline; its components are models
+    DISTRIBUTED = "distributed wrapper"  # DDP / DataParallel / FSDP; facts: attrs (module)
+    ARG_PARSER = "argument parser"  # facts: options, (dest, default values) pairs
+    NAMESPACE = "parsed arguments"  # facts: attrs
+    SUPER = "super()"  # facts: class_key, the instance values
 
 
 MODEL_KINDS = frozenset({Kind.BASE_MODEL, Kind.PEFT_MODEL, Kind.INJECTED_BASE})
 # Values whose branch conditions are worth remembering: the ones rules ask about.
-GUARDED_KINDS = MODEL_KINDS | {Kind.TORCH_LOADED, Kind.STATE_DICT}
+GUARDED_KINDS = MODEL_KINDS | {Kind.TORCH_LOADED, Kind.STATE_DICT, Kind.PEFT_CONFIG, Kind.TRAINER, Kind.OPTIMIZER}
+# Values whose identity or contents can change what a called function does.
+INTERESTING_KINDS = GUARDED_KINDS | {Kind.CONST, Kind.STRING, Kind.FUNCTION, Kind.CLASS, Kind.INSTANCE}
 
 Guard = tuple[str, bool]
 
 
 @dataclass(frozen=True)
 class Origin:
-    """A node that explains a value (``note`` is said of its location).
+    """A node that explains a value: ``note`` is said of its location. ``unit`` is the parsed
+    unit the node belongs to (units.ParsedUnit), which knows its file and position."""
 
-    The node, not its position, is kept: a character column costs a line decode that only files
-    with findings pay for.
-    """
-
+    unit: Any
     node: Any
     note: str
 
@@ -62,44 +79,109 @@ class Value:
                 return value
         return default
 
-    def with_facts(self, **updates: Any) -> Value:
+    def updated(self, **changes: Any) -> Value:
+        """The same object with facts added, changed, or (given None) removed."""
         merged = dict(self.facts)
-        merged.update(updates)
-        return replace(self, facts=tuple(sorted(merged.items(), key=lambda item: item[0])))
+        for key, fact in changes.items():
+            if fact is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = freeze(fact)
+        return Value(self.kind, self.site, self.origin, self.guards, tuple(sorted(merged.items())))
+
+    def attr(self, name: str) -> Values | None:
+        """An attribute the object is known to carry (set in ``__init__``, a dataclass field...)."""
+        for key, values in self.fact("attrs", ()):
+            if key == name:
+                return values  # type: ignore[no-any-return]
+        return None
+
+    def with_attrs(self, attrs: Mapping[str, Values]) -> Value:
+        merged = dict(self.fact("attrs", ()))
+        merged.update(attrs)
+        return self.updated(attrs=tuple(sorted(merged.items())))
 
     def feasible_under(self, guards: Iterable[Guard]) -> bool:
         """False when this value was produced under a condition the current path contradicts."""
-        return not any((cond, not polarity) in self.guards for cond, polarity in guards)
+        if not self.guards:
+            return True
+        for cond, polarity in guards:
+            if (cond, not polarity) in self.guards:
+                return False
+            if polarity and " == " in cond and any(_other_constant(cond, mine) for mine in self.guards):
+                return False
+        return True
+
+
+def _other_constant(cond: str, guard: Guard) -> bool:
+    """``x == 'train'`` and ``x == 'eval'`` cannot both hold."""
+    other, holds = guard
+    if not holds or " == " not in other or other == cond:
+        return False
+    subject, _, constant = cond.partition(" == ")
+    other_subject, _, other_constant = other.partition(" == ")
+    return subject == other_subject and _is_constant(constant) and _is_constant(other_constant)
+
+
+def _is_constant(text: str) -> bool:
+    return text[:1] in ("'", '"') or text.lstrip("-").replace(".", "", 1).isdigit() or text in ("True", "False")
 
 
 def make_facts(**facts: Any) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted(((k, _freeze(v)) for k, v in facts.items() if v is not None), key=lambda i: i[0]))
+    return tuple(sorted(((k, freeze(v)) for k, v in facts.items() if v is not None), key=lambda i: i[0]))
 
 
-def _freeze(value: Any) -> Any:
+def freeze(value: Any) -> Any:
     if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
+        return tuple(freeze(v) for v in value)
     if isinstance(value, Mapping):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
     return value
 
 
 Values = frozenset[Value]
-NOTHING: Values = frozenset()
+NOTHING: Values = frozenset()  # no value at all: the expression is never evaluated on a live path
+UNKNOWN_VALUE = Value(Kind.UNKNOWN, site="unknown")
+UNKNOWN: Values = frozenset({UNKNOWN_VALUE})
 
-# The abstract state at a point: per name or attribute path, the values that can reach it.
+
+def const(value: object) -> Values:
+    return frozenset({Value(Kind.CONST, site=("const", type(value).__name__, value), facts=(("value", value),))})
+
+
+NONE = const(None)
+
+
+def known(values: Values) -> bool:
+    """The set names every value the expression can have: no ``UNKNOWN`` among them."""
+    return bool(values) and UNKNOWN_VALUE not in values
+
+
+def of_kind(values: Values, *kinds: Kind) -> list[Value]:
+    return [value for value in values if value.kind in kinds]
+
+
+def or_unknown(values: Iterable[Value]) -> Values:
+    """A set, or ``UNKNOWN`` for an empty one."""
+    found = frozenset(values)
+    return found if found else UNKNOWN
+
+
+# The abstract state at a point: per name, attribute path (``self.model``) or constant subscript
+# (``models['policy']``), the values that can reach it.
 State = dict[str, Values]
 
 
 def join_states(states: Iterable[State | None]) -> State | None:
-    """Union per key; ``None`` stands for an unreachable point and is the identity."""
+    """Union per key; ``None`` stands for an unreachable point and is the identity. A key bound on
+    one path only may hold on the others whatever it held before: ``UNKNOWN`` is added there."""
     live = [s for s in states if s is not None]
     if not live:
         return None
     joined = dict(live[0])
     for state in live[1:]:
         for key in sorted(_differing_keys(joined, state)):
-            joined[key] = joined.get(key, NOTHING) | state.get(key, NOTHING)
+            joined[key] = joined.get(key, UNKNOWN) | state.get(key, UNKNOWN)
     return joined
 
 
@@ -127,17 +209,17 @@ def join_branches(branches: list[tuple[State | None, Guard | None]]) -> State | 
     for state, _ in live[1:]:
         changed |= _differing_keys(first_state, state)
     for key in sorted(changed):  # sorted: the same state, key order included, on every run
-        present = [s.get(key, NOTHING) for s, _ in live]
+        present = [s.get(key, UNKNOWN) for s, _ in live]
         common = frozenset.intersection(*present)
         merged = set(common)
         for (_, guard), values in zip(live, present, strict=True):
             for value in values - common:
-                merged.add(_add_guard(value, guard))
+                merged.add(add_guard(value, guard))
         joined[key] = frozenset(merged)
     return joined
 
 
-def _add_guard(value: Value, guard: Guard | None) -> Value:
+def add_guard(value: Value, guard: Guard | None) -> Value:
     if guard is None or value.kind not in GUARDED_KINDS or guard in value.guards:
         return value
     return Value(value.kind, value.site, value.origin, value.guards | {guard}, value.facts)

@@ -1,23 +1,30 @@
-"""What a rule is: a code, a name, trigger tokens, its documentation, and call-site callbacks.
+"""What a rule is: a code, a name, the registry facts it reports at, its documentation, and
+call-site callbacks.
 
-A rule never prints and never walks the tree: it receives evaluated call sites from the shared
-flow analysis and reports findings through its ``RuleContext``.
+A rule never prints and never walks the tree: the shared flow analysis hands it every evaluated
+call whose registry fact it declared (``reports_at``), as a ``CallSite`` of libcst nodes and
+abstract values, and the rule reports findings through its ``RuleContext``. Its prefilter (the
+tokens a file must contain) and the calls Reach follows are derived from the same declaration,
+so a rule cannot be pruned by a screen it forgot to declare.
 """
 
 from __future__ import annotations
 
-import ast
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from peftlint.analysis.segments import Segments
+from peftlint import suppression
+from peftlint.analysis import registry
 from peftlint.findings import Finding, Fix, Position, Related, Severity
 
 if TYPE_CHECKING:
-    from peftlint.analysis.flow import CallSite
-    from peftlint.analysis.screen import CallShapes
+    import libcst as cst
+
+    from peftlint.analysis.callsite import CallSite
+    from peftlint.analysis.prescreen import Screen
+    from peftlint.analysis.units import ParsedUnit
     from peftlint.analysis.values import Origin, Value
 
 
@@ -26,58 +33,130 @@ class CrossFileFact:
     """Something one file contributes to a rule that pairs facts across the run (PEFT002)."""
 
     code: str
-    path: str
+    path: str  # where the call is
     kind: str
     start: Position
     end: Position
     shapes: tuple[Any, ...]
     data: tuple[tuple[str, Any], ...] = ()
+    anchor: str = ""  # the file whose run this belongs to (a helper's call: its caller's file)
+    noqa: tuple[tuple[int, tuple[str, ...]], ...] = ()
 
 
 class RuleContext:
-    """A rule's window on one file: positions, source text, findings, cross-file facts."""
+    """A rule's window on one analysed file: positions, source text, findings, cross-file facts."""
 
-    def __init__(self, path: str, text: str | Segments) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
-        self.segments = text if isinstance(text, Segments) else Segments(text)
         self.findings: list[Finding] = []
         self.facts: list[CrossFileFact] = []
 
-    def span(self, node: ast.AST) -> tuple[Position, Position]:
-        """1-based start and end of ``node`` (end exclusive), columns in characters."""
-        return self.segments.span(node)
-
-    def code(self, node: ast.AST) -> str:
-        """``node``'s source text, exactly as written."""
-        return self.segments.code(node)
-
     def related(self, origin: Origin) -> Related:
-        return Related(self.path, self.span(origin.node)[0], origin.note)
+        unit = origin.unit
+        return Related(unit.path if unit is not None else self.path, _start(unit, origin.node), origin.note)
 
     def report(
         self,
         rule: Rule,
-        node: ast.AST,
+        site: CallSite,
         message: str,
         related: Sequence[Related] = (),
         facts: dict[str, Any] | None = None,
         fix: Fix | None = None,
+        node: cst.CSTNode | None = None,
     ) -> None:
-        start, end = self.span(node)
+        unit = site.unit
+        start, end = unit.range(node or site.node) if unit is not None else (Position(1, 1), Position(1, 1))
         self.findings.append(
             Finding(
                 code=rule.code,
                 name=rule.name,
                 message=message,
-                path=self.path,
+                path=unit.path if unit is not None else self.path,
                 start=start,
                 end=end,
                 severity=rule.severity,
                 related=tuple(dict.fromkeys(related)),
                 fix=fix,
                 facts=tuple(sorted((facts or {}).items())),
+                noqa=statement_noqa(unit, site.statement),
             )
         )
+
+    def remember(self, rule: Rule, site: CallSite, kind: str, shapes: Sequence[Any], data: dict[str, Any]) -> None:
+        """A cross-file fact about this call, for the rule's ``join``."""
+        unit = site.unit
+        if unit is None:
+            return
+        start, end = unit.range(site.node)
+        self.facts.append(
+            CrossFileFact(
+                rule.code, unit.path, kind, start, end, tuple(shapes), tuple(sorted(data.items())),
+                anchor=self.path, noqa=statement_noqa(unit, site.statement),
+            )
+        )  # fmt: skip
+
+
+def _start(unit: ParsedUnit | None, node: cst.CSTNode) -> Position:
+    return unit.start(node) if unit is not None else Position(1, 1)
+
+
+def statement_noqa(unit: ParsedUnit | None, statement: cst.CSTNode | None) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    """The ``# noqa`` directives on the lines of the statement around a finding, from libcst's
+    comments of that statement (its header only, for a compound statement), with their lines."""
+    if unit is None or statement is None:
+        return ()
+    found = []
+    for comment in _statement_comments(statement):
+        for codes in suppression.line_directive_codes(comment.value):
+            found.append((unit.start(comment).line, tuple(sorted(codes))))
+    return tuple(sorted(set(found)))
+
+
+_NOT_THE_STATEMENT = frozenset({"leading_lines", "lines_after_decorators", "footer", "decorators"})
+_BODIES = frozenset({"body", "orelse", "handlers", "finalbody", "cases"})
+
+
+def _statement_comments(statement: cst.CSTNode) -> list[cst.Comment]:
+    import libcst as cst
+
+    found: list[cst.Comment] = []
+    stack: list[Any] = [statement]
+    compound = isinstance(statement, (cst.BaseCompoundStatement, cst.ExceptHandler, cst.MatchCase))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Comment):
+            found.append(node)
+            continue
+        if isinstance(node, (list, tuple)):
+            stack.extend(node)
+            continue
+        if not isinstance(node, cst.CSTNode):
+            continue
+        for name in _child_fields(type(node)):
+            if name in _NOT_THE_STATEMENT:
+                continue
+            child = getattr(node, name)
+            if compound and node is statement and name in _BODIES:
+                if name == "body" and isinstance(child, cst.IndentedBlock):
+                    stack.append(child.header)  # the comment after the colon
+                elif name == "body" and isinstance(child, cst.SimpleStatementSuite):
+                    stack.append(child)
+                continue
+            stack.append(child)
+    return found
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    found = _FIELDS.get(kind)
+    if found is None:
+        import dataclasses
+
+        found = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))  # type: ignore[arg-type]
+    return found
 
 
 def model_facts(value: Value) -> dict[str, Any]:
@@ -107,12 +186,11 @@ class Rule:
     name: ClassVar[str]
     summary: ClassVar[str]  # one line for the rules table
     severity: ClassVar[Severity] = Severity.ERROR
-    # Every group must occur in a file's bytes (any token of the group) for the rule to run on it.
-    tokens: ClassVar[tuple[tuple[bytes, ...], ...]] = ()
-    # The names (``f`` of ``f(...)`` or ``x.f(...)``) of the calls at which the rule can report
-    # or record a fact; None: any call. A function that can reach none of them, itself or through
-    # the functions of its file it calls, is not analysed on its own.
-    calls: ClassVar[frozenset[str] | None] = None
+    # Registry facts (analysis/registry.py) of the calls the rule reports at or records facts at:
+    # the engine hands the rule exactly those call sites.
+    reports_at: ClassVar[frozenset[str]] = frozenset()
+    # Registry facts whose calls make the values the rule looks for (Reach follows them too).
+    needs: ClassVar[frozenset[str]] = frozenset()
     # False for rules the engine reports itself (PEFT100): they never make a file be parsed.
     analysed: ClassVar[bool] = True
     # "safe", "unsafe" or None: what --fix may do for this rule's findings.
@@ -122,22 +200,32 @@ class Rule:
         self.context = context
 
     def on_call(self, site: CallSite) -> None:
-        """Called for every evaluated call of the file, in flow order (and again per inlined context)."""
+        """Called for every evaluated call the rule reports at, in flow order (again per inlined context)."""
 
     @classmethod
-    def join(cls, facts: Sequence[CrossFileFact], resolve: Any) -> list[Finding]:
-        """Findings that need every file of the run (``resolve`` maps imported constants)."""
+    def join(cls, facts: Sequence[CrossFileFact]) -> list[Finding]:
+        """Findings that need every file of the run."""
         return []
 
     @classmethod
-    def wants(cls, data: bytes) -> bool:
-        """First stage, on the raw bytes: every token group occurs."""
-        return all(any(token in data for token in group) for group in cls.tokens)
+    def token_groups(cls) -> list[tuple[tuple[bytes, ...], ...]]:
+        """Per fact it reports at, the token groups a file must contain to make that call."""
+        return [api.tokens for api in registry.apis_for(cls.reports_at)]
 
     @classmethod
-    def screen(cls, shapes: CallShapes) -> bool:
+    def wants(cls, data: bytes) -> bool:
+        """First stage, on the raw bytes: some call the rule reports at can occur."""
+        return any(all(any(t in data for t in group) for group in groups) for groups in cls.token_groups())
+
+    @classmethod
+    def screen(cls, screen: Screen) -> bool:
         """Second stage, on the calls CPython's AST shows: a call the rule reports at occurs at all."""
-        return cls.calls is None or shapes.calls_named(cls.calls)
+        return screen.calls_named(registry.call_names(cls.reports_at))
+
+    @classmethod
+    def triggers(cls) -> frozenset[str]:
+        """The call names Reach follows for this rule."""
+        return registry.call_names(cls.reports_at | cls.needs)
 
     @classmethod
     def documentation(cls) -> str:

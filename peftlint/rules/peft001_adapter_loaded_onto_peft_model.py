@@ -1,16 +1,16 @@
 from __future__ import annotations
 
-import ast
 from typing import TYPE_CHECKING, Any
 
-from peftlint.analysis import names, paths
+from peftlint.analysis import paths
 from peftlint.analysis.values import Kind, Value
 from peftlint.findings import Edit, Fix, Related
 from peftlint.rules.base import Rule, model_facts
 
 if TYPE_CHECKING:
-    from peftlint.analysis.flow import CallSite
-    from peftlint.analysis.screen import CallShapes
+    import libcst as cst
+
+    from peftlint.analysis.callsite import CallSite
 
 
 class AdapterLoadedOntoPeftModel(Rule):
@@ -57,64 +57,66 @@ class AdapterLoadedOntoPeftModel(Rule):
     code = "PEFT001"
     name = "adapter-loaded-onto-peft-model"
     summary = "Adapter loaded onto a model that already has PEFT layers: the trained weights are silently unused."
-    tokens = ((b"PeftModel",), (b"from_pretrained",))
-    calls = frozenset({"from_pretrained"})
+    reports_at = frozenset({"peft.load_adapter_model"})
+    needs = frozenset({"peft.get_peft_model", "peft.PeftModel", "peft.auto_load", "trainer"})
     fix_safety = "safe"
 
-    @classmethod
-    def screen(cls, shapes: CallShapes) -> bool:
-        return shapes.peft_method("from_pretrained")
-
     def on_call(self, site: CallSite) -> None:
-        owner = names.peft_adapter_loader(site.callee)
-        if owner is None:
-            return
-        wrapped = sorted((v for v in site.arg(0, "model") if v.kind is Kind.PEFT_MODEL), key=_order)
+        api = site.api
+        assert api is not None
+        wrapped = sorted((v for v in site.role(api, "model") if v.kind is Kind.PEFT_MODEL), key=_order)
         if not wrapped:
             return
         context = self.context
+        unit = site.unit
+        assert unit is not None
         related: list[Related] = []
         for value in wrapped:
             for origin in value.origin:
                 if origin.node is site.node:
-                    related.append(
-                        Related(
-                            context.path,
-                            context.span(site.node)[0],
-                            "an earlier loop iteration of this call gave the model its PEFT layers",
-                        )
-                    )
+                    note = "an earlier loop iteration of this call gave the model its PEFT layers"
+                    related.append(Related(unit.path, unit.start(site.node), note))
                 else:
                     related.append(context.related(origin))
         related.extend(context.related(origin) for origin in site.call_chain)
-        model_node = site.arg_node(0, "model")
-        shown = context.code(model_node) if model_node is not None else "model"
+        model_node = site.role_node(api, "model")
+        shown = site.code(model_node) if model_node is not None else "model"
+        owner = (site.callee or "PeftModel.from_pretrained").rsplit(".", 2)[-2]
         context.report(
             self,
-            site.node,
+            site,
             f"`{owner}.from_pretrained` loads the adapter onto `{_short(shown)}`, which already has PEFT layers: "
             "the adapter is nested one level too deep and silently unused (outputs equal the base model's); "
             "load it onto a fresh base model, or use `load_adapter()` + `set_adapter()`",
             related=related,
             facts=_verifier_facts(wrapped[0], site),
-            fix=self._unwrap_nested(site, model_node, wrapped),
+            fix=_unwrap_nested(site, model_node, wrapped),
         )
 
-    def _unwrap_nested(self, site: CallSite, model_node: Any, wrapped: list[Value]) -> Fix | None:
-        """``from_pretrained(get_peft_model(m, cfg), p)`` -> ``from_pretrained(m, p)``: load onto the base."""
-        from peftlint.analysis.flow import call_argument
 
-        if len(wrapped) != 1 or wrapped[0].fact("wrapped_by") != "get_peft_model":
-            return None
-        if not isinstance(model_node, ast.Call) or wrapped[0].origin[0].node is not model_node:
-            return None
-        base = call_argument(model_node, 0, "model")
-        if base is None:
-            return None
-        start, end = self.context.span(model_node)
-        code = self.context.code(base)
-        edit = Edit(self.context.path, start, end, code)
-        return Fix(f"load the adapter onto `{_short(code)}` itself, not onto a new PEFT wrapper of it", (edit,))
+def _unwrap_nested(site: CallSite, model_node: Any, wrapped: list[Value]) -> Fix | None:
+    """``from_pretrained(get_peft_model(m, cfg), p)`` -> ``from_pretrained(m, p)``: load onto the base."""
+    import libcst as cst
+
+    if len(wrapped) != 1 or wrapped[0].fact("wrapped_by") != "get_peft_model" or site.unit is None:
+        return None
+    if not isinstance(model_node, cst.Call) or wrapped[0].origin[0].node is not model_node:
+        return None
+    base = _argument(model_node, 0, "model")
+    if base is None:
+        return None
+    start, end = site.unit.range(model_node)
+    code = site.code(base)
+    edit = Edit(site.unit.path, start, end, code)
+    return Fix(f"load the adapter onto `{_short(code)}` itself, not onto a new PEFT wrapper of it", (edit,))
+
+
+def _argument(call: cst.Call, index: int, keyword: str) -> cst.BaseExpression | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg.value
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    return positional[index].value if index < len(positional) else None
 
 
 def _order(value: Value) -> tuple[str, ...]:
@@ -128,7 +130,8 @@ def _short(code: str) -> str:
 
 def _verifier_facts(value: Value, site: CallSite) -> dict[str, Any]:
     facts = model_facts(value)
-    adapter = site.shapes(1, "model_id")
+    assert site.api is not None
+    adapter = site.shapes(site.api, "path")
     if adapter:
         facts["adapter_path"] = paths.render(adapter[0])
     return facts

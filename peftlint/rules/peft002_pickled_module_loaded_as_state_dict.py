@@ -1,14 +1,18 @@
 from __future__ import annotations
 
-import ast
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from peftlint.analysis import paths
-from peftlint.analysis.values import MODEL_KINDS, Kind
+from peftlint.analysis.values import MODEL_KINDS, Kind, Value
 from peftlint.findings import Edit, Finding, Fix, Position, Related
 from peftlint.rules.base import CrossFileFact, Rule, model_facts
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from peftlint.analysis.callsite import CallSite
 
 _MESSAGE = (
     "`load_state_dict(torch.load(...))` reads `{path}`, a whole pickled module, not a state dict: "
@@ -16,22 +20,25 @@ _MESSAGE = (
     "save `model.state_dict()` instead, or load the object itself with torch.load"
 )
 SAVE = "save"
-_EDIT = "state_dict_edit"
 LOAD = "load"
-
-if TYPE_CHECKING:
-    from peftlint.analysis.flow import CallSite
+_EDIT = "state_dict_edit"
+# What torch.save can be given that is certainly not a module.
+_NOT_MODULES = frozenset({Kind.STATE_DICT, Kind.DICT, Kind.TUPLE, Kind.LIST, Kind.CONST, Kind.STRING, Kind.OPTIMIZER})
 
 
 class PickledModuleLoadedAsStateDict(Rule):
     """
     ## What it does
     Pairs `torch.save(model, path)`, where `model` is a module (not `model.state_dict()`, not a
-    dict), with `other.load_state_dict(torch.load(path))` reading the same file, in the same file
-    or in another file of the same directory in the run (relative paths resolve against the
-    working directory, so files further apart are not assumed to share one). Paths match by
-    literal, by module constant (also imported from another module), by variable, and by the
-    shape of `os.path.join(...)`, f-strings, `Path(...) / "x"` and `+`.
+    dict), with `other.load_state_dict(torch.load(path))` reading the same file: in the same
+    file, in another file of the same directory in the run (relative paths resolve against the
+    working directory, so files further apart are not assumed to share one), anywhere for an
+    absolute path or the same imported constant. Paths match by value: literals, constants (also
+    imported, also built from other constants), variables, argparse defaults, config dicts, and
+    the shapes of `os.path.join(...)`, f-strings, `%`, `.format`, `Path(...) / "x"`,
+    `.joinpath` and `+`, also through a helper (in another module) that saves. When the type of
+    the saved object is not known, the object saved whole and the receiver of `load_state_dict`
+    being the same access path (`self.model`) is evidence enough.
 
     ## Why is this bad?
     `torch.save(model, p)` pickles the whole module object, while `load_state_dict` expects a
@@ -64,60 +71,54 @@ class PickledModuleLoadedAsStateDict(Rule):
     summary = (
         "Whole module pickled with torch.save, read back with load_state_dict(torch.load(...)): fails at load time."
     )
-    tokens = ((b"torch",), (b"save(", b"load_state_dict"))
-    calls = frozenset({"save", "load_state_dict"})
-
-    @classmethod
-    def wants(cls, data: bytes) -> bool:
-        """A save of a whole module, or a ``load_state_dict`` fed by ``torch.load``: either half of a pair."""
-        return super().wants(data) and (b"save(" in data or b"load(" in data)
-
+    reports_at = frozenset({"torch.save", "model.load_state_dict"})
+    needs = frozenset({"torch.load", "model.load", "peft.get_peft_model", "peft.load_adapter_model"})
     fix_safety = "unsafe"
 
     def on_call(self, site: CallSite) -> None:
-        if site.callee == "torch.save":
-            modules = [v for v in site.arg(0, "obj") if v.kind in MODEL_KINDS]
-            if modules:
-                facts = model_facts(sorted(modules, key=lambda v: v.kind.value)[0])
-                facts["saved_kind"] = "peft" if any(v.kind is Kind.PEFT_MODEL for v in modules) else "base"
-                facts[_EDIT] = self._state_dict_edit(site)
-                self._remember(site, SAVE, site.shapes(1, "f"), facts)
-        elif site.method == "load_state_dict":
-            loaded = [v for v in site.arg(0, "state_dict") if v.kind is Kind.TORCH_LOADED]
+        import libcst as cst
+
+        from peftlint.analysis import conditions
+
+        api = site.api
+        assert api is not None
+        if site.fact == "torch.save":
+            saved = site.role(api, "obj")
+            obj_node = site.role_node(api, "obj")
+            modules = [v for v in saved if v.kind in MODEL_KINDS]
+            key = conditions.key_of(obj_node) if obj_node is not None else None
+            if not modules and (key is None or any(v.kind in _NOT_MODULES for v in saved)):
+                return
+            facts = model_facts(sorted(modules, key=lambda v: v.kind.value)[0]) if modules else {}
+            facts["saved_kind"] = "peft" if any(v.kind is Kind.PEFT_MODEL for v in modules) else "base"
+            facts["module"] = bool(modules)
+            facts["object"] = key
+            facts[_EDIT] = _state_dict_edit(site, obj_node)
+            facts["constants"] = _constants(site.role(api, "path"))
+            self.context.remember(self, site, SAVE, site.shapes(api, "path"), facts)
+        else:
+            loaded = [v for v in site.role(api, "state_dict") if v.kind is Kind.TORCH_LOADED]
             shapes = tuple(dict.fromkeys(shape for v in loaded for shape in v.fact("shapes", ())))
-            if shapes:
-                self._remember(site, LOAD, shapes, {})
-
-    def _state_dict_edit(self, site: CallSite) -> list[Any] | None:
-        """Where ``torch.save(model, p)`` becomes ``torch.save(model.state_dict(), p)``."""
-        node = site.arg_node(0, "obj")
-        if node is None:
-            return None
-        start, end = self.context.span(node)  # inside any parentheses around the argument
-        code = self.context.code(node)
-        atomic = isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Subscript))
-        replacement = f"{code}.state_dict()" if atomic else f"({code}).state_dict()"
-        return [start.line, start.column, end.line, end.column, replacement]
-
-    def _remember(self, site: CallSite, kind: str, shapes: Sequence[paths.Shape], data: dict[str, Any]) -> None:
-        start, end = self.context.span(site.node)
-        self.context.facts.append(
-            CrossFileFact(self.code, self.context.path, kind, start, end, tuple(shapes), tuple(sorted(data.items())))
-        )
+            if not shapes:
+                return
+            receiver = site.node.func.value if isinstance(site.node.func, cst.Attribute) else None
+            data = {
+                "receiver": conditions.key_of(receiver) if receiver is not None else None,
+                "constants": tuple(sorted({c for v in loaded for c in v.fact("constants", ())})),
+            }
+            self.context.remember(self, site, LOAD, shapes, data)
 
     @classmethod
-    def join(cls, facts: Sequence[CrossFileFact], resolve: Callable[[str, paths.Shape], paths.Shape]) -> list[Finding]:
-        saves = [(fact, [resolve(fact.path, s) for s in fact.shapes]) for fact in facts if fact.kind == SAVE]
+    def join(cls, facts: Sequence[CrossFileFact]) -> list[Finding]:
+        saves = [(fact, list(fact.shapes)) for fact in facts if fact.kind == SAVE]
         findings: dict[tuple[str, int, int], Finding] = {}
         for load in (fact for fact in facts if fact.kind == LOAD):
-            load_shapes = [resolve(load.path, s) for s in load.shapes]
+            load_shapes = list(load.shapes)
             matches = [
                 (save, shape)
                 for save, save_shapes in saves
                 for shape in save_shapes
-                if shape in load_shapes
-                and _near(save.path, load.path)
-                and (paths.has_literal(shape) or save.path == load.path)
+                if shape in load_shapes and _same_place(save, load, shape) and _is_module(save, load)
             ]
             if not matches:
                 continue
@@ -142,15 +143,52 @@ class PickledModuleLoadedAsStateDict(Rule):
                     end=load.end,
                     severity=cls.severity,
                     related=related,
-                    facts=tuple((k, v) for k, v in save.data if k != _EDIT),
+                    facts=tuple((k, v) for k, v in save.data if k not in (_EDIT, "object", "constants", "module")),
                     fix=_fix(s for s, _ in matches),
+                    noqa=load.noqa,
                 ),
             )
         return list(findings.values())
 
 
-def _near(save_path: str, load_path: str) -> bool:
-    return os.path.dirname(os.path.abspath(save_path)) == os.path.dirname(os.path.abspath(load_path))
+def _constants(values: Iterable[Value]) -> tuple[str, ...]:
+    return tuple(sorted({v.fact("constant") for v in values if v.fact("constant")}))
+
+
+def _is_module(save: CrossFileFact, load: CrossFileFact) -> bool:
+    """The saved object is a module, or is the very object whose load_state_dict reads the file."""
+    data, loaded = dict(save.data), dict(load.data)
+    if data.get("module"):
+        return True
+    return (
+        data.get("object") is not None and data.get("object") == loaded.get("receiver") and save.anchor == load.anchor
+    )
+
+
+def _same_place(save: CrossFileFact, load: CrossFileFact, shape: paths.Shape) -> bool:
+    """Both paths provably name one file: the same run file, the same directory (relative paths
+    resolve against one working directory), an absolute path, or the same imported constant."""
+    if not paths.has_literal(shape) and save.anchor != load.anchor:
+        return False
+    if save.anchor == load.anchor or paths.is_absolute(shape):
+        return True
+    shared = set(dict(save.data).get("constants", ())) & set(dict(load.data).get("constants", ()))
+    if shared:
+        return True
+    return os.path.dirname(os.path.abspath(save.anchor)) == os.path.dirname(os.path.abspath(load.anchor))
+
+
+def _state_dict_edit(site: CallSite, node: cst.BaseExpression | None) -> list[Any] | None:
+    """Where ``torch.save(model, p)`` becomes ``torch.save(model.state_dict(), p)``."""
+    import libcst as cst
+
+    if node is None or site.unit is None:
+        return None
+    start, end = site.unit.range(node)
+    code = site.code(node)
+    atomic = isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript))
+    replacement = f"{code}.state_dict()" if atomic else f"({code}).state_dict()"
+    return [site.unit.path, start.line, start.column, end.line, end.column, replacement]
 
 
 def _fix(saves: Iterable[CrossFileFact]) -> Fix | None:
@@ -158,8 +196,8 @@ def _fix(saves: Iterable[CrossFileFact]) -> Fix | None:
     for save in saves:
         raw = dict(save.data).get(_EDIT)
         if raw:
-            line, column, end_line, end_column, content = raw
-            edits.append(Edit(save.path, Position(line, column), Position(end_line, end_column), content))
+            path, line, column, end_line, end_column, content = raw
+            edits.append(Edit(path, Position(line, column), Position(end_line, end_column), content))
     if not edits:
         return None
     return Fix(

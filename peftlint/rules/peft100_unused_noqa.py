@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from peftlint.findings import Severity
+from peftlint.findings import Finding, Position, Severity
 from peftlint.rules.base import Rule
+from peftlint.suppression import ALL, Suppressions
 
 
 class UnusedNoqa(Rule):
@@ -31,3 +32,25 @@ class UnusedNoqa(Rule):
     summary = "A suppression comment that matched no finding (only with --report-unused-noqa)."
     severity = Severity.WARNING
     analysed = False
+
+    @classmethod
+    def unused(cls, path: str, text: str, directives: Suppressions, matched: set[tuple[int, str]]) -> list[Finding]:
+        """A finding per directive of ``path`` that suppressed nothing (``matched``: those that did)."""
+        lines = text.splitlines()
+        found = []
+        for line, code in directives.unused(matched):
+            line_text = lines[line - 1] if line <= len(lines) else ""
+            column = line_text.find("#") + 1 or 1
+            what = "any finding" if code == ALL else code
+            found.append(
+                Finding(
+                    code=cls.code,
+                    name=cls.name,
+                    message=f"unused suppression: no {what} is reported here; remove it",
+                    path=path,
+                    start=Position(line, column),
+                    end=Position(line, len(line_text) + 1),
+                    severity=cls.severity,
+                )
+            )
+        return found

@@ -1,0 +1,183 @@
+"""One file through the analysis: bytes scan, CPython's pre-screen, libcst's flow analysis.
+
+A file that mentions none of the tokens any enabled rule needs costs one bytes search. A file
+that does is parsed by CPython's parser, which reports syntax errors well, tells which calls
+occur and splits the file into units (analysis/prescreen.py); libcst then parses the units the
+analysis needs and the interpreter walks them (analysis/interpreter.py). A file CPython cannot
+parse but libcst can (a newer grammar than the running interpreter's) is analysed whole.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from peftlint.analysis.prescreen import Screen, parse_python, screen
+from peftlint.findings import FileError, Finding
+from peftlint.results import FileResult
+from peftlint.rules.base import Rule, RuleContext
+from peftlint.sources import SourceError, load_source
+
+# Deeper code (a sum of thousands of terms is that deep in either tree) overflows the stacks of
+# libcst's parser and of the interpreter: it is analysed in a process with big ones.
+MAX_DEPTH = 150
+
+
+def analyse_bytes(
+    path: str,
+    data: bytes,
+    rules: Sequence[type[Rule]],
+    run_files: Sequence[str] = (),
+    isolated: bool = False,
+    admitted: bool = False,
+) -> FileResult:
+    """``admitted``: the file imports a module of the run that some rule wants, so it is
+    analysed even if it mentions none of the rules' tokens itself."""
+    wanted = [rule for rule in rules if admitted or rule.wants(data)]
+    if not wanted:
+        return FileResult(path)
+    try:
+        source = load_source(path, data)
+        text = source.text
+        if "\0" in text:
+            raise SourceError("source contains a NUL byte")
+        screened = _screen(text)
+    except SourceError as error:
+        return _error(path, str(error))
+    if screened is not None:
+        wanted = [rule for rule in wanted if admitted or rule.screen(screened)]
+        if not wanted:
+            return FileResult(path)  # the tokens were only in strings or comments
+        if screened.depth > MAX_DEPTH and not isolated:
+            from peftlint.isolation import analyse_isolated
+
+            return analyse_isolated(path, data, wanted, run_files)
+    problems = tuple(FileError(path, reason) for reason in getattr(source, "problems", ()))
+    try:
+        result = _run_rules(path, text, wanted, screened, run_files)
+    except RecursionError:
+        if isolated:
+            return _error(path, "too deeply nested to analyse")
+        from peftlint.isolation import analyse_isolated
+
+        return analyse_isolated(path, data, wanted, run_files)
+    if problems:
+        result = FileResult(
+            result.path,
+            result.findings,
+            result.facts,
+            (*problems, *result.errors),
+            result.analysed,
+            result.dependencies,
+        )
+    return result
+
+
+def _screen(text: str) -> Screen | None:
+    """CPython's parser first; if it refuses the file, libcst's (newer grammar): None means the
+    file is analysed whole, without pre-screen."""
+    try:
+        tree = parse_python(text)
+    except SyntaxError as error:
+        if _bracket_depth(text) <= MAX_DEPTH and _libcst_accepts(text):
+            return None
+        raise SourceError(f"syntax error at line {error.lineno}: {error.msg}") from None
+    except (RecursionError, MemoryError):
+        raise SourceError("too deeply nested to analyse") from None
+    return screen(tree, text.splitlines())
+
+
+def _bracket_depth(text: str) -> int:
+    """How deeply brackets nest (strings not told apart: an over-estimate), before libcst's
+    parser, which a few thousand levels overflow, is given a file CPython refused."""
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+def _libcst_accepts(text: str) -> bool:
+    import libcst as cst
+
+    try:
+        cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _run_rules(
+    path: str, text: str, rules: Sequence[type[Rule]], screened: Screen | None, run_files: Sequence[str]
+) -> FileResult:
+    from peftlint.analysis.callsite import CallSite
+    from peftlint.analysis.frames import ModuleScope
+    from peftlint.analysis.interpreter import Interpreter
+    from peftlint.analysis.project import Project
+    from peftlint.analysis.reach import Reach
+    from peftlint.analysis.units import Source, UnitParseError
+    from peftlint.cache import content_hash
+
+    context = RuleContext(path)
+    instances = [rule(context) for rule in rules]
+    by_fact: dict[str, list[Rule]] = {}
+    for instance in instances:
+        for fact in instance.reports_at:
+            by_fact.setdefault(fact, []).append(instance)
+    failed: dict[str, str] = {}
+
+    def dispatch(site: CallSite) -> None:
+        for instance in by_fact.get(site.fact or "", ()):
+            if instance.code in failed:
+                continue
+            try:
+                instance.on_call(site)
+            except RecursionError:
+                raise  # the file is too deep, not the rule broken: analysed again in a child process
+            except Exception as error:  # noqa: BLE001 - one broken rule must not hide the others
+                if os.environ.get("PEFTLINT_DEBUG"):
+                    raise
+                failed[instance.code] = f"internal error in {instance.code}: {type(error).__name__}: {error}"
+
+    triggers = frozenset().union(*(rule.triggers() for rule in rules))
+    project = Project(run_files)
+    reach = Reach(screened, triggers) if screened is not None else None
+    interpreter = Interpreter(project, dispatch, reach)
+    scope = ModuleScope(path=path, source=Source(path, text, screened.units if screened else None), name="__main__")
+    errors: list[FileError] = []
+    try:
+        interpreter.run(scope)
+    except RecursionError:
+        raise  # too deep for this process's recursion limit: the caller isolates the file
+    except UnitParseError as error:
+        errors.append(FileError(path, f"libcst cannot parse this file ({error}); not analysed"))
+    except Exception as error:  # noqa: BLE001
+        if os.environ.get("PEFTLINT_DEBUG"):
+            raise
+        errors.append(FileError(path, f"internal error in the analysis: {type(error).__name__}: {error}"))
+    errors += [FileError(path, reason) for reason in failed.values()]
+    dependencies = tuple(sorted((other, content_hash(data)) for other, data in project.read.items() if other != path))
+    return FileResult(path, tuple(dedupe(context.findings)), tuple(context.facts), tuple(errors), True, dependencies)
+
+
+def dedupe(findings: Sequence[Finding]) -> list[Finding]:
+    """The same call is met once per context it is analysed in; keep one finding per place."""
+    from dataclasses import replace
+
+    kept: dict[tuple[str, int, int, str], Finding] = {}
+    for finding in findings:
+        key = (finding.path, finding.start.line, finding.start.column, finding.code)
+        if key in kept:
+            previous = kept[key]
+            related = tuple(dict.fromkeys((*previous.related, *finding.related)))
+            kept[key] = replace(previous, related=related)
+        else:
+            kept[key] = finding
+    return list(kept.values())
+
+
+def _error(path: str, reason: str) -> FileResult:
+    return FileResult(path, errors=(FileError(path, reason),))

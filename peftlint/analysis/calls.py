@@ -1,0 +1,613 @@
+"""Calls and attributes (part of the Interpreter): library calls do what the registry says,
+calls into the analysed code (in this file or another module of the run) are inlined with their
+actual arguments, defaults included, and memoised per context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from peftlint.analysis import conditions, effects, names, registry
+from peftlint.analysis.callsite import CallSite
+from peftlint.analysis.frames import ClassInfo, Frame, Function
+from peftlint.analysis.units import UnitParseError
+from peftlint.analysis.values import (
+    GUARDED_KINDS,
+    INTERESTING_KINDS,
+    MODEL_KINDS,
+    NONE,
+    UNKNOWN,
+    Kind,
+    Origin,
+    State,
+    Value,
+    Values,
+    make_facts,
+    or_unknown,
+)
+
+if TYPE_CHECKING:
+    from peftlint.analysis.project import Project
+    from peftlint.analysis.units import ParsedUnit
+
+MAX_INLINE_DEPTH = 5
+MAX_REEXPORTS = 4
+_UNKNOWN_CODE = "__peftlint_unknown_code__"
+
+
+class Calls:
+    # provided by Interpreter / Expressions
+    frames: list[Frame]
+    guards: list[Any]
+    unit: ParsedUnit | None
+    quiet: int
+    inlining: list[Function]
+    memo: dict[Any, Any]
+    effect_logs: list[list[Any]]
+    project: Project
+    listener: Callable[[CallSite], None] | None
+    statement_node: cst.CSTNode | None
+    expression: Callable[..., Values]
+    feasible: Callable[[Values], Values]
+    lookup: Callable[[str], Values | None]
+    bind: Callable[[str, Values], None]
+    run_function: Callable[..., tuple[Values, State, bool]]
+    transform_everywhere: Callable[..., None]
+    new_value: Callable[..., Value]
+    origin: Callable[..., Origin]
+    quietly: Callable[[Callable[[], Values]], Values]
+    import_value: Callable[[str], Values]
+    function_value: Callable[[Function], Values]
+    attributes_of_key: Callable[[str], dict[str, Values]]
+    iterate: Callable[[Values], Values]
+    item_of: Callable[..., Values]
+
+    @property
+    def frame(self) -> Frame:
+        return self.frames[-1]
+
+    # ----------------------------------------------------------------- calls
+    def call(self, node: cst.Call, discarded: bool = False) -> Values:
+        func = node.func
+        receiver: Values = UNKNOWN
+        method: str | None = None
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            receiver = self.feasible(self.expression(func.value))
+            callees = self.attribute_of(receiver, method, func, calling=True)
+        else:
+            callees = self.expression(func)
+        args: list[Values] = []
+        kwargs: dict[str, Values] = {}
+        spread = False
+        for arg in node.args:
+            values = self.feasible(self.expression(arg.value))
+            if arg.star == "*":
+                spread = True
+                items = [v for v in values if v.kind is Kind.TUPLE and not v.fact("open")]
+                if len(items) == 1 and len(values) == 1 and not kwargs:
+                    args.extend(items[0].fact("items"))
+                    spread = False
+            elif arg.star == "**":
+                dicts = [v for v in values if v.kind is Kind.DICT and not v.fact("open")]
+                if len(dicts) == 1 and len(values) == 1:
+                    kwargs.update({str(k): v for k, v in dicts[0].fact("entries", ())})
+                else:
+                    spread = True
+            elif arg.keyword is not None:
+                kwargs[arg.keyword.value] = values
+            elif not spread:
+                args.append(values)
+        if isinstance(func, cst.Name) and func.value == _UNKNOWN_CODE:
+            self.forget_everything()
+            return UNKNOWN
+        qualname = _single_qualname(callees)
+        callee = names.canonical(qualname) if qualname else None
+        api = registry.function_api(callee)
+        if api is None and method is not None and not any(v.kind is Kind.FUNCTION for v in callees):
+            api = registry.method_api(method, frozenset(v.kind for v in receiver))
+        site = CallSite(
+            node=node,
+            unit=self.unit,
+            statement=self.statement_node,
+            callee=callee,
+            method=method,
+            api=api,
+            receiver=receiver,
+            args=tuple(args),
+            kwargs=kwargs,
+            spread=spread,
+            discarded=discarded,
+            call_chain=self.frame.call_chain,
+            interpreter=self,
+        )
+        if self.listener is not None and not self.quiet:
+            self.listener(site)
+        if api is not None:
+            return effects.apply(self, api, site)  # type: ignore[arg-type]
+        return self.call_values(callees, site, receiver if method else None, func)
+
+    def call_values(self, callees: Values, site: CallSite, receiver: Values | None, func: cst.CSTNode) -> Values:
+        """Call every callable ``callees`` can be; join what they return."""
+        results: set[Value] = set()
+        returns = False
+        any_known = False
+        entry = self.frame.state
+        ends: list[State | None] = []
+        for callee in sorted(callees, key=_callee_order):
+            self.frame.state = None if entry is None else dict(entry)
+            result = self.call_one(callee, site, func)
+            if result is None:
+                results |= UNKNOWN
+                ends.append(self.frame.state)
+                continue
+            any_known = True
+            results |= result
+            if self.frame.state is not None:
+                returns = True
+            ends.append(self.frame.state)
+        from peftlint.analysis.values import join_states
+
+        self.frame.state = join_states(ends) if ends else entry
+        if any_known and not returns:
+            self.frame.state = None
+        return or_unknown(results)
+
+    def call_one(self, callee: Value, site: CallSite, func: cst.CSTNode) -> Values | None:
+        """What calling ``callee`` returns; None when the analysis does not know the callee."""
+        if callee.kind is Kind.FUNCTION:
+            partial = callee.fact("partial")
+            if partial is not None:
+                inner, bound_args, bound_kwargs = partial
+                merged = site.with_arguments((*bound_args, *site.args), {**dict(bound_kwargs), **site.kwargs})
+                return self.call_values(inner, merged, None, func)
+            function: Function = callee.fact("function")
+            this = callee.fact("self")
+            receiver_key = conditions.key_of(func.value) if isinstance(func, cst.Attribute) else None
+            return self.inline(function, site, this, receiver_key)
+        if callee.kind is Kind.CLASS:
+            return self.instantiate(callee.fact("class"), site)
+        if callee.kind is Kind.IMPORT:
+            resolved = self.resolve_import(callee)
+            if resolved is not None and known_callables(resolved):
+                return self.call_values(resolved, site, None, func)
+            canonical = names.canonical(callee.fact("qualname"))
+            api = registry.function_api(canonical)
+            if api is None or site.callee == canonical:
+                return None
+            # a library function reached through a partial or a dict of callables
+            library = replace(site, callee=canonical, api=api)
+            if self.listener is not None and not self.quiet:
+                self.listener(library)
+            return effects.apply(self, api, library)  # type: ignore[arg-type]
+        return None
+
+    def resolve_import(self, value: Value) -> Values | None:
+        """What an import of a module of the run names (through re-exports: ``from .build import f``
+        in a package's ``__init__``)."""
+        for _ in range(MAX_REEXPORTS):
+            importer = value.fact("importer")
+            if importer is None:
+                return None
+            resolved = self.project.resolve(value.fact("qualname"), importer, self)  # type: ignore[arg-type]
+            if resolved is None or len(resolved) != 1:
+                return resolved
+            (single,) = resolved
+            if single.kind is not Kind.IMPORT:
+                return resolved
+            value = single
+        return None
+
+    def forget_everything(self) -> None:
+        """A notebook cell that does not parse may have rebound anything: nothing before it counts."""
+        for frame in self.frames:
+            if frame.state is not None:
+                frame.state = {key: UNKNOWN for key in frame.state if "." not in key and "[" not in key}
+
+    # ----------------------------------------------------------------- inlining
+    def inline(self, function: Function, site: CallSite, this: Values | None, receiver_key: str | None) -> Values:
+        if len(self.inlining) >= MAX_INLINE_DEPTH or function in self.inlining:
+            return UNKNOWN
+        try:
+            parsed, node = function.loaded()
+        except (UnitParseError, RecursionError):
+            return UNKNOWN
+        if function.parent.module.imported and not self.function_reaches(function):  # type: ignore[attr-defined]
+            return UNKNOWN  # another module's def that makes no value any rule needs
+        if function.decorators is None:
+            function.decorators = self.function_decorators(function)
+        bindings = self.bind_arguments(function, site, this)
+        first = _first_name(function)
+        if this is not None and receiver_key is not None and first is not None and self.frame.state is not None:
+            for name, values in self.attributes_of_key(receiver_key).items():
+                bindings[f"{first}.{name}"] = values
+        free = self.free_names(function)
+        # Where model-like values go in, the rules see this call's context (its call chain) too.
+        contextual = self.listener is not None and not self.quiet and _guarded(bindings.values(), free)
+        key = (
+            id(function),
+            frozenset(bindings.items()),
+            tuple(self.guards),
+            free,
+            self.quiet > 0,
+            (id(site.node), self.frame.call_chain) if contextual else None,
+        )
+        memo = self.memo.get(key)
+        if memo is None:
+            log: list[Any] = []
+            self.effect_logs.append(log)
+            self.inlining.append(function)
+            chain = (*self.frame.call_chain, self.origin(site.node, f"{function.name}() is called here"))
+            try:
+                returned, end, returns = self.run_function(function, bindings, chain)
+            finally:
+                self.inlining.pop()
+                self.effect_logs.pop()
+            memo = self.memo[key] = (returned, end, returns, tuple(log))
+        else:
+            self.replay(memo[3])
+        returned, end, returns, _ = memo
+        if not self.quiet:
+            self.inlined.add(id(function))  # type: ignore[attr-defined]
+        if this is not None and receiver_key is not None and first is not None:
+            for name, values in end.items():
+                if name.startswith(first + ".") and "[" not in name:
+                    self.bind(receiver_key + name[len(first) :], values)
+        if not returns:
+            self.frame.state = None
+        del parsed, node
+        return returned  # type: ignore[no-any-return]
+
+    def replay(self, log: tuple[Any, ...]) -> None:
+        for entry in log:
+            if entry[0] == "transform":
+                self.transform_everywhere(set(entry[1]), entry[2])
+            elif entry[0] == "global":
+                _, frame, key, values = entry
+                if frame.state is not None:
+                    frame.state[key] = values
+                for outer in self.effect_logs:
+                    outer.append(entry)
+
+    def free_names(self, function: Function) -> tuple[tuple[str, Values | None], ...]:
+        """The values of the enclosing scopes' names a function reads (its memo depends on them)."""
+        if function.names_used is None:
+            function.names_used = _names_in(function.node)
+        saved = self.frames
+        self.frames = [*saved, Frame(state={}, parent=function.parent, module=function.parent.module)]
+        try:
+            found = []
+            for name in sorted(function.names_used):
+                values = self.lookup(name)
+                if values is not None and any(v.kind in INTERESTING_KINDS for v in values):
+                    found.append((name, values))
+            return tuple(found)
+        finally:
+            self.frames = saved
+
+    def bind_arguments(self, function: Function, site: CallSite, this: Values | None) -> dict[str, Values]:
+        """Parameters bound as Python binds them: positionally, by keyword, then defaults."""
+        node = function.node
+        params = node.params
+        positional = [*params.posonly_params, *params.params]
+        bindings: dict[str, Values] = {}
+        args = list(site.args)
+        if this is not None and positional and not function.is_static():
+            bindings[positional[0].name.value] = this
+            positional = positional[1:]
+        for param, values in zip(positional, args, strict=False):
+            bindings[param.name.value] = values
+        extra = args[len(positional) :]
+        if isinstance(params.star_arg, cst.Param):
+            items = tuple(extra)
+            open_ = site.spread or None
+            bindings[params.star_arg.name.value] = frozenset(
+                {self.new_value(Kind.TUPLE, site.node, None, items=items, open=open_)}
+            )
+        leftover: dict[str, Values] = {}
+        named = {p.name.value for p in [*params.params, *params.kwonly_params]}
+        for keyword, values in site.kwargs.items():
+            if keyword in named:
+                bindings[keyword] = values
+            else:
+                leftover[keyword] = values
+        if params.star_kwarg is not None:
+            entries = tuple(sorted(leftover.items()))
+            bindings[params.star_kwarg.name.value] = frozenset(
+                {self.new_value(Kind.DICT, site.node, None, entries=entries, open=site.spread or None)}
+            )
+        for param in [*positional, *params.kwonly_params]:
+            name = param.name.value
+            if name not in bindings:
+                bindings[name] = UNKNOWN if site.spread or param.default is None else self.default(function, param)
+        return bindings
+
+    def default(self, function: Function, param: cst.Param) -> Values:
+        """A default value, evaluated (once, quietly) in the scope the def was written in."""
+        cache: dict[str, Values] = function.__dict__.setdefault("_defaults", {})
+        name = param.name.value
+        if name not in cache:
+            saved_frames, saved_unit = self.frames, self.unit
+            self.frames = [*saved_frames, Frame(state={}, parent=function.parent, module=function.parent.module)]
+            self.unit = function.unit
+            try:
+                cache[name] = self.quietly(lambda: self.expression(param.default))
+            finally:
+                self.frames, self.unit = saved_frames, saved_unit
+        return cache[name]
+
+    def function_decorators(self, function: Function) -> tuple[str, ...]:
+        node = function.node
+        if not isinstance(node, cst.FunctionDef) or not node.decorators:
+            return ()
+        saved_frames, saved_unit = self.frames, self.unit
+        self.frames = [*saved_frames, Frame(state={}, parent=function.parent, module=function.parent.module)]
+        self.unit = function.unit
+        try:
+            return self.decorator_names(node)  # type: ignore[attr-defined, no-any-return]
+        finally:
+            self.frames, self.unit = saved_frames, saved_unit
+
+    def parameter_values(self, function: Function, param: cst.Param) -> Values:
+        """A parameter of a def analysed on its own: what its annotation says, a pytest fixture of
+        its name, or anything (its default among it)."""
+        annotated = self.annotation_values(function, param)
+        if annotated is not None:
+            return annotated
+        fixture = self.project.fixture(function, param.name.value, self)  # type: ignore[arg-type]
+        if fixture is not None:
+            return fixture
+        if param.default is not None:
+            return self.default(function, param) | UNKNOWN
+        return UNKNOWN
+
+    def annotation_values(self, function: Function, param: cst.Param) -> Values | None:
+        if param.annotation is None:
+            return None
+        annotation = param.annotation.annotation
+        if not isinstance(annotation, (cst.Name, cst.Attribute)):
+            return None
+        saved_frames, saved_unit = self.frames, self.unit
+        self.frames = [*saved_frames, Frame(state={}, parent=function.parent, module=function.parent.module)]
+        self.unit = function.unit
+        try:
+            qualname = _single_qualname(self.quietly(lambda: self.expression(annotation)))
+            canonical = names.canonical(qualname) if qualname else None
+            if names.is_peft_model_class(canonical):
+                note = f"annotated as {(canonical or '').rsplit('.', 1)[-1]}"
+                return frozenset({Value(Kind.PEFT_MODEL, site=id(param), origin=(self.origin(param, note),))})
+            if names.is_module_base_class(canonical):
+                facts = make_facts(model_class=canonical)
+                return frozenset({Value(Kind.BASE_MODEL, site=id(param), facts=facts)})
+        finally:
+            self.frames, self.unit = saved_frames, saved_unit
+        return None
+
+    # ----------------------------------------------------------------- classes
+    def instantiate(self, info: ClassInfo, site: CallSite) -> Values:
+        instance = self.instance_value(info, site=(id(site.node), tuple(id(o.node) for o in site.call_chain)), attrs={})
+        library = info.all_library_bases()
+        attrs: dict[str, Values] = {}
+        api = next((registry.function_api(base) for base in sorted(library) if registry.function_api(base)), None)
+        if api is not None and api.effect == "trainer":
+            made = effects.apply(self, api, site)  # type: ignore[arg-type]
+            for value in made:
+                attrs.update(dict(value.fact("attrs", ())))
+        init = info.lookup("__init__")
+        if init is not None:
+            result = self.inline_init(init, site, frozenset({instance.with_attrs(attrs)}))
+            if result is not None:
+                attrs.update(result)
+        elif info.is_dataclass() or any(cls.is_dataclass() for cls in info.mro()):
+            fields = [name for cls in reversed(list(info.mro())) for name in cls.fields]
+            for name, values in zip(fields, site.args, strict=False):
+                attrs[name] = values
+            for name in fields:
+                if name in site.kwargs:
+                    attrs[name] = site.kwargs[name]
+                elif name not in attrs:
+                    attrs[name] = info.class_attribute(name) or UNKNOWN
+        return frozenset({instance.with_attrs(attrs) if attrs else instance})
+
+    def inline_init(self, init: Function, site: CallSite, this: Values) -> dict[str, Values] | None:
+        """Run ``__init__`` on a new instance: the attributes it sets on ``self``."""
+        first = _first_name(init)
+        if first is None or len(self.inlining) >= MAX_INLINE_DEPTH or init in self.inlining:
+            return None
+        try:
+            init.loaded()
+        except (UnitParseError, RecursionError):
+            return None
+        if init.decorators is None:
+            init.decorators = self.function_decorators(init)
+        bindings = self.bind_arguments(init, site, this)
+        self.inlining.append(init)
+        chain = (
+            *self.frame.call_chain,
+            self.origin(site.node, f"{init.owner.name if init.owner else ''}() is called here"),
+        )
+        try:
+            _, end, _ = self.run_function(init, bindings, chain)
+        finally:
+            self.inlining.pop()
+        prefix = first + "."
+        return {k[len(prefix) :]: v for k, v in end.items() if k.startswith(prefix) and "." not in k[len(prefix) :]}
+
+    def instance_value(self, info: ClassInfo, site: object, attrs: dict[str, Values]) -> Value:
+        library = info.all_library_bases()
+        mro = tuple(f"class:{id(cls)}" for cls in info.mro())
+        facts: dict[str, Any] = {"class": info, "class_key": id(info), "mro": mro}
+        if any(registry.function_api(base) and registry.function_api(base).effect == "trainer" for base in library):  # type: ignore[union-attr]
+            kind = Kind.TRAINER
+        elif any(names.is_module_base_class(base) for base in library):
+            kind = Kind.BASE_MODEL
+            facts.update(model_class=info.name, local_module=True)
+        else:
+            kind = Kind.INSTANCE
+        value = Value(kind, site=site, guards=frozenset(self.guards), facts=make_facts(**facts))
+        return value.with_attrs(attrs) if attrs else value
+
+    def resolve_classes(self, node: cst.BaseExpression) -> tuple[str, ...]:
+        """The classes an ``isinstance`` test names: canonical library names or local class keys."""
+        elements = [e.value for e in node.elements] if isinstance(node, cst.Tuple) else [node]
+        found: list[str] = []
+        for element in elements:
+            values = self.quietly(lambda e=element: self.expression(e))  # type: ignore[misc]
+            for value in values:
+                if value.kind is Kind.IMPORT:
+                    found.append(names.canonical(value.fact("qualname")))
+                elif value.kind is Kind.CLASS:
+                    found.append(f"class:{id(value.fact('class'))}")
+                else:
+                    return ()
+        return tuple(found)
+
+    # ----------------------------------------------------------------- attributes
+    def attribute_of(self, receiver: Values, name: str, node: cst.CSTNode, calling: bool = False) -> Values:
+        """``receiver.name``: an import's member, a class's or instance's attribute or method, what
+        the registry says of a library object; unknown otherwise."""
+        found: set[Value] = set()
+        for value in receiver:
+            found |= self.attribute_of_value(value, name, node, calling)
+        return or_unknown(found)
+
+    def attribute_of_value(self, value: Value, name: str, node: cst.CSTNode, calling: bool) -> Values:
+        kind = value.kind
+        if kind is Kind.IMPORT:
+            resolved = (
+                None if calling else self.resolve_import(value.updated(qualname=f"{value.fact('qualname')}.{name}"))
+            )
+            return resolved if resolved is not None else self.import_value(f"{value.fact('qualname')}.{name}")
+        carried = value.attr(name)
+        if carried is not None:
+            return carried
+        info: ClassInfo | None = value.fact("class")
+        if kind is Kind.CLASS and info is not None:
+            method = info.lookup(name)
+            if method is not None:
+                if method.decorators is None:
+                    method.decorators = self.function_decorators(method)
+                if method.is_classmethod():
+                    return frozenset({self.bound(method, frozenset({value}))})
+                return self.function_value(method)
+            return info.class_attribute(name) or UNKNOWN
+        if info is not None:
+            method = info.lookup(name)
+            if method is not None:
+                if method.decorators is None:
+                    method.decorators = self.function_decorators(method)
+                if method.is_property():
+                    return self.call_property(method, value, node)
+                if method.is_static():
+                    return self.function_value(method)
+                if method.is_classmethod():
+                    return frozenset({self.bound(method, info_value(info))})
+                return frozenset({self.bound(method, frozenset({value}))})
+            attribute = info.class_attribute(name)
+            if attribute is not None:
+                return attribute
+        if kind is Kind.SUPER:
+            return self.super_attribute(value, name)
+        return effects.attribute(self, value, name)  # type: ignore[arg-type]
+
+    def bound(self, method: Function, this: Values) -> Value:
+        site = ("bound", id(method), tuple(sorted(str(v.site) for v in this)))
+        return Value(Kind.FUNCTION, site=site, facts=(("function", method), ("self", this)))
+
+    def call_property(self, getter: Function, this: Value, node: cst.CSTNode) -> Values:
+        site = CallSite(
+            node=node,  # type: ignore[arg-type]
+            unit=self.unit, statement=self.statement_node, callee=None, method=getter.name, api=None,
+            receiver=frozenset({this}), args=(), kwargs={}, spread=False, discarded=False,
+            call_chain=self.frame.call_chain, interpreter=self,
+        )  # fmt: skip
+        return self.inline(getter, site, frozenset({this}), None)
+
+    def super_attribute(self, value: Value, name: str) -> Values:
+        info: ClassInfo = value.fact("owner")
+        this: Values = value.fact("self")
+        for candidate in this:
+            cls: ClassInfo | None = candidate.fact("class")
+            if cls is None:
+                continue
+            method = cls.lookup(name, after=info)
+            if method is not None:
+                return frozenset({self.bound(method, this)})
+        library = sorted(info.all_library_bases())
+        if library:
+            if name == "__init__":
+                return self.import_value(library[0])
+            return frozenset({Value(Kind.FUNCTION, site=("library-method", name), facts=(("library", library[0]),))})
+        return UNKNOWN
+
+
+def _guarded(bound: Any, free: tuple[tuple[str, Values | None], ...]) -> bool:
+    groups = [*bound, *(values for _, values in free if values is not None)]
+    return any(value.kind in GUARDED_KINDS for values in groups for value in values)
+
+
+def info_value(info: ClassInfo) -> Values:
+    return frozenset({Value(Kind.CLASS, site=("class", id(info)), facts=(("class", info),))})
+
+
+def known_callables(values: Values) -> bool:
+    return any(v.kind in (Kind.FUNCTION, Kind.CLASS) for v in values)
+
+
+def _single_qualname(values: Values) -> str | None:
+    qualnames = {v.fact("qualname") for v in values if v.kind is Kind.IMPORT}
+    return qualnames.pop() if len(qualnames) == 1 and all(v.kind is Kind.IMPORT for v in values) else None
+
+
+def _callee_order(value: Value) -> tuple[str, str]:
+    function = value.fact("function")
+    return (value.kind.value, getattr(function, "name", "") or "")
+
+
+def _first_name(function: Function) -> str | None:
+    positional = function.positional()
+    return positional[0].name.value if positional else None
+
+
+_SKIP_FIELDS = frozenset({"whitespace", "lpar", "rpar", "comma", "semicolon", "leading_lines", "header", "footer"})
+
+
+def _names_in(node: cst.CSTNode) -> frozenset[str]:
+    """Every identifier a function's body mentions (attribute names included: an over-estimate)."""
+    found: set[str] = set()
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            found.add(current.value)
+            continue
+        if isinstance(current, (list, tuple)):
+            stack.extend(current)
+            continue
+        if not isinstance(current, cst.CSTNode):
+            continue
+        for field_name in _fields(type(current)):
+            stack.append(getattr(current, field_name))
+    return frozenset(found)
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(kind: type) -> tuple[str, ...]:
+    found = _FIELDS.get(kind)
+    if found is None:
+        import dataclasses
+
+        found = _FIELDS[kind] = tuple(
+            f.name
+            for f in dataclasses.fields(kind)  # type: ignore[arg-type]
+            if not f.name.startswith("whitespace") and f.name not in _SKIP_FIELDS
+        )
+    return found
+
+
+__all__ = ["MAX_INLINE_DEPTH", "Calls", "MODEL_KINDS", "NONE"]

@@ -1,0 +1,97 @@
+"""One evaluated call, as rules see it: libcst's node, the registry's name for the call, and the
+values its receiver and arguments can hold there, already filtered to the paths that are
+feasible under the enclosing ``if`` tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from peftlint.analysis import conditions, paths
+from peftlint.analysis.values import UNKNOWN, Origin, Values
+
+if TYPE_CHECKING:
+    from peftlint.analysis.registry import Api
+    from peftlint.analysis.units import ParsedUnit
+
+
+@dataclass(frozen=True)
+class CallSite:
+    node: cst.Call  # a property read or a pytest fixture is a call too, of an Attribute or a def
+    unit: ParsedUnit | None  # where the node is: file, positions, source text
+    statement: cst.CSTNode | None  # the statement around it (a suppression on any of its lines counts)
+    callee: str | None  # canonical qualified name, when the call resolves through imports
+    method: str | None  # for ``obj.meth(...)``: ``meth``
+    api: Api | None  # what the registry says this call is
+    receiver: Values
+    args: tuple[Values, ...]
+    kwargs: dict[str, Values]
+    spread: bool  # ``*args``/``**kwargs`` made the positions after them unknown
+    discarded: bool  # the call is a whole expression statement: its result is dropped
+    call_chain: tuple[Origin, ...]  # inlined helper calls that led here, outermost first
+    interpreter: Any
+
+    @property
+    def fact(self) -> str | None:
+        return self.api.fact if self.api is not None else None
+
+    def arg(self, index: int | None, keyword: str | None) -> Values:
+        if keyword is not None and keyword in self.kwargs:
+            return self.kwargs[keyword]
+        if index is not None and index < len(self.args):
+            return self.args[index]
+        return UNKNOWN
+
+    def has_arg(self, index: int | None, keyword: str | None) -> bool:
+        return (keyword is not None and keyword in self.kwargs) or (index is not None and index < len(self.args))
+
+    def role(self, api: Api, name: str) -> Values:
+        where = api.role(name)
+        return self.arg(*where) if where is not None else UNKNOWN
+
+    def has_role(self, api: Api, name: str) -> bool:
+        where = api.role(name)
+        return where is not None and self.has_arg(*where)
+
+    def arg_node(self, index: int | None, keyword: str | None) -> cst.BaseExpression | None:
+        node = self.node
+        if not isinstance(node, cst.Call):
+            return None  # a synthetic call (property, fixture) has no argument nodes
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value == keyword:
+                return arg.value
+        positional = [a for a in node.args if a.keyword is None and not a.star]
+        if any(a.star for a in node.args if a.keyword is None):
+            first_star = next(i for i, a in enumerate(node.args) if a.star)
+            positional = [a for a in node.args[:first_star] if a.keyword is None]
+        return positional[index].value if index is not None and index < len(positional) else None
+
+    def role_node(self, api: Api, name: str) -> cst.BaseExpression | None:
+        where = api.role(name)
+        return self.arg_node(*where) if where is not None else None
+
+    def shapes(self, api: Api, name: str) -> list[paths.Shape]:
+        """The path shapes an argument can have (see paths.py)."""
+        where = api.role(name)
+        if where is None or not self.has_arg(*where):
+            return []
+        return self.interpreter.shapes(self.arg(*where), self.arg_node(*where))  # type: ignore[no-any-return]
+
+    def literal(self, api: Api, name: str) -> object:
+        """The argument's literal value as written (``is_trainable=True``), or UNKNOWN_LITERAL."""
+        node = self.role_node(api, name)
+        return conditions.literal(node) if node is not None else conditions.UNKNOWN_LITERAL
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.unit.code(node) if self.unit is not None else ""
+
+    def with_arguments(self, args: tuple[Values, ...], kwargs: dict[str, Values]) -> CallSite:
+        return replace(self, args=args, kwargs=kwargs)
+
+    def for_trainer(self) -> CallSite:
+        """A trl trainer given ``peft_config=`` calls get_peft_model(model, peft_config) itself."""
+        model = self.arg(0, "model")
+        config = self.arg(None, "peft_config")
+        return replace(self, args=(model, config), kwargs={})

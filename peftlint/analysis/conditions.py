@@ -1,0 +1,325 @@
+"""What a branch may assume about the values its test names.
+
+Two mechanisms, both on libcst's nodes:
+
+* **Refinement.** ``if isinstance(model, PeftModel):``, ``hasattr(m, "peft_config")``,
+  ``x is None``, truthiness, ``==`` with a constant, ``and``/``or``/``not`` of those: on each
+  branch the values of the names (and attribute paths) the test mentions are filtered to the
+  ones that can make it true (or false). A branch whose filter leaves some name with no value
+  cannot run. A value the analysis cannot judge (``UNKNOWN`` among them) is always kept, so
+  only what is known decides a branch: a default ``None`` in an inlined helper, a module
+  constant, an object of a known kind.
+* **Guards.** A test the values cannot decide (``if args.resume:``) is remembered by its text:
+  values made under it carry ``(text, True)``, so a later ``if not args.resume:`` does not see
+  them (values.join_branches).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import libcst as cst
+
+from peftlint.analysis import names
+from peftlint.analysis.values import Guard, Kind, Value
+
+# (value, polarity) -> True: the value can make the test that polarity; False: it cannot;
+# the test's other names are judged by their own predicates.
+Predicate = Callable[[Value], "bool | None"]
+Resolve = Callable[[cst.BaseExpression], "tuple[str, ...]"]  # a class expression -> qualnames or class keys
+
+
+def key_of(node: cst.CSTNode) -> str | None:
+    """``model`` -> "model", ``self.model`` -> "self.model", ``models["policy"]`` ->
+    "models['policy']"; anything else has no key."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        inner = key_of(node.value)
+        return None if inner is None else f"{inner}.{node.attr.value}"
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+        index = node.slice[0].slice
+        if isinstance(index, cst.Index) and index.star is None:
+            constant = literal(index.value)
+            inner = key_of(node.value)
+            if inner is not None and isinstance(constant, (str, int)) and not isinstance(constant, bool):
+                return f"{inner}[{constant!r}]"
+            if inner is not None and isinstance(index.value, cst.Name) and constant is _UNKNOWN:
+                return f"{inner}[{index.value.value}]"  # valid while that name is not rebound
+    return None
+
+
+def index_name(key: str) -> str | None:
+    """``bases[i]`` -> "i": the variable a subscript key depends on."""
+    if key.endswith("]"):
+        inside = key[key.rfind("[") + 1 : -1]
+        if inside.isidentifier():
+            return inside
+    return None
+
+
+_UNKNOWN = object()
+
+
+def literal(node: cst.BaseExpression) -> object:
+    """The value of a literal: strings, numbers, True/False/None, -x; ``_UNKNOWN`` otherwise."""
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        value = node.evaluated_value
+        return value if value is not None else _UNKNOWN
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return node.evaluated_value
+    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[node.value]
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        inner = literal(node.expression)
+        return -inner if isinstance(inner, (int, float)) and not isinstance(inner, bool) else _UNKNOWN
+    return _UNKNOWN
+
+
+def is_literal(value: object) -> bool:
+    return value is not _UNKNOWN
+
+
+UNKNOWN_LITERAL = _UNKNOWN
+
+
+# ----------------------------------------------------------------- condition identity
+_COMPARISONS: dict[type, str] = {
+    cst.Equal: "==", cst.NotEqual: "!=", cst.LessThan: "<", cst.GreaterThan: ">", cst.LessThanEqual: "<=",
+    cst.GreaterThanEqual: ">=", cst.In: "in", cst.NotIn: "not in", cst.Is: "is", cst.IsNot: "is not",
+}  # fmt: skip
+
+
+def condition_text(node: cst.BaseExpression, code: Callable[[cst.CSTNode], str]) -> str:
+    """A test's identity: the same for the same expression however it is spaced or
+    parenthesised; built from the tree for the usual shapes, from its code for the rest."""
+    text = _text(node)
+    return text if text is not None else " ".join(code(node).split())
+
+
+def _text(node: cst.CSTNode) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        inner = _text(node.value)
+        return None if inner is None else f"{inner}.{node.attr.value}"
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float)):
+        value = literal(node)
+        return repr(value) if value is not _UNKNOWN else None
+    if isinstance(node, cst.Subscript):
+        inner, parts = _text(node.value), []
+        for element in node.slice:
+            index = element.slice
+            parts.append(_text(index.value) if isinstance(index, cst.Index) else None)
+        return None if inner is None or None in parts else f"{inner}[{', '.join(parts)}]"  # type: ignore[arg-type]
+    if isinstance(node, cst.Call):
+        func = _text(node.func)
+        shown = []
+        for arg in node.args:
+            if arg.star:
+                return None
+            value = _text(arg.value)
+            shown.append(None if value is None else (f"{arg.keyword.value}={value}" if arg.keyword else value))
+        if func is None or None in shown:
+            return None
+        return f"{func}({', '.join(shown)})"  # type: ignore[arg-type]
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+        inner = _text(node.expression)
+        return None if inner is None else f"not ({inner})"
+    if isinstance(node, cst.BooleanOperation):
+        left, right = _text(node.left), _text(node.right)
+        word = "and" if isinstance(node.operator, cst.And) else "or"
+        return None if left is None or right is None else f"({left}) {word} ({right})"
+    if isinstance(node, cst.Comparison):
+        pieces = [_text(node.left)]
+        for target in node.comparisons:
+            pieces += [_COMPARISONS.get(type(target.operator)), _text(target.comparator)]
+        return None if None in pieces else " ".join(pieces)  # type: ignore[arg-type]
+    return None
+
+
+def guards(test: cst.BaseExpression, polarity: bool, code: Callable[[cst.CSTNode], str]) -> list[Guard]:
+    """The facts a branch may assume: ``if not a and b`` (true) gives (a, False), (b, True).
+
+    The first guard always stands for the whole test, so joins can tag values with it.
+    """
+    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test, polarity = test.expression, not polarity
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        flips = {cst.IsNot: "is", cst.NotEqual: "==", cst.NotIn: "in"}
+        positive = flips.get(type(test.comparisons[0].operator))
+        if positive is not None:
+            left = condition_text(test.left, code)
+            right = condition_text(test.comparisons[0].comparator, code)
+            return [(f"{left} {positive} {right}", not polarity)]
+    found: list[Guard] = [(condition_text(test, code), polarity)]
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And) == polarity:
+        found += guards(test.left, polarity, code)  # conjunctive: every part holds
+        found += guards(test.right, polarity, code)
+    return found
+
+
+# ----------------------------------------------------------------- refinement
+@dataclass(frozen=True)
+class Refinement:
+    key: str
+    keep: Predicate  # True: keep; False: drop; None: cannot tell (kept)
+
+
+def refinements(test: cst.BaseExpression, polarity: bool, resolve: Resolve) -> list[Refinement]:
+    """What each name of ``test`` must satisfy for ``test`` to have truth value ``polarity``."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return refinements(test.expression, not polarity, resolve)
+    if isinstance(test, cst.BooleanOperation):
+        conjunctive = isinstance(test.operator, cst.And) == polarity
+        if conjunctive:  # `a and b` true, `a or b` false: both parts hold
+            return refinements(test.left, polarity, resolve) + refinements(test.right, polarity, resolve)
+        return []
+    if isinstance(test, cst.Call):
+        return _call_refinements(test, polarity, resolve)
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        return _comparison_refinements(test, polarity)
+    key = key_of(test)
+    if key is not None:
+        return [Refinement(key, lambda v: _truth(v) is polarity if _truth(v) is not None else None)]
+    return []
+
+
+def _call_refinements(test: cst.Call, polarity: bool, resolve: Resolve) -> list[Refinement]:
+    func = key_of(test.func)
+    args = [a for a in test.args if not a.keyword and not a.star]
+    if func not in ("isinstance", "hasattr") or len(args) != 2:
+        return []
+    key = key_of(args[0].value)
+    if key is None:
+        return []
+    if func == "hasattr":
+        attribute = literal(args[1].value)
+        if not isinstance(attribute, str):
+            return []
+        return [Refinement(key, lambda v: _flip(_has_attribute(v, attribute), polarity))]
+    classes = resolve(args[1].value)
+    if not classes:
+        return []
+    return [Refinement(key, lambda v: _flip(_any_instance(v, classes), polarity))]
+
+
+def _comparison_refinements(test: cst.Comparison, polarity: bool) -> list[Refinement]:
+    target = test.comparisons[0]
+    operator = target.operator
+    right = literal(target.comparator)
+    key = key_of(test.left)
+    if key is None or right is _UNKNOWN:
+        reversed_key = key_of(target.comparator)
+        left = literal(test.left)
+        if reversed_key is None or left is _UNKNOWN or not isinstance(operator, (cst.Equal, cst.NotEqual)):
+            return []
+        key, right = reversed_key, left
+    if isinstance(operator, (cst.Is, cst.IsNot)) and right is None:
+        positive = isinstance(operator, cst.Is) == polarity
+        return [Refinement(key, lambda v: _flip(_is_none(v), positive))]
+    if isinstance(operator, (cst.Equal, cst.NotEqual)):
+        positive = isinstance(operator, cst.Equal) == polarity
+        return [Refinement(key, lambda v: _flip(_equals(v, right), positive))]
+    return []
+
+
+def _flip(answer: bool | None, polarity: bool) -> bool | None:
+    return None if answer is None else answer is polarity
+
+
+_OBJECT_KINDS = frozenset(
+    {
+        Kind.BASE_MODEL, Kind.PEFT_MODEL, Kind.INJECTED_BASE, Kind.PEFT_CONFIG, Kind.TRAINER, Kind.OPTIMIZER,
+        Kind.ACCELERATOR, Kind.PIPELINE, Kind.DISTRIBUTED, Kind.ARG_PARSER, Kind.NAMESPACE, Kind.INSTANCE,
+        Kind.FUNCTION, Kind.CLASS, Kind.IMPORT, Kind.PARAMETERS,
+    }
+)  # fmt: skip
+
+
+def _truth(value: Value) -> bool | None:
+    if value.kind is Kind.CONST:
+        return bool(value.fact("value"))
+    if value.kind is Kind.STRING:
+        text = value.fact("text")
+        return bool(text) if text is not None else None
+    if value.kind is Kind.TUPLE:
+        return bool(value.fact("items"))
+    if value.kind in _OBJECT_KINDS:
+        return True  # modules, configs, trainers... define neither __bool__ nor __len__
+    return None
+
+
+def _is_none(value: Value) -> bool | None:
+    if value.kind is Kind.UNKNOWN:
+        return None
+    if value.kind is Kind.CONST:
+        return value.fact("value") is None
+    return False
+
+
+def _equals(value: Value, constant: object) -> bool | None:
+    if value.kind is Kind.CONST:
+        return bool(value.fact("value") == constant)
+    if value.kind is Kind.STRING:
+        text = value.fact("text")
+        return None if text is None else text == constant
+    if value.kind in _OBJECT_KINDS:
+        return False
+    return None
+
+
+def _has_attribute(value: Value, attribute: str) -> bool | None:
+    if value.kind is Kind.CONST:
+        return hasattr(value.fact("value"), attribute)
+    if attribute == "peft_config":
+        # get_peft_model copies its config onto the model it injects into, so both carry it
+        if value.kind in (Kind.PEFT_MODEL, Kind.INJECTED_BASE):
+            return True
+        if value.kind is Kind.BASE_MODEL and not value.fact("local_module"):
+            return False
+    if value.attr(attribute) is not None:
+        return True
+    return None
+
+
+_BUILTIN_TYPES = {
+    "builtins.str": (Kind.STRING,), "builtins.dict": (Kind.DICT,), "builtins.list": (Kind.LIST,),
+    "builtins.tuple": (Kind.TUPLE,),
+}  # fmt: skip
+
+
+def _any_instance(value: Value, classes: tuple[str, ...]) -> bool | None:
+    answers = [_instance(value, cls) for cls in classes]
+    if True in answers:
+        return True
+    return False if all(answer is False for answer in answers) else None
+
+
+def _instance(value: Value, cls: str) -> bool | None:
+    """Whether ``value`` is an instance of ``cls`` (a canonical qualname, or ``class:<key>``)."""
+    kind = value.kind
+    if kind is Kind.UNKNOWN:
+        return None
+    if cls.startswith("class:"):
+        if kind is Kind.INSTANCE or value.fact("class_key") is not None:
+            return None if cls[6:] not in value.fact("mro", ()) else True
+        return False if kind in (Kind.CONST, Kind.STRING, Kind.PEFT_MODEL) else None
+    if names.is_peft_model_class(cls):
+        if kind is Kind.PEFT_MODEL:
+            return True if cls in ("peft.PeftModel", "peft.PeftMixedModel") else None
+        return False if kind is not Kind.INSTANCE else None
+    if cls == "torch.nn.Module":
+        return True if kind in (Kind.BASE_MODEL, Kind.PEFT_MODEL, Kind.INJECTED_BASE) else None
+    if cls in _BUILTIN_TYPES:
+        return (
+            kind in _BUILTIN_TYPES[cls] if kind in (Kind.CONST, Kind.STRING, Kind.TUPLE, Kind.LIST, Kind.DICT) else None
+        )
+    if kind is Kind.CONST and cls.startswith("builtins."):
+        return type(value.fact("value")).__name__ == cls[len("builtins.") :]
+    return None
+
+
+def refine(values: frozenset[Value], keep: Predicate) -> frozenset[Value]:
+    return frozenset(value for value in values if keep(value) is not False)

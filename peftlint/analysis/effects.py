@@ -1,0 +1,449 @@
+"""The verbs of the registry (registry.py): what the interpreter does for a library call.
+
+Each verb takes the call site (its argument values by role) and returns the call's values,
+changing objects in place where the library does (``get_peft_model`` injects its layers into
+the model it is given: every alias of that model sees it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from peftlint.analysis import conditions, names, paths, registry
+from peftlint.analysis.values import (
+    MODEL_KINDS,
+    NONE,
+    UNKNOWN,
+    Kind,
+    Origin,
+    Value,
+    Values,
+    known,
+    make_facts,
+    or_unknown,
+)
+
+if TYPE_CHECKING:
+    from peftlint.analysis.callsite import CallSite
+    from peftlint.analysis.interpreter import Interpreter
+
+Verb = Callable[["Interpreter", registry.Api, "CallSite"], Values]
+_MODEL_FACTS = ("model_id", "model_class", "local_module")
+
+
+def apply(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    return _VERBS[api.effect](interpreter, api, site)
+
+
+def _leaf(qualname: str | None) -> str:
+    return (qualname or "").rsplit(".", 1)[-1]
+
+
+def _owner(site: CallSite) -> str:
+    """``peft.PeftModelForCausalLM.from_pretrained`` -> ``PeftModelForCausalLM``."""
+    callee = site.callee or ""
+    return _leaf(callee[: -len(".from_pretrained")] if callee.endswith(".from_pretrained") else callee)
+
+
+def wrap(interpreter: Interpreter, api: registry.Api, site: CallSite, how: str | None = None) -> Values:
+    """get_peft_model / PeftModel(...) / PeftModel.from_pretrained: a wrapper, and the model it is
+    given gets PEFT layers in place."""
+    models = site.role(api, "model")
+    how = how or ("get_peft_model" if api.fact == "peft.get_peft_model" else _owner(site))
+    if api.fact == "peft.load_adapter_model":
+        how = f"{how}.from_pretrained"
+    facts: dict[str, Any] = {"wrapped_by": how}
+    for value in sorted(models, key=lambda v: v.kind.value):
+        for key in (*_MODEL_FACTS, "peft_config", "config_class"):
+            if value.fact(key) is not None:
+                facts.setdefault(key, value.fact(key))
+    for value in site.role(api, "config"):
+        if value.kind is Kind.PEFT_CONFIG:
+            facts.setdefault("peft_config", value.fact("peft_config"))
+            facts.setdefault("config_class", value.fact("config_class"))
+    adapter = site.shapes(api, "path")
+    if adapter and api.fact == "peft.load_adapter_model":
+        facts["adapter"] = paths.render(adapter[0])
+    trainable = site.literal(api, "is_trainable")
+    if trainable is not conditions.UNKNOWN_LITERAL:
+        facts["is_trainable"] = trainable
+    injected = inject(interpreter, site, models, how, site.role_node(api, "model"))
+    bases = {v.site for v in injected if v.kind in MODEL_KINDS}
+    if len(bases) == 1:
+        facts["base_site"] = next(iter(bases))
+    note = f"the model got PEFT layers here ({how})"
+    wrapped = Value(
+        Kind.PEFT_MODEL,
+        site=(id(site.node), _chain_key(site)),
+        origin=(Origin(site.unit, site.node, note), *site.call_chain),
+        guards=frozenset(interpreter.guards),
+        facts=make_facts(**facts),
+    )
+    return frozenset({wrapped})
+
+
+def inject(
+    interpreter: Interpreter, site: CallSite, models: Values, how: str, model_node: cst.CSTNode | None
+) -> Values:
+    """The model gets PEFT layers in place: every name that holds it now holds an injected base."""
+    injected = Origin(site.unit, site.node, f"{how} injected PEFT layers into this model in place")
+    sites = {v.site for v in models if v.kind is Kind.BASE_MODEL}
+    interpreter.transform_everywhere(sites, lambda v: replace(v, kind=Kind.INJECTED_BASE, origin=(injected,)))
+    key = conditions.key_of(model_node) if model_node is not None else None
+    if key is not None and not known(models):
+        value = Value(Kind.INJECTED_BASE, site=("injected", id(site.node)), origin=(injected,), guards=frozenset())
+        interpreter.bind(key, frozenset({value}))
+        return frozenset({value})
+    return frozenset(
+        replace(v, kind=Kind.INJECTED_BASE, origin=(injected,)) if v.kind is Kind.BASE_MODEL else v for v in models
+    )
+
+
+def _inject_verb(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    return inject(interpreter, site, site.role(api, "model"), "inject_adapter_in_model", site.role_node(api, "model"))
+
+
+def new(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    kind = api.kind or Kind.UNKNOWN
+    facts: dict[str, Any] = {}
+    note = None
+    if kind is Kind.BASE_MODEL:
+        owner = site.callee or ""
+        facts["model_class"] = owner.rsplit(".", 1)[0] if api.fact == "model.load" else owner
+        facts["model_id"] = _literal_text(site, api, "path")
+    elif kind is Kind.PEFT_MODEL:
+        note = f"the model got PEFT layers here ({_owner(site)}.from_pretrained)"
+        trainable = site.literal(api, "is_trainable")
+        facts["is_trainable"] = trainable if trainable is not conditions.UNKNOWN_LITERAL else None
+        facts["adapter"] = _literal_text(site, api, "path")
+    elif kind is Kind.PEFT_CONFIG:
+        facts.update(config_class=_owner(site), from_pretrained=True)
+    elif kind is Kind.STATE_DICT:
+        facts["adapter"] = api.fact == "peft.get_peft_model_state_dict"
+    elif kind is Kind.OPTIMIZER:
+        facts["params"] = tuple(sorted({str(s) for v in site.arg(0, "params") for s in _parameter_owners(v)}))
+    return frozenset({interpreter.new_value(kind, site.node, note, **facts)})
+
+
+def config(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    keywords = {}
+    for arg in site.node.args:
+        if arg.keyword is not None:
+            value = conditions.literal(arg.value)
+            if value is conditions.UNKNOWN_LITERAL and isinstance(arg.value, cst.Attribute):
+                owner = arg.value.value
+                if isinstance(owner, (cst.Name, cst.Attribute)) and _leaf(interpreter.dotted(owner)) == "TaskType":
+                    value = arg.value.attr.value  # TaskType.CAUSAL_LM is given as "CAUSAL_LM"
+            if value is not conditions.UNKNOWN_LITERAL:
+                keywords[arg.keyword.value] = value
+    return frozenset(
+        {interpreter.new_value(Kind.PEFT_CONFIG, site.node, None, config_class=_owner(site), peft_config=keywords)}
+    )
+
+
+def same(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    if site.method is not None and api.receivers:
+        models = [v for v in site.receiver if v.kind in MODEL_KINDS]
+        return or_unknown(models) if known(site.receiver) else frozenset(models) | UNKNOWN
+    return site.role(api, "model")
+
+
+def state_dict(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    owners = sorted(str(v.site) for v in site.receiver if v.kind in MODEL_KINDS)
+    adapter = all(v.kind is Kind.PEFT_MODEL for v in site.receiver) and bool(owners)
+    return frozenset(
+        {interpreter.new_value(Kind.STATE_DICT, site.node, None, of=tuple(owners), adapter=adapter or None)}
+    )
+
+
+def parameters(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    owners = tuple(sorted(str(v.site) for v in site.receiver if v.kind in MODEL_KINDS))
+    return frozenset(
+        {interpreter.new_value(Kind.PARAMETERS, site.node, None, of=owners, named=site.method == "named_parameters")}
+    )
+
+
+def _parameter_owners(value: Value) -> tuple[str, ...]:
+    if value.kind is Kind.PARAMETERS:
+        return tuple(value.fact("of", ()))
+    return ()
+
+
+def nothing(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    return NONE
+
+
+def torch_load(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    shapes = tuple(site.shapes(api, "path"))
+    constants = tuple(sorted({v.fact("constant") for v in site.role(api, "path") if v.fact("constant")}))
+    return frozenset(
+        {interpreter.new_value(Kind.TORCH_LOADED, site.node, None, shapes=shapes, constants=constants or None)}
+    )
+
+
+def distributed(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    value = interpreter.new_value(Kind.DISTRIBUTED, site.node, None)
+    return frozenset({value.with_attrs({"module": site.role(api, "model")})})
+
+
+def copy(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    return frozenset(
+        v if v.kind in (Kind.UNKNOWN, Kind.CONST, Kind.STRING) else replace(v, site=("copy", id(site.node), v.site))
+        for v in site.role(api, "model")
+    )
+
+
+def merge(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """merge_and_unload()/unload(): the base comes back without PEFT layers; the wrapper is emptied."""
+    wrappers = [v for v in site.receiver if v.kind is Kind.PEFT_MODEL]
+    if not wrappers:
+        return UNKNOWN
+    facts = {k: v for k, v in wrappers[0].facts if k in _MODEL_FACTS}
+    interpreter.transform_everywhere({v.site for v in wrappers}, lambda v: v.updated(unloaded=True))
+    bases = {v.fact("base_site") for v in wrappers}
+    merged = interpreter.new_value(Kind.BASE_MODEL, site.node, None, **facts)
+    if len(bases) == 1 and None not in bases:
+        base = bases.pop()
+        interpreter.transform_everywhere({base}, lambda v: replace(v, kind=Kind.BASE_MODEL, origin=()))
+        merged = replace(merged, site=base)
+    return frozenset({merged})
+
+
+def base_of(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    return frozenset(_injected_base(v) for v in site.receiver if v.kind is Kind.PEFT_MODEL) or UNKNOWN
+
+
+def _injected_base(wrapper: Value) -> Value:
+    facts = {k: v for k, v in wrapper.facts if k in _MODEL_FACTS}
+    site = wrapper.fact("base_site") or ("base-of", wrapper.site)
+    return Value(Kind.INJECTED_BASE, site=site, origin=wrapper.origin, facts=make_facts(**facts))
+
+
+def never_returns(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    interpreter.frame.state = None
+    return UNKNOWN
+
+
+def trainer(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """A transformers/trl trainer keeps its model; given ``peft_config=``, trl wraps it first."""
+    models = site.role(api, "model")
+    peft_config = site.role(api, "peft_config")
+    attrs: dict[str, Values] = {}
+    if site.has_role(api, "peft_config") and not all(
+        v.kind is Kind.CONST and v.fact("value") is None for v in peft_config
+    ):
+        wrapped = wrap(interpreter, registry.function_api("peft.get_peft_model"), site.for_trainer(), how=_owner(site))  # type: ignore[arg-type]
+        may_be_none = any(v.kind is Kind.CONST or v.kind is Kind.UNKNOWN for v in peft_config)
+        attrs["model"] = wrapped | (models if may_be_none else frozenset())
+    elif site.has_role(api, "model"):
+        attrs["model"] = models
+    if site.has_role(api, "ref_model"):
+        attrs["ref_model"] = site.role(api, "ref_model")
+    made = interpreter.new_value(Kind.TRAINER, site.node, None, trainer_class=_owner(site))
+    made = made.with_attrs(attrs) if attrs else made
+    if site.method == "__init__":  # super().__init__(model=...) in a Trainer subclass: on self
+        first = interpreter.frame.function.positional()[0].name.value if interpreter.frame.function else None
+        if first is not None:
+            for name, values in attrs.items():
+                interpreter.bind(f"{first}.{name}", values)
+        return NONE
+    return frozenset({made})
+
+
+def arguments(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """accelerate's prepare: the same objects back, in order (a tuple for several)."""
+    if site.kwargs or site.spread:
+        return UNKNOWN
+    if len(site.args) == 1:
+        return site.args[0]
+    return frozenset({interpreter.new_value(Kind.TUPLE, site.node, None, items=tuple(site.args))})
+
+
+def unwrap(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    found: set[Value] = set()
+    for value in site.role(api, "model"):
+        inner = value.attr("module") if value.kind is Kind.DISTRIBUTED else None
+        found |= inner if inner is not None else {value}
+    return or_unknown(found)
+
+
+def partial(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    if not site.args or site.spread:
+        return UNKNOWN
+    bound = (site.args[0], tuple(site.args[1:]), tuple(sorted(site.kwargs.items())))
+    return frozenset({Value(Kind.FUNCTION, site=("partial", id(site.node)), facts=(("partial", bound),))})
+
+
+def append(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``models.append(m)``: the list (every alias of it) now holds ``m`` too."""
+    added = site.args[-1] if site.args else UNKNOWN
+    if site.method == "extend":
+        added = interpreter.iterate(added)
+    sites = {v.site for v in site.receiver if v.kind is Kind.LIST}
+    interpreter.transform_everywhere(sites, lambda v: v.updated(items=(*v.fact("items", ()), added), open=True))
+    return NONE
+
+
+def update(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``d.update(...)`` / ``d.setdefault(...)``: the dict may now hold anything under any key."""
+    added = frozenset().union(*site.args, *site.kwargs.values()) if site.args or site.kwargs else UNKNOWN
+    sites = {v.site for v in site.receiver if v.kind is Kind.DICT}
+    interpreter.transform_everywhere(
+        sites, lambda v: v.updated(entries=(*v.fact("entries", ()), ("*", added | UNKNOWN)), open=True)
+    )
+    return UNKNOWN
+
+
+def path(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    nodes = [a.value for a in site.node.args if not a.keyword and not a.star]
+    if site.spread or not site.args or len(nodes) != len(site.args):
+        return UNKNOWN
+    pieces = [interpreter.shapes(values, node) for values, node in zip(site.args, nodes, strict=True)]
+    if site.callee in ("os.path.join", "pathlib.Path"):
+        return interpreter.strings(site.node, interpreter.product(pieces, lambda *s: paths.join(s)))
+    if len(pieces) != 1:
+        return UNKNOWN
+    return interpreter.strings(site.node, pieces[0])
+
+
+def joinpath(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    nodes = [a.value for a in site.node.args if not a.keyword and not a.star]
+    receiver = site.node.func.value if isinstance(site.node.func, cst.Attribute) else None
+    pieces = [interpreter.shapes(site.receiver, receiver)]
+    pieces += [interpreter.shapes(values, node) for values, node in zip(site.args, nodes, strict=False)]
+    return interpreter.strings(site.node, interpreter.product(pieces, lambda *s: paths.join(s)))
+
+
+def format_string(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    nodes = [a.value for a in site.node.args if not a.keyword and not a.star]
+    positional = [interpreter.shapes(v, n) for v, n in zip(site.args, nodes, strict=False)]
+    keyword_nodes = {a.keyword.value: a.value for a in site.node.args if a.keyword is not None}
+    keywords = {k: interpreter.shapes(v, keyword_nodes.get(k)) for k, v in site.kwargs.items()}
+    found: list[paths.Shape] = []
+    for value in site.receiver:
+        text = value.fact("text") if value.kind is Kind.STRING else None
+        if text is None:
+            return UNKNOWN
+        for combo in interpreter.product([*positional, *keywords.values()], lambda *s: s):  # type: ignore[arg-type]
+            named = dict(zip(keywords, combo[len(positional) :], strict=True))
+            shape = paths.brace(text, list(combo[: len(positional)]), named)  # type: ignore[arg-type]
+            if shape is None:
+                return UNKNOWN
+            found.append(shape)
+    return interpreter.strings(site.node, found)
+
+
+def add_argument(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``parser.add_argument("--ckpt", default="model.pt")``: the parser now has that option."""
+    flags = [_literal_text_of(v) for v in site.args]
+    dest = _literal_text_of(site.kwargs["dest"]) if "dest" in site.kwargs else None
+    if dest is None:
+        long = [f for f in flags if f and f.startswith("--")]
+        plain = [f for f in flags if f and not f.startswith("-")]
+        chosen = long[0][2:] if long else (plain[0] if plain else None)
+        dest = chosen.replace("-", "_") if chosen else None
+    if dest is None:
+        return UNKNOWN
+    default = site.kwargs.get("default", NONE)
+    option = (dest, default)
+    parsers = {v.site for v in site.receiver if v.kind is Kind.ARG_PARSER}
+    interpreter.transform_everywhere(parsers, lambda v: v.updated(options=(*v.fact("options", ()), option)))
+    return UNKNOWN
+
+
+def parse_args(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """Parsed arguments: each option's default, or whatever the command line said."""
+    attrs: dict[str, Values] = {}
+    for parser in site.receiver:
+        if parser.kind is not Kind.ARG_PARSER:
+            return UNKNOWN
+        for dest, default in parser.fact("options", ()):
+            attrs[dest] = attrs.get(dest, frozenset()) | default | UNKNOWN
+    namespace = interpreter.new_value(Kind.NAMESPACE, site.node, None).with_attrs(attrs)
+    if site.method == "parse_known_args":
+        return frozenset({interpreter.new_value(Kind.TUPLE, site.node, None, items=(frozenset({namespace}), UNKNOWN))})
+    return frozenset({namespace})
+
+
+def super_(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    function = interpreter.frame.function
+    if function is None or function.owner is None or site.args:
+        return UNKNOWN
+    positional = function.positional()
+    this = interpreter.lookup(positional[0].name.value) if positional else None
+    if not this:
+        return UNKNOWN
+    return frozenset(
+        {Value(Kind.SUPER, site=("super", id(site.node)), facts=(("owner", function.owner), ("self", this)))}
+    )
+
+
+def attribute(interpreter: Interpreter, value: Value, name: str) -> Values:
+    """What the registry says ``value.name`` is for a library object."""
+    kind = value.kind
+    if kind is Kind.PEFT_MODEL and name in ("model", "base_model"):
+        return frozenset({_injected_base(value)})
+    if kind is Kind.INJECTED_BASE and name == "model" and value.origin:
+        return frozenset({value})
+    if kind is Kind.PIPELINE and name in registry.PIPELINE_COMPONENTS:
+        component = Value(
+            Kind.BASE_MODEL,
+            site=(value.site, name),
+            guards=value.guards,
+            facts=make_facts(model_class=f"pipeline.{name}"),
+        )
+        return frozenset({component})
+    if name == "_orig_mod" and kind in MODEL_KINDS:
+        return frozenset({value})
+    return UNKNOWN
+
+
+def _literal_text(site: CallSite, api: registry.Api, role: str) -> str | None:
+    values = site.role(api, role)
+    texts = {v.fact("text") for v in values if v.kind is Kind.STRING}
+    return texts.pop() if len(texts) == 1 and known(values) and None not in texts else None
+
+
+def _literal_text_of(values: Values) -> str | None:
+    texts = {v.fact("text") for v in values}
+    text = texts.pop() if len(texts) == 1 else None
+    return text if isinstance(text, str) else None
+
+
+def _chain_key(site: CallSite) -> tuple[int, ...]:
+    return tuple(id(origin.node) for origin in site.call_chain)
+
+
+_VERBS: dict[str, Verb] = {
+    "wrap": wrap,
+    "inject": _inject_verb,
+    "new": new,
+    "config": config,
+    "same": same,
+    "state_dict": state_dict,
+    "parameters": parameters,
+    "none": nothing,
+    "torch_load": torch_load,
+    "distributed": distributed,
+    "copy": copy,
+    "merge": merge,
+    "base_of": base_of,
+    "never_returns": never_returns,
+    "trainer": trainer,
+    "arguments": arguments,
+    "unwrap": unwrap,
+    "partial": partial,
+    "append": append,
+    "update": update,
+    "path": path,
+    "joinpath": joinpath,
+    "format": format_string,
+    "add_argument": add_argument,
+    "parse_args": parse_args,
+    "super": super_,
+}
+__all__ = ["apply", "attribute", "names"]

@@ -1,0 +1,564 @@
+"""Expressions: what each libcst expression node can evaluate to (part of the Interpreter)."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from peftlint.analysis import conditions, names, paths, registry
+from peftlint.analysis.values import (
+    NONE,
+    NOTHING,
+    UNKNOWN,
+    Kind,
+    Value,
+    Values,
+    const,
+    known,
+    make_facts,
+    or_unknown,
+)
+
+if TYPE_CHECKING:
+    from peftlint.analysis.frames import Frame, Function
+    from peftlint.analysis.units import ParsedUnit
+
+_BUILTINS = frozenset(dir(builtins))
+MAX_SHAPES = 8
+_LITERAL_NAMES = {"True": True, "False": False, "None": None}
+
+
+class Expressions:
+    # provided by Interpreter / Calls
+    frames: list[Frame]
+    guards: list[Any]
+    unit: ParsedUnit | None
+    attribute_parents: set[str]
+    lookup: Callable[[str], Values | None]
+    bind: Callable[[str, Values], None]
+    attributes_of_key: Callable[[str], dict[str, Values]]
+    call: Callable[..., Values]
+    attribute_of: Callable[..., Values]
+    new_value: Callable[..., Value]
+    transform_everywhere: Callable[..., None]
+    refined: Callable[..., Any]
+    quietly: Callable[[Callable[[], Values]], Values]
+    lazy_function: Callable[..., Function]
+
+    @property
+    def frame(self) -> Frame:
+        return self.frames[-1]
+
+    # ----------------------------------------------------------------- dispatch
+    def expression(self, node: cst.BaseExpression | None, discarded: bool = False) -> Values:
+        if node is None:
+            return UNKNOWN
+        kind = type(node)
+        if kind is cst.Name:
+            return self.name(node.value)  # type: ignore[attr-defined]
+        if kind is cst.Call:
+            return self.call(node, discarded)
+        if kind is cst.Attribute:
+            return self.attribute(node)  # type: ignore[arg-type]
+        handler = _HANDLERS.get(kind)
+        if handler is not None:
+            return handler(self, node)  # type: ignore[no-any-return]
+        return self.children(node)
+
+    def children(self, node: cst.CSTNode) -> Values:
+        """Evaluate every sub-expression (for the calls inside); the value itself is unknown."""
+        for child in _expression_children(node):
+            self.expression(child)
+        return UNKNOWN
+
+    def name(self, identifier: str) -> Values:
+        found = self.lookup(identifier)
+        if found is not None:
+            return self.with_key_attributes_of(identifier, found)
+        if identifier in _LITERAL_NAMES:
+            return const(_LITERAL_NAMES[identifier])
+        for module in sorted(self.frame.module.star_imports):
+            exported = names.STAR_EXPORTS.get(module)
+            if exported is not None and exported(identifier):
+                return self.import_value(f"{module}.{identifier}")
+        if identifier in _BUILTINS:
+            return self.import_value(f"builtins.{identifier}")
+        return UNKNOWN
+
+    def with_key_attributes_of(self, key: str, values: Values) -> Values:
+        """Attributes set through a name (``r.model = m``) travel with the object it holds."""
+        attributes = self.attributes_of_key(key) if key in self.attribute_parents else {}
+        if not attributes:
+            return values
+        return frozenset(
+            v.with_attrs(attributes) if v.kind not in (Kind.UNKNOWN, Kind.CONST, Kind.IMPORT) else v for v in values
+        )
+
+    def with_key_attributes(self, node: cst.BaseExpression, values: Values) -> Values:
+        key = conditions.key_of(node)
+        return self.with_key_attributes_of(key, values) if key is not None else values
+
+    def attribute(self, node: cst.Attribute) -> Values:
+        key = conditions.key_of(node)
+        if key is not None:
+            found = self.lookup(key)
+            if found is not None:
+                return self.with_key_attributes_of(key, found)
+        return self.attribute_of(self.expression(node.value), node.attr.value, node)
+
+    def feasible(self, values: Values) -> Values:
+        if not self.guards or not values:
+            return values
+        return or_unknown(v for v in values if v.feasible_under(self.guards))
+
+    # ----------------------------------------------------------------- values of things
+    def import_value(self, qualname: str) -> Values:
+        canonical = names.canonical(qualname)
+        if canonical in registry.CONSTANTS:
+            return const(registry.CONSTANTS[canonical])
+        facts: dict[str, Any] = {"qualname": qualname}
+        if qualname.startswith(".") or qualname.split(".", 1)[0] not in names.LIBRARY_ROOTS:
+            facts["importer"] = self.frame.module.path
+        return frozenset({Value(Kind.IMPORT, site=("import", qualname), facts=make_facts(**facts))})
+
+    def function_value(self, function: Function) -> Values:
+        return frozenset({Value(Kind.FUNCTION, site=("function", id(function)), facts=(("function", function),))})
+
+    def string_value(self, text: str, node: cst.CSTNode | None = None) -> Values:
+        return self.strings(node, [paths.literal(text)], text=text)
+
+    def strings(self, node: cst.CSTNode | None, shapes: Sequence[paths.Shape], text: str | None = None) -> Values:
+        guards = frozenset(self.guards)
+        found = []
+        for shape in list(dict.fromkeys(paths.normalise(s) for s in shapes))[:MAX_SHAPES]:
+            literal_text = text if text is not None else paths.literal_text(shape)
+            facts = make_facts(shape=shape, text=literal_text)
+            found.append(Value(Kind.STRING, site=(id(node), shape), guards=guards, facts=facts))
+        return or_unknown(found)
+
+    def dotted(self, node: cst.BaseExpression) -> str:
+        if isinstance(node, cst.Name):
+            return node.value
+        if isinstance(node, cst.Attribute):
+            return f"{self.dotted(node.value)}.{node.attr.value}"
+        return ""
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.unit.code(node) if self.unit is not None else ""
+
+    # ----------------------------------------------------------------- path shapes
+    def shapes(self, values: Values, node: cst.CSTNode | None) -> list[paths.Shape]:
+        """Every path shape a value can have; a value the analysis cannot read stands for itself
+        by its source text (the same text in one file names the same place)."""
+        found: list[paths.Shape] = []
+        placeholder = False
+        for value in sorted(values, key=_value_order):
+            if value.kind is Kind.IMPORT and value.fact("importer") is not None:
+                resolved = self.resolve_import(value)  # type: ignore[attr-defined]
+                strings = [v for v in resolved or () if v.kind is Kind.STRING]
+                if strings:
+                    found += [v.fact("shape") for v in strings]
+                    continue
+            if value.kind is Kind.STRING:
+                found.append(value.fact("shape"))
+            elif value.kind is Kind.IMPORT and not value.fact("qualname").startswith("builtins."):
+                found.append(paths.imported(value.fact("qualname")))
+            else:
+                placeholder = True
+        if placeholder or not found:
+            text = " ".join(self.code(node).split()) if node is not None else "?"
+            found.append(paths.placeholder(text))
+        return list(dict.fromkeys(found))[:MAX_SHAPES]
+
+    def product(self, pieces: Sequence[list[paths.Shape]], combine: Callable[..., paths.Shape]) -> list[paths.Shape]:
+        combos: list[tuple[paths.Shape, ...]] = [()]
+        for options in pieces:
+            combos = [(*c, o) for c in combos for o in options][:MAX_SHAPES]
+        return [combine(*c) for c in combos]
+
+    def binary(
+        self,
+        operator: str,
+        left: Values,
+        right: Values,
+        left_node: cst.CSTNode | None = None,
+        right_node: cst.CSTNode | None = None,
+    ) -> Values:
+        strings = any(v.kind is Kind.STRING for v in left)
+        if operator == "Add" and (strings or any(v.kind is Kind.STRING for v in right)):
+            pieces = [self.shapes(left, left_node), self.shapes(right, right_node)]
+            return self.strings(left_node, self.product(pieces, paths.concat))
+        if operator == "Divide" and strings:
+            pieces = [self.shapes(left, left_node), self.shapes(right, right_node)]
+            return self.strings(left_node, self.product(pieces, lambda *s: paths.join(s)))
+        if operator == "Modulo" and strings:
+            arguments = [
+                self.shapes(item, None) for v in right if v.kind is Kind.TUPLE for item in v.fact("items")
+            ] or [self.shapes(right, right_node)]
+            shapes = [
+                paths.percent(v.fact("shape"), list(combo))  # type: ignore[arg-type]
+                for v in left
+                if v.kind is Kind.STRING
+                for combo in self.product(arguments, lambda *s: s)  # type: ignore[arg-type]
+            ]
+            return self.strings(left_node, [s for s in shapes if s is not None])
+        if known(left) and known(right):
+            numbers = [
+                (a.fact("value"), b.fact("value"))
+                for a in left
+                for b in right
+                if a.kind is Kind.CONST and b.kind is Kind.CONST
+            ]
+            if len(numbers) == 1 and operator in _ARITHMETIC:
+                try:
+                    return const(_ARITHMETIC[operator](*numbers[0]))
+                except Exception:  # noqa: BLE001 - the user's arithmetic may raise; we learn nothing
+                    return UNKNOWN
+        return UNKNOWN
+
+    # ----------------------------------------------------------------- assignment
+    def assign_target(self, target: cst.BaseExpression, values: Values) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            self.assign_elements([e for e in target.elements], values)
+            return
+        if isinstance(target, cst.StarredElement):
+            self.assign_target(target.value, UNKNOWN)
+            return
+        key = conditions.key_of(target)
+        if key is not None:
+            self.bind(key, values)
+            if isinstance(target, cst.Subscript):
+                self.store_item(target, values if conditions.index_name(key) is None else UNKNOWN)
+            return
+        if isinstance(target, cst.Attribute):
+            self.expression(target.value)
+        elif isinstance(target, cst.Subscript):
+            self.store_item(target, values)
+
+    def assign_elements(self, elements: Sequence[cst.BaseElement], values: Values) -> None:
+        """``tokenizer, model = build()`` where build returns ``tok, model``: element-wise."""
+        starred = any(isinstance(e, cst.StarredElement) for e in elements)
+        exact = [v.fact("items") for v in values if v.kind is Kind.TUPLE and len(v.fact("items")) == len(elements)]
+        loose = [v for v in values if v.kind is Kind.LIST or (v.kind is Kind.TUPLE and v.fact("open"))]
+        unknown = any(
+            v.kind not in (Kind.TUPLE, Kind.LIST) or (v.kind is Kind.TUPLE and len(v.fact("items")) != len(elements))
+            for v in values
+        )
+        for index, element in enumerate(elements):
+            if starred:
+                parts = UNKNOWN
+            else:
+                found: set[Value] = set()
+                for items in exact:
+                    found |= items[index]
+                for value in loose:
+                    for item in value.fact("items", ()):
+                        found |= item
+                parts = frozenset(found) | (UNKNOWN if unknown or loose else frozenset())
+            self.assign_target(element.value, or_unknown(parts))
+
+    def store_item(self, target: cst.Subscript, values: Values) -> None:
+        """``models[name] = m``: the container object now holds ``m`` too (for every alias)."""
+        containers = self.expression(target.value)
+        sites = {v.site for v in containers if v.kind in (Kind.DICT, Kind.LIST)}
+        if not sites:
+            return
+        index = target.slice[0].slice if len(target.slice) == 1 else None
+        constant = conditions.literal(index.value) if isinstance(index, cst.Index) else None
+
+        def add(value: Value) -> Value:
+            if value.kind is Kind.DICT and isinstance(constant, (str, int)):
+                entries = dict(value.fact("entries", ()))
+                entries[constant] = values
+                return value.updated(entries=tuple(sorted(entries.items(), key=lambda e: repr(e[0]))))
+            return value.updated(items=(*value.fact("items", ()), values), open=True)
+
+        self.transform_everywhere(sites, add)
+
+    def entered(self, values: Values) -> Values:
+        """What ``with x as y`` binds: ``__enter__``'s result, which the analysis does not follow."""
+        del values
+        return UNKNOWN
+
+    # ----------------------------------------------------------------- containers
+    def iterate(self, values: Values) -> Values:
+        """What ``for x in values`` binds ``x`` to."""
+        found: set[Value] = set()
+        complete = True
+        for value in values:
+            if value.kind in (Kind.TUPLE, Kind.LIST):
+                for item in value.fact("items", ()):
+                    found |= item
+            elif value.kind is Kind.DICT and not value.fact("open"):
+                found |= {v for key, _ in value.fact("entries", ()) for v in const(key)}
+            else:
+                complete = False
+        return frozenset(found) | (UNKNOWN if not complete or not found else frozenset())
+
+    def subscript(self, node: cst.Subscript) -> Values:
+        key = conditions.key_of(node)
+        if key is not None:
+            found = self.lookup(key)
+            if found is not None:
+                return found
+        containers = self.expression(node.value)
+        index_values: Values = UNKNOWN
+        index_node = None
+        for element in node.slice:
+            if isinstance(element.slice, cst.Index):
+                index_node = element.slice.value
+                index_values = self.expression(index_node)
+            else:
+                self.children(element.slice)
+                index_values = UNKNOWN
+        constants = [v.fact("value") if v.kind is Kind.CONST else v.fact("text") for v in index_values]
+        exact = known(index_values) and len(node.slice) == 1 and all(c is not None for c in constants)
+        items: set[Value] = set()
+        for value in containers:
+            items |= self.item_of(value, constants if exact else None)
+        return or_unknown(items)
+
+    def item_of(self, value: Value, keys: list[object] | None) -> Values:
+        if value.kind in (Kind.TUPLE, Kind.LIST):
+            items = value.fact("items", ())
+            indexes = [k for k in keys or () if isinstance(k, int)]
+            if keys is not None and not value.fact("open") and len(indexes) == len(keys):
+                picked = [items[k] for k in indexes if -len(items) <= k < len(items)]
+                if len(picked) == len(keys):
+                    return frozenset().union(*picked)
+            return frozenset().union(*items, UNKNOWN) if items else UNKNOWN
+        if value.kind is Kind.DICT:
+            entries = dict(value.fact("entries", ()))
+            if keys is not None and all(k in entries for k in keys):
+                return frozenset().union(*(entries[k] for k in keys))
+            return frozenset().union(*entries.values(), UNKNOWN)
+        return UNKNOWN
+
+    def display(self, node: cst.Tuple | cst.List | cst.Set) -> Values:
+        items = []
+        starred = False
+        for element in node.elements:
+            if isinstance(element, cst.StarredElement):
+                starred = True
+                items.append(self.iterate(self.expression(element.value)))
+            else:
+                items.append(self.expression(element.value))
+        kind = Kind.TUPLE if isinstance(node, cst.Tuple) else Kind.LIST
+        return frozenset({self.new_value(kind, node, None, items=tuple(items), open=starred or None)})
+
+    def dict_display(self, node: cst.Dict) -> Values:
+        entries: dict[object, Values] = {}
+        open_ = False
+        for element in node.elements:
+            if isinstance(element, cst.StarredDictElement):
+                spread = self.expression(element.value)
+                for value in spread:
+                    if value.kind is Kind.DICT and not value.fact("open"):
+                        entries.update(dict(value.fact("entries", ())))
+                    else:
+                        open_ = True
+                continue
+            assert isinstance(element, cst.DictElement)
+            key = conditions.literal(element.key)
+            self.expression(element.key)
+            values = self.expression(element.value)
+            if isinstance(key, (str, int)) and not isinstance(key, bool):
+                entries[key] = values
+            else:
+                open_ = True
+                entries.setdefault("*", NOTHING)
+                entries["*"] = entries["*"] | values
+        pairs = tuple(sorted(entries.items(), key=lambda e: repr(e[0])))
+        return frozenset({self.new_value(Kind.DICT, node, None, entries=pairs, open=open_ or None)})
+
+    def comprehension(self, node: cst.BaseComp | cst.DictComp) -> Values:
+        """Calls inside are evaluated; the comprehension's own names never leak out."""
+        saved = self.frame.state
+        self.frame.state = None if saved is None else dict(saved)
+        try:
+            clause: cst.CompFor | None = node.for_in
+            while clause is not None:
+                self.assign_target(clause.target, self.iterate(self.expression(clause.iter)))
+                for condition in clause.ifs:
+                    self.expression(condition.test)
+                clause = clause.inner_for_in
+            if isinstance(node, cst.DictComp):
+                self.expression(node.key)
+                values = self.expression(node.value)
+                return frozenset({self.new_value(Kind.DICT, node, None, entries=(("*", values),), open=True)})
+            values = self.expression(node.elt)  # type: ignore[attr-defined]
+        finally:
+            self.frame.state = saved
+        return frozenset({self.new_value(Kind.LIST, node, None, items=(values,), open=True)})
+
+    # ----------------------------------------------------------------- operators
+    def boolean(self, node: cst.BooleanOperation) -> Values:
+        left = self.expression(node.left)
+        saved = self.frame.state
+        polarity = isinstance(node.operator, cst.And)  # `a and b` evaluates b only when a is true
+        entry = self.refined(saved, node.left, polarity)
+        if entry is None:
+            return left
+        self.frame.state = entry
+        try:
+            right = self.expression(node.right)
+        finally:
+            self.frame.state = saved
+        return left | right
+
+    def if_expression(self, node: cst.IfExp) -> Values:
+        self.expression(node.test)
+        saved = self.frame.state
+        found: Values = NOTHING
+        for polarity, branch in ((True, node.body), (False, node.orelse)):
+            entry = self.refined(saved, node.test, polarity)
+            if entry is None:
+                continue
+            self.frame.state = entry
+            try:
+                found |= self.expression(branch)
+            finally:
+                self.frame.state = saved
+        return or_unknown(found)
+
+    def comparison(self, node: cst.Comparison) -> Values:
+        self.expression(node.left)
+        for target in node.comparisons:
+            self.expression(target.comparator)
+        state = self.frame.state
+        if state is None:
+            return UNKNOWN
+        can_be_true = self.refined(state, node, True) is not None
+        can_be_false = self.refined(state, node, False) is not None
+        if can_be_true != can_be_false:
+            return const(can_be_true)
+        return UNKNOWN
+
+    def unary(self, node: cst.UnaryOperation) -> Values:
+        values = self.expression(node.expression)
+        if isinstance(node.operator, cst.Not):
+            state = self.frame.state
+            if state is not None:
+                can_be_true = self.refined(state, node.expression, True) is not None
+                can_be_false = self.refined(state, node.expression, False) is not None
+                if can_be_true != can_be_false:
+                    return const(not can_be_true)
+            return UNKNOWN
+        constant = conditions.literal(node)
+        if conditions.is_literal(constant):
+            return const(constant)
+        del values
+        return UNKNOWN
+
+    def binary_operation(self, node: cst.BinaryOperation) -> Values:
+        left = self.expression(node.left)
+        right = self.expression(node.right)
+        return self.binary(type(node.operator).__name__, left, right, node.left, node.right)
+
+    def formatted(self, node: cst.FormattedString) -> Values:
+        pieces: list[list[paths.Shape]] = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                pieces.append([paths.literal(part.value)])
+            elif isinstance(part, cst.FormattedStringExpression):
+                values = self.expression(part.expression)
+                if part.format_spec or part.conversion:
+                    pieces.append([paths.placeholder(" ".join(self.code(part.expression).split()))])
+                else:
+                    pieces.append(self.shapes(values, part.expression))
+        return self.strings(node, self.product(pieces, paths.concat))
+
+    def literal_string(self, node: cst.SimpleString | cst.ConcatenatedString) -> Values:
+        if isinstance(node, cst.ConcatenatedString):
+            parts = [node.left, node.right]
+            if not all(isinstance(p, (cst.SimpleString, cst.ConcatenatedString)) for p in parts):
+                pieces = [self.shapes(self.expression(p), p) for p in parts]
+                return self.strings(node, self.product(pieces, paths.concat))
+        value = node.evaluated_value
+        if isinstance(value, bytes):
+            return const(value)
+        if value is None:
+            return UNKNOWN
+        return self.strings(node, [paths.literal(value)], text=value)
+
+    def named(self, node: cst.NamedExpr) -> Values:
+        values = self.expression(node.value)
+        self.assign_target(node.target, values)
+        return values
+
+    def yield_expression(self, node: cst.Yield) -> Values:
+        value = node.value
+        if isinstance(value, cst.From):
+            self.expression(value.item)
+        elif value is not None:
+            self.frame.yields.append(self.expression(value))
+        else:
+            self.frame.yields.append(NONE)
+        return UNKNOWN
+
+    def lambda_expression(self, node: cst.Lambda) -> Values:
+        unit = self.unit
+        function = self.lazy_function("<lambda>", lambda: (unit, node), owner=None)
+        return self.function_value(function)
+
+
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "Add": lambda a, b: a + b,
+    "Subtract": lambda a, b: a - b,
+    "Multiply": lambda a, b: a * b,
+}
+
+
+def _value_order(value: Value) -> str:
+    return f"{value.kind.value}:{value.fact('shape')!r}:{value.fact('qualname')}"
+
+
+def _number(self: Expressions, node: cst.BaseExpression) -> Values:
+    value = conditions.literal(node)
+    return const(value) if conditions.is_literal(value) else UNKNOWN
+
+
+_HANDLERS: dict[type, Callable[[Any, Any], Values]] = {
+    cst.SimpleString: Expressions.literal_string,
+    cst.ConcatenatedString: Expressions.literal_string,
+    cst.FormattedString: Expressions.formatted,
+    cst.Integer: _number,
+    cst.Float: _number,
+    cst.Imaginary: lambda self, node: UNKNOWN,
+    cst.Ellipsis: lambda self, node: const(...),
+    cst.BinaryOperation: Expressions.binary_operation,
+    cst.BooleanOperation: Expressions.boolean,
+    cst.UnaryOperation: Expressions.unary,
+    cst.Comparison: Expressions.comparison,
+    cst.IfExp: Expressions.if_expression,
+    cst.Subscript: Expressions.subscript,
+    cst.Tuple: Expressions.display,
+    cst.List: Expressions.display,
+    cst.Set: Expressions.display,
+    cst.Dict: Expressions.dict_display,
+    cst.ListComp: Expressions.comprehension,
+    cst.SetComp: Expressions.comprehension,
+    cst.GeneratorExp: Expressions.comprehension,
+    cst.DictComp: Expressions.comprehension,
+    cst.Await: lambda self, node: self.expression(node.expression),
+    cst.NamedExpr: Expressions.named,
+    cst.Yield: Expressions.yield_expression,
+    cst.Lambda: Expressions.lambda_expression,
+    cst.StarredElement: lambda self, node: self.iterate(self.expression(node.value)),
+}
+
+
+def _expression_children(node: cst.CSTNode) -> list[cst.BaseExpression]:
+    """Sub-expressions of a node of a kind the handlers do not know (a slice, a keyword...)."""
+    found: list[cst.BaseExpression] = []
+    stack: list[Any] = list(node.children)
+    while stack:
+        child = stack.pop()
+        if isinstance(child, cst.BaseExpression):
+            found.append(child)
+        elif isinstance(child, cst.CSTNode):
+            stack.extend(child.children)
+    return found[::-1]

@@ -1,0 +1,157 @@
+"""The interpreter's bookkeeping: scopes (frames), modules, functions and classes.
+
+Functions and classes of the analysed code are objects the values point at (``Kind.FUNCTION``
+and ``Kind.CLASS`` carry them as a fact), with their libcst node parsed the first time a call
+needs it: a def nobody calls is never parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from peftlint.analysis.values import Origin, State, Values
+
+if TYPE_CHECKING:
+    from peftlint.analysis.units import ParsedUnit, Source
+
+FunctionNode = cst.FunctionDef | cst.Lambda
+
+
+@dataclass
+class Loop:
+    breaks: list[State | None] = field(default_factory=list)
+    continues: list[State | None] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class ModuleScope:
+    """One file as a module: its source, its module-level frame and its dotted name."""
+
+    path: str
+    source: Source
+    name: str  # "__main__" for the file being linted; its dotted name when imported
+    frame: Frame | None = None
+    imported: bool = False  # evaluated only for its bindings: rules hear nothing from it
+    star_imports: set[str] = field(default_factory=set)  # libraries imported with ``*``
+    reach: Any = None  # reach.Reach of an imported module: which of its defs are worth inlining
+
+
+@dataclass(eq=False)
+class Frame:
+    state: State | None
+    parent: Frame | None  # the enclosing scope a name not bound here is read from
+    module: ModuleScope
+    kind: str = "function"  # "module", "function" or "class"
+    returns: list[tuple[Values, State]] = field(default_factory=list)
+    yields: list[Values] = field(default_factory=list)
+    loops: list[Loop] = field(default_factory=list)
+    call_chain: tuple[Origin, ...] = ()
+    globals: set[str] = field(default_factory=set)  # names declared ``global`` here
+    function: Function | None = None
+
+    def module_frame(self) -> Frame:
+        frame: Frame = self
+        while frame.parent is not None and frame.kind != "module":
+            frame = frame.parent
+        return frame
+
+
+Loader = Callable[[], "tuple[ParsedUnit, FunctionNode]"]
+
+
+@dataclass(eq=False)
+class Function:
+    """A def or lambda; ``load`` parses it (once) and gives its unit and node."""
+
+    name: str
+    load: Loader
+    parent: Frame  # the scope it was defined in (closures read it when called)
+    owner: ClassInfo | None = None
+    _loaded: tuple[ParsedUnit, FunctionNode] | None = None
+    decorators: tuple[str, ...] | None = None  # canonical names, once evaluated
+    names_used: frozenset[str] | None = None  # every name its body mentions, for memo keys
+    source_unit: Any = None  # the pre-screen's Unit of a def parsed on its own
+
+    def loaded(self) -> tuple[ParsedUnit, FunctionNode]:
+        if self._loaded is None:
+            self._loaded = self.load()
+        return self._loaded
+
+    @property
+    def node(self) -> FunctionNode:
+        return self.loaded()[1]
+
+    @property
+    def unit(self) -> ParsedUnit:
+        return self.loaded()[0]
+
+    def params(self) -> list[cst.Param]:
+        parameters = self.node.params
+        return [*parameters.posonly_params, *parameters.params, *parameters.kwonly_params]
+
+    def positional(self) -> list[cst.Param]:
+        parameters = self.node.params
+        return [*parameters.posonly_params, *parameters.params]
+
+    def is_static(self) -> bool:
+        return "staticmethod" in (self.decorators or ())
+
+    def is_classmethod(self) -> bool:
+        return "classmethod" in (self.decorators or ())
+
+    def is_property(self) -> bool:
+        return bool({"property", "functools.cached_property"} & set(self.decorators or ()))
+
+
+@dataclass(eq=False)
+class ClassInfo:
+    name: str
+    parent: Frame
+    bases: list[ClassInfo] = field(default_factory=list)  # the analysed code's classes among its bases
+    library_bases: tuple[str, ...] = ()  # canonical names of library classes among its bases
+    members: dict[str, Function] = field(default_factory=dict)
+    attributes: dict[str, Values] = field(default_factory=dict)  # class-level assignments
+    fields: list[str] = field(default_factory=list)  # annotated class-level names, in order
+    decorators: tuple[str, ...] = ()
+    unit: Any = None
+    node: Any = None
+    analysed: bool = False
+
+    def mro(self) -> Iterator[ClassInfo]:
+        """This class, then its bases depth first, each once (C3 where it matters: diamonds are rare)."""
+        seen: set[int] = set()
+        stack = [self]
+        while stack:
+            current = stack.pop(0)
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            yield current
+            stack = [*current.bases, *stack]
+
+    def lookup(self, name: str, after: ClassInfo | None = None) -> Function | None:
+        """The method ``name`` as ``self.name`` finds it (or ``super()`` from ``after``)."""
+        skipping = after is not None
+        for cls in self.mro():
+            if skipping:
+                skipping = cls is not after
+                continue
+            if name in cls.members:
+                return cls.members[name]
+        return None
+
+    def class_attribute(self, name: str) -> Values | None:
+        for cls in self.mro():
+            if name in cls.attributes:
+                return cls.attributes[name]
+        return None
+
+    def all_library_bases(self) -> set[str]:
+        return {base for cls in self.mro() for base in cls.library_bases}
+
+    def is_dataclass(self) -> bool:
+        return any(d in ("dataclasses.dataclass", "attr.s", "attrs.define") for d in self.decorators)

@@ -1,0 +1,234 @@
+"""The pre-screen: which parts of a file the analysis needs, decided on CPython's AST.
+
+CPython's parser is fast and already answers "does this file parse?". Its tree is used for three
+things only, never for the analysis itself (that walks libcst's tree, see units.py):
+
+* the call shapes the file contains, so a rule can say "my calls cannot occur here";
+* the file's units: its top-level statements, and the members of its top-level classes, with
+  their line ranges, so libcst parses one ``def`` of a 5,000-line module, not the module;
+* per unit, the names it calls (its nested defs' included) and how deeply its nodes nest, so
+  Reach can skip units that cannot reach a rule's call and the engine can send pathologically
+  deep code to a process with a big stack.
+
+If CPython cannot parse the file (newer grammar than this interpreter, say), the caller parses
+it with libcst instead, whole, and analyses everything.
+"""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from dataclasses import dataclass, field
+
+STATEMENTS = "statements"  # consecutive top-level (or class-level) statements that are not defs
+DEF = "def"
+CLASS = "class"
+
+
+@dataclass
+class Unit:
+    """A piece of a file libcst can parse on its own: lines ``start``..``end`` (1-based, inclusive).
+
+    A class member (``member=True``) is parsed inside a ``class _:`` line of its own, so its
+    indentation and every column stay as written.
+    """
+
+    kind: str
+    start: int
+    end: int
+    name: str | None = None
+    member: bool = False
+    calls: set[str] = field(default_factory=set)  # names called inside: f(...) and x.f(...) give "f"
+    depth: int = 0  # how deeply its AST nodes nest
+    members: list[Unit] = field(default_factory=list)  # a class split into members
+    header_end: int = 0  # a split class: the last line of its header (decorators, bases, colon)
+
+
+@dataclass
+class Screen:
+    """What CPython's AST tells about a file, before any analysis."""
+
+    units: list[Unit]
+    methods: set[tuple[str, str]] = field(default_factory=set)  # (last name of the receiver, method)
+    functions: set[str] = field(default_factory=set)  # plain f(...) calls
+    peft_names: set[str] = field(default_factory=set)  # local names bound to something from peft
+    imports: dict[str, str] = field(default_factory=dict)  # local name -> imported qualname
+    depth: int = 0
+
+    def calls_named(self, names: frozenset[str]) -> bool:
+        """Some ``f(...)`` or ``x.f(...)`` call with ``f`` in ``names``."""
+        return not names.isdisjoint(self.functions) or any(attr in names for _, attr in self.methods)
+
+    def peft_method(self, method: str) -> bool:
+        """A ``X.method(...)`` call where X names a peft class (``PeftModel``, an alias, ``peft.X``)."""
+        return any(attr == method and ("Peft" in owner or owner in self.peft_names) for owner, attr in self.methods)
+
+
+def parse_python(text: str, filename: str = "<peftlint>") -> ast.Module:
+    """CPython's parser, its SyntaxWarnings (an invalid escape, ``is`` with a literal) silenced:
+    they are the user's business, not a linter's output. Raises what ``compile`` raises."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return compile(text, filename, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)  # type: ignore[return-value]
+
+
+def screen(tree: ast.Module, lines: list[str]) -> Screen:
+    """``lines``: the text's lines (without their endings), to see where a class body starts."""
+    result = Screen(units=[])
+    result.units = _units(tree.body, lines, member=False)
+    for unit, node in _walk_units(result.units, tree.body, lines):
+        _scan(node, unit, result)
+        result.depth = max(result.depth, unit.depth)
+    return result
+
+
+def _start(node: ast.stmt) -> int:
+    decorators = getattr(node, "decorator_list", ())
+    return min([node.lineno, *(d.lineno for d in decorators)])
+
+
+def _units(body: list[ast.stmt], lines: list[str], member: bool) -> list[Unit]:
+    """Defs and classes are units of their own; the statements between them are grouped. Only
+    simple statements can share a line (``a = 1; b = 2``), and those are grouped anyway."""
+    units: list[Unit] = []
+    for node in body:
+        start, end = _start(node), node.end_lineno or node.lineno
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            units.append(Unit(DEF, start, end, node.name, member))
+        elif isinstance(node, ast.ClassDef):
+            unit = Unit(CLASS, start, end, node.name, member)
+            if not member and _splittable(node, lines):
+                unit.members = _units(node.body, lines, member=True)
+                unit.header_end = unit.members[0].start - 1
+            units.append(unit)
+        elif units and units[-1].kind == STATEMENTS:
+            units[-1].end = max(units[-1].end, end)
+        else:
+            units.append(Unit(STATEMENTS, start, end, member=member))
+    return units
+
+
+def _splittable(node: ast.ClassDef, lines: list[str]) -> bool:
+    """A class whose every member starts a line of its own (not ``class C: x = 1``)."""
+    header: list[ast.expr | ast.keyword] = [*node.bases, *node.keywords]
+    previous_end = max([_start(node), *(n.end_lineno or n.lineno for n in header)])
+    previous: ast.stmt | None = None
+    for member in node.body:
+        start = _start(member)
+        if start <= previous_end and _simple(previous) and _simple(member):
+            previous_end = max(previous_end, member.end_lineno or member.lineno)
+            continue  # `a = 1; b = 2`: one unit of statements
+        if start <= previous_end or start > len(lines):
+            return False
+        text = lines[start - 1]
+        if getattr(member, "decorator_list", None):
+            own_line = text.lstrip().startswith("@")
+        else:
+            prefix = text.encode("utf-8")[: member.col_offset].decode("utf-8", errors="replace")
+            own_line = member.col_offset > 0 and not prefix.strip()
+        if not own_line:
+            return False
+        previous_end = member.end_lineno or member.lineno
+        previous = member
+    return bool(node.body)
+
+
+def _simple(node: ast.stmt | None) -> bool:
+    return node is not None and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+
+
+def _walk_units(units: list[Unit], body: list[ast.stmt], lines: list[str]) -> list[tuple[Unit, ast.AST]]:
+    """Pair each unit with the AST statements it covers (a split class: its header and members)."""
+    pairs: list[tuple[Unit, ast.AST]] = []
+    index = 0
+    for unit in units:
+        while index < len(body) and _start(body[index]) <= unit.end:
+            node = body[index]
+            if unit.members and isinstance(node, ast.ClassDef):
+                header = ast.ClassDef(
+                    name=node.name,
+                    bases=node.bases,
+                    keywords=node.keywords,
+                    body=[],
+                    decorator_list=node.decorator_list,
+                )
+                pairs.append((unit, header))
+                pairs += _walk_units(unit.members, node.body, lines)
+            else:
+                pairs.append((unit, node))
+            index += 1
+    return pairs
+
+
+# Per node type, the fields that can hold child nodes (not ``ctx`` and operators).
+_SKIPPED_FIELDS = frozenset({"ctx", "op", "ops", "type_comment", "kind"})
+_STRING_LISTS = {ast.Global: "names", ast.Nonlocal: "names", ast.MatchClass: "kwd_attrs"}
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _scan(root: ast.AST, unit: Unit, result: Screen) -> None:
+    """One walk over every node, without recursion (so no tree is too deep for it)."""
+    stack: list[tuple[ast.AST, int]] = [(root, 1)]
+    calls, methods, functions = unit.calls, result.methods, result.functions
+    while stack:
+        node, depth = stack.pop()
+        if depth > unit.depth:
+            unit.depth = depth
+        kind = type(node)
+        if kind is ast.Call:
+            func = node.func  # type: ignore[attr-defined]
+            if type(func) is ast.Attribute:
+                methods.add((_last_name(func.value), func.attr))
+                calls.add(func.attr)
+            elif type(func) is ast.Name:
+                functions.add(func.id)
+                calls.add(func.id)
+        elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+            calls.update(_peft_annotations(node))  # type: ignore[arg-type]
+        elif kind is ast.ImportFrom:
+            module = "." * node.level + (node.module or "")  # type: ignore[attr-defined]
+            for alias in node.names:  # type: ignore[attr-defined]
+                local = alias.asname or alias.name
+                result.imports[local] = f"{module}.{alias.name}"
+                if module.split(".")[0] == "peft":
+                    result.peft_names.add(local)
+        elif kind is ast.Import:
+            for alias in node.names:  # type: ignore[attr-defined]
+                local = alias.asname or alias.name.split(".")[0]
+                result.imports[local] = alias.name if alias.asname else local
+                if alias.name.split(".")[0] == "peft":
+                    result.peft_names.add(local)
+        fields = _CHILD_FIELDS.get(kind)
+        if fields is None:
+            skipped = _SKIPPED_FIELDS | {_STRING_LISTS.get(kind, "")}  # type: ignore[call-overload]
+            fields = _CHILD_FIELDS[kind] = tuple(f for f in getattr(kind, "_fields", ()) if f not in skipped)
+        # libcst nests ``a and b and c`` one operator deep per term where CPython keeps it flat
+        step = len(node.values) if kind is ast.BoolOp else 1  # type: ignore[attr-defined]
+        for name in fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                stack.extend((item, depth + step) for item in value if item is not None)
+            elif isinstance(value, ast.AST):
+                stack.append((value, depth + step))
+
+
+def _peft_annotations(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """Peft class names a def's parameters are annotated with (``model: PeftModel`` makes a PEFT
+    model without a call): counted with the names it calls, so the def is analysed."""
+    arguments = node.args
+    found = []
+    for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
+        annotation = arg.annotation
+        name = getattr(annotation, "id", None) or getattr(annotation, "attr", None)
+        if isinstance(name, str) and "Peft" in name:
+            found.append(name)
+    return found
+
+
+def _last_name(node: ast.AST) -> str:
+    """``peft.PeftModel`` -> "PeftModel"; ``model`` -> "model"; anything else -> ""."""
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return ""

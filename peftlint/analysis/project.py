@@ -1,0 +1,214 @@
+"""The run as a whole: modules of the run that a file imports, and pytest fixtures.
+
+``from utils import build_model`` in train.py resolves against utils.py beside it (or in a
+package above it, or among the run's files); the imported module is evaluated once, quietly,
+for its bindings (its ``if __name__ == "__main__":`` block does not run, as on a real import),
+and its functions are then inlined like the file's own. Every file read this way is recorded,
+so the results cache knows a file's findings depend on it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from peftlint.analysis import names
+from peftlint.analysis.frames import Function, ModuleScope
+from peftlint.analysis.prescreen import Screen
+from peftlint.analysis.reach import Reach
+from peftlint.analysis.values import Kind, Value, Values
+
+if TYPE_CHECKING:
+    from peftlint.analysis.callsite import CallSite
+    from peftlint.analysis.interpreter import Interpreter
+    from peftlint.analysis.units import Source
+
+MAX_MODULE_BYTES = 2_000_000
+MAX_ANCESTORS = 4  # how far up from the importer a package is looked for
+MAX_FIXTURE_DEPTH = 3
+MAX_DEPTH = 150  # deeper code is analysed only in a process of its own (see engine.py)
+FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
+
+
+class Project:
+    def __init__(self, run_files: Sequence[str] = ()) -> None:
+        self.by_module: dict[str, list[str]] = {}
+        for path in run_files:
+            if path.endswith(".py"):
+                for dotted in _dotted_names(path):
+                    self.by_module.setdefault(dotted, []).append(path)
+        self.scopes: dict[str, ModuleScope | None] = {}
+        self.loading: set[str] = set()
+        self.read: dict[str, bytes] = {}  # files read for their bindings: the cache depends on them
+        self.screens: dict[str, Screen] = {}
+        self.fixture_depth = 0
+
+    # ----------------------------------------------------------------- modules
+    def resolve(self, qualname: str, importer: str, interpreter: Interpreter) -> Values | None:
+        """What ``qualname`` (as imported in ``importer``) is, if a module of the run defines it."""
+        parts = qualname.lstrip(".").split(".")
+        dots = len(qualname) - len(qualname.lstrip("."))
+        if not dots and parts[0] in names.LIBRARY_ROOTS:
+            return None
+        for split in range(len(parts) - 1, 0 if dots else 0, -1):
+            module = "." * dots + ".".join(parts[:split])
+            path = self.find_module(module, importer)
+            if path is None:
+                continue
+            scope = self.load(path, module, interpreter)
+            if scope is None or scope.frame is None or scope.frame.state is None:
+                return None
+            values = scope.frame.state.get(parts[split])
+            if values is None:
+                return None
+            if split == len(parts) - 1:  # a module constant: the same one wherever it is imported
+                constant = f"{path}:{parts[split]}"
+                values = frozenset(v.updated(constant=constant) if v.kind is Kind.STRING else v for v in values)
+            for attribute in parts[split + 1 :]:
+                values = interpreter.attribute_of(values, attribute, None)  # type: ignore[arg-type]
+            return values
+        return None
+
+    def find_module(self, dotted: str, importer: str) -> str | None:
+        stripped = dotted.lstrip(".")
+        dots = len(dotted) - len(stripped)
+        base = os.path.dirname(os.path.abspath(importer))
+        relative = stripped.split(".") if stripped else []
+        if dots:
+            for _ in range(dots - 1):
+                base = os.path.dirname(base)
+            return _module_file(base, relative)
+        directory = base
+        for _ in range(MAX_ANCESTORS + 1):
+            found = _module_file(directory, relative)
+            if found is not None:
+                return found
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+        candidates = sorted(self.by_module.get(stripped, []))
+        return os.path.abspath(candidates[0]) if len(candidates) == 1 else None
+
+    def load(self, path: str, name: str, interpreter: Interpreter) -> ModuleScope | None:
+        key = os.path.abspath(path)
+        if key in self.scopes:
+            return self.scopes[key]
+        if key in self.loading:
+            return None  # an import cycle: the module is half-evaluated
+        self.loading.add(key)
+        try:
+            source = self.source(key)
+            if source is None:
+                self.scopes[key] = None
+                return None
+            scope = ModuleScope(path=key, source=source, name=name.lstrip(".") or "module", imported=True)
+            screened = self.screens.get(key)
+            if interpreter.reach is not None and screened is not None:
+                scope.reach = Reach(screened, interpreter.reach.triggers)
+            interpreter.evaluate_imported(scope)
+            self.scopes[key] = scope
+            return scope
+        finally:
+            self.loading.discard(key)
+
+    def source(self, path: str) -> Source | None:
+        from peftlint.analysis.prescreen import parse_python, screen
+        from peftlint.analysis.units import Source
+        from peftlint.sources import SourceError, decode
+
+        try:
+            if os.path.getsize(path) > MAX_MODULE_BYTES:
+                return None
+            with open(path, "rb") as handle:
+                data = handle.read()
+            text = decode(path, data).text
+        except (OSError, SourceError):
+            return None
+        self.read[path] = data
+        try:
+            tree = parse_python(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return Source(path, text, None)
+        prescreened = screen(tree, text.splitlines())
+        if prescreened.depth > MAX_DEPTH:
+            return None
+        self.screens[path] = prescreened
+        return Source(path, text, prescreened.units)
+
+    # ----------------------------------------------------------------- pytest fixtures
+    def fixture(self, function: Function, name: str, interpreter: Interpreter) -> Values | None:
+        """A test's (or a fixture's) parameter is the value of the fixture of that name: the
+        module's own, else the nearest conftest.py's."""
+        if not (function.name.startswith("test") or FIXTURE_DECORATORS & set(function.decorators or ())):
+            return None
+        if self.fixture_depth >= MAX_FIXTURE_DEPTH or name in ("self", "request", "cls"):
+            return None
+        candidates: list[Values] = []
+        module_frame = function.parent.module_frame()
+        if module_frame.state is not None and name in module_frame.state:
+            candidates.append(module_frame.state[name])
+        directory = os.path.dirname(function.parent.module.path)
+        for _ in range(MAX_ANCESTORS + 1):
+            conftest = os.path.join(directory, "conftest.py")
+            if os.path.isfile(conftest) and os.path.abspath(conftest) != function.parent.module.path:
+                scope = self.load(conftest, "conftest", interpreter)
+                if scope is not None and scope.frame is not None and scope.frame.state:
+                    found = scope.frame.state.get(name)
+                    if found is not None:
+                        candidates.append(found)
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+        for values in candidates:
+            fixtures = [v.fact("function") for v in values if v.kind is Kind.FUNCTION and v.fact("function")]
+            if len(fixtures) != 1:
+                continue
+            fixture = fixtures[0]
+            if fixture.decorators is None:
+                fixture.decorators = interpreter.function_decorators(fixture)
+            if not FIXTURE_DECORATORS & set(fixture.decorators):
+                continue
+            return self.run_fixture(fixture, interpreter)
+        return None
+
+    def run_fixture(self, fixture: Function, interpreter: Interpreter) -> Values:
+        from peftlint.analysis.callsite import CallSite
+
+        self.fixture_depth += 1
+        try:
+            kwargs = {param.name.value: interpreter.parameter_values(fixture, param) for param in fixture.params()}
+            site: CallSite = CallSite(
+                node=fixture.node,  # type: ignore[arg-type]
+                unit=fixture.unit, statement=None, callee=None, method=None, api=None,
+                receiver=frozenset(), args=(), kwargs=kwargs, spread=False, discarded=False, call_chain=(),
+                interpreter=interpreter,
+            )  # fmt: skip
+            return interpreter.inline(fixture, site, None, None)
+        finally:
+            self.fixture_depth -= 1
+
+
+def _module_file(directory: str, parts: list[str]) -> str | None:
+    if not parts:
+        init = os.path.join(directory, "__init__.py")
+        return init if os.path.isfile(init) else None
+    candidate = os.path.join(directory, *parts)
+    for path in (candidate + ".py", os.path.join(candidate, "__init__.py")):
+        if os.path.isfile(path):
+            return os.path.abspath(path)
+    return None
+
+
+def _dotted_names(path: str) -> list[str]:
+    parts = os.path.normpath(path).split(os.sep)
+    parts[-1] = parts[-1].removesuffix(".py")
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    parts = [p for p in parts if p not in ("", ".", "..")]
+    return [".".join(parts[i:]) for i in range(len(parts))]
+
+
+__all__ = ["Project", "Value"]

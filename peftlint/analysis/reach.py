@@ -1,0 +1,111 @@
+"""Which defs are worth analysing on their own: those that can reach a call some rule needs.
+
+A def reaches when it calls (by the ``f`` of ``f(...)`` or ``x.f(...)``) a trigger: a call the
+enabled rules report at or depend on (the registry says which names those are), a name with
+``Peft`` in it, or a def of the file (a method of any class, matched by name) that reaches. A
+conservative over-approximation on the pre-screen's call names: a def that cannot reach is never
+parsed, and nothing in it could have been reported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import libcst as cst
+
+from peftlint.analysis.prescreen import CLASS, DEF, Screen, Unit
+
+
+class Reach:
+    def __init__(self, screen: Screen, triggers: frozenset[str]) -> None:
+        self.triggers = triggers
+        self.defined: dict[str, list[Unit]] = {}
+        for unit in screen.units:
+            if unit.kind == DEF and unit.name:
+                self.defined.setdefault(unit.name, []).append(unit)
+            elif unit.kind == CLASS and unit.name:
+                members = unit.members or [unit]
+                self.defined.setdefault(unit.name, []).extend(members)
+                for member in unit.members:
+                    if member.kind == DEF and member.name:
+                        self.defined.setdefault(member.name, []).append(member)
+        self._known: dict[int, bool] = {}
+        self._nodes: dict[int, bool] = {}
+
+    def unit_reaches(self, unit: Unit) -> bool:
+        key = id(unit)
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = self._search(unit)
+        return known
+
+    def _search(self, start: Unit) -> bool:
+        seen: set[int] = set()
+        stack = [start]
+        while stack:
+            unit = stack.pop()
+            if id(unit) in seen:
+                continue
+            seen.add(id(unit))
+            if self._known.get(id(unit)):
+                return True
+            calls = unit.calls if not unit.members else set().union(*(m.calls for m in unit.members))
+            if self.triggered(calls):
+                return True
+            for name in calls:
+                stack.extend(self.defined.get(name, ()))
+        return False
+
+    def triggered(self, calls: set[str]) -> bool:
+        return not self.triggers.isdisjoint(calls) or any("Peft" in name for name in calls)
+
+    def node_reaches(self, node: cst.FunctionDef, parsed: Any) -> bool:
+        """A def met inside a unit (a nested def, or any def of a file parsed whole)."""
+        key = id(node)
+        known = self._nodes.get(key)
+        if known is None:
+            calls = call_names(node)
+            known = self.triggered(calls) or any(
+                self.unit_reaches(unit) for name in calls for unit in self.defined.get(name, ())
+            )
+            self._nodes[key] = known
+        return known
+
+
+def call_names(node: cst.CSTNode) -> set[str]:
+    """The ``f`` of every ``f(...)`` and ``x.f(...)`` under ``node``, and Peft annotations."""
+    found: set[str] = set()
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Call):
+            func = current.func
+            if isinstance(func, cst.Name):
+                found.add(func.value)
+            elif isinstance(func, cst.Attribute):
+                found.add(func.attr.value)
+        elif isinstance(current, cst.Annotation):
+            annotation = current.annotation
+            if isinstance(annotation, cst.Name) and "Peft" in annotation.value:
+                found.add(annotation.value)
+            elif isinstance(annotation, cst.Attribute) and "Peft" in annotation.attr.value:
+                found.add(annotation.attr.value)
+        if isinstance(current, cst.CSTNode):
+            stack.extend(current.children)
+    return found
+
+
+class Everything(Reach):
+    """No pruning: every def is analysed (a file CPython could not parse, or tests)."""
+
+    def __init__(self) -> None:
+        self.triggers = frozenset()
+        self.defined = {}
+        self._known = {}
+        self._nodes = {}
+
+    def unit_reaches(self, unit: Unit) -> bool:
+        return True
+
+    def node_reaches(self, node: cst.FunctionDef, parsed: Any) -> bool:
+        return True

@@ -1,0 +1,285 @@
+"""What the ecosystem's APIs do to a model, as data.
+
+Each ``Api`` names a library call (a function or class by its canonical qualified name, see
+names.py, or a method on values of given kinds), the ``fact`` rules know it by, its arguments by
+role (position and keyword), and its ``effect``: the verb the interpreter (effects.py) carries
+out. Rules declare the facts they report at; their prefilter tokens and the calls Reach follows
+come from these entries, so a rule cannot be pruned by a screen it forgot to declare.
+
+Adding an API is adding an entry here. A verb the interpreter does not have yet is added once in
+effects.py, never as an if-ladder in the walker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from peftlint.analysis import names
+from peftlint.analysis.values import MODEL_KINDS, Kind
+
+Role = tuple[int | None, str | None]  # (position, keyword) of an argument
+ANY = frozenset(Kind)  # a method recognised on any receiver, an unknown one included
+
+
+@dataclass(frozen=True)
+class Api:
+    fact: str  # what rules know the call by: "peft.get_peft_model", "torch.save"...
+    effect: str  # the verb effects.py carries out
+    functions: tuple[str, ...] = ()  # canonical qualnames; a trailing "*" matches a prefix
+    match: Callable[[str], bool] | None = None  # or a predicate on the canonical qualname...
+    calls: tuple[str, ...] = ()  # ...and the names such calls are made by (``f`` of ``x.f(...)``)
+    methods: tuple[str, ...] = ()  # method names...
+    receivers: frozenset[Kind] = frozenset()  # ...on receivers of these kinds
+    roles: tuple[tuple[str, Role], ...] = ()
+    kind: Kind | None = None  # what "new" makes
+    tokens: tuple[tuple[bytes, ...], ...] = ()  # every group must occur in a file that can make this call
+    note: str = ""  # said of the call's location in related notes
+
+    def role(self, name: str) -> Role | None:
+        for role, where in self.roles:
+            if role == name:
+                return where
+        return None
+
+    @property
+    def call_names(self) -> frozenset[str]:
+        """The ``f`` of ``f(...)`` or ``x.f(...)`` for this API (what Reach looks for)."""
+        found = {qualname.rstrip("*").rsplit(".", 1)[-1] for qualname in self.functions}
+        return frozenset(found | set(self.methods) | set(self.calls))
+
+
+MODEL = frozenset(MODEL_KINDS)
+PEFT = frozenset({Kind.PEFT_MODEL})
+
+
+def _is_model_loader(qualname: str) -> bool:
+    """``AutoModelForCausalLM.from_pretrained``, ``GPT2LMHeadModel.from_config``..."""
+    owner, _, method = qualname.rpartition(".")
+    return method in ("from_pretrained", "from_config", "from_single_file") and names.is_model_class(owner)
+
+
+def _is_config_loader(qualname: str) -> bool:
+    owner, _, method = qualname.rpartition(".")
+    return method == "from_pretrained" and names.is_peft_config_class(owner)
+
+
+def _is_adapter_loader(qualname: str) -> bool:
+    return names.peft_adapter_loader(qualname) is not None
+
+
+def _is_auto_peft_loader(qualname: str) -> bool:
+    owner, _, method = qualname.rpartition(".")
+    return method == "from_pretrained" and names.is_auto_peft_class(owner)
+
+
+def _is_trainer(qualname: str) -> bool:
+    root, _, leaf = qualname.partition(".")
+    return root in ("transformers", "trl") and "." not in leaf and leaf.endswith("Trainer")
+
+
+def _is_pipeline_loader(qualname: str) -> bool:
+    owner, _, method = qualname.rpartition(".")
+    return owner.startswith("diffusers.") and owner.endswith("Pipeline") and method == "from_pretrained"
+
+
+_PEFT_TOKENS = ((b"peft", b"Peft"),)
+_TORCH = (b"torch",)
+
+APIS: tuple[Api, ...] = (
+    # ---- peft
+    Api(
+        "peft.get_peft_model", "wrap", functions=("peft.get_peft_model",),
+        roles=(("model", (0, "model")), ("config", (1, "peft_config"))),
+        tokens=((b"get_peft_model",),), note="get_peft_model",
+    ),
+    Api(
+        "peft.PeftModel", "wrap", match=names.is_peft_model_class, calls=("PeftModel", "PeftMixedModel"),
+        roles=(("model", (0, "model")), ("config", (1, "peft_config"))),
+        tokens=((b"PeftModel", b"PeftMixedModel"),),
+    ),
+    Api(
+        "peft.load_adapter_model", "wrap", match=_is_adapter_loader, calls=("from_pretrained",),
+        roles=(("model", (0, "model")), ("path", (1, "model_id")), ("is_trainable", (3, "is_trainable"))),
+        tokens=((b"PeftModel", b"PeftMixedModel"), (b"from_pretrained",)),
+    ),
+    Api(
+        "peft.auto_load", "new", match=_is_auto_peft_loader, kind=Kind.PEFT_MODEL, calls=("from_pretrained",),
+        roles=(("path", (0, "pretrained_model_name_or_path")), ("is_trainable", (2, "is_trainable"))),
+        tokens=((b"AutoPeftModel",),),
+    ),
+    Api(
+        "peft.inject_adapter_in_model", "inject", functions=("peft.inject_adapter_in_model",),
+        roles=(("config", (0, "peft_config")), ("model", (1, "model"))), tokens=((b"inject_adapter_in_model",),),
+    ),
+    Api(
+        "peft.prepare_model_for_kbit_training", "same", functions=("peft.prepare_model_for_kbit_training",),
+        roles=(("model", (0, "model")),), tokens=((b"prepare_model_for_kbit_training",),),
+    ),
+    Api(
+        "peft.config", "config", match=names.is_peft_config_class, kind=Kind.PEFT_CONFIG, tokens=_PEFT_TOKENS,
+        calls=("LoraConfig",),
+    ),
+    Api(
+        "peft.config_from_pretrained", "new", match=_is_config_loader, kind=Kind.PEFT_CONFIG,
+        calls=("from_pretrained",), roles=(("path", (0, "pretrained_model_name_or_path")),), tokens=_PEFT_TOKENS,
+    ),
+    Api(
+        "peft.get_peft_model_state_dict", "new", functions=("peft.get_peft_model_state_dict",),
+        kind=Kind.STATE_DICT, roles=(("model", (0, "model")),), tokens=((b"get_peft_model_state_dict",),),
+    ),
+    Api("peft.merge_and_unload", "merge", methods=("merge_and_unload", "unload"), receivers=PEFT),
+    Api("peft.get_base_model", "base_of", methods=("get_base_model",), receivers=PEFT),
+    # ---- models
+    Api(
+        "model.load", "new", match=_is_model_loader, kind=Kind.BASE_MODEL,
+        calls=("from_pretrained", "from_config", "from_single_file"),
+        roles=(("path", (0, "pretrained_model_name_or_path")),), tokens=((b"from_pretrained", b"from_config"),),
+    ),
+    Api("model.create", "new", match=names.is_model_class, kind=Kind.BASE_MODEL),
+    Api(
+        "model.same", "same",
+        methods=(
+            "to", "cuda", "cpu", "eval", "train", "half", "float", "double", "bfloat16", "requires_grad_", "to_empty",
+        ),
+        receivers=MODEL,
+    ),
+    Api("model.state_dict", "state_dict", methods=("state_dict",), receivers=MODEL),
+    Api("model.parameters", "parameters", methods=("parameters", "named_parameters"), receivers=MODEL),
+    Api(
+        "model.load_state_dict", "none", methods=("load_state_dict",), receivers=ANY,
+        roles=(("state_dict", (0, "state_dict")), ("strict", (1, "strict"))), tokens=((b"load_state_dict",),),
+    ),
+    Api("model.save_pretrained", "none", methods=("save_pretrained", "push_to_hub"), receivers=MODEL),
+    # ---- torch
+    Api(
+        "torch.save", "none", functions=("torch.save",), roles=(("obj", (0, "obj")), ("path", (1, "f"))),
+        tokens=(_TORCH, (b"save",)),
+    ),
+    Api(
+        "torch.load", "torch_load", functions=("torch.load",), roles=(("path", (0, "f")),),
+        tokens=(_TORCH, (b"load",)),
+    ),
+    Api("torch.compile", "same", functions=("torch.compile",), roles=(("model", (0, "model")),)),
+    Api(
+        "torch.distributed", "distributed",
+        functions=(
+            "torch.nn.parallel.DistributedDataParallel", "torch.nn.DataParallel", "torch.nn.parallel.DataParallel",
+            "torch.distributed.fsdp.FullyShardedDataParallel",
+        ),
+        roles=(("model", (0, "module")),),
+    ),
+    Api("torch.optimizer", "new", functions=("torch.optim.*", "bitsandbytes.optim.*"), kind=Kind.OPTIMIZER),
+    Api("copy.deepcopy", "copy", functions=("copy.deepcopy", "copy.copy"), roles=(("model", (0, "x")),)),
+    # ---- the ways out of a program
+    Api(
+        "never_returns", "never_returns",
+        functions=("sys.exit", "os._exit", "os.abort", "builtins.exit", "builtins.quit"),
+    ),
+    # ---- transformers, trl, accelerate, diffusers
+    Api(
+        "trainer", "trainer", match=_is_trainer, kind=Kind.TRAINER, calls=("Trainer", "SFTTrainer", "DPOTrainer"),
+        roles=(("model", (0, "model")), ("ref_model", (None, "ref_model")), ("peft_config", (None, "peft_config"))),
+    ),
+    Api("trainer.train", "none", methods=("train",), receivers=frozenset({Kind.TRAINER})),
+    Api("accelerate.Accelerator", "new", functions=("accelerate.Accelerator",), kind=Kind.ACCELERATOR),
+    Api(
+        "accelerate.prepare", "arguments", methods=("prepare", "prepare_model"),
+        receivers=frozenset({Kind.ACCELERATOR}),
+    ),
+    Api(
+        "accelerate.unwrap_model", "unwrap", methods=("unwrap_model",), receivers=frozenset({Kind.ACCELERATOR}),
+        roles=(("model", (0, "model")),),
+    ),
+    Api("diffusers.pipeline", "new", match=_is_pipeline_loader, kind=Kind.PIPELINE, calls=("from_pretrained",)),
+    # ---- the standard library
+    Api("functools.partial", "partial", functions=("functools.partial",)),
+    Api("list.append", "append", methods=("append", "extend", "insert"), receivers=frozenset({Kind.LIST})),
+    Api("dict.update", "update", methods=("update", "setdefault"), receivers=frozenset({Kind.DICT})),
+    Api(
+        "path.join", "path", functions=("os.path.join", "pathlib.Path", "builtins.str", "os.fspath", "os.path.abspath",
+                                        "os.path.expanduser", "os.path.normpath", "os.path.realpath"),
+    ),
+    Api("path.joinpath", "joinpath", methods=("joinpath",), receivers=frozenset({Kind.STRING})),
+    Api("str.format", "format", methods=("format",), receivers=frozenset({Kind.STRING})),
+    Api("argparse.ArgumentParser", "new", functions=("argparse.ArgumentParser",), kind=Kind.ARG_PARSER),
+    Api("argparse.add_argument", "add_argument", methods=("add_argument",), receivers=frozenset({Kind.ARG_PARSER})),
+    Api(
+        "argparse.parse_args", "parse_args", methods=("parse_args", "parse_known_args"),
+        receivers=frozenset({Kind.ARG_PARSER}),
+    ),
+    Api("builtins.super", "super", functions=("builtins.super",)),
+)  # fmt: skip
+
+# Attributes of known objects: (receiver kinds, attribute) -> what it is.
+#   "same": the object itself; "base": the model a PEFT wrapper injected into; "attr": a fact
+#   the object carries (``trainer.model``); "component": a pipeline's model, one per name.
+ATTRIBUTES: dict[str, tuple[frozenset[Kind], str]] = {
+    "module": (frozenset({Kind.DISTRIBUTED}), "attr"),
+    "model": (frozenset({Kind.TRAINER, Kind.PEFT_MODEL}), "attr_or_base"),
+    "base_model": (PEFT, "same_tuner"),
+    "_orig_mod": (MODEL, "same"),
+}
+PIPELINE_COMPONENTS = frozenset(
+    {"unet", "text_encoder", "text_encoder_2", "text_encoder_3", "transformer", "vae", "prior", "decoder"}
+)
+# Module-level constants of libraries, as values the analysis can decide branches on.
+CONSTANTS = {"typing.TYPE_CHECKING": False}
+
+
+@dataclass
+class _Index:
+    exact: dict[str, Api] = field(default_factory=dict)
+    prefixes: list[tuple[str, Api]] = field(default_factory=list)
+    predicates: list[Api] = field(default_factory=list)
+    methods: dict[str, list[Api]] = field(default_factory=dict)
+
+
+def _index() -> _Index:
+    index = _Index()
+    for api in APIS:
+        for qualname in api.functions:
+            if qualname.endswith("*"):
+                index.prefixes.append((qualname[:-1], api))
+            else:
+                index.exact[qualname] = api
+        if api.match is not None:
+            index.predicates.append(api)
+        for method in api.methods:
+            index.methods.setdefault(method, []).append(api)
+    return index
+
+
+_INDEX = _index()
+
+
+def function_api(qualname: str | None) -> Api | None:
+    """The API a call to ``qualname`` (canonical) is, if the registry knows it."""
+    if qualname is None:
+        return None
+    found = _INDEX.exact.get(qualname)
+    if found is not None:
+        return found
+    for prefix, api in _INDEX.prefixes:
+        if qualname.startswith(prefix):
+            return api
+    for api in _INDEX.predicates:
+        if api.match(qualname):  # type: ignore[misc]
+            return api
+    return None
+
+
+def method_api(method: str, receiver_kinds: frozenset[Kind]) -> Api | None:
+    """The API ``x.method(...)`` is when ``x`` can be of ``receiver_kinds`` (known kinds only)."""
+    for api in _INDEX.methods.get(method, ()):
+        if api.receivers is ANY or receiver_kinds & api.receivers:
+            return api
+    return None
+
+
+def apis_for(facts: frozenset[str]) -> list[Api]:
+    return [api for api in APIS if api.fact in facts]
+
+
+def call_names(facts: frozenset[str]) -> frozenset[str]:
+    return frozenset().union(*(api.call_names for api in apis_for(facts)))

@@ -1,0 +1,152 @@
+"""libcst's trees of the parts of a file the analysis needs, parsed one unit at a time.
+
+A unit (see prescreen.py) is parsed from its own lines: a top-level run of statements or ``def``
+as it stands; a class member inside a ``class _:`` line, so its indentation, and so every column,
+stay as written; a split class's header with a ``pass`` for a body. Lines are counted as Python's
+tokenizer counts them (``\\r\\n``, ``\\r`` or ``\\n``), so a unit's line ``n`` is line
+``n + offset`` of the file.
+
+Positions come from libcst's ``PositionProvider``, computed per unit and only for units that
+have something to report: on a whole 5,000-line module that provider costs more than the parse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from peftlint.analysis.prescreen import CLASS, DEF, STATEMENTS, Unit
+from peftlint.findings import Position
+
+if TYPE_CHECKING:
+    from libcst.metadata import CodeRange
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_WRAPPER = "class _:\n"
+
+
+def line_starts(text: str) -> list[int]:
+    """The offset in ``text`` where each line starts and, last, the end of the text."""
+    return [0, *(match.end() for match in _LINE.finditer(text))]
+
+
+class UnitParseError(Exception):
+    """libcst could not parse a unit CPython accepted (or a whole file CPython did not)."""
+
+
+class ParsedUnit:
+    """One unit's libcst tree, with the way back to the file's lines and columns."""
+
+    def __init__(self, source: Source, module: cst.Module, offset: int, unit: Unit | None) -> None:
+        self.source = source
+        self.module = module
+        self.offset = offset  # file line = unit line + offset
+        self.unit = unit
+        self._positions: Any = None
+
+    @property
+    def path(self) -> str:
+        return self.source.path
+
+    def statements(self) -> Sequence[cst.BaseStatement]:
+        """The unit's statements, as the file has them (a member's, not the wrapper's)."""
+        body: Sequence[cst.BaseStatement] = self.module.body
+        if self.unit is not None and self.unit.member:
+            wrapper = body[0]
+            assert isinstance(wrapper, cst.ClassDef) and isinstance(wrapper.body, cst.IndentedBlock)
+            body = wrapper.body.body
+        return body
+
+    def range(self, node: cst.CSTNode) -> tuple[Position, Position]:
+        """1-based start and end (end exclusive) of ``node`` in the file, columns in characters."""
+        if self._positions is None:
+            from libcst.metadata import MetadataWrapper, PositionProvider
+
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._positions = wrapper.resolve(PositionProvider)
+        where: CodeRange | None = self._positions.get(node)
+        if where is None:
+            return Position(self.offset + 1, 1), Position(self.offset + 1, 1)
+        return (
+            Position(where.start.line + self.offset, where.start.column + 1),
+            Position(where.end.line + self.offset, where.end.column + 1),
+        )
+
+    def start(self, node: cst.CSTNode) -> Position:
+        return self.range(node)[0]
+
+    def code(self, node: cst.CSTNode) -> str:
+        """``node``'s source text exactly as written, without parentheses around it (as its
+        position, ``range``, has them not)."""
+        if getattr(node, "lpar", None):
+            node = node.with_changes(lpar=(), rpar=())
+        return self.module.code_for_node(node)
+
+
+class Source:
+    """A file's text and its units, each parsed by libcst the first time the analysis asks."""
+
+    def __init__(self, path: str, text: str, units: list[Unit] | None) -> None:
+        self.path = path
+        self.text = text
+        self.units = units  # None: CPython could not parse it; libcst parses it whole
+        self.starts = line_starts(text)
+        self._parsed: dict[int, ParsedUnit] = {}
+
+    def lines(self, first: int, last: int) -> str:
+        """Lines ``first``..``last`` (1-based, inclusive), with their line endings."""
+        starts = self.starts
+        text = self.text[starts[first - 1] : starts[min(last, len(starts) - 1)]]
+        return text if text.endswith(("\n", "\r")) else text + "\n"
+
+    def whole(self) -> ParsedUnit:
+        parsed = self._parsed.get(0)
+        if parsed is None:
+            parsed = self._parsed[0] = ParsedUnit(self, _parse(self.text), 0, None)
+        return parsed
+
+    def parse(self, unit: Unit) -> ParsedUnit:
+        key = id(unit)
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            parsed = self._parsed[key] = self._parse_unit(unit)
+        return parsed
+
+    def _parse_unit(self, unit: Unit) -> ParsedUnit:
+        if unit.kind == CLASS and unit.members:
+            text = self.lines(unit.start, unit.header_end)
+            indent = _indentation(self.lines(unit.members[0].start, unit.members[0].start))
+            text += f"{indent}pass\n"
+        else:
+            text = self.lines(unit.start, unit.end)
+        if unit.member:
+            return ParsedUnit(self, _parse(_WRAPPER + text), unit.start - 2, unit)
+        return ParsedUnit(self, _parse(text), unit.start - 1, unit)
+
+    def parsed_units(self) -> Iterator[ParsedUnit]:
+        """The units parsed so far (the ones that may hold something to report)."""
+        yield from self._parsed.values()
+
+
+def _indentation(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t\f"))] or "    "
+
+
+def _parse(text: str) -> cst.Module:
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        raise UnitParseError(f"line {error.raw_line}: {error.message}") from None
+
+
+def unit_node(parsed: ParsedUnit) -> cst.CSTNode:
+    """The def or class a ``def``/``class`` unit holds."""
+    statements = parsed.statements()
+    assert parsed.unit is not None and parsed.unit.kind in (DEF, CLASS) and statements
+    return statements[0]
+
+
+__all__ = ["STATEMENTS", "ParsedUnit", "Source", "UnitParseError", "line_starts", "unit_node"]
