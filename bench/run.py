@@ -382,7 +382,7 @@ try:  # first, without analysing anything: how many files each rule's trigger to
 except Exception as error:
     print(json.dumps({"token_screen_admits": f"unavailable: {error}"}), flush=True)
 r = lint_paths(paths, settings)
-out = {"files_checked": r.files_checked, "files_parsed": r.files_parsed,
+out = {"files_checked": r.files_checked, "files_analysed": r.files_analysed,
        "findings": len(r.findings), "errors": len(r.errors),
        "error_samples": [f"{e.path}: {e.reason}" for e in r.errors[:5]],
        "findings_by_code": {}}
@@ -402,10 +402,10 @@ def prefilter_counts(paths: list[str], jobs: int, timeout: float, limit_mb: int)
             counts.update(json.loads(line))
         except ValueError:
             continue
-    if not ok(result) or result["returncode"] != 0 or "files_parsed" not in counts:
+    if not ok(result) or result["returncode"] != 0 or "files_analysed" not in counts:
         counts["failure"] = _failure(result)
     else:
-        counts["files_skipped"] = counts["files_checked"] - counts["files_parsed"]
+        counts["files_skipped"] = counts["files_checked"] - counts["files_analysed"]
     return counts
 
 
@@ -800,7 +800,7 @@ def pick_clean_file(files: list[str]) -> str | None:
     probe = (
         "import json, sys\nfrom peftlint import lint_paths\nfrom peftlint.config import Settings\n"
         "for p in json.loads(sys.argv[1]):\n"
-        "    if lint_paths([p], Settings(respect_gitignore=False)).files_parsed == 0:\n"
+        "    if lint_paths([p], Settings(respect_gitignore=False)).files_analysed == 0:\n"
         "        print(p); break\n"
     )
     found = subprocess.run(
@@ -1058,7 +1058,7 @@ def measure_scaling(args, files: list[str], timeout: float) -> dict:
         parsed_share = None
         counts = args.prefilter if isinstance(getattr(args, "prefilter", None), dict) else {}
         if counts.get("files_checked"):
-            parsed_share = counts["files_parsed"] / counts["files_checked"]
+            parsed_share = counts["files_analysed"] / counts["files_checked"]
         out["extrapolation"] = {
             "files": MONOREPO_FILES,
             "lines_per_file": round(lines_per_file),
@@ -1201,7 +1201,7 @@ def render(results: dict) -> str:
     if "failure" in counts:
         parsed = f"n/a ({counts['failure']})"
     else:
-        parsed = f"{counts['files_checked']}: {counts['files_parsed']} / {counts['files_skipped']}"
+        parsed = f"{counts['files_checked']}: {counts['files_analysed']} / {counts['files_skipped']}"
     rows.append(("Files checked: analysed / skipped by the two screens (`lint_paths`)", parsed, "", "", "", ""))
     base = lat["python_c_pass"]["median_s"]
     rows.append((f"`python -c pass` (the unit of the next rows), median of {lat['runs']}", _s(base), "", "", "", ""))
