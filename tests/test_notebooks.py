@@ -9,13 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peftlint.notebooks import (
-    MAGIC_MARK,
-    PLACEHOLDER,
-    NotebookSource,
-    apply_text_to_notebook,
-    notebook_source,
-)
+from peftlint.ipython import MAGIC_MARK, PLACEHOLDER
+from peftlint.notebooks import NotebookSource, apply_text_to_notebook, notebook_source
 from peftlint.sources import SourceError
 
 PY_METADATA = {
