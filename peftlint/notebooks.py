@@ -76,6 +76,11 @@ def notebook_source(data: bytes) -> NotebookSource:
     return _flow(_read(data))
 
 
+def cell_lines(data: bytes) -> dict[int | None, tuple[str, ...]]:
+    """Each code cell's lines as the user wrote them, by cell number (what reports quote)."""
+    return {cell.number: tuple(line.original for line in cell.lines) for cell in _read(data).cells}
+
+
 def _flow(notebook: _Notebook) -> NotebookSource:
     parts: list[str] = []
     mapping: list[tuple[int, int]] = []
