@@ -152,17 +152,25 @@ def analyse_bytes(path: str, data: bytes, rules: Sequence[type[Rule]], isolated:
         shapes = call_shapes(tree)
         wanted = [rule for rule in wanted if rule.screen(shapes)]
         if not wanted:
-            return FileResult(path)  # the tokens were only in strings or comments
+            return _with_problems(FileResult(path), source)  # the tokens were only in strings or comments
     except SourceError as error:
         return _error(path, str(error))
     try:
-        return _run_rules(path, source.text, wanted, tree, shapes)
+        return _with_problems(_run_rules(path, source.text, wanted, tree, shapes), source)
     except RecursionError:
         if isolated:
             return _error(path, "too deeply nested to analyse")
         from peftlint.isolation import analyse_isolated
 
         return analyse_isolated(path, data, wanted)
+
+
+def _with_problems(result: FileResult, source: SourceFile) -> FileResult:
+    """Parts of the file that could not be analysed (a notebook cell that does not parse) are errors
+    of the file, beside the findings of the rest of it."""
+    if not source.problems:
+        return result
+    return replace(result, errors=(*(FileError(result.path, p) for p in source.problems), *result.errors))
 
 
 def _screen(text: str) -> ast.Module:

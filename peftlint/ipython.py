@@ -12,11 +12,17 @@
 * a cell magic on the first line of a cell: ``%%time``, ``%%timeit``, ``%%capture`` and ``%%prun`` run
   Python, so only their first line becomes a comment and the body is analysed; any other cell magic
   (``%%bash``, ``%%writefile``...) turns the whole cell into comment lines;
+* an automagic line, a line magic typed without ``%`` (``pip install x``, ``cd dir``, ``ls -la ~``),
+  is neutralised like ``%pip install x`` when it does not compile as Python on its own;
 * ``get_ipython()`` calls are Python and are left alone.
+
+``shell_cell`` tells a cell of bare shell lines (``git clone ...`` / ``wget ...``, a ``%%bash`` cell
+without its first line): the caller treats it as a shell cell when it does not parse as Python.
 """
 
 from __future__ import annotations
 
+import keyword
 import re
 from dataclasses import dataclass
 
@@ -32,6 +38,20 @@ CELL_MAGIC = re.compile(r"%%([A-Za-z_][\w.]*)")
 _HELP_END = re.compile(r"%{0,2}[A-Za-z_*][\w*]*(?:\.[A-Za-z_*][\w*]*|\[-?\d+\])*\?\??")
 _ASSIGN = re.compile(r"[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*(?=!|%%?[A-Za-z_])")
 _TIME = re.compile(r"%(time|timeit)(\s+)(?=[^\s-])")
+# Line magics and shell aliases IPython runs without ``%`` (automagic), as notebooks often type them.
+AUTOMAGICS = frozenset(
+    """aimport alias autoreload bookmark cat cd clear conda config cp debug dhist dirs env gui history
+    less load_ext lsmagic ls ll man mamba matplotlib micromamba mkdir more mv pdb pip popd precision
+    pushd pwd pylab reload_ext rehashx reset rm rmdir run set_env store sx system tb time timeit
+    unalias unload_ext uv who whos xmode""".split()
+)
+_AUTOMAGIC = re.compile(r"([A-Za-z_]\w*)(?:[ \t]+[^\s=].*)?")
+# A shell command line: a command word (not a Python keyword), then arguments that do not assign.
+_KEYWORD = "|".join(keyword.kwlist)
+_SHELL_LINE = re.compile(
+    rf"(?!(?:{_KEYWORD})(?![\w.+/~-]))[A-Za-z_./~][\w.+/~-]*"  # the command
+    r"(?:[ \t]+(?!=|:=|[-+*/%&|^<>@]=)\S.*)?"  # its arguments
+)
 
 
 @dataclass(frozen=True)
@@ -152,7 +172,42 @@ def _escape(lines: list[str], index: int) -> list[Line] | None:
             if unwrapped is not None:
                 return unwrapped
         return _replace(lines, index, head + "None  " + MAGIC_MARK)
+    automagic = _AUTOMAGIC.fullmatch(code.rstrip("\\").rstrip())
+    if automagic and automagic.group(1) in AUTOMAGICS and _balanced(code) and not _compiles(code):
+        return _replace(lines, index, indent + PLACEHOLDER)
     return None
+
+
+def _balanced(line: str) -> bool:
+    """No bracket or string left open at the end of ``line`` (a backslash continuation is fine)."""
+    scan = _Scan()
+    scan.feed(line)
+    return scan.quote is None and scan.depth == 0
+
+
+def _compiles(line: str) -> bool:
+    try:
+        parse_python(line.rstrip("\\") + "\n", "<line>")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def shell_cell(lines: list[str]) -> bool:
+    """Every line is blank, a comment, or shaped like a shell command (``git clone URL``, ``cd ..``),
+    with backslash continuations; and there is at least one command."""
+    commands = 0
+    continued = False
+    for line in lines:
+        code = line.strip()
+        if continued or not code or code.startswith("#"):
+            continued = continued and code.endswith("\\")
+            continue
+        if not _SHELL_LINE.fullmatch(code):
+            return False
+        commands += 1
+        continued = code.endswith("\\")
+    return commands > 0
 
 
 def _replace(lines: list[str], index: int, first: str) -> list[Line]:

@@ -6,6 +6,11 @@ keeps its own number of lines and every line keeps its columns, so a position in
 *all* cells of the notebook, as Jupyter shows it.
 
 IPython syntax is neutralised by ``peftlint.ipython`` so the flow is plain Python the analysis can parse.
+A code cell that still does not parse on its own (IPython compiles each cell alone) is unknown code:
+it keeps its number of lines, its first line becomes ``__peftlint_unknown_code__()  # peftlint: unparsed
+cell`` and the others comment lines, and the reason (``cell 5: syntax error at line 2: ...``) is one of
+the notebook's ``problems``. The analysis forgets everything it knew at that call, so the other cells
+are still analysed and no finding depends on what the broken cell may have changed.
 
 Only stdlib is used here: ``json`` to read, a positional walk of the original JSON text to write back
 (so every byte outside the changed ``source`` values stays as it was).
@@ -20,10 +25,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]  # public since Python 2, untyped
 
-from peftlint.ipython import CELL_MAGIC, MAGIC_MARK, Line, neutralise
-from peftlint.sources import SourceError
+from peftlint.ipython import CELL_MAGIC, MAGIC_MARK, Line, neutralise, shell_cell
+from peftlint.sources import UNKNOWN_CODE, SourceError, parse_python
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+UNPARSED_MARK = "# peftlint: unparsed cell"
+UNKNOWN_CODE_LINE = f"{UNKNOWN_CODE}()  {UNPARSED_MARK}"
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,7 @@ class NotebookSource:
 
     text: str
     lines: tuple[tuple[int, int], ...]
+    problems: tuple[str, ...] = ()  # one per code cell that does not parse
 
     def to_cell(self, line: int, column: int) -> tuple[int, int, int]:
         """(cell, line in cell, column) of a 1-based ``line`` of ``text``; columns are unchanged.
@@ -69,6 +77,7 @@ class _Notebook:
     cells: tuple[_Cell, ...]
     source_key: str  # "source" (nbformat 4) or "input" (nbformat 3)
     worksheets: bool  # nbformat 3 layout
+    problems: tuple[str, ...] = ()
 
 
 def notebook_source(data: bytes) -> NotebookSource:
@@ -88,7 +97,7 @@ def _flow(notebook: _Notebook) -> NotebookSource:
         for row, line in enumerate(cell.lines, start=1):
             parts.append(line.rewritten + "\n")
             mapping.append((cell.number, row))
-    return NotebookSource("".join(parts), tuple(mapping))
+    return NotebookSource("".join(parts), tuple(mapping), notebook.problems)
 
 
 def _read(data: bytes) -> _Notebook:
@@ -122,6 +131,7 @@ def _read(data: bytes) -> _Notebook:
     else:
         raise SourceError("notebook has no cells")
     cells: list[_Cell] = []
+    problems: list[str] = []
     for number, raw in enumerate(raw_cells, start=1):
         if not isinstance(raw, dict):
             raise SourceError(f"cell {number}: not a JSON object")
@@ -136,11 +146,37 @@ def _read(data: bytes) -> _Notebook:
             raise SourceError(f"cell {number}: source is neither a string nor a list of strings")
         lines, trailing, newline = _split(text)
         neutralised = neutralise(lines)
+        reason = _unparsable(neutralised)
+        if reason is not None and shell_cell(lines):
+            neutralised, reason = tuple(Line(line, MAGIC_MARK, "whole") for line in lines), None
+        if reason is not None:
+            problems.append(f"cell {number}: {reason}")
+            neutralised = _unknown_code(neutralised)
         magic = next((row for row, line in enumerate(neutralised) if line.original.strip()), None)
         if magic is not None and not CELL_MAGIC.match(neutralised[magic].original.lstrip()):
             magic = None
         cells.append(_Cell(number, len(cells), source, neutralised, trailing, newline, magic))
-    return _Notebook(tuple(cells), source_key, worksheets)
+    return _Notebook(tuple(cells), source_key, worksheets, tuple(problems))
+
+
+def _unparsable(lines: tuple[Line, ...]) -> str | None:
+    """Why a cell's neutralised code does not parse on its own, or None when it does."""
+    try:
+        parse_python("".join(line.rewritten + "\n" for line in lines), "<cell>")
+    except SyntaxError as error:
+        return f"syntax error at line {error.lineno}: {error.msg}"
+    except ValueError:
+        return "the cell contains a NUL byte"
+    except (RecursionError, MemoryError):
+        return "too deeply nested to analyse"
+    return None
+
+
+def _unknown_code(lines: tuple[Line, ...]) -> tuple[Line, ...]:
+    """The cell as code the analysis cannot see: one marker call, then comments (same line count)."""
+    return tuple(
+        Line(line.original, UNKNOWN_CODE_LINE if row == 0 else UNPARSED_MARK, "whole") for row, line in enumerate(lines)
+    )
 
 
 def _json_type(value: object) -> str:

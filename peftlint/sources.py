@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from peftlint.notebooks import NotebookSource
 
 NOTEBOOK_SUFFIX = ".ipynb"
+# A call to this name is code the analysis cannot see (a notebook cell that does not parse): it may
+# have rebound anything, so nothing known before it holds after it. Contract with the analysis.
+UNKNOWN_CODE = "__peftlint_unknown_code__"
 
 
 class SourceError(Exception):
@@ -30,6 +33,9 @@ class SourceFile:
     path: str
     text: str
     notebook: NotebookSource | None = None
+    # Parts that could not be analysed, one line each (``cell 5: syntax error at line 2: invalid
+    # syntax``): errors of the file, reported beside the findings of the rest of it.
+    problems: tuple[str, ...] = ()
 
     def cell_position(self, position: Position) -> Position:
         """Text coordinates -> (cell, line in cell, column) for notebooks; unchanged otherwise."""
@@ -64,7 +70,7 @@ def load_source(path: str, data: bytes) -> SourceFile:
         from peftlint.notebooks import notebook_source
 
         notebook = notebook_source(data)
-        return SourceFile(path, notebook.text, notebook)
+        return SourceFile(path, notebook.text, notebook, notebook.problems)
     return decode(path, data)
 
 

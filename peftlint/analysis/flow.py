@@ -32,6 +32,7 @@ from peftlint.analysis.values import (
     join_states,
     make_facts,
 )
+from peftlint.sources import UNKNOWN_CODE  # issue 12: a notebook cell that does not parse
 
 _BUILTINS = frozenset(dir(builtins))
 MAX_LOOP_PASSES = 3
@@ -368,6 +369,17 @@ class _Walker:
         for existing in [k for k in state if k.startswith(prefix)]:
             del state[existing]
         state[key] = NOTHING
+
+    def forget_everything(self) -> None:
+        """Code the analysis cannot see ran here (a notebook cell that does not parse; see
+        sources.UNKNOWN_CODE): it may have rebound any name, so no binding of any live frame survives."""
+        for frame in self.frames:
+            current: _Frame | None = frame
+            while current is not None:
+                if current.state is not None:
+                    current.state = {}
+                current = current.parent
+        self.star_imports.clear()
 
     def new_value(self, kind: Kind, node: ast.AST, note: str | None = None, **facts: Any) -> Value:
         origin = (Origin(node, note),) if note else ()
@@ -723,6 +735,9 @@ class _Walker:
             method = func.attr
             receiver = self.feasible(self.expression(func.value))
             callee_values = self.attribute_of(receiver, method)
+        elif isinstance(func, ast.Name) and func.id == UNKNOWN_CODE:  # issue 12: code we cannot see ran here
+            self.forget_everything()
+            return NOTHING
         else:
             callee_values = self.expression(func)
         args: list[Values] = []

@@ -30,7 +30,7 @@ def summary(result: LintResult, fixed: int) -> str:
     if failed:
         problems = f"Found {count} problem{'s' if count != 1 else ''}" if count else "No problems found"
         files_word = "file" if failed == 1 else "files"
-        return f"{problems}, but {failed} {files_word} could not be analysed (reasons on stderr)."
+        return f"{problems}, but {failed} {files_word} could not be analysed in full (reasons on stderr)."
     if fixed:
         return f"Fixed {fixed} problem{'s' if fixed != 1 else ''}, {count} remaining."
     if count:
