@@ -242,8 +242,13 @@ def _report(
         result, output_format, statistics=statistics, color=color, fixed=fixed, verdicts=verdicts, sources=sources
     )
     if output_file is not None:
-        with open(output_file, "w", encoding="utf-8") as handle:
-            handle.write(output)
+        try:  # as ruff does, the report's directory is made when missing (CI writes into fresh ones)
+            os.makedirs(os.path.dirname(os.path.abspath(output_file)), exist_ok=True)
+            with open(output_file, "w", encoding="utf-8") as handle:
+                handle.write(output)
+        except OSError as error:
+            click.echo(f"peftlint: error: cannot write {output_file}: {error.strerror or error}", err=True)
+            sys.exit(EXIT_ERROR)
     else:
         click.echo(output, nl=False, color=color)
     for error in result.errors:
