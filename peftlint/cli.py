@@ -246,8 +246,8 @@ def _report(
             os.makedirs(os.path.dirname(os.path.abspath(output_file)), exist_ok=True)
             with open(output_file, "w", encoding="utf-8") as handle:
                 handle.write(output)
-        except OSError as error:
-            click.echo(f"peftlint: error: cannot write {output_file}: {error.strerror or error}", err=True)
+        except OSError as failure:
+            click.echo(f"peftlint: error: cannot write {output_file}: {failure.strerror or failure}", err=True)
             sys.exit(EXIT_ERROR)
     else:
         click.echo(output, nl=False, color=color)
