@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from peftlint.engine import LintResult, lint_paths, lint_source
+from peftlint.version import __version__
 
 __all__ = ["LintResult", "__version__", "lint_paths", "lint_source"]

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 
 from peftlint.analysis.prescreen import Screen, parse_python, screen
+from peftlint.errors import SourceError
 from peftlint.findings import FileError, Finding
 from peftlint.results import FileResult
 from peftlint.rules.base import Rule, RuleContext
-from peftlint.sources import SourceError, load_source
+from peftlint.sources import load_source
 
 # Deeper code (a sum of thousands of terms is that deep in either tree) overflows the stacks of
 # libcst's parser and of the interpreter: it is analysed in a process with big ones.
@@ -46,13 +48,12 @@ def analyse_bytes(
         return _error(path, str(error))
     if screened is not None:
         wanted = [rule for rule in wanted if admitted or rule.screen(screened)]
-        if not wanted:
-            return FileResult(path)  # the tokens were only in strings or comments
+        if not wanted:  # the tokens were only in strings or comments
+            return _with_problems(FileResult(path), source.problems)
         if screened.depth > MAX_DEPTH and not isolated:
             from peftlint.isolation import analyse_isolated
 
             return analyse_isolated(path, data, wanted, run_files)
-    problems = tuple(FileError(path, reason) for reason in getattr(source, "problems", ()))
     try:
         result = _run_rules(path, text, wanted, screened, run_files)
     except RecursionError:
@@ -61,16 +62,15 @@ def analyse_bytes(
         from peftlint.isolation import analyse_isolated
 
         return analyse_isolated(path, data, wanted, run_files)
-    if problems:
-        result = FileResult(
-            result.path,
-            result.findings,
-            result.facts,
-            (*problems, *result.errors),
-            result.analysed,
-            result.dependencies,
-        )
-    return result
+    return _with_problems(result, source.problems)
+
+
+def _with_problems(result: FileResult, problems: Sequence[str]) -> FileResult:
+    """Parts of the file that could not be analysed (a notebook cell that does not parse) are errors
+    of the file, beside the findings of the rest of it."""
+    if not problems:
+        return result
+    return replace(result, errors=(*(FileError(result.path, p) for p in problems), *result.errors))
 
 
 def _screen(text: str) -> Screen | None:
@@ -165,8 +165,6 @@ def _run_rules(
 
 def dedupe(findings: Sequence[Finding]) -> list[Finding]:
     """The same call is met once per context it is analysed in; keep one finding per place."""
-    from dataclasses import replace
-
     kept: dict[tuple[str, int, int, str], Finding] = {}
     for finding in findings:
         key = (finding.path, finding.start.line, finding.start.column, finding.code)
@@ -181,3 +179,38 @@ def dedupe(findings: Sequence[Finding]) -> list[Finding]:
 
 def _error(path: str, reason: str) -> FileResult:
     return FileResult(path, errors=(FileError(path, reason),))
+
+
+# The child process isolation.py starts for a file too deep for this process's stacks: a thread
+# with a big stack and recursion limit, the result back as the cache's JSON on stdout.
+_STACK_BYTES = 512 * 1024 * 1024
+_RECURSION_LIMIT = 200_000
+
+
+def _isolated_child() -> None:
+    import json
+    import sys
+    import threading
+
+    from peftlint.cache import result_to_json
+    from peftlint.rules import all_rules
+
+    header, data = sys.stdin.buffer.read().split(b"\n", 1)
+    job = json.loads(header)
+    rules = [rule for rule in all_rules() if rule.code in job["codes"]]
+    outcome: list[FileResult] = []
+    sys.setrecursionlimit(_RECURSION_LIMIT)
+    threading.stack_size(_STACK_BYTES)
+    worker = threading.Thread(
+        target=lambda: outcome.append(analyse_bytes(job["path"], data, rules, job["run_files"], isolated=True))
+    )
+    worker.start()
+    worker.join()
+    result = outcome[0]
+    raw = result_to_json(result)
+    raw["errors"] = [error.reason for error in result.errors]
+    sys.stdout.write(json.dumps(raw))
+
+
+if __name__ == "__main__":
+    _isolated_child()

@@ -15,10 +15,10 @@ import tempfile
 from collections.abc import Sequence
 from typing import Any
 
-from peftlint import __version__
 from peftlint.findings import Edit, Finding, Fix, Position, Related, Severity
 from peftlint.results import FileResult
 from peftlint.rules.base import CrossFileFact, Rule
+from peftlint.version import __version__
 
 CACHE_DIRECTORY = ".peftlint_cache"
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import click
 
-from peftlint import __version__
+from peftlint.report import ALIASES, FORMATS
+from peftlint.version import __version__
 
 if TYPE_CHECKING:
     from peftlint.config import Settings
     from peftlint.engine import LintResult
     from peftlint.findings import Finding
+    from peftlint.snippets import SourceLines
     from peftlint.verify import Verdict
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -33,14 +35,28 @@ def main(context: click.Context) -> None:
         click.echo(context.get_help())
 
 
-FORMATS = ["text", "json", "sarif", "github"]
+def use_color(isatty: bool, environ: Mapping[str, str]) -> bool:
+    """Colour on a terminal; ``NO_COLOR`` (any non-empty value) turns it off, else ``FORCE_COLOR`` on."""
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    return isatty
 
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--select", multiple=True, metavar="CODES", help="Rule codes or prefixes to enable (comma-separated).")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Rule codes or prefixes to disable (comma-separated).")
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--output-format",
+    "--format",
+    "output_format",
+    type=click.Choice([*FORMATS, *ALIASES]),
+    default="full",
+    show_default=True,
+    help="full: source snippets; concise: one line per finding (text is its old name).",
+)
 @click.option("--output-file", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the report here.")
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings.")
 @click.option("--exit-zero", is_flag=True, help="Exit with 0 even when problems are found.")
@@ -167,13 +183,28 @@ def _verify(findings: Sequence[Finding], model: str | None, allow_network: bool)
     return dict(zip(findings, verdicts, strict=True))
 
 
+def _sources(
+    result: LintResult, output_format: str, statistics: bool, contents: Mapping[str, bytes] | None = None
+) -> dict[str, SourceLines] | None:
+    """The lines the report quotes, read by their real names (before ``printable``)."""
+    from peftlint.report import QUOTING
+    from peftlint.snippets import read_sources
+
+    if statistics or ALIASES.get(output_format, output_format) not in QUOTING:
+        return None
+    return read_sources(result.findings, contents)
+
+
+def printable_name(path: str) -> str:
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def printable(result: LintResult) -> LintResult:
     """File names that are not valid UTF-8 (held with surrogate escapes) shown with U+FFFD, so
     every report stays encodable: the files themselves were already read and fixed by their real names."""
     from dataclasses import replace
 
-    def name(path: str) -> str:
-        return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    name = printable_name
 
     if all(name(path) == path for path in (*result.files, *(e.path for e in result.errors))):
         return result
@@ -202,14 +233,24 @@ def _report(
 ) -> None:
     from peftlint.report import render
 
+    sources = _sources(result, output_format, statistics)
     result = printable(result)
-    color = output_file is None and sys.stdout.isatty()
-    output = render(result, output_format, statistics=statistics, color=color, fixed=fixed, verdicts=verdicts)
+    if sources:
+        sources = {printable_name(path): lines for path, lines in sources.items()}
+    color = output_file is None and use_color(sys.stdout.isatty(), os.environ)
+    output = render(
+        result, output_format, statistics=statistics, color=color, fixed=fixed, verdicts=verdicts, sources=sources
+    )
     if output_file is not None:
-        with open(output_file, "w", encoding="utf-8") as handle:
-            handle.write(output)
+        try:  # as ruff does, the report's directory is made when missing (CI writes into fresh ones)
+            os.makedirs(os.path.dirname(os.path.abspath(output_file)), exist_ok=True)
+            with open(output_file, "w", encoding="utf-8") as handle:
+                handle.write(output)
+        except OSError as failure:
+            click.echo(f"peftlint: error: cannot write {output_file}: {failure.strerror or failure}", err=True)
+            sys.exit(EXIT_ERROR)
     else:
-        click.echo(output, nl=False)
+        click.echo(output, nl=False, color=color)
     for error in result.errors:
         click.echo(f"peftlint: error: {error.path}: {error.reason}", err=True)
 
@@ -239,8 +280,10 @@ def _check_stdin(
     else:
         from peftlint.report import render
 
-        output = render(result, output_format, statistics=False, color=False, fixed=0)
-        click.echo(output, nl=False)
+        sources = _sources(result, output_format, False, {filename: data})
+        color = use_color(sys.stdout.isatty(), os.environ)
+        output = render(result, output_format, statistics=False, color=color, fixed=0, sources=sources)
+        click.echo(output, nl=False, color=color)
     for error in result.errors:
         click.echo(f"peftlint: error: {error.path}: {error.reason}", err=True)
     if result.errors:

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from peftlint.rules.base import Rule
 
 TIME_BUDGET_SECONDS = 120
-_STACK_BYTES = 512 * 1024 * 1024
-_RECURSION_LIMIT = 200_000
 
 
 def analyse_isolated(path: str, data: bytes, rules: Sequence[type[Rule]], run_files: Sequence[str] = ()) -> FileResult:
@@ -33,7 +31,7 @@ def analyse_isolated(path: str, data: bytes, rules: Sequence[type[Rule]], run_fi
     header = json.dumps(job).encode() + b"\n"
     try:
         child = subprocess.run(
-            [sys.executable, "-m", "peftlint.isolation"],
+            [sys.executable, "-m", "peftlint.analyse"],
             input=header + data,
             capture_output=True,
             timeout=TIME_BUDGET_SECONDS,
@@ -46,31 +44,3 @@ def analyse_isolated(path: str, data: bytes, rules: Sequence[type[Rule]], run_fi
     raw = json.loads(child.stdout)
     errors = tuple(FileError(path, reason) for reason in raw.pop("errors"))
     return FileResult(**{**result_from_json(raw), "errors": errors})
-
-
-def _child() -> None:
-    import threading
-
-    from peftlint.analyse import analyse_bytes
-    from peftlint.cache import result_to_json
-    from peftlint.rules import all_rules
-
-    header, data = sys.stdin.buffer.read().split(b"\n", 1)
-    job = json.loads(header)
-    rules = [rule for rule in all_rules() if rule.code in job["codes"]]
-    outcome: list[FileResult] = []
-    sys.setrecursionlimit(_RECURSION_LIMIT)
-    threading.stack_size(_STACK_BYTES)
-    worker = threading.Thread(
-        target=lambda: outcome.append(analyse_bytes(job["path"], data, rules, job["run_files"], isolated=True))
-    )
-    worker.start()
-    worker.join()
-    result = outcome[0]
-    raw = result_to_json(result)
-    raw["errors"] = [error.reason for error in result.errors]
-    sys.stdout.write(json.dumps(raw))
-
-
-if __name__ == "__main__":
-    _child()

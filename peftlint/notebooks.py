@@ -5,21 +5,12 @@ keeps its own number of lines and every line keeps its columns, so a position in
 ``(cell, line in cell, column)`` with a table lookup; ``cell`` is the 1-based index of the cell among
 *all* cells of the notebook, as Jupyter shows it.
 
-IPython syntax is neutralised so the flow is plain Python the analysis can parse, never executed:
-
-* a line magic, shell escape or help line at the start of a statement (``%pip install x``, ``!ls``,
-  ``?obj``, ``obj??``, ``/f a``, ``,f a``, ``;f a``) becomes ``pass  # peftlint: magic`` at the same
-  indentation, and its backslash-continued lines become ``# peftlint: magic`` comment lines;
-* ``x = !cmd`` and ``x = %magic ...`` become ``x = None  # peftlint: magic`` (the name is still rebound,
-  so an earlier value of ``x`` does not leak past it);
-* ``%time stmt`` / ``%timeit stmt`` keep their statement, analysed like any other: the magic word is
-  replaced by ``if 1:`` of the same width (``if 1: stmt``), and ``x = %time expr`` by spaces
-  (``x =       expr``); when that would not compile (options, a compound statement...) the line is
-  neutralised as above;
-* a cell magic on the first line of a cell: ``%%time``, ``%%timeit``, ``%%capture`` and ``%%prun`` run
-  Python, so only their first line becomes a comment and the body is analysed; any other cell magic
-  (``%%bash``, ``%%writefile``...) turns the whole cell into comment lines;
-* ``get_ipython()`` calls are Python and are left alone.
+IPython syntax is neutralised by ``peftlint.ipython`` so the flow is plain Python the analysis can parse.
+A code cell that still does not parse on its own (IPython compiles each cell alone) is unknown code:
+it keeps its number of lines, its first line becomes ``__peftlint_unknown_code__()  # peftlint: unparsed
+cell`` and the others comment lines, and the reason (``cell 5: syntax error at line 2: ...``) is one of
+the notebook's ``problems``. The analysis forgets everything it knew at that call, so the other cells
+are still analysed and no finding depends on what the broken cell may have changed.
 
 Only stdlib is used here: ``json`` to read, a positional walk of the original JSON text to write back
 (so every byte outside the changed ``source`` values stays as it was).
@@ -34,19 +25,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]  # public since Python 2, untyped
 
-from peftlint.sources import SourceError, parse_python
-
-MAGIC_MARK = "# peftlint: magic"
-PLACEHOLDER = "pass  " + MAGIC_MARK
-
-# Cell magics whose body is Python run by IPython (the body is analysed).
-PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
+from peftlint.analysis.prescreen import parse_python
+from peftlint.errors import SourceError
+from peftlint.ipython import CELL_MAGIC, MAGIC_MARK, UNKNOWN_CODE, Line, neutralise, shell_cell
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
-_CELL_MAGIC = re.compile(r"%%([A-Za-z_][\w.]*)")
-_HELP_END = re.compile(r"%{0,2}[A-Za-z_*][\w*]*(?:\.[A-Za-z_*][\w*]*|\[-?\d+\])*\?\??")
-_ASSIGN = re.compile(r"[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*(?=!|%%?[A-Za-z_])")
-_TIME = re.compile(r"%(time|timeit)(\s+)(?=[^\s-])")
+UNPARSED_MARK = "# peftlint: unparsed cell"
+UNKNOWN_CODE_LINE = f"{UNKNOWN_CODE}()  {UNPARSED_MARK}"
 
 
 @dataclass(frozen=True)
@@ -55,6 +40,7 @@ class NotebookSource:
 
     text: str
     lines: tuple[tuple[int, int], ...]
+    problems: tuple[str, ...] = ()  # one per code cell that does not parse
 
     def to_cell(self, line: int, column: int) -> tuple[int, int, int]:
         """(cell, line in cell, column) of a 1-based ``line`` of ``text``; columns are unchanged.
@@ -77,25 +63,11 @@ class NotebookSource:
 
 
 @dataclass(frozen=True)
-class _Line:
-    """One line of a code cell: what the user wrote and what the analysis sees instead."""
-
-    original: str
-    rewritten: str
-    # "code": unchanged; "whole": the line was replaced; "splice": ``original[column:column + len(old)]``
-    # (``old``) was replaced by ``new`` of the same width.
-    kind: str = "code"
-    column: int = 0
-    old: str = ""
-    new: str = ""
-
-
-@dataclass(frozen=True)
 class _Cell:
     number: int  # 1-based index among all cells
     position: int  # index among code cells, in the order of the notebook
     source: object  # the JSON value as read (str or list of str)
-    lines: tuple[_Line, ...]
+    lines: tuple[Line, ...]
     trailing_newline: bool
     newline: str
     magic_line: int | None = None  # index of a cell magic's line (``%%time``) in the cell
@@ -106,11 +78,17 @@ class _Notebook:
     cells: tuple[_Cell, ...]
     source_key: str  # "source" (nbformat 4) or "input" (nbformat 3)
     worksheets: bool  # nbformat 3 layout
+    problems: tuple[str, ...] = ()
 
 
 def notebook_source(data: bytes) -> NotebookSource:
     """The code cells of an ``.ipynb`` file as one Python text; ``SourceError`` with a one-line reason."""
     return _flow(_read(data))
+
+
+def cell_lines(data: bytes) -> dict[int | None, tuple[str, ...]]:
+    """Each code cell's lines as the user wrote them, by cell number (what reports quote)."""
+    return {cell.number: tuple(line.original for line in cell.lines) for cell in _read(data).cells}
 
 
 def _flow(notebook: _Notebook) -> NotebookSource:
@@ -120,7 +98,7 @@ def _flow(notebook: _Notebook) -> NotebookSource:
         for row, line in enumerate(cell.lines, start=1):
             parts.append(line.rewritten + "\n")
             mapping.append((cell.number, row))
-    return NotebookSource("".join(parts), tuple(mapping))
+    return NotebookSource("".join(parts), tuple(mapping), notebook.problems)
 
 
 def _read(data: bytes) -> _Notebook:
@@ -154,6 +132,7 @@ def _read(data: bytes) -> _Notebook:
     else:
         raise SourceError("notebook has no cells")
     cells: list[_Cell] = []
+    problems: list[str] = []
     for number, raw in enumerate(raw_cells, start=1):
         if not isinstance(raw, dict):
             raise SourceError(f"cell {number}: not a JSON object")
@@ -167,12 +146,38 @@ def _read(data: bytes) -> _Notebook:
         else:
             raise SourceError(f"cell {number}: source is neither a string nor a list of strings")
         lines, trailing, newline = _split(text)
-        neutralised = _neutralise(lines)
+        neutralised = neutralise(lines)
+        reason = _unparsable(neutralised)
+        if reason is not None and shell_cell(lines):
+            neutralised, reason = tuple(Line(line, MAGIC_MARK, "whole") for line in lines), None
+        if reason is not None:
+            problems.append(f"cell {number}: {reason}")
+            neutralised = _unknown_code(neutralised)
         magic = next((row for row, line in enumerate(neutralised) if line.original.strip()), None)
-        if magic is not None and not _CELL_MAGIC.match(neutralised[magic].original.lstrip()):
+        if magic is not None and not CELL_MAGIC.match(neutralised[magic].original.lstrip()):
             magic = None
         cells.append(_Cell(number, len(cells), source, neutralised, trailing, newline, magic))
-    return _Notebook(tuple(cells), source_key, worksheets)
+    return _Notebook(tuple(cells), source_key, worksheets, tuple(problems))
+
+
+def _unparsable(lines: tuple[Line, ...]) -> str | None:
+    """Why a cell's neutralised code does not parse on its own, or None when it does."""
+    try:
+        parse_python("".join(line.rewritten + "\n" for line in lines), "<cell>")
+    except SyntaxError as error:
+        return f"syntax error at line {error.lineno}: {error.msg}"
+    except ValueError:
+        return "the cell contains a NUL byte"
+    except (RecursionError, MemoryError):
+        return "too deeply nested to analyse"
+    return None
+
+
+def _unknown_code(lines: tuple[Line, ...]) -> tuple[Line, ...]:
+    """The cell as code the analysis cannot see: one marker call, then comments (same line count)."""
+    return tuple(
+        Line(line.original, UNKNOWN_CODE_LINE if row == 0 else UNPARSED_MARK, "whole") for row, line in enumerate(lines)
+    )
 
 
 def _json_type(value: object) -> str:
@@ -205,144 +210,6 @@ def _split(text: str) -> tuple[list[str], bool, str]:
         pieces.pop()
     found = _NEWLINE.search(text)
     return pieces, trailing, found.group() if found else "\n"
-
-
-# --- neutralising IPython syntax ---------------------------------------------------------------------
-
-
-@dataclass
-class _Scan:
-    """Where a line leaves Python's tokenizer: inside a string, brackets, a backslash continuation."""
-
-    quote: str | None = None
-    depth: int = 0
-    continued: bool = False
-
-    @property
-    def at_statement_start(self) -> bool:
-        return self.quote is None and self.depth == 0 and not self.continued
-
-    def feed(self, line: str) -> None:
-        self.continued = False
-        index, length = 0, len(line)
-        while index < length:
-            char = line[index]
-            if self.quote is not None:
-                if char == "\\":
-                    if index == length - 1:  # an escaped newline: the string goes on
-                        return
-                    index += 2
-                    continue
-                if line.startswith(self.quote, index):
-                    index += len(self.quote)
-                    self.quote = None
-                    continue
-                index += 1
-                continue
-            if char == "#":
-                break
-            if char in "\"'":
-                self.quote = char * 3 if line.startswith(char * 3, index) else char
-                index += len(self.quote)
-                continue
-            if char in "([{":
-                self.depth += 1
-            elif char in ")]}":
-                self.depth = max(0, self.depth - 1)
-            elif char == "\\" and index == length - 1:
-                self.continued = True
-            index += 1
-        if self.quote in ("'", '"'):
-            self.quote = None  # an unterminated one-line string ends with its line
-
-
-def _neutralise(lines: list[str]) -> tuple[_Line, ...]:
-    out: list[_Line] = []
-    start = 0
-    while start < len(lines) and not lines[start].strip():
-        out.append(_Line(lines[start], lines[start]))
-        start += 1
-    if start < len(lines):
-        magic = _CELL_MAGIC.match(lines[start].lstrip())
-        if magic:
-            if magic.group(1) not in PYTHON_CELL_MAGICS:
-                return tuple(out) + tuple(_Line(line, MAGIC_MARK, "whole") for line in lines[start:])
-            out.append(_Line(lines[start], MAGIC_MARK, "whole"))
-            start += 1
-    scan = _Scan()
-    index = start
-    while index < len(lines):
-        line = lines[index]
-        if scan.at_statement_start:
-            replaced = _escape(lines, index)
-            if replaced is not None:
-                out.extend(replaced)
-                index += len(replaced)
-                continue
-        scan.feed(line)
-        out.append(_Line(line, line))
-        index += 1
-    return tuple(out)
-
-
-def _escape(lines: list[str], index: int) -> list[_Line] | None:
-    """The rewritten lines of an IPython construct starting at ``lines[index]``, or None for Python."""
-    line = lines[index]
-    body = line.lstrip()
-    indent = line[: len(line) - len(body)]
-    if not body or body.startswith("#"):
-        return None
-    code = body.rstrip()
-    if code.startswith("?") or _HELP_END.fullmatch(code):
-        return _replace(lines, index, indent + PLACEHOLDER)
-    if body[0] in "%!/,;":
-        timed = _TIME.match(body)
-        if timed:
-            width = timed.end()
-            unwrapped = _splice(lines, index, len(indent), body[:width], "if 1:".ljust(width))
-            if unwrapped is not None:
-                return unwrapped
-        return _replace(lines, index, indent + PLACEHOLDER)
-    assign = _ASSIGN.match(body)
-    if assign:
-        head = indent + body[: assign.end()]
-        rest = line[len(head) :]
-        timed = _TIME.match(rest)
-        if timed and timed.group(1) == "time":
-            width = timed.end()
-            unwrapped = _splice(lines, index, len(head), rest[:width], " " * width)
-            if unwrapped is not None:
-                return unwrapped
-        return _replace(lines, index, head + "None  " + MAGIC_MARK)
-    return None
-
-
-def _replace(lines: list[str], index: int, first: str) -> list[_Line]:
-    """The whole line replaced; lines it continues onto with a trailing backslash become comments."""
-    out = [_Line(lines[index], first, "whole")]
-    while lines[index].endswith("\\") and index + 1 < len(lines):
-        index += 1
-        out.append(_Line(lines[index], MAGIC_MARK, "whole"))
-    return out
-
-
-def _splice(lines: list[str], index: int, column: int, old: str, new: str) -> list[_Line] | None:
-    """Replace ``old`` at ``column`` by ``new`` (same width) if the logical line then compiles."""
-    first = lines[index][:column] + new + lines[index][column + len(old) :]
-    out = [_Line(lines[index], first, "splice", column, old, new)]
-    scan = _Scan()
-    scan.feed(first)
-    end = index + 1
-    while not scan.at_statement_start and end < len(lines):
-        scan.feed(lines[end])
-        out.append(_Line(lines[end], lines[end]))
-        end += 1
-    snippet = "\n".join([first.lstrip()] + [line.original for line in out[1:]]) + "\n"
-    try:
-        parse_python(snippet, "<cell>")
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    return out
 
 
 # --- writing back ------------------------------------------------------------------------------------
@@ -415,7 +282,7 @@ def _lines_of(text: str) -> list[str]:
 
 def _distribute(notebook: _Notebook, new: list[str]) -> list[list[str]]:
     """The new original-text lines of each code cell (indexed by ``_Cell.position``)."""
-    old: list[tuple[_Cell, _Line]] = [(cell, line) for cell in notebook.cells for line in cell.lines]
+    old: list[tuple[_Cell, Line]] = [(cell, line) for cell in notebook.cells for line in cell.lines]
     result: list[list[str]] = [[] for _ in notebook.cells]
     starts = {cell.position: sum(len(c.lines) for c in notebook.cells[: cell.position]) for cell in notebook.cells}
     for tag, i1, i2, j1, j2 in _opcodes([line.rewritten for _, line in old], new):
@@ -534,7 +401,7 @@ def _matches_to_opcodes(matches: list[tuple[int, int]], n: int, m: int) -> list[
     return ops
 
 
-def _restore(line: _Line, text: str) -> str:
+def _restore(line: Line, text: str) -> str:
     """The user's text for a (possibly edited) rewritten line."""
     if line.kind == "code":
         return text

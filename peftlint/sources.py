@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from peftlint.analysis.prescreen import parse_python
+from peftlint.errors import SourceError
 from peftlint.findings import Position
 
 if TYPE_CHECKING:
@@ -21,15 +22,14 @@ NOTEBOOK_SUFFIX = ".ipynb"
 __all__ = ["NOTEBOOK_SUFFIX", "SourceError", "SourceFile", "decode", "load_source", "parse_python"]
 
 
-class SourceError(Exception):
-    """A file that cannot be analysed; the message is the one-line reason shown to the user."""
-
-
 @dataclass(frozen=True)
 class SourceFile:
     path: str
     text: str
     notebook: NotebookSource | None = None
+    # Parts that could not be analysed, one line each (``cell 5: syntax error at line 2: invalid
+    # syntax``): errors of the file, reported beside the findings of the rest of it.
+    problems: tuple[str, ...] = ()
 
     def cell_position(self, position: Position) -> Position:
         """Text coordinates -> (cell, line in cell, column) for notebooks; unchanged otherwise."""
@@ -56,7 +56,7 @@ def load_source(path: str, data: bytes) -> SourceFile:
         from peftlint.notebooks import notebook_source
 
         notebook = notebook_source(data)
-        return SourceFile(path, notebook.text, notebook)
+        return SourceFile(path, notebook.text, notebook, notebook.problems)
     return decode(path, data)
 
 

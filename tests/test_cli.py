@@ -181,7 +181,7 @@ def test_usage_errors_exit_2(project: Path, args: list[str], complaint: str) -> 
 
 def test_unparsable_file_exits_2_and_the_other_files_are_still_checked(project: Path) -> None:
     write(project, {"broken.py": UNPARSABLE})
-    text = run(project, "check", "broken.py", "bug2.py", "clean.py")
+    text = run(project, "check", "--output-format", "concise", "broken.py", "bug2.py", "clean.py")
     assert text.returncode == 2
     assert text.stdout.count(" PEFT001 ") == 2
     summary = text.stdout.splitlines()[-1]
@@ -205,7 +205,7 @@ def test_summary_does_not_claim_success_when_a_file_failed(project: Path) -> Non
 
 
 def test_nonexistent_path_exits_2_naming_it(project: Path) -> None:
-    process = run(project, "check", "no_such_dir", "bug2.py")
+    process = run(project, "check", "--output-format", "concise", "no_such_dir", "bug2.py")
     assert process.returncode == 2
     assert process.stdout.count(" PEFT001 ") == 2, "the existing file is still checked"
     assert process.stderr.splitlines() == ["peftlint: error: no_such_dir: no such file or directory"]
@@ -240,8 +240,9 @@ def test_console_script_matches_python_dash_m(project: Path) -> None:
 # --- text format ---------------------------------------------------------------------------------
 
 
-def test_text_format_lines_notes_and_summary(project: Path) -> None:
-    process = run(project, "check", "bug1.py", "bug2.py", "clean.py")
+def test_concise_format_lines_notes_and_summary(project: Path) -> None:
+    process = run(project, "check", "--output-format", "concise", "bug1.py", "bug2.py", "clean.py")
+    assert run(project, "check", "--format", "text", "bug1.py", "bug2.py", "clean.py").stdout == process.stdout
     assert process.returncode == 1
     assert ANSI not in process.stdout, "no colour when stdout is a pipe"
     lines = process.stdout.splitlines()
@@ -305,7 +306,7 @@ def test_json_format_fields_order_and_columns(project: Path) -> None:
     assert process.returncode == 1
     items = findings(process)
     assert len(items) == 3
-    text = run(project, "check", "clean.py", "bug2.py", "bug1.py")
+    text = run(project, "check", "--output-format", "concise", "clean.py", "bug2.py", "bug1.py")
     from_text = [
         (m["path"], int(m["row"]), int(m["column"]), m["code"], m["message"])
         for m in map(FINDING_LINE.match, text.stdout.splitlines())
@@ -313,25 +314,27 @@ def test_json_format_fields_order_and_columns(project: Path) -> None:
     ]
     from_json = [(i["filename"], i["location"]["row"], i["location"]["column"], i["code"], i["message"]) for i in items]
     assert from_json == from_text, "both formats report the same findings in the same order"
-    keys = {"code", "name", "message", "filename", "location", "end_location", "severity", "fix", "url", "related"}
+    keys = {"cell", "code", "end_location", "filename", "fix", "location", "message", "name", "noqa_row"}
+    keys |= {"related", "severity", "url"}
     for item in items:
-        assert set(item) == keys
+        assert list(item) == sorted(keys), "ruff's keys, in ruff's (sorted) order"
+        assert item["cell"] is None and item["noqa_row"] == item["location"]["row"]
         assert item["code"] in ("PEFT001", "PEFT002")
         assert isinstance(item["message"], str) and item["message"]
         assert item["severity"] == "error"
-        assert item["url"] is None
+        assert item["url"] == f"https://github.com/peftlint/peftlint/blob/main/docs/rules/{item['code']}.md"
         if item["fix"] is not None:
             assert set(item["fix"]) == {"message", "applicability", "edits"}
             assert item["fix"]["applicability"] in ("safe", "unsafe")
             for edit in item["fix"]["edits"]:
-                assert set(edit) == {"content", "location", "end_location"}
+                assert set(edit) == {"cell", "content", "end_location", "filename", "location"}
         assert set(item["location"]) == set(item["end_location"]) == {"row", "column"}
         start, end = item["location"], item["end_location"]
         assert min(start.values()) >= 1
         assert (end["row"], end["column"]) > (start["row"], start["column"])
         assert item["related"], "every finding names its other half"
         for related in item["related"]:
-            assert set(related) == {"filename", "location", "message"}
+            assert set(related) == {"cell", "filename", "location", "message"}
             assert set(related["location"]) == {"row", "column"}
     order = [(i["filename"], i["location"]["row"], i["location"]["column"], i["code"]) for i in items]
     assert order == sorted(order)
@@ -436,7 +439,7 @@ def test_cross_file_pickled_module_finding_is_in_infer_with_note_in_train(tmp_pa
     assert Path(save["filename"]) == Path("project/train.py")
     assert (save["location"]["row"], save["location"]["column"]) == at(TRAIN, "torch.save")
 
-    text = run(tmp_path, "check", "project")
+    text = run(tmp_path, "check", "--output-format", "concise", "project")
     infer, train = os.path.join("project", "infer.py"), os.path.join("project", "train.py")
     row, column = at(INFER, "model.load_state_dict")
     save_row, save_column = at(TRAIN, "torch.save")

@@ -75,7 +75,7 @@ def test_report_unused_noqa(tmp_path: Path) -> None:
     (tmp_path / "b.py").write_text("x = 1  # noqa: PEFT002\n", encoding="utf-8")
     quiet = peftlint("check", ".", "--no-cache", cwd=tmp_path)
     assert quiet.returncode == 0, quiet.stdout
-    loud = peftlint("check", ".", "--no-cache", "--report-unused-noqa", cwd=tmp_path)
+    loud = peftlint("check", ".", "--no-cache", "--report-unused-noqa", "--output-format", "concise", cwd=tmp_path)
     assert loud.returncode == 1
     assert loud.stdout.decode().splitlines()[0].startswith("b.py:1:8: PEFT100 unused suppression: no PEFT002")
 
@@ -165,10 +165,12 @@ def test_notebook_findings_in_every_format_and_fix_keeps_outputs(tmp_path: Path)
     notebook = _notebook(["%pip install peft\n" + head.strip(), "!ls\noriginal = " + body.rstrip("\n")])
     path = tmp_path / "nb.ipynb"
     path.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
-    text = peftlint("check", "nb.ipynb", "--no-cache", cwd=tmp_path).stdout.decode()
+    text = peftlint("check", "nb.ipynb", "--no-cache", "--output-format", "concise", cwd=tmp_path).stdout.decode()
     assert text.startswith("nb.ipynb:cell 3:4:11: PEFT001 ")
+    full = peftlint("check", "nb.ipynb", "--no-cache", cwd=tmp_path).stdout.decode()
+    assert "\n --> nb.ipynb:cell 3:4:11\n" in full
     (item,) = json.loads(peftlint("check", "nb.ipynb", "--no-cache", "--format", "json", cwd=tmp_path).stdout)
-    assert item["location"] == {"row": 4, "column": 11, "cell": 3}
+    assert (item["cell"], item["location"], item["noqa_row"]) == (3, {"row": 4, "column": 11}, 4)
     github = peftlint("check", "nb.ipynb", "--no-cache", "--format", "github", cwd=tmp_path).stdout.decode()
     assert "cell 3:4:11" in github
     sarif = json.loads(peftlint("check", "nb.ipynb", "--no-cache", "--format", "sarif", cwd=tmp_path).stdout)
@@ -186,7 +188,7 @@ def test_notebook_findings_in_every_format_and_fix_keeps_outputs(tmp_path: Path)
 def test_broken_notebook_is_a_per_file_error(tmp_path: Path) -> None:
     (tmp_path / "broken.ipynb").write_text('{"cells": [PeftModel from_pretrained', encoding="utf-8")
     (tmp_path / "train.py").write_text(SEED.format(comment=""), encoding="utf-8")
-    run = peftlint("check", ".", "--no-cache", cwd=tmp_path)
+    run = peftlint("check", ".", "--no-cache", "--output-format", "concise", cwd=tmp_path)
     assert run.returncode == 2
     assert b"train.py:6:9: PEFT001" in run.stdout
     assert run.stderr.decode().count("\n") == 1 and b"broken.ipynb: notebook is not valid JSON" in run.stderr
@@ -194,9 +196,11 @@ def test_broken_notebook_is_a_per_file_error(tmp_path: Path) -> None:
 
 def test_stdin(tmp_path: Path) -> None:
     source = SEED.format(comment="").encode()
-    run = peftlint("check", "-", "--stdin-filename", "src/train.py", cwd=tmp_path, stdin=source)
+    run = peftlint("check", "-", "--stdin-filename", "src/train.py", "--format", "concise", cwd=tmp_path, stdin=source)
     assert run.returncode == 1
     assert run.stdout.decode().startswith("src/train.py:6:9: PEFT001")
+    full = peftlint("check", "-", "--stdin-filename", "src/train.py", cwd=tmp_path, stdin=source).stdout.decode()
+    assert " --> src/train.py:6:9\n  |\n5 | model = get_peft_model(model, LoraConfig(r=8))\n6 | model = Peft" in full
     fixed = peftlint("check", "-", "--stdin-filename", "x.py", "--fix", cwd=tmp_path, stdin=NESTED.encode())
     assert b"from_pretrained(copy.deepcopy(original)" in fixed.stdout
     assert fixed.returncode == 0

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from peftlint.ipython import MAGIC_MARK, PLACEHOLDER
 from peftlint.notebooks import (
-    MAGIC_MARK,
-    PLACEHOLDER,
+    UNKNOWN_CODE_LINE,
+    UNPARSED_MARK,
     NotebookSource,
     apply_text_to_notebook,
     notebook_source,
@@ -192,9 +193,11 @@ def test_cell_magics(cell: str, expected: list[str]) -> None:
 
 
 def test_cells_are_scanned_separately() -> None:
-    # An unterminated bracket in one cell (an error in Jupyter too) does not hide the next cell's magic.
+    # An unterminated bracket in one cell (an error in Jupyter too) does not hide the next cell's magic;
+    # the broken cell itself is unknown code (tests/test_notebook_cells.py).
     source = notebook_source(notebook(code("x = (1,"), code("%pip install x")))
-    assert source.text.splitlines() == ["x = (1,", PLACEHOLDER]
+    assert source.text.splitlines() == [UNKNOWN_CODE_LINE, PLACEHOLDER]
+    assert source.problems == ("cell 1: syntax error at line 1: '(' was never closed",)
 
 
 def test_neutralised_notebook_compiles_and_keeps_cell_line_counts() -> None:
@@ -582,7 +585,7 @@ def test_insertion_before_a_cell_magic_goes_to_the_previous_cell() -> None:
 
 def test_repeated_lines_do_not_move_edits_between_cells() -> None:
     # difflib would align the repeated neutralised lines across cells and delete a shell line.
-    sources = ['x\n!ls\n"""', 'xx\n!ls\n"""', 'xx\n!ls\n"""']
+    sources = ['x\n!ls\n"""doc"""', 'xx\n!ls\n"""doc"""', 'xx\n!ls\n"""doc"""']
     data = notebook(*(code(text) for text in sources))
     source = notebook_source(data)
     text_lines = source.text.splitlines()
@@ -590,7 +593,7 @@ def test_repeated_lines_do_not_move_edits_between_cells() -> None:
     fixed = apply_text_to_notebook(data, "\n".join(text_lines) + "\n", source)
     assert [cell["source"] for cell in json.loads(fixed)["cells"]] == [
         sources[0],
-        'xx\nzzz = 1\n!ls\n"""',
+        'xx\nzzz = 1\n!ls\n"""doc"""',
         sources[2],
     ]
 
@@ -604,10 +607,19 @@ def test_a_cell_ending_in_an_empty_line_keeps_it() -> None:
 
 
 def test_an_edit_that_changes_how_later_lines_read_is_refused() -> None:
-    data = notebook(code("x = [\n!ls\n]"))  # "!ls" is inside brackets: Python, not a shell line
+    data = notebook(code('x = """\n!ls\n"""'))  # "!ls" is inside a string: Python, not a shell line
     source = notebook_source(data)
     with pytest.raises(ValueError, match="would not read back"):
-        apply_text_to_notebook(data, source.text.replace("x = [\n", ""), source)
+        apply_text_to_notebook(data, source.text.replace('x = """\n', ""), source)
+
+
+def test_an_edit_inside_a_cell_that_does_not_parse_is_refused() -> None:
+    data = notebook(code("x = (1,\ny = 2"), code("z = 3"))
+    source = notebook_source(data)
+    with pytest.raises(ValueError):
+        apply_text_to_notebook(data, source.text.replace(UNPARSED_MARK, "y = 3"), source)
+    fixed = apply_text_to_notebook(data, source.text.replace("z = 3", "z = 4"), source)
+    assert [cell["source"] for cell in json.loads(fixed)["cells"]] == ["x = (1,\ny = 2", "z = 4"]
 
 
 def test_notebook_source_survives_pickling() -> None:

@@ -67,7 +67,7 @@ def test_hook_fails_on_a_finding_and_names_it(tmp_path: Path, hook_home: dict[st
     repo = _repo(tmp_path, "bad", {"train.py": BAD, "README.md": "PeftModel.from_pretrained\n"})
     run = _try_repo(repo, hook_home)
     assert run.returncode == 1, run.stdout + run.stderr
-    assert "train.py:5:9: PEFT001" in run.stdout
+    assert "PEFT001" in run.stdout and "--> train.py:5:9" in run.stdout
     assert "Failed" in run.stdout
 
 

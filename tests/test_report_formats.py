@@ -80,6 +80,7 @@ def test_sarif_driver_describes_every_rule_from_its_documentation() -> None:
         assert entry["name"] == rule.name
         assert entry["shortDescription"]["text"] == rule.summary
         assert entry["help"] == {"text": rule.documentation(), "markdown": rule.documentation()}
+        assert entry["helpUri"] == f"https://github.com/peftlint/peftlint/blob/main/docs/rules/{rule.code}.md"
         assert entry["defaultConfiguration"] == {"level": "error" if rule.severity.value == "error" else "warning"}
         assert entry["properties"]["tags"]
         full = entry["fullDescription"]["text"]

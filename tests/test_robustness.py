@@ -279,7 +279,7 @@ def _cli(
     cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = CLI_TIMEOUT, **options: object
 ) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "peftlint", "check", *args],
+        [sys.executable, "-m", "peftlint", "check", "--output-format", "concise", *args],
         cwd=cwd,
         capture_output=True,
         timeout=timeout,

@@ -108,7 +108,7 @@ def test_library_runs_nothing_and_loads_nothing(hostile: Path) -> None:
 
 def test_python_dash_m_runs_nothing_and_loads_nothing(hostile: Path) -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "peftlint", "check", "proj"],
+        [sys.executable, "-m", "peftlint", "check", "--output-format", "concise", "proj"],
         cwd=hostile.parent,
         capture_output=True,
         text=True,
@@ -124,7 +124,13 @@ def test_console_script_inside_the_hostile_project_runs_nothing(hostile: Path) -
     script = shutil.which("peftlint", path=os.path.dirname(sys.executable))
     if script is None:
         pytest.skip("the peftlint console script is not installed next to this interpreter")
-    completed = subprocess.run([script, "check", "."], cwd=hostile, capture_output=True, text=True, timeout=TIMEOUT)
+    completed = subprocess.run(
+        [script, "check", "--output-format", "concise", "."],
+        cwd=hostile,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
     assert completed.returncode == 1, completed.stderr
     assert _findings(completed.stdout) == EXPECTED
     _assert_clean(hostile)
@@ -213,7 +219,7 @@ def test_static_pass_opens_only_sources_and_never_a_weights_file(hostile: Path, 
     hook_script.write_text(_AUDIT_SCRIPT, encoding="utf-8")
     report = tmp_path / "audit.json"
     completed = subprocess.run(
-        [sys.executable, str(hook_script), str(report), "check", "."],
+        [sys.executable, str(hook_script), str(report), "check", "--output-format", "concise", "."],
         cwd=hostile,
         capture_output=True,
         text=True,

@@ -165,6 +165,7 @@ def guards(test: cst.BaseExpression, polarity: bool, code: Callable[[cst.CSTNode
 class Refinement:
     key: str
     keep: Predicate  # True: keep; False: drop; None: cannot tell (kept)
+    node: cst.BaseExpression  # the expression the key names
 
 
 def refinements(test: cst.BaseExpression, polarity: bool, resolve: Resolve) -> list[Refinement]:
@@ -182,7 +183,7 @@ def refinements(test: cst.BaseExpression, polarity: bool, resolve: Resolve) -> l
         return _comparison_refinements(test, polarity)
     key = key_of(test)
     if key is not None:
-        return [Refinement(key, lambda v: _truth(v) is polarity if _truth(v) is not None else None)]
+        return [Refinement(key, lambda v: _truth(v) is polarity if _truth(v) is not None else None, test)]
     return []
 
 
@@ -191,37 +192,40 @@ def _call_refinements(test: cst.Call, polarity: bool, resolve: Resolve) -> list[
     args = [a for a in test.args if not a.keyword and not a.star]
     if func not in ("isinstance", "hasattr") or len(args) != 2:
         return []
-    key = key_of(args[0].value)
+    subject = args[0].value
+    key = key_of(subject)
     if key is None:
         return []
     if func == "hasattr":
         attribute = literal(args[1].value)
         if not isinstance(attribute, str):
             return []
-        return [Refinement(key, lambda v: _flip(_has_attribute(v, attribute), polarity))]
+        return [Refinement(key, lambda v: _flip(_has_attribute(v, attribute), polarity), subject)]
     classes = resolve(args[1].value)
     if not classes:
         return []
-    return [Refinement(key, lambda v: _flip(_any_instance(v, classes), polarity))]
+    return [Refinement(key, lambda v: _flip(_any_instance(v, classes), polarity), subject)]
 
 
 def _comparison_refinements(test: cst.Comparison, polarity: bool) -> list[Refinement]:
     target = test.comparisons[0]
     operator = target.operator
     right = literal(target.comparator)
-    key = key_of(test.left)
+    subject = test.left
+    key = key_of(subject)
     if key is None or right is _UNKNOWN:
-        reversed_key = key_of(target.comparator)
+        subject = target.comparator
+        reversed_key = key_of(subject)
         left = literal(test.left)
         if reversed_key is None or left is _UNKNOWN or not isinstance(operator, (cst.Equal, cst.NotEqual)):
             return []
         key, right = reversed_key, left
     if isinstance(operator, (cst.Is, cst.IsNot)) and right is None:
         positive = isinstance(operator, cst.Is) == polarity
-        return [Refinement(key, lambda v: _flip(_is_none(v), positive))]
+        return [Refinement(key, lambda v: _flip(_is_none(v), positive), subject)]
     if isinstance(operator, (cst.Equal, cst.NotEqual)):
         positive = isinstance(operator, cst.Equal) == polarity
-        return [Refinement(key, lambda v: _flip(_equals(v, right), positive))]
+        return [Refinement(key, lambda v: _flip(_equals(v, right), positive), subject)]
     return []
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from peftlint.analysis.units import ParsedUnit, Source
 
 FunctionNode = cst.FunctionDef | cst.Lambda
+MAX_INLINE_DEPTH = 5  # calls into the analysed code followed this deep (a call chain across modules too)
 
 
 @dataclass
@@ -96,6 +97,11 @@ class Function:
     def positional(self) -> list[cst.Param]:
         parameters = self.node.params
         return [*parameters.posonly_params, *parameters.params]
+
+    def first_parameter(self) -> str | None:
+        """``self`` (or ``cls``): the first positional parameter's name."""
+        positional = self.positional()
+        return positional[0].name.value if positional else None
 
     def is_static(self) -> bool:
         return "staticmethod" in (self.decorators or ())

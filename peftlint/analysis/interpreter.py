@@ -19,10 +19,13 @@ import libcst as cst
 
 from peftlint.analysis import conditions, names
 from peftlint.analysis.calls import Calls
+from peftlint.analysis.definitions import Definitions, def_of
 from peftlint.analysis.expressions import Expressions
 from peftlint.analysis.frames import ClassInfo, Frame, Function, Loop, ModuleScope
+from peftlint.analysis.objects import Objects
 from peftlint.analysis.prescreen import CLASS, DEF, STATEMENTS, Unit
-from peftlint.analysis.units import ParsedUnit, unit_node
+from peftlint.analysis.scopes import Scopes, root
+from peftlint.analysis.units import ParsedUnit, statements_of
 from peftlint.analysis.values import (
     NONE,
     UNKNOWN,
@@ -42,10 +45,9 @@ if TYPE_CHECKING:
     from peftlint.analysis.reach import Reach
 
 MAX_LOOP_PASSES = 3
-UNKNOWN_CODE = "__peftlint_unknown_code__"  # a notebook cell that does not parse: anything may have happened
 
 
-class Interpreter(Expressions, Calls):
+class Interpreter(Scopes, Definitions, Expressions, Calls, Objects):
     def __init__(
         self, project: Project, listener: Callable[[CallSite], None] | None = None, reach: Reach | None = None
     ) -> None:
@@ -137,7 +139,7 @@ class Interpreter(Expressions, Calls):
             parsed = parse(unit)
             self.walk_statements(parsed, parsed.statements())
         elif unit.kind == DEF:
-            function = self.lazy_function(unit.name or "", lambda: _def_of(parse(unit)), owner=None)
+            function = self.lazy_function(unit.name or "", lambda: def_of(parse(unit)), owner=None)
             function.source_unit = unit
             self.bind(function.name, self.function_value(function))
             if self.reaches(unit) and not self.frame.module.imported:
@@ -160,43 +162,6 @@ class Interpreter(Expressions, Calls):
 
     def reaches(self, unit: Unit | None) -> bool:
         return self.reach is None or unit is None or self.reach.unit_reaches(unit)
-
-    def analyse_function_alone(self, function: Function) -> None:
-        """A def no analysed call reached, with what its parameters' annotations, defaults and
-        (for a test) pytest fixtures say."""
-        if function.owner is None:
-            bindings = {param.name.value: self.parameter_values(function, param) for param in function.params()}
-            self.run_function(function, bindings, call_chain=())
-
-    def analyse_class(self, info: ClassInfo) -> None:
-        """``__init__`` first; every other method then starts from the attributes it set."""
-        if info.analysed:
-            return
-        info.analysed = True
-        instance = self.instance_value(info, site=("self", id(info)), attrs={})
-        self_state: State = {}
-        init = info.lookup("__init__")
-        if init is not None:
-            bindings = {p.name.value: self.parameter_values(init, p) for p in init.params()[1:]}
-            first = _first_param(init)
-            if first is not None:
-                bindings[first] = frozenset({instance})
-            _, end, _ = self.run_function(init, bindings, call_chain=())
-            self_state = {k[len(first) :]: v for k, v in end.items() if first and k.startswith(first + ".")}
-        for name, method in sorted(info.members.items()):
-            if name == "__init__" or id(method) in self.inlined or not self.function_reaches(method):
-                continue
-            self.analyse_method_alone(method, instance, self_state)
-
-    def analyse_method_alone(self, method: Function, instance: Value, self_state: State) -> None:
-        params = method.params()
-        bindings = {p.name.value: self.parameter_values(method, p) for p in params}
-        first = _first_param(method)
-        if first is not None and not method.is_static():
-            bindings[first] = frozenset({instance}) if not method.is_classmethod() else UNKNOWN
-            if not method.is_classmethod():
-                bindings.update({first + key: values for key, values in self_state.items()})
-        self.run_function(method, bindings, call_chain=())
 
     def run_function(
         self, function: Function, bindings: dict[str, Values], call_chain: tuple[Any, ...]
@@ -237,101 +202,6 @@ class Interpreter(Expressions, Calls):
     @property
     def frame(self) -> Frame:
         return self.frames[-1]
-
-    # ----------------------------------------------------------------- state helpers
-    def lookup(self, key: str) -> Values | None:
-        """What ``key`` holds here, or None when no scope binds it (nor its root object).
-
-        A name a function has not bound on any path so far is read from the enclosing scope; Python
-        would call a read before the assignment an UnboundLocalError, which is no concern of ours.
-        """
-        root = _root(key)
-        frame: Frame | None = self.frame
-        assert frame is not None
-        if root in frame.globals:
-            frame = frame.module_frame()
-        while frame is not None:
-            state = frame.state
-            if state is not None:
-                found = state.get(key)
-                if found is not None:
-                    return found
-                if root in state:
-                    return None  # the object is bound here; that attribute is its own business
-            if frame.kind == "module":
-                break
-            frame = frame.parent
-            while frame is not None and frame.kind == "class":
-                frame = frame.parent  # a method does not see its class's names
-        return None
-
-    def bind(self, key: str, values: Values) -> None:
-        """Rebinding ``x`` kills the facts about ``x.attr`` and ``x[...]`` too."""
-        frame = self.frame
-        if _root(key) in frame.globals:
-            frame = frame.module_frame()
-            for log in self.effect_logs:
-                log.append(("global", frame, key, values))
-        state = frame.state
-        if state is None:
-            return
-        if key in self.attribute_parents:  # the scan costs; most keys never have attribute facts
-            for existing in [k for k in state if k.startswith((key + ".", key + "["))]:
-                del state[existing]
-        if key in self.index_names:  # `bases[i]` named another slot before `i` changed
-            for existing in [k for k in state if f"[{key}]" in k]:
-                del state[existing]
-        if "." in key or "[" in key:
-            self.note_parents(key)
-            index = conditions.index_name(key)
-            if index is not None:
-                self.index_names.add(index)
-        state[key] = values
-
-    def note_parents(self, key: str) -> None:
-        start = 0
-        for index, char in enumerate(key):
-            if char in ".[" and index > start:
-                self.attribute_parents.add(key[:index])
-
-    def attributes_of_key(self, key: str) -> dict[str, Values]:
-        """``x.a`` bindings of the scopes visible here, for the object ``x`` names (one level)."""
-        if key not in self.attribute_parents:
-            return {}
-        found: dict[str, Values] = {}
-        prefix = key + "."
-        frame: Frame | None = self.frame
-        while frame is not None:
-            if frame.state is not None:
-                for existing, values in frame.state.items():
-                    rest = existing[len(prefix) :]
-                    if existing.startswith(prefix) and "." not in rest and "[" not in rest:
-                        found.setdefault(rest, values)
-                if _root(key) in frame.state:
-                    break
-            if frame.kind == "module":
-                break
-            frame = frame.parent
-        return found
-
-    def transform_everywhere(self, sites: set[object], change: Callable[[Value], Value]) -> None:
-        """An in-place change of an object reaches every name that holds it, in every live frame,
-        and every container or object that holds it."""
-        if not sites:
-            return
-        for log in self.effect_logs:
-            log.append(("transform", frozenset(sites), change))
-        seen: set[int] = set()
-        for frame in reversed(self.frames):
-            current: Frame | None = frame
-            while current is not None and id(current) not in seen:
-                seen.add(id(current))
-                if current.state is not None:
-                    for key, values in current.state.items():
-                        changed = _rewrite(values, sites, change)
-                        if changed is not values:
-                            current.state[key] = changed
-                current = current.parent
 
     def new_value(self, kind: Kind, node: cst.CSTNode, note: str | None = None, **facts: Any) -> Value:
         origin = (self.origin(node, note),) if note else ()
@@ -494,25 +364,33 @@ class Interpreter(Expressions, Calls):
             return None
         branch = dict(state)
         for refinement in conditions.refinements(test, polarity, self.resolve_classes):
-            root = _root(refinement.key)
             values = branch.get(refinement.key)
             if values is None:
-                if root not in branch and self.frame.kind != "module":
-                    saved, self.frame.state = self.frame.state, branch
-                    try:
-                        values = self.lookup(refinement.key)
-                    finally:
-                        self.frame.state = saved
-                    if values is None:
-                        continue
-                else:
-                    continue
+                if self.frame.kind != "function" and root(refinement.key) not in branch:
+                    continue  # a name of an enclosing scope: binding it here would hide it
+                saved, self.frame.state = self.frame.state, branch
+                try:
+                    values = self.quietly(lambda node=refinement.node: self.expression(node))  # type: ignore[misc]
+                finally:
+                    self.frame.state = saved
+            values = self.resolved_constants(values)
             kept = conditions.refine(values, refinement.keep)
             if not kept:
                 return None  # no value the name can hold makes the test come out this way
             if kept != values:
                 branch[refinement.key] = kept
         return branch
+
+    def resolved_constants(self, values: Values) -> Values:
+        """An imported name that is a constant of a module of the run (``from config import
+        USE_LORA``) decides a branch by its value."""
+        if not any(v.kind is Kind.IMPORT and v.fact("importer") for v in values):
+            return values
+        found: set[Value] = set()
+        for value in values:
+            resolved = self.resolve_import(value) if value.kind is Kind.IMPORT else None
+            found |= resolved if resolved is not None and value.fact("importer") else {value}
+        return frozenset(found)
 
     def branch(self, entry: State | None, guards: list[Guard], walk: Callable[[], None]) -> State | None:
         self.frame.state = entry
@@ -568,7 +446,7 @@ class Interpreter(Expressions, Calls):
     def try_statement(self, node: cst.Try | cst.TryStar) -> None:
         seen: list[State | None] = [self.frame.state]
         depth = len(self.guards)
-        for statement in _statements_of(node.body):
+        for statement in statements_of(node.body):
             if self.frame.state is None:
                 break
             self.statement(statement)
@@ -634,215 +512,12 @@ class Interpreter(Expressions, Calls):
                 elif isinstance(child, cst.CSTNode):
                     stack.append(child)
 
-    # ----------------------------------------------------------------- definitions
-    def function_def(self, node: cst.FunctionDef) -> None:
-        unit = self.unit
-        assert unit is not None
-        function = self.lazy_function(node.name.value, lambda: (unit, node), owner=None)
-        function.decorators = self.decorator_names(node, evaluate=True)
-        self.bind(node.name.value, self.function_value(function))
-        if self.frame.kind != "class" and not self.frame.module.imported and self.function_reaches(function):
-            self.pending.append(function)
-
-    def function_reaches(self, function: Function) -> bool:
-        """Whether a def can reach a call some rule needs (in its own module's terms)."""
-        reach = function.parent.module.reach if function.parent.module.imported else self.reach
-        if reach is None:
-            return True
-        if function.source_unit is not None:
-            return bool(reach.unit_reaches(function.source_unit))
-        node = function.node
-        return not isinstance(node, cst.FunctionDef) or bool(reach.node_reaches(node, function.unit))
-
-    def evaluate_imported(self, scope: ModuleScope) -> None:
-        """An imported module's bindings, as ``import`` makes them: quietly, nothing pending."""
-        saved = (self.frames, self.guards, self.unit, self.statement_node, self.inlining)
-        self.frames, self.guards, self.inlining = [], [], []
-        self.quiet += 1
-        try:
-            self.walk_module(scope, self.module_frame(scope))
-        finally:
-            self.frames, self.guards, self.unit, self.statement_node, self.inlining = saved
-            self.quiet -= 1
-
-    def class_def(self, node: cst.ClassDef) -> None:
-        unit = self.unit
-        info = self.new_class(node)
-        frame = Frame(state={}, parent=self.frame, module=self.frame.module, kind="class")
-        self.frames.append(frame)
-        try:
-            for statement in _statements_of(node.body):
-                if isinstance(statement, cst.FunctionDef):
-                    member = self.lazy_function(statement.name.value, _loader(unit, statement), owner=info)
-                    member.decorators = self.decorator_names(statement)
-                    info.members[member.name] = member
-                elif frame.state is not None:
-                    self.statement(statement)
-        finally:
-            self.frames.pop()
-        self.finish_class(info, frame)
-        if not self.frame.module.imported and any(self.function_reaches(m) for m in info.members.values()):
-            self.pending.append(info)
-
-    def split_class(self, parse: Callable[[Unit], ParsedUnit], unit: Unit) -> None:
-        """A class parsed member by member: its header now, each method when it is called."""
-        header = parse(unit)
-        node = unit_node(header)
-        assert isinstance(node, cst.ClassDef)
-        saved, self.unit = self.unit, header
-        try:
-            info = self.new_class(node)
-        finally:
-            self.unit = saved
-        frame = Frame(state={}, parent=self.frame, module=self.frame.module, kind="class")
-        reaching = False
-        for member in unit.members:
-            if member.kind == DEF:
-                function = self.lazy_function(member.name or "", _member_loader(parse, member), owner=info)
-                function.source_unit = member
-                info.members[function.name] = function
-                reaching = reaching or self.reaches(member)
-            else:
-                parsed = parse(member)
-                self.frames.append(frame)
-                try:
-                    self.walk_statements(parsed, parsed.statements())
-                finally:
-                    self.frames.pop()
-        self.finish_class(info, frame)
-        if reaching and not self.frame.module.imported:
-            self.pending.append(info)
-
-    def new_class(self, node: cst.ClassDef) -> ClassInfo:
-        info = ClassInfo(name=node.name.value, parent=self.frame, unit=self.unit, node=node)
-        info.decorators = self.decorator_names(node)
-        library: list[str] = []
-        for base in node.bases:
-            if base.keyword is not None or base.star:
-                continue
-            for value in self.quietly(lambda b=base: self.expression(b.value)):  # type: ignore[misc]
-                if value.kind is Kind.CLASS:
-                    info.bases.append(value.fact("class"))
-                elif value.kind is Kind.IMPORT:
-                    library.append(names.canonical(value.fact("qualname")))
-        info.library_bases = tuple(library)
-        return info
-
-    def finish_class(self, info: ClassInfo, frame: Frame) -> None:
-        state = frame.state or {}
-        for key, values in state.items():
-            if "." not in key and "[" not in key:
-                info.attributes[key] = values
-                if any(v.kind is Kind.FUNCTION and v.fact("function") is not None for v in values):
-                    for value in values:
-                        function = value.fact("function")
-                        if function is not None and function.owner is None:
-                            function.owner = info
-                            info.members.setdefault(key, function)
-        info.fields = [key for key in state if "." not in key and "[" not in key and key not in info.members]
-        self.bind(info.name, frozenset({Value(Kind.CLASS, site=("class", id(info)), facts=(("class", info),))}))
-
-    def lazy_function(self, name: str, load: Callable[[], Any], owner: ClassInfo | None) -> Function:
-        return Function(name=name, load=load, parent=self.frame, owner=owner)
-
-    def decorator_names(self, node: cst.FunctionDef | cst.ClassDef, evaluate: bool = False) -> tuple[str, ...]:
-        """The canonical names of a def's decorators; ``evaluate``: the def statement runs here, so
-        the decorator expressions are evaluated (and their calls heard) first."""
-        found = []
-        for decorator in node.decorators:
-            if evaluate:
-                saved, self.statement_node = self.statement_node, decorator
-                try:
-                    self.expression(decorator.decorator)
-                finally:
-                    self.statement_node = saved
-            expression = decorator.decorator
-            if isinstance(expression, cst.Call):
-                expression = expression.func
-            values = self.quietly(lambda e=expression: self.expression(e))  # type: ignore[misc]
-            qualnames = [v.fact("qualname") for v in values if v.kind is Kind.IMPORT]
-            if len(qualnames) == 1:
-                found.append(names.canonical(qualnames[0]).removeprefix("builtins."))
-            elif isinstance(expression, cst.Attribute) and expression.attr.value in ("setter", "getter", "deleter"):
-                found.append("property." + expression.attr.value)
-        return tuple(found)
-
     def quietly(self, evaluate: Callable[[], Values]) -> Values:
         self.quiet += 1
         try:
             return evaluate()
         finally:
             self.quiet -= 1
-
-
-def _root(key: str) -> str:
-    for index, char in enumerate(key):
-        if char in ".[":
-            return key[:index]
-    return key
-
-
-def _rewrite(values: Values, sites: set[object], change: Callable[[Value], Value]) -> Values:
-    if not any(v.site in sites or _holds_values(v) for v in values):
-        return values
-    rewritten = []
-    changed = False
-    for value in values:
-        new = change(value) if value.site in sites else value
-        new = _rewrite_facts(new, sites, change)
-        changed = changed or new is not value
-        rewritten.append(new)
-    return frozenset(rewritten) if changed else values
-
-
-_NESTED = ("items", "entries", "attrs")
-
-
-def _holds_values(value: Value) -> bool:
-    return value.kind in (Kind.TUPLE, Kind.LIST, Kind.DICT, Kind.TRAINER, Kind.DISTRIBUTED, Kind.INSTANCE) or bool(
-        value.fact("attrs")
-    )
-
-
-def _rewrite_facts(value: Value, sites: set[object], change: Callable[[Value], Value]) -> Value:
-    if not _holds_values(value):
-        return value
-    updates: dict[str, Any] = {}
-    items = value.fact("items")
-    if items is not None:
-        new_items = tuple(_rewrite(v, sites, change) for v in items)
-        if any(a is not b for a, b in zip(new_items, items, strict=True)):
-            updates["items"] = new_items
-    for name in ("entries", "attrs"):
-        pairs = value.fact(name)
-        if pairs:
-            new_pairs = tuple((k, _rewrite(v, sites, change)) for k, v in pairs)
-            if any(a[1] is not b[1] for a, b in zip(new_pairs, pairs, strict=True)):
-                updates[name] = new_pairs
-    return value.updated(**updates) if updates else value
-
-
-def _def_of(parsed: ParsedUnit) -> tuple[ParsedUnit, Any]:
-    return parsed, unit_node(parsed)
-
-
-def _loader(unit: ParsedUnit | None, node: cst.FunctionDef) -> Callable[[], tuple[Any, cst.FunctionDef]]:
-    return lambda: (unit, node)
-
-
-def _member_loader(parse: Callable[[Unit], ParsedUnit], member: Unit) -> Callable[[], tuple[Any, Any]]:
-    return lambda: _def_of(parse(member))
-
-
-def _first_param(function: Function) -> str | None:
-    params = function.params()
-    return params[0].name.value if params else None
-
-
-def _statements_of(body: cst.BaseSuite) -> Sequence[Any]:
-    if isinstance(body, cst.IndentedBlock):
-        return body.body
-    return [body]
 
 
 def _as_name(asname: cst.AsName) -> str:

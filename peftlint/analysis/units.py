@@ -149,4 +149,11 @@ def unit_node(parsed: ParsedUnit) -> cst.CSTNode:
     return statements[0]
 
 
-__all__ = ["STATEMENTS", "ParsedUnit", "Source", "UnitParseError", "line_starts", "unit_node"]
+def statements_of(body: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
+    """The statements of a block (an indented one, or ``if x: a; b`` on one line)."""
+    if isinstance(body, cst.IndentedBlock):
+        return body.body
+    return [body]  # type: ignore[list-item]
+
+
+__all__ = ["STATEMENTS", "ParsedUnit", "Source", "UnitParseError", "line_starts", "statements_of", "unit_node"]

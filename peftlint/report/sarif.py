@@ -1,8 +1,9 @@
 """``--format sarif``: SARIF 2.1.0 as GitHub code scanning reads it.
 
 Every rule passed is described in ``tool.driver.rules`` from its own documentation (the same text
-``peftlint explain`` prints); every finding is a result with a repo-relative ``%SRCROOT%`` URI,
-a region, its related locations and a fingerprint that survives code moving up or down.
+``peftlint explain`` prints; ``helpUri`` links to its page under ``docs/rules/``); every finding is a
+result with a repo-relative ``%SRCROOT%`` URI, a region, its related locations and a fingerprint that
+survives code moving up or down.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from peftlint import __version__
+from peftlint.docs import rule_url
 from peftlint.engine import LintResult
 from peftlint.findings import Finding, Position, Related, Severity
 from peftlint.rules.base import Rule
@@ -115,6 +117,7 @@ def _rule(rule: type[Rule]) -> dict[str, Any]:
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": plain_text(what) if what else rule.summary},
+        "helpUri": rule_url(rule.code),
         "help": {"text": documentation or rule.summary, "markdown": documentation or rule.summary},
         "defaultConfiguration": {"level": level(rule.severity)},
         "properties": {"tags": list(RULE_TAGS)},

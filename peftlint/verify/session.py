@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import os
 import pkgutil
 import re
 import time
@@ -12,16 +13,15 @@ from types import ModuleType
 
 import transformers
 
-import peftlint.verify
 from peftlint.findings import Finding
-from peftlint.verify import REQUIRED_LIBRARIES, Verdict, VerifyOptions
 from peftlint.verify.models import BaseModel, build_base, model_plans
 from peftlint.verify.scenario import CannotRebuild, Outcome, first_line
+from peftlint.verify.verdicts import REQUIRED_LIBRARIES, Verdict, VerifyOptions
 
 
 def discover_scenarios() -> dict[str, ModuleType]:
     """Scenario modules by rule code: ``peftlint/verify/peft001.py`` verifies PEFT001."""
-    names = (info.name for info in pkgutil.iter_modules(peftlint.verify.__path__))
+    names = (info.name for info in pkgutil.iter_modules([os.path.dirname(__file__)]))
     return {
         name.upper(): importlib.import_module(f"peftlint.verify.{name}")
         for name in names

@@ -1,0 +1,235 @@
+"""Definitions (part of the Interpreter): defs, lambdas and classes become Function and
+ClassInfo objects, parsed when first called; defs and classes that can reach a rule's call but
+that no analysed code called are analysed on their own, with what their parameters' annotations,
+defaults and pytest fixtures say."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from peftlint.analysis import names
+from peftlint.analysis.frames import ClassInfo, Frame, Function, ModuleScope
+from peftlint.analysis.prescreen import DEF, Unit
+from peftlint.analysis.units import ParsedUnit, statements_of, unit_node
+from peftlint.analysis.values import UNKNOWN, Kind, State, Value, Values
+
+if TYPE_CHECKING:
+    from peftlint.analysis.reach import Reach
+
+
+class Definitions:
+    # provided by Interpreter / Expressions / Calls
+    frames: list[Frame]
+    guards: list[Any]
+    unit: ParsedUnit | None
+    statement_node: cst.CSTNode | None
+    inlining: list[Function]
+    inlined: set[int]
+    pending: list[Function | ClassInfo]
+    quiet: int
+    reach: Reach | None
+    bind: Callable[[str, Values], None]
+    expression: Callable[..., Values]
+    statement: Callable[[cst.CSTNode], None]
+    walk_statements: Callable[..., None]
+    walk_module: Callable[..., None]
+    module_frame: Callable[[ModuleScope], Frame]
+    run_function: Callable[..., Any]
+    function_value: Callable[[Function], Values]
+    parameter_values: Callable[[Function, cst.Param], Values]
+    instance_value: Callable[..., Value]
+    quietly: Callable[[Callable[[], Values]], Values]
+    reaches: Callable[[Unit | None], bool]
+
+    @property
+    def frame(self) -> Frame:
+        return self.frames[-1]
+
+    def analyse_function_alone(self, function: Function) -> None:
+        """A def no analysed call reached, with what its parameters' annotations, defaults and
+        (for a test) pytest fixtures say."""
+        if function.owner is None:
+            bindings = {param.name.value: self.parameter_values(function, param) for param in function.params()}
+            self.run_function(function, bindings, call_chain=())
+
+    def analyse_class(self, info: ClassInfo) -> None:
+        """``__init__`` first; every other method then starts from the attributes it set."""
+        if info.analysed:
+            return
+        info.analysed = True
+        instance = self.instance_value(info, site=("self", id(info)), attrs={})
+        self_state: State = {}
+        init = info.lookup("__init__")
+        if init is not None:
+            bindings = {p.name.value: self.parameter_values(init, p) for p in init.params()[1:]}
+            first = _first_param(init)
+            if first is not None:
+                bindings[first] = frozenset({instance})
+            _, end, _ = self.run_function(init, bindings, call_chain=())
+            self_state = {k[len(first) :]: v for k, v in end.items() if first and k.startswith(first + ".")}
+        for name, method in sorted(info.members.items()):
+            if name == "__init__" or id(method) in self.inlined or not self.function_reaches(method):
+                continue
+            self.analyse_method_alone(method, instance, self_state)
+
+    def analyse_method_alone(self, method: Function, instance: Value, self_state: State) -> None:
+        params = method.params()
+        bindings = {p.name.value: self.parameter_values(method, p) for p in params}
+        first = _first_param(method)
+        if first is not None and not method.is_static():
+            bindings[first] = frozenset({instance}) if not method.is_classmethod() else UNKNOWN
+            if not method.is_classmethod():
+                bindings.update({first + key: values for key, values in self_state.items()})
+        self.run_function(method, bindings, call_chain=())
+
+    def function_def(self, node: cst.FunctionDef) -> None:
+        unit = self.unit
+        assert unit is not None
+        function = self.lazy_function(node.name.value, lambda: (unit, node), owner=None)
+        function.decorators = self.decorator_names(node, evaluate=True)
+        self.bind(node.name.value, self.function_value(function))
+        if self.frame.kind != "class" and not self.frame.module.imported and self.function_reaches(function):
+            self.pending.append(function)
+
+    def function_reaches(self, function: Function) -> bool:
+        """Whether a def can reach a call some rule needs (in its own module's terms)."""
+        reach = function.parent.module.reach if function.parent.module.imported else self.reach
+        if reach is None:
+            return True
+        if function.source_unit is not None:
+            return bool(reach.unit_reaches(function.source_unit))
+        node = function.node
+        return not isinstance(node, cst.FunctionDef) or bool(reach.node_reaches(node, function.unit))
+
+    def evaluate_imported(self, scope: ModuleScope) -> None:
+        """An imported module's bindings, as ``import`` makes them: quietly, nothing pending."""
+        saved = (self.frames, self.guards, self.unit, self.statement_node, self.inlining)
+        self.frames, self.guards, self.inlining = [], [], []
+        self.quiet += 1
+        try:
+            self.walk_module(scope, self.module_frame(scope))
+        finally:
+            self.frames, self.guards, self.unit, self.statement_node, self.inlining = saved
+            self.quiet -= 1
+
+    def class_def(self, node: cst.ClassDef) -> None:
+        unit = self.unit
+        info = self.new_class(node)
+        frame = Frame(state={}, parent=self.frame, module=self.frame.module, kind="class")
+        self.frames.append(frame)
+        try:
+            for statement in statements_of(node.body):
+                if isinstance(statement, cst.FunctionDef):
+                    member = self.lazy_function(statement.name.value, _loader(unit, statement), owner=info)
+                    member.decorators = self.decorator_names(statement)
+                    info.members[member.name] = member
+                elif frame.state is not None:
+                    self.statement(statement)
+        finally:
+            self.frames.pop()
+        self.finish_class(info, frame)
+        if not self.frame.module.imported and any(self.function_reaches(m) for m in info.members.values()):
+            self.pending.append(info)
+
+    def split_class(self, parse: Callable[[Unit], ParsedUnit], unit: Unit) -> None:
+        """A class parsed member by member: its header now, each method when it is called."""
+        header = parse(unit)
+        node = unit_node(header)
+        assert isinstance(node, cst.ClassDef)
+        saved, self.unit = self.unit, header
+        try:
+            info = self.new_class(node)
+        finally:
+            self.unit = saved
+        frame = Frame(state={}, parent=self.frame, module=self.frame.module, kind="class")
+        reaching = False
+        for member in unit.members:
+            if member.kind == DEF:
+                function = self.lazy_function(member.name or "", _member_loader(parse, member), owner=info)
+                function.source_unit = member
+                info.members[function.name] = function
+                reaching = reaching or self.reaches(member)
+            else:
+                parsed = parse(member)
+                self.frames.append(frame)
+                try:
+                    self.walk_statements(parsed, parsed.statements())
+                finally:
+                    self.frames.pop()
+        self.finish_class(info, frame)
+        if reaching and not self.frame.module.imported:
+            self.pending.append(info)
+
+    def new_class(self, node: cst.ClassDef) -> ClassInfo:
+        info = ClassInfo(name=node.name.value, parent=self.frame, unit=self.unit, node=node)
+        info.decorators = self.decorator_names(node)
+        library: list[str] = []
+        for base in node.bases:
+            if base.keyword is not None or base.star:
+                continue
+            for value in self.quietly(lambda b=base: self.expression(b.value)):  # type: ignore[misc]
+                if value.kind is Kind.CLASS:
+                    info.bases.append(value.fact("class"))
+                elif value.kind is Kind.IMPORT:
+                    library.append(names.canonical(value.fact("qualname")))
+        info.library_bases = tuple(library)
+        return info
+
+    def finish_class(self, info: ClassInfo, frame: Frame) -> None:
+        state = frame.state or {}
+        for key, values in state.items():
+            if "." not in key and "[" not in key:
+                info.attributes[key] = values
+                if any(v.kind is Kind.FUNCTION and v.fact("function") is not None for v in values):
+                    for value in values:
+                        function = value.fact("function")
+                        if function is not None and function.owner is None:
+                            function.owner = info
+                            info.members.setdefault(key, function)
+        info.fields = [key for key in state if "." not in key and "[" not in key and key not in info.members]
+        self.bind(info.name, frozenset({Value(Kind.CLASS, site=("class", id(info)), facts=(("class", info),))}))
+
+    def lazy_function(self, name: str, load: Callable[[], Any], owner: ClassInfo | None) -> Function:
+        return Function(name=name, load=load, parent=self.frame, owner=owner)
+
+    def decorator_names(self, node: cst.FunctionDef | cst.ClassDef, evaluate: bool = False) -> tuple[str, ...]:
+        """The canonical names of a def's decorators; ``evaluate``: the def statement runs here, so
+        the decorator expressions are evaluated (and their calls heard) first."""
+        found = []
+        for decorator in node.decorators:
+            if evaluate:
+                saved, self.statement_node = self.statement_node, decorator
+                try:
+                    self.expression(decorator.decorator)
+                finally:
+                    self.statement_node = saved
+            expression = decorator.decorator
+            if isinstance(expression, cst.Call):
+                expression = expression.func
+            values = self.quietly(lambda e=expression: self.expression(e))  # type: ignore[misc]
+            qualnames = [v.fact("qualname") for v in values if v.kind is Kind.IMPORT]
+            if len(qualnames) == 1:
+                found.append(names.canonical(qualnames[0]).removeprefix("builtins."))
+            elif isinstance(expression, cst.Attribute) and expression.attr.value in ("setter", "getter", "deleter"):
+                found.append("property." + expression.attr.value)
+        return tuple(found)
+
+
+def def_of(parsed: ParsedUnit) -> tuple[ParsedUnit, Any]:
+    return parsed, unit_node(parsed)
+
+
+def _loader(unit: ParsedUnit | None, node: cst.FunctionDef) -> Callable[[], tuple[Any, cst.FunctionDef]]:
+    return lambda: (unit, node)
+
+
+def _member_loader(parse: Callable[[Unit], ParsedUnit], member: Unit) -> Callable[[], tuple[Any, Any]]:
+    return lambda: def_of(parse(member))
+
+
+def _first_param(function: Function) -> str | None:
+    params = function.params()
+    return params[0].name.value if params else None

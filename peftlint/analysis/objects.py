@@ -1,0 +1,201 @@
+"""Objects (part of the Interpreter): instances of the analysed code's classes (``__init__``
+inlined, dataclass fields, a Trainer subclass's model), their attributes, properties, bound
+methods, classmethods and ``super()``, and what the registry says of a library object's
+attributes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from peftlint.analysis import effects, names, registry
+from peftlint.analysis.callsite import CallSite
+from peftlint.analysis.frames import MAX_INLINE_DEPTH, ClassInfo, Frame, Function
+from peftlint.analysis.units import UnitParseError
+from peftlint.analysis.values import UNKNOWN, Kind, Origin, State, Value, Values, make_facts, or_unknown
+
+if TYPE_CHECKING:
+    from peftlint.analysis.units import ParsedUnit
+
+
+class Objects:
+    frames: list[Frame]
+    guards: list[Any]
+    unit: ParsedUnit | None
+    inlining: list[Function]
+    statement_node: cst.CSTNode | None
+    expression: Callable[..., Values]
+    quietly: Callable[[Callable[[], Values]], Values]
+    import_value: Callable[[str], Values]
+    function_value: Callable[[Function], Values]
+    resolve_import: Callable[[Value], Values | None]
+    function_decorators: Callable[[Function], tuple[str, ...]]
+    bind_arguments: Callable[..., dict[str, Values]]
+    run_function: Callable[..., tuple[Values, State, bool]]
+    inline: Callable[..., Values]
+    origin: Callable[..., Origin]
+
+    @property
+    def frame(self) -> Frame:
+        return self.frames[-1]
+
+    def instantiate(self, info: ClassInfo, site: CallSite) -> Values:
+        instance = self.instance_value(info, site=(id(site.node), tuple(id(o.node) for o in site.call_chain)), attrs={})
+        library = info.all_library_bases()
+        attrs: dict[str, Values] = {}
+        api = next((registry.function_api(base) for base in sorted(library) if registry.function_api(base)), None)
+        if api is not None and api.effect == "trainer":
+            made = effects.apply(self, api, site)  # type: ignore[arg-type]
+            for value in made:
+                attrs.update(dict(value.fact("attrs", ())))
+        init = info.lookup("__init__")
+        if init is not None:
+            result = self.inline_init(init, site, frozenset({instance.with_attrs(attrs)}))
+            if result is not None:
+                attrs.update(result)
+        elif info.is_dataclass() or any(cls.is_dataclass() for cls in info.mro()):
+            fields = [name for cls in reversed(list(info.mro())) for name in cls.fields]
+            for name, values in zip(fields, site.args, strict=False):
+                attrs[name] = values
+            for name in fields:
+                if name in site.kwargs:
+                    attrs[name] = site.kwargs[name]
+                elif name not in attrs:
+                    attrs[name] = info.class_attribute(name) or UNKNOWN
+        return frozenset({instance.with_attrs(attrs) if attrs else instance})
+
+    def inline_init(self, init: Function, site: CallSite, this: Values) -> dict[str, Values] | None:
+        """Run ``__init__`` on a new instance: the attributes it sets on ``self``."""
+        first = init.first_parameter()
+        if first is None or len(self.inlining) >= MAX_INLINE_DEPTH or init in self.inlining:
+            return None
+        try:
+            init.loaded()
+        except (UnitParseError, RecursionError):
+            return None
+        if init.decorators is None:
+            init.decorators = self.function_decorators(init)
+        bindings = self.bind_arguments(init, site, this)
+        self.inlining.append(init)
+        chain = (
+            *self.frame.call_chain,
+            self.origin(site.node, f"{init.owner.name if init.owner else ''}() is called here"),
+        )
+        try:
+            _, end, _ = self.run_function(init, bindings, chain)
+        finally:
+            self.inlining.pop()
+        prefix = first + "."
+        return {k[len(prefix) :]: v for k, v in end.items() if k.startswith(prefix) and "." not in k[len(prefix) :]}
+
+    def instance_value(self, info: ClassInfo, site: object, attrs: dict[str, Values]) -> Value:
+        library = info.all_library_bases()
+        mro = tuple(f"class:{id(cls)}" for cls in info.mro())
+        facts: dict[str, Any] = {"class": info, "class_key": id(info), "mro": mro}
+        if any(registry.function_api(base) and registry.function_api(base).effect == "trainer" for base in library):  # type: ignore[union-attr]
+            kind = Kind.TRAINER
+        elif any(names.is_module_base_class(base) for base in library):
+            kind = Kind.BASE_MODEL
+            facts.update(model_class=info.name, local_module=True)
+        else:
+            kind = Kind.INSTANCE
+        value = Value(kind, site=site, guards=frozenset(self.guards), facts=make_facts(**facts))
+        return value.with_attrs(attrs) if attrs else value
+
+    def resolve_classes(self, node: cst.BaseExpression) -> tuple[str, ...]:
+        """The classes an ``isinstance`` test names: canonical library names or local class keys."""
+        elements = [e.value for e in node.elements] if isinstance(node, cst.Tuple) else [node]
+        found: list[str] = []
+        for element in elements:
+            values = self.quietly(lambda e=element: self.expression(e))  # type: ignore[misc]
+            for value in values:
+                if value.kind is Kind.IMPORT:
+                    found.append(names.canonical(value.fact("qualname")))
+                elif value.kind is Kind.CLASS:
+                    found.append(f"class:{id(value.fact('class'))}")
+                else:
+                    return ()
+        return tuple(found)
+
+    def attribute_of(self, receiver: Values, name: str, node: cst.CSTNode, calling: bool = False) -> Values:
+        """``receiver.name``: an import's member, a class's or instance's attribute or method, what
+        the registry says of a library object; unknown otherwise."""
+        found: set[Value] = set()
+        for value in receiver:
+            found |= self.attribute_of_value(value, name, node, calling)
+        return or_unknown(found)
+
+    def attribute_of_value(self, value: Value, name: str, node: cst.CSTNode, calling: bool) -> Values:
+        kind = value.kind
+        if kind is Kind.IMPORT:
+            resolved = (
+                None if calling else self.resolve_import(value.updated(qualname=f"{value.fact('qualname')}.{name}"))
+            )
+            return resolved if resolved is not None else self.import_value(f"{value.fact('qualname')}.{name}")
+        carried = value.attr(name)
+        if carried is not None:
+            return carried
+        info: ClassInfo | None = value.fact("class")
+        if kind is Kind.CLASS and info is not None:
+            method = info.lookup(name)
+            if method is not None:
+                if method.decorators is None:
+                    method.decorators = self.function_decorators(method)
+                if method.is_classmethod():
+                    return frozenset({self.bound(method, frozenset({value}))})
+                return self.function_value(method)
+            return info.class_attribute(name) or UNKNOWN
+        if info is not None:
+            method = info.lookup(name)
+            if method is not None:
+                if method.decorators is None:
+                    method.decorators = self.function_decorators(method)
+                if method.is_property():
+                    return self.call_property(method, value, node)
+                if method.is_static():
+                    return self.function_value(method)
+                if method.is_classmethod():
+                    return frozenset({self.bound(method, info_value(info))})
+                return frozenset({self.bound(method, frozenset({value}))})
+            attribute = info.class_attribute(name)
+            if attribute is not None:
+                return attribute
+        if kind is Kind.SUPER:
+            return self.super_attribute(value, name)
+        return effects.attribute(self, value, name)  # type: ignore[arg-type]
+
+    def bound(self, method: Function, this: Values) -> Value:
+        site = ("bound", id(method), tuple(sorted(str(v.site) for v in this)))
+        return Value(Kind.FUNCTION, site=site, facts=(("function", method), ("self", this)))
+
+    def call_property(self, getter: Function, this: Value, node: cst.CSTNode) -> Values:
+        site = CallSite(
+            node=node,  # type: ignore[arg-type]
+            unit=self.unit, statement=self.statement_node, callee=None, method=getter.name, api=None,
+            receiver=frozenset({this}), args=(), kwargs={}, spread=False, discarded=False,
+            call_chain=self.frame.call_chain, interpreter=self,
+        )  # fmt: skip
+        return self.inline(getter, site, frozenset({this}), None)
+
+    def super_attribute(self, value: Value, name: str) -> Values:
+        info: ClassInfo = value.fact("owner")
+        this: Values = value.fact("self")
+        for candidate in this:
+            cls: ClassInfo | None = candidate.fact("class")
+            if cls is None:
+                continue
+            method = cls.lookup(name, after=info)
+            if method is not None:
+                return frozenset({self.bound(method, this)})
+        library = sorted(info.all_library_bases())
+        if library:
+            if name == "__init__":
+                return self.import_value(library[0])
+            return frozenset({Value(Kind.FUNCTION, site=("library-method", name), facts=(("library", library[0]),))})
+        return UNKNOWN
+
+
+def info_value(info: ClassInfo) -> Values:
+    return frozenset({Value(Kind.CLASS, site=("class", id(info)), facts=(("class", info),))})

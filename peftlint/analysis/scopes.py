@@ -1,0 +1,164 @@
+"""Scopes (part of the Interpreter): reading and binding names, attribute paths and constant
+subscripts across the frames a name can be read from, and in-place changes of an object seen by
+every name and container that holds it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from peftlint.analysis import conditions
+from peftlint.analysis.frames import Frame
+from peftlint.analysis.values import Kind, Value, Values
+
+
+class Scopes:
+    frames: list[Frame]
+    effect_logs: list[list[Any]]
+    attribute_parents: set[str]
+    index_names: set[str]
+
+    @property
+    def frame(self) -> Frame:
+        return self.frames[-1]
+
+    def lookup(self, key: str) -> Values | None:
+        """What ``key`` holds here, or None when no scope binds it (nor its root object).
+
+        A name a function has not bound on any path so far is read from the enclosing scope; Python
+        would call a read before the assignment an UnboundLocalError, which is no concern of ours.
+        """
+        name = root(key)
+        frame: Frame | None = self.frame
+        assert frame is not None
+        if name in frame.globals:
+            frame = frame.module_frame()
+        while frame is not None:
+            state = frame.state
+            if state is not None:
+                found = state.get(key)
+                if found is not None:
+                    return found
+                if name in state:
+                    return None  # the object is bound here; that attribute is its own business
+            if frame.kind == "module":
+                break
+            frame = frame.parent
+            while frame is not None and frame.kind == "class":
+                frame = frame.parent  # a method does not see its class's names
+        return None
+
+    def bind(self, key: str, values: Values) -> None:
+        """Rebinding ``x`` kills the facts about ``x.attr`` and ``x[...]`` too."""
+        frame = self.frame
+        if root(key) in frame.globals:
+            frame = frame.module_frame()
+            for log in self.effect_logs:
+                log.append(("global", frame, key, values))
+        state = frame.state
+        if state is None:
+            return
+        if key in self.attribute_parents:  # the scan costs; most keys never have attribute facts
+            for existing in [k for k in state if k.startswith((key + ".", key + "["))]:
+                del state[existing]
+        if key in self.index_names:  # `bases[i]` named another slot before `i` changed
+            for existing in [k for k in state if f"[{key}]" in k]:
+                del state[existing]
+        if "." in key or "[" in key:
+            self.note_parents(key)
+            index = conditions.index_name(key)
+            if index is not None:
+                self.index_names.add(index)
+        state[key] = values
+
+    def note_parents(self, key: str) -> None:
+        start = 0
+        for index, char in enumerate(key):
+            if char in ".[" and index > start:
+                self.attribute_parents.add(key[:index])
+
+    def attributes_of_key(self, key: str) -> dict[str, Values]:
+        """``x.a`` bindings of the scopes visible here, for the object ``x`` names (one level)."""
+        if key not in self.attribute_parents:
+            return {}
+        found: dict[str, Values] = {}
+        prefix = key + "."
+        frame: Frame | None = self.frame
+        while frame is not None:
+            if frame.state is not None:
+                for existing, values in frame.state.items():
+                    rest = existing[len(prefix) :]
+                    if existing.startswith(prefix) and "." not in rest and "[" not in rest:
+                        found.setdefault(rest, values)
+                if root(key) in frame.state:
+                    break
+            if frame.kind == "module":
+                break
+            frame = frame.parent
+        return found
+
+    def transform_everywhere(self, sites: set[object], change: Callable[[Value], Value]) -> None:
+        """An in-place change of an object reaches every name that holds it, in every live frame,
+        and every container or object that holds it."""
+        if not sites:
+            return
+        for log in self.effect_logs:
+            log.append(("transform", frozenset(sites), change))
+        seen: set[int] = set()
+        for frame in reversed(self.frames):
+            current: Frame | None = frame
+            while current is not None and id(current) not in seen:
+                seen.add(id(current))
+                if current.state is not None:
+                    for key, values in current.state.items():
+                        changed = _rewrite(values, sites, change)
+                        if changed is not values:
+                            current.state[key] = changed
+                current = current.parent
+
+
+def root(key: str) -> str:
+    for index, char in enumerate(key):
+        if char in ".[":
+            return key[:index]
+    return key
+
+
+def _rewrite(values: Values, sites: set[object], change: Callable[[Value], Value]) -> Values:
+    if not any(v.site in sites or _holds_values(v) for v in values):
+        return values
+    rewritten = []
+    changed = False
+    for value in values:
+        new = change(value) if value.site in sites else value
+        new = _rewrite_facts(new, sites, change)
+        changed = changed or new is not value
+        rewritten.append(new)
+    return frozenset(rewritten) if changed else values
+
+
+_NESTED = ("items", "entries", "attrs")
+
+
+def _holds_values(value: Value) -> bool:
+    return value.kind in (Kind.TUPLE, Kind.LIST, Kind.DICT, Kind.TRAINER, Kind.DISTRIBUTED, Kind.INSTANCE) or bool(
+        value.fact("attrs")
+    )
+
+
+def _rewrite_facts(value: Value, sites: set[object], change: Callable[[Value], Value]) -> Value:
+    if not _holds_values(value):
+        return value
+    updates: dict[str, Any] = {}
+    items = value.fact("items")
+    if items is not None:
+        new_items = tuple(_rewrite(v, sites, change) for v in items)
+        if any(a is not b for a, b in zip(new_items, items, strict=True)):
+            updates["items"] = new_items
+    for name in ("entries", "attrs"):
+        pairs = value.fact(name)
+        if pairs:
+            new_pairs = tuple((k, _rewrite(v, sites, change)) for k, v in pairs)
+            if any(a[1] is not b[1] for a, b in zip(new_pairs, pairs, strict=True)):
+                updates[name] = new_pairs
+    return value.updated(**updates) if updates else value
