@@ -31,10 +31,10 @@ def analyse_bytes(
     rules: Sequence[type[Rule]],
     run_files: Sequence[str] = (),
     isolated: bool = False,
-    admitted: bool = False,
+    admitted: frozenset[str] = frozenset(),
 ) -> FileResult:
-    """``admitted``: the file imports a module of the run that some rule wants, so it is
-    analysed even if it mentions none of the rules' tokens itself."""
+    """``admitted``: names the file imports from modules of the run that some rule wants; a call
+    to one of them gets the file analysed even if it mentions none of the rules' tokens itself."""
     wanted = [rule for rule in rules if admitted or rule.wants(data)]
     if not wanted:
         return FileResult(path)
@@ -47,7 +47,8 @@ def analyse_bytes(
     except SourceError as error:
         return _error(path, str(error))
     if screened is not None:
-        wanted = [rule for rule in wanted if admitted or rule.screen(screened)]
+        calls_admitted = bool(admitted & (screened.functions | {owner for owner, _ in screened.methods}))
+        wanted = [rule for rule in wanted if calls_admitted or rule.screen(screened)]
         if not wanted:  # the tokens were only in strings or comments
             return _with_problems(FileResult(path), source.problems)
         if screened.depth > MAX_DEPTH and not isolated:
@@ -143,8 +144,9 @@ def _run_rules(
                 failed[instance.code] = f"internal error in {instance.code}: {type(error).__name__}: {error}"
 
     triggers = frozenset().union(*(rule.triggers() for rule in rules))
+    producers = frozenset().union(*(rule.producers() for rule in rules))
     project = Project(run_files)
-    reach = Reach(screened, triggers) if screened is not None else None
+    reach = Reach(screened, triggers, producers) if screened is not None else None
     interpreter = Interpreter(project, dispatch, reach)
     scope = ModuleScope(path=path, source=Source(path, text, screened.units if screened else None), name="__main__")
     errors: list[FileError] = []

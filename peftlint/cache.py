@@ -45,10 +45,27 @@ def code_fingerprint() -> str:
     return f"{__version__}+{digest.hexdigest()}"
 
 
+def _plugin_fingerprint(rules: Sequence[type[Rule]]) -> str:
+    """Third-party rules' own sources: a changed plugin never reads results its older self wrote."""
+    import inspect
+
+    digest = hashlib.blake2b(digest_size=8)
+    for rule in rules:
+        if rule.__module__.startswith("peftlint."):
+            continue
+        try:
+            path = inspect.getsourcefile(rule)
+            with open(path or "", "rb") as handle:
+                digest.update(handle.read())
+        except (OSError, TypeError):
+            digest.update(rule.__module__.encode())
+    return "+" + digest.hexdigest()
+
+
 class ResultCache:
     def __init__(self, directory: str, rules: Sequence[type[Rule]]) -> None:
         self.directory = directory
-        self.build = build = code_fingerprint()
+        self.build = build = code_fingerprint() + _plugin_fingerprint(rules)
         key = hashlib.sha256(f"{build}|{','.join(r.code for r in rules)}".encode()).hexdigest()[:16]
         self.path = os.path.join(directory, f"results-{key}.json")
         self.entries: dict[str, list[Any]] = {}

@@ -106,11 +106,10 @@ def check(
     """Lint PATHS (files or directories; default: the current directory; '-' reads stdin)."""
     from peftlint.config import ConfigError, load_settings
     from peftlint.engine import lint_paths
-    from peftlint.rules import all_rules
+    from peftlint.rules import known_pattern
 
-    known = {rule.code for rule in all_rules()}
     for code in (*_codes(select), *_codes(ignore)):
-        if code != "ALL" and not any(k.startswith(code) for k in known):
+        if not known_pattern(code):
             raise click.BadParameter(f"unknown rule code or prefix {code!r}", param_hint="--select/--ignore")
     overrides = {
         "select": _codes(select) or None,

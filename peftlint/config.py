@@ -23,12 +23,11 @@ from typing import Any
 from peftlint.globs import translate
 
 DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
-CONFIG_FILENAMES = ("peftlint.toml", "pyproject.toml")
 
 
 @dataclass(frozen=True)
 class Settings:
-    select: tuple[str, ...] = ("PEFT",)
+    select: tuple[str, ...] = ("ALL",)  # every rule: peftlint's own and those of installed rule packages
     ignore: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     respect_gitignore: bool = True
@@ -266,13 +265,13 @@ def _strings(value: Any, name: str, what: str, fail: Any) -> list[str]:
 
 
 def _codes(value: Any, name: str, fail: Any) -> tuple[str, ...]:
-    from peftlint.rules import all_rules
+    from peftlint.rules import all_rules, known_pattern
 
     known = [rule.code for rule in all_rules()]
     codes = []
     for item in _strings(value, name, "a list of rule codes", fail):
         code = item.strip().upper()
-        if code != "ALL" and not (code and any(k.startswith(code) for k in known)):
+        if not known_pattern(code):
             close = difflib.get_close_matches(code, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
             raise fail(f"{name} has unknown rule code or prefix {item!r}{hint}")
@@ -380,13 +379,12 @@ def _compile(pattern: str) -> tuple[re.Pattern[str], bool]:
 def _per_file_ignored(
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...], absolute: str, is_dir: bool
 ) -> frozenset[str]:
-    from peftlint.rules import all_rules
+    from peftlint.rules import all_rules, code_matches
 
     known = [rule.code for rule in all_rules()]
     ignored: set[str] = set()
     for pattern, codes in per_file_ignores:
         if _pattern_matches(pattern, absolute, is_dir):
             for code in codes:
-                code = code.upper()
-                ignored.update(k for k in known if code == "ALL" or k.startswith(code))
+                ignored.update(k for k in known if code_matches(code, k))
     return frozenset(ignored)

@@ -25,6 +25,7 @@ from peftlint.suppression import ALL, Suppressions, parse_suppressions
 
 __all__ = ["FileResult", "LintResult", "lint_paths", "lint_source"]
 
+Job = tuple[str, bytes, str, frozenset[str]]  # path, content, hash, names it imports from wanted modules
 # Below this many files to analyse per worker, a pool costs more than it saves.
 MIN_FILES_PER_WORKER = 8
 
@@ -56,10 +57,10 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
         if settings.report_unused_noqa and b"noqa" in data:
             with_noqa[path] = data
     admitted = _admitted_by_imports(contents, rules)
-    todo: list[tuple[str, bytes, str, bool]] = []
+    todo: list[Job] = []
     hashes = {path: content_hash(data) for path, data in contents.items()}
     for path, data in contents.items():
-        imports_wanted = path in admitted
+        imports_wanted = admitted.get(path, frozenset())
         if not imports_wanted and not any(rule.wants(data) for rule in rules):
             results[path] = FileResult(path)
             continue
@@ -80,30 +81,64 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
     return _finish(ordered, rules, found.files, settings, with_noqa)
 
 
-_IMPORT = re.compile(rb"^[ \t]*(?:from[ \t]+\.*([\w.]+)[ \t]+import|import[ \t]+([\w.]+))", re.MULTILINE)
+_IMPORT = re.compile(
+    rb"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t]+)|import[ \t]+([\w.]+))", re.MULTILINE
+)  # names after `import` up to the line's end (a parenthesised list's first line)
 
 
-def _admitted_by_imports(contents: Mapping[str, bytes], rules: Sequence[type[Rule]]) -> set[str]:
-    """Files that mention no rule's tokens but import a module of the run that some rule wants:
-    a helper there may misuse what they pass it."""
-    wanted_modules = {
-        os.path.splitext(os.path.basename(path))[0]
+def _admitted_by_imports(contents: Mapping[str, bytes], rules: Sequence[type[Rule]]) -> dict[str, frozenset[str]]:
+    """Per file that imports a module of the run that some rule wants, the local names those
+    imports bind: a call to one of them may hand a helper there what it misuses."""
+    wanted = {
+        os.path.abspath(path)
         for path, data in contents.items()
         if path.endswith(".py") and any(rule.wants(data) for rule in rules)
     }
-    wanted_modules.discard("__init__")
-    if not wanted_modules:
-        return set()
-    admitted = set()
+    if not wanted:
+        return {}
+    dotted = {suffix for path in wanted for suffix in _dotted_suffixes(path)}
+    admitted: dict[str, frozenset[str]] = {}
     for path, data in contents.items():
         if b"import" not in data:
             continue
+        names: set[str] = set()
         for match in _IMPORT.finditer(data):
-            dotted = (match.group(1) or match.group(2)).decode("ascii", "replace")
-            if wanted_modules & set(dotted.split(".")):
-                admitted.add(path)
-                break
+            dots, module, imported, plain = (
+                group.decode("utf-8", "replace") if group else "" for group in match.groups()
+            )
+            if plain:
+                if plain in dotted:
+                    names.add(plain.split(".")[0])
+                continue
+            for name in (n.strip() for n in imported.split(",")):
+                local = name.split(" as ")[-1].strip()
+                candidates = [module, f"{module}.{name.split(' as ')[0].strip()}"] if module else [name]
+                if dots:
+                    base = os.path.dirname(os.path.abspath(path))
+                    for _ in range(len(dots) - 1):
+                        base = os.path.dirname(base)
+                    found = any(
+                        os.path.join(base, *c.split(".")) + ending in wanted
+                        for c in candidates
+                        if c
+                        for ending in (".py", os.sep + "__init__.py")
+                    )
+                else:
+                    found = any(c in dotted for c in candidates if c)
+                if found and local:
+                    names.add(local)
+        if names:
+            admitted[path] = frozenset(names)
     return admitted
+
+
+def _dotted_suffixes(path: str) -> list[str]:
+    parts = os.path.normpath(path).split(os.sep)
+    parts[-1] = parts[-1].removesuffix(".py")
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    parts = [p for p in parts if p]
+    return [".".join(parts[i:]) for i in range(len(parts))]
 
 
 def _read(path: str, settings: Settings) -> bytes | FileResult:
@@ -127,7 +162,10 @@ def _read(path: str, settings: Settings) -> bytes | FileResult:
 
 
 def _analyse_all(
-    todo: Sequence[tuple[str, bytes, str, bool]], rules: Sequence[type[Rule]], jobs: int, run_files: Sequence[str]
+    todo: Sequence[tuple[str, bytes, str, frozenset[str]]],
+    rules: Sequence[type[Rule]],
+    jobs: int,
+    run_files: Sequence[str],
 ) -> list[FileResult]:
     """In this process for a handful of files; in a process pool when there is enough work."""
     workers = min(jobs or os.cpu_count() or 1, len(todo) // MIN_FILES_PER_WORKER)
@@ -155,7 +193,7 @@ def _worker_init(run_files: tuple[str, ...]) -> None:
     _RUN_FILES = run_files
 
 
-def _analyse_in_worker(job: tuple[str, bytes, list[str], bool]) -> FileResult:
+def _analyse_in_worker(job: tuple[str, bytes, list[str], frozenset[str]]) -> FileResult:
     path, data, codes, admitted = job
     rules = [rule for rule in all_rules() if rule.code in codes]
     return analyse_bytes(path, data, rules, _RUN_FILES, admitted=admitted)

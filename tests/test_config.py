@@ -534,7 +534,7 @@ def test_is_excluded_asks_the_filesystem_when_not_told(project: tuple[Path, Sett
 
 def test_defaults_are_unchanged() -> None:
     settings = Settings()
-    assert settings.select == ("PEFT",)
+    assert settings.select == ("ALL",)  # every installed rule, third-party rule packages included
     assert (settings.ignore, settings.exclude) == ((), ())
     assert settings.respect_gitignore is True and settings.force_exclude is False
     assert settings.max_file_bytes == DEFAULT_MAX_FILE_BYTES == 10 * 1024 * 1024

@@ -15,8 +15,8 @@ from peftlint.analysis.callsite import CallSite
 from peftlint.analysis.frames import MAX_INLINE_DEPTH, ClassInfo, Frame, Function
 from peftlint.analysis.units import UnitParseError
 from peftlint.analysis.values import (
-    GUARDED_KINDS,
     INTERESTING_KINDS,
+    NONE,
     UNKNOWN,
     Kind,
     Origin,
@@ -43,6 +43,7 @@ class Calls:
     quiet: int
     inlining: list[Function]
     memo: dict[Any, Any]
+    inline_budget: int
     effect_logs: list[list[Any]]
     project: Project
     listener: Callable[[CallSite], None] | None
@@ -163,7 +164,9 @@ class Calls:
                 inner, bound_args, bound_kwargs = partial
                 merged = site.with_arguments((*bound_args, *site.args), {**dict(bound_kwargs), **site.kwargs})
                 return self.call_values(inner, merged, None, func)
-            function: Function = callee.fact("function")
+            function: Function | None = callee.fact("function")
+            if function is None:
+                return None  # a library method reached through super()
             this = callee.fact("self")
             receiver_key = conditions.key_of(func.value) if isinstance(func, cst.Attribute) else None
             return self.inline(function, site, this, receiver_key)
@@ -212,12 +215,16 @@ class Calls:
     def inline(self, function: Function, site: CallSite, this: Values | None, receiver_key: str | None) -> Values:
         if len(self.inlining) >= MAX_INLINE_DEPTH or function in self.inlining:
             return UNKNOWN
+        if function.source_unit is not None and (
+            self.inline_budget <= 0 or (function.parent.module.imported and not self.function_reaches(function))  # type: ignore[attr-defined]
+        ):
+            # another module's def that makes no value any rule needs, or a file so big that its
+            # calls are no longer followed (the budget keeps a 26,000-line module to seconds)
+            return self.summarise(function, site, this, receiver_key)
         try:
             parsed, node = function.loaded()
         except (UnitParseError, RecursionError):
             return UNKNOWN
-        if function.parent.module.imported and not self.function_reaches(function):  # type: ignore[attr-defined]
-            return UNKNOWN  # another module's def that makes no value any rule needs
         if function.decorators is None:
             function.decorators = self.function_decorators(function)
         bindings = self.bind_arguments(function, site, this)
@@ -225,22 +232,16 @@ class Calls:
         if this is not None and receiver_key is not None and first is not None and self.frame.state is not None:
             for name, values in self.attributes_of_key(receiver_key).items():
                 bindings[f"{first}.{name}"] = values
-        free = self.free_names(function)
-        # Where model-like values go in, the rules see this call's context (its call chain) too.
-        contextual = self.listener is not None and not self.quiet and _guarded(bindings.values(), free)
-        key = (
-            id(function),
-            frozenset(bindings.items()),
-            tuple(self.guards),
-            free,
-            self.quiet > 0,
-            (id(site.node), self.frame.call_chain) if contextual else None,
-        )
+        # The same function with the same inputs under the same branch conditions walks the same
+        # way and reports the same calls: walked once (a finding inside is reported with the call
+        # chain of its first walk).
+        key = (id(function), frozenset(bindings.items()), tuple(self.guards), self.free_names(function), self.quiet > 0)
         memo = self.memo.get(key)
         if memo is None:
             log: list[Any] = []
             self.effect_logs.append(log)
             self.inlining.append(function)
+            self.inline_budget -= 1
             chain = (*self.frame.call_chain, self.origin(site.node, f"{function.name}() is called here"))
             try:
                 returned, end, returns = self.run_function(function, bindings, chain)
@@ -262,10 +263,46 @@ class Calls:
         del parsed, node
         return returned  # type: ignore[no-any-return]
 
+    def summarise(self, function: Function, site: CallSite, this: Values | None, receiver_key: str | None) -> Values:
+        """A call to a def that cannot reach any call a rule needs, without parsing it: what the
+        pre-screen says it can change (its globals, the attributes it sets on ``self``) holds
+        anything afterwards, and it returns its arguments where it returns a parameter by name."""
+        unit = function.source_unit
+        module = function.parent.module_frame()
+        if unit.globals and module.state is not None:
+            for name in unit.globals:
+                module.state[name] = UNKNOWN
+                for log in self.effect_logs:
+                    log.append(("global", module, name, UNKNOWN))
+        if this is not None and receiver_key is not None:
+            for attribute in unit.sets_on_self:
+                self.bind(f"{receiver_key}.{attribute}", UNKNOWN)
+        if unit.never_returns:
+            self.frame.state = None
+            return UNKNOWN
+        if not unit.returns:
+            return NONE
+        if None in unit.returns:
+            return UNKNOWN
+        parameters = list(unit.parameters)
+        if this is not None and parameters and "staticmethod" not in unit.decorators:
+            parameters = parameters[1:]
+        found: set[Value] = set()
+        for name in unit.returns:
+            if name == "None":
+                found |= NONE
+            elif name in parameters and parameters.index(name) < len(site.args) and not site.spread:
+                found |= site.args[parameters.index(name)]
+            elif name in site.kwargs:
+                found |= site.kwargs[name]
+            else:
+                found |= UNKNOWN
+        return frozenset(found)
+
     def replay(self, log: tuple[Any, ...]) -> None:
         for entry in log:
             if entry[0] == "transform":
-                self.transform_everywhere(set(entry[1]), entry[2])
+                self.transform_everywhere(set(entry[1]), entry[2], entry[3])
             elif entry[0] == "global":
                 _, frame, key, values = entry
                 if frame.state is not None:
@@ -386,11 +423,6 @@ class Calls:
         finally:
             self.frames, self.unit = saved_frames, saved_unit
         return None
-
-
-def _guarded(bound: Any, free: tuple[tuple[str, Values | None], ...]) -> bool:
-    groups = [*bound, *(values for _, values in free if values is not None)]
-    return any(value.kind in GUARDED_KINDS for values in groups for value in values)
 
 
 def known_callables(values: Values) -> bool:

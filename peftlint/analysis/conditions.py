@@ -64,17 +64,37 @@ _UNKNOWN = object()
 
 def literal(node: cst.BaseExpression) -> object:
     """The value of a literal: strings, numbers, True/False/None, -x; ``_UNKNOWN`` otherwise."""
-    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+    if isinstance(node, cst.SimpleString):
+        return string_value(node)
+    if isinstance(node, cst.ConcatenatedString):
         value = node.evaluated_value
         return value if value is not None else _UNKNOWN
-    if isinstance(node, (cst.Integer, cst.Float)):
-        return node.evaluated_value
+    if isinstance(node, cst.Integer):
+        try:
+            return int(node.value.replace("_", ""), 0)
+        except ValueError:
+            return node.evaluated_value  # a literal such as 00
+    if isinstance(node, cst.Float):
+        return float(node.value.replace("_", ""))
     if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
         return {"True": True, "False": False, "None": None}[node.value]
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
         inner = literal(node.expression)
         return -inner if isinstance(inner, (int, float)) and not isinstance(inner, bool) else _UNKNOWN
     return _UNKNOWN
+
+
+def string_value(node: cst.SimpleString) -> object:
+    """A string literal's value; without escapes, read off the quotes (libcst's ``evaluated_value``
+    runs ``ast.literal_eval``: on a 26,000-line file that is most of the time spent on strings)."""
+    text = node.value
+    prefix = node.prefix.lower()
+    quote = node.quote
+    body = text[len(node.prefix) + len(quote) : -len(quote)]
+    if prefix in ("", "u", "r") and ("\\" not in body or prefix == "r"):
+        return body
+    value = node.evaluated_value
+    return value if value is not None else _UNKNOWN
 
 
 def is_literal(value: object) -> bool:

@@ -96,13 +96,28 @@ class Definitions:
 
     def function_reaches(self, function: Function) -> bool:
         """Whether a def can reach a call some rule needs (in its own module's terms)."""
-        reach = function.parent.module.reach if function.parent.module.imported else self.reach
+        imported = function.parent.module.imported
+        reach = function.parent.module.reach if imported else self.reach
         if reach is None:
             return True
         if function.source_unit is not None:
-            return bool(reach.unit_reaches(function.source_unit))
+            # another module's def is followed into when it can make what a rule looks for
+            check = reach.unit_produces if imported else reach.unit_reaches
+            return bool(check(function.source_unit))
         node = function.node
         return not isinstance(node, cst.FunctionDef) or bool(reach.node_reaches(node, function.unit))
+
+    def evaluate_unit(self, scope: ModuleScope, unit: Any) -> None:
+        """One def or class of a lazy imported module, bound in its module frame (quietly)."""
+        assert scope.frame is not None
+        saved = (self.frames, self.guards, self.unit, self.statement_node, self.inlining)
+        self.frames, self.guards, self.inlining = [scope.frame], [], []
+        self.quiet += 1
+        try:
+            self.module_unit(scope.source.parse, unit)  # type: ignore[attr-defined]
+        finally:
+            self.frames, self.guards, self.unit, self.statement_node, self.inlining = saved
+            self.quiet -= 1
 
     def evaluate_imported(self, scope: ModuleScope) -> None:
         """An imported module's bindings, as ``import`` makes them: quietly, nothing pending."""
@@ -110,7 +125,7 @@ class Definitions:
         self.frames, self.guards, self.inlining = [], [], []
         self.quiet += 1
         try:
-            self.walk_module(scope, self.module_frame(scope))
+            self.walk_module(scope, scope.frame if scope.frame is not None else self.module_frame(scope))
         finally:
             self.frames, self.guards, self.unit, self.statement_node, self.inlining = saved
             self.quiet -= 1

@@ -22,9 +22,11 @@ from peftlint.analysis.values import (
     Origin,
     Value,
     Values,
+    contained,
     known,
     make_facts,
     or_unknown,
+    with_item,
 )
 
 if TYPE_CHECKING:
@@ -283,8 +285,11 @@ def append(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Value
     added = site.args[-1] if site.args else UNKNOWN
     if site.method == "extend":
         added = interpreter.iterate(added)
-    sites = {v.site for v in site.receiver if v.kind is Kind.LIST}
-    interpreter.transform_everywhere(sites, lambda v: v.updated(items=(*v.fact("items", ()), added), open=True))
+    added = contained(added)
+    lists = [v for v in site.receiver if v.kind is Kind.LIST]
+    if added == UNKNOWN and all(v.fact("open") for v in lists):
+        return NONE  # already a list of anything: nothing to change
+    interpreter.transform_everywhere({v.site for v in lists}, lambda v: with_item(v, added), nested=False)
     return NONE
 
 
@@ -292,9 +297,13 @@ def update(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Value
     """``d.update(...)`` / ``d.setdefault(...)``: the dict may now hold anything under any key."""
     added = frozenset().union(*site.args, *site.kwargs.values()) if site.args or site.kwargs else UNKNOWN
     sites = {v.site for v in site.receiver if v.kind is Kind.DICT}
-    interpreter.transform_everywhere(
-        sites, lambda v: v.updated(entries=(*v.fact("entries", ()), ("*", added | UNKNOWN)), open=True)
-    )
+
+    def merged(value: Value) -> Value:
+        entries = dict(value.fact("entries", ()))
+        entries["*"] = entries.get("*", frozenset()) | added | UNKNOWN
+        return value.updated(entries=tuple(sorted(entries.items(), key=lambda e: repr(e[0]))), open=True)
+
+    interpreter.transform_everywhere(sites, merged, nested=False)
     return UNKNOWN
 
 
@@ -351,7 +360,9 @@ def add_argument(interpreter: Interpreter, api: registry.Api, site: CallSite) ->
     default = site.kwargs.get("default", NONE)
     option = (dest, default)
     parsers = {v.site for v in site.receiver if v.kind is Kind.ARG_PARSER}
-    interpreter.transform_everywhere(parsers, lambda v: v.updated(options=(*v.fact("options", ()), option)))
+    interpreter.transform_everywhere(
+        parsers, lambda v: v.updated(options=(*v.fact("options", ()), option)), nested=False
+    )
     return UNKNOWN
 
 

@@ -17,9 +17,11 @@ from peftlint.analysis.values import (
     Value,
     Values,
     const,
+    contained,
     known,
     make_facts,
     or_unknown,
+    with_item,
 )
 
 if TYPE_CHECKING:
@@ -93,6 +95,7 @@ class Expressions:
         attributes = self.attributes_of_key(key) if key in self.attribute_parents else {}
         if not attributes:
             return values
+        attributes = {name: frozenset(_flat(v) for v in found) for name, found in attributes.items()}
         return frozenset(
             v.with_attrs(attributes) if v.kind not in (Kind.UNKNOWN, Kind.CONST, Kind.IMPORT) else v for v in values
         )
@@ -122,6 +125,16 @@ class Expressions:
         facts: dict[str, Any] = {"qualname": qualname}
         if qualname.startswith(".") or qualname.split(".", 1)[0] not in names.LIBRARY_ROOTS:
             facts["importer"] = self.frame.module.path
+        return frozenset({Value(Kind.IMPORT, site=("import", qualname), facts=make_facts(**facts))})
+
+    def import_value_for(self, qualname: str, scope: Any) -> Values:
+        """An import in another module (``scope``): relative names resolve against that module."""
+        facts: dict[str, Any] = {"qualname": qualname}
+        if qualname.startswith(".") or qualname.split(".", 1)[0] not in names.LIBRARY_ROOTS:
+            facts["importer"] = scope.path
+        canonical = names.canonical(qualname)
+        if canonical in registry.CONSTANTS:
+            return const(registry.CONSTANTS[canonical])
         return frozenset({Value(Kind.IMPORT, site=("import", qualname), facts=make_facts(**facts))})
 
     def function_value(self, function: Function) -> Values:
@@ -262,21 +275,24 @@ class Expressions:
 
     def store_item(self, target: cst.Subscript, values: Values) -> None:
         """``models[name] = m``: the container object now holds ``m`` too (for every alias)."""
-        containers = self.expression(target.value)
-        sites = {v.site for v in containers if v.kind in (Kind.DICT, Kind.LIST)}
-        if not sites:
-            return
+        containers = [v for v in self.expression(target.value) if v.kind in (Kind.DICT, Kind.LIST)]
+        values = contained(values)
         index = target.slice[0].slice if len(target.slice) == 1 else None
         constant = conditions.literal(index.value) if isinstance(index, cst.Index) else None
+        if values == UNKNOWN and all(
+            v.fact("open") or (v.kind is Kind.DICT and constant not in dict(v.fact("entries", ()))) for v in containers
+        ):
+            return  # nothing the rules follow goes in, and nothing they follow is overwritten
+        sites = {v.site for v in containers}
 
         def add(value: Value) -> Value:
             if value.kind is Kind.DICT and isinstance(constant, (str, int)):
                 entries = dict(value.fact("entries", ()))
                 entries[constant] = values
                 return value.updated(entries=tuple(sorted(entries.items(), key=lambda e: repr(e[0]))))
-            return value.updated(items=(*value.fact("items", ()), values), open=True)
+            return with_item(value, values)
 
-        self.transform_everywhere(sites, add)
+        self.transform_everywhere(sites, add, nested=False)
 
     def entered(self, values: Values) -> Values:
         """What ``with x as y`` binds: ``__enter__``'s result, which the analysis does not follow."""
@@ -477,10 +493,10 @@ class Expressions:
             if not all(isinstance(p, (cst.SimpleString, cst.ConcatenatedString)) for p in parts):
                 pieces = [self.shapes(self.expression(p), p) for p in parts]
                 return self.strings(node, self.product(pieces, paths.concat))
-        value = node.evaluated_value
+        value = conditions.string_value(node) if isinstance(node, cst.SimpleString) else node.evaluated_value
         if isinstance(value, bytes):
             return const(value)
-        if value is None:
+        if not isinstance(value, str):
             return UNKNOWN
         return self.strings(node, [paths.literal(value)], text=value)
 
@@ -510,6 +526,11 @@ _ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
     "Subtract": lambda a, b: a - b,
     "Multiply": lambda a, b: a * b,
 }
+
+
+def _flat(value: Value) -> Value:
+    """An attribute's value without attributes of its own: objects carry one level of them."""
+    return value.updated(attrs=None) if value.fact("attrs") else value
 
 
 def _value_order(value: Value) -> str:

@@ -39,6 +39,14 @@ class ModuleScope:
     imported: bool = False  # evaluated only for its bindings: rules hear nothing from it
     star_imports: set[str] = field(default_factory=set)  # libraries imported with ``*``
     reach: Any = None  # reach.Reach of an imported module: which of its defs are worth inlining
+    # An imported module's names are bound when first read (project.py), from the pre-screen's
+    # bindings: a def or class is parsed alone, an import is an import; only a name bound by
+    # other code makes the module's statements run.
+    lazy: bool = False
+
+    @property
+    def key(self) -> str:
+        return "scope:" + self.path
 
 
 @dataclass(eq=False)

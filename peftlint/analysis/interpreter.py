@@ -45,6 +45,10 @@ if TYPE_CHECKING:
     from peftlint.analysis.reach import Reach
 
 MAX_LOOP_PASSES = 3
+# Calls into the analysed code walked per file; past it, a call is summarised from the pre-screen
+# (what it can change, what it returns) instead: a bound on pathological files, never reached by
+# an ordinary one.
+MAX_INLINED_WALKS = 3000
 
 
 class Interpreter(Scopes, Definitions, Expressions, Calls, Objects):
@@ -66,6 +70,7 @@ class Interpreter(Scopes, Definitions, Expressions, Calls, Objects):
         self.attribute_parents: set[str] = set()
         self.index_names: set[str] = set()  # names used as the index of a subscript key
         self.inlined: set[int] = set()  # functions analysed in some caller's context
+        self.inline_budget = MAX_INLINED_WALKS
         self._statements: dict[type, Callable[[Any], object]] = {
             cst.SimpleStatementLine: self.simple_line,
             cst.If: self.if_statement,

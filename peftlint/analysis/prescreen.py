@@ -42,6 +42,15 @@ class Unit:
     depth: int = 0  # how deeply its AST nodes nest
     members: list[Unit] = field(default_factory=list)  # a class split into members
     header_end: int = 0  # a split class: the last line of its header (decorators, bases, colon)
+    # For a def, what a call to it can change or give back when it is not analysed (see
+    # calls.py): the names it declares ``global``, the attributes it sets on its first parameter,
+    # and the names it returns (None in it: it returns something else too).
+    globals: set[str] = field(default_factory=set)
+    sets_on_self: set[str] = field(default_factory=set)
+    returns: set[str | None] = field(default_factory=set)
+    parameters: tuple[str, ...] = ()  # positional parameter names, in order
+    never_returns: bool = False  # every path raises or exits
+    decorators: set[str] = field(default_factory=set)  # last names (``staticmethod``, ``fixture``)
 
 
 @dataclass
@@ -54,6 +63,10 @@ class Screen:
     peft_names: set[str] = field(default_factory=set)  # local names bound to something from peft
     imports: dict[str, str] = field(default_factory=dict)  # local name -> imported qualname
     depth: int = 0
+    # How each module-level name is bound, for a module imported by the analysed file: by a def
+    # or class unit, by an import (its qualname), or by other code ("flow": the module's
+    # statements must run to know it).
+    bindings: dict[str, tuple[str, object]] = field(default_factory=dict)
 
     def calls_named(self, names: frozenset[str]) -> bool:
         """Some ``f(...)`` or ``x.f(...)`` call with ``f`` in ``names``."""
@@ -76,6 +89,7 @@ def screen(tree: ast.Module, lines: list[str]) -> Screen:
     """``lines``: the text's lines (without their endings), to see where a class body starts."""
     result = Screen(units=[])
     result.units = _units(tree.body, lines, member=False)
+    result.bindings = _bindings(tree.body, result.units)
     for unit, node in _walk_units(result.units, tree.body, lines):
         _scan(node, unit, result)
         result.depth = max(result.depth, unit.depth)
@@ -106,6 +120,40 @@ def _units(body: list[ast.stmt], lines: list[str], member: bool) -> list[Unit]:
         else:
             units.append(Unit(STATEMENTS, start, end, member=member))
     return units
+
+
+def _bindings(body: list[ast.stmt], units: list[Unit]) -> dict[str, tuple[str, object]]:
+    found: dict[str, tuple[str, object]] = {}
+    seen: set[str] = set()
+
+    def bind(name: str, how: tuple[str, object]) -> None:
+        found[name] = how if name not in seen else ("flow", None)  # bound twice: the flow decides
+        seen.add(name)
+
+    by_line = {(unit.name, unit.start): unit for unit in units if unit.kind in (DEF, CLASS)}
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            unit = by_line.get((node.name, _start(node)))
+            bind(node.name, ("unit", unit) if unit is not None else ("flow", None))
+        elif isinstance(node, ast.ImportFrom) and not any(a.name == "*" for a in node.names):
+            module = "." * node.level + (node.module or "")
+            separator = "" if module.endswith(".") else "."
+            for alias in node.names:
+                bind(alias.asname or alias.name, ("import", f"{module}{separator}{alias.name}"))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                local = alias.asname or alias.name.split(".")[0]
+                bind(local, ("import", alias.name if alias.asname else local))
+        else:
+            for child in ast.walk(node):
+                if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                    bind(child.id, ("flow", None))
+                elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    bind(child.name, ("flow", None))
+                elif isinstance(child, (ast.Import, ast.ImportFrom)):
+                    for alias in child.names:
+                        bind(alias.asname or alias.name.split(".")[0], ("flow", None))
+    return found
 
 
 def _splittable(node: ast.ClassDef, lines: list[str]) -> bool:
@@ -170,11 +218,19 @@ def _scan(root: ast.AST, unit: Unit, result: Screen) -> None:
     """One walk over every node, without recursion (so no tree is too deep for it)."""
     stack: list[tuple[ast.AST, int]] = [(root, 1)]
     calls, methods, functions = unit.calls, result.methods, result.functions
+    first = None
+    if unit.kind == DEF and isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        unit.parameters = tuple(a.arg for a in (*root.args.posonlyargs, *root.args.args))
+        unit.decorators = {_last_name(d.func if isinstance(d, ast.Call) else d) for d in root.decorator_list}
+        unit.never_returns = _always_exits(root.body)
+        first = unit.parameters[0] if unit.parameters else None
     while stack:
         node, depth = stack.pop()
         if depth > unit.depth:
             unit.depth = depth
         kind = type(node)
+        if unit.kind == DEF:
+            _effects(node, kind, unit, first, root)
         if kind is ast.Call:
             func = node.func  # type: ignore[attr-defined]
             if type(func) is ast.Attribute:
@@ -210,6 +266,44 @@ def _scan(root: ast.AST, unit: Unit, result: Screen) -> None:
                 stack.extend((item, depth + step) for item in value if item is not None)
             elif isinstance(value, ast.AST):
                 stack.append((value, depth + step))
+
+
+def _effects(node: ast.AST, kind: type, unit: Unit, first: str | None, root: ast.AST) -> None:
+    """What a def can change or give back, as far as its caller can see without analysing it."""
+    if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda) and node is not root:
+        unit.returns.add(None)  # a nested def's returns are not told apart from the def's own
+    elif kind is ast.Global:
+        unit.globals.update(node.names)  # type: ignore[attr-defined]
+    elif kind is ast.Return:
+        value = node.value  # type: ignore[attr-defined]
+        unit.returns.add(value.id if isinstance(value, ast.Name) else None if value is not None else "None")
+    elif kind is ast.Yield or kind is ast.YieldFrom:
+        unit.returns.add(None)
+    elif kind in (ast.Assign, ast.AugAssign, ast.AnnAssign) and first is not None:
+        targets = node.targets if kind is ast.Assign else [node.target]  # type: ignore[attr-defined]
+        for target in targets:
+            for leaf in ast.walk(target):
+                if isinstance(leaf, ast.Attribute) and isinstance(leaf.value, ast.Name) and leaf.value.id == first:
+                    unit.sets_on_self.add(leaf.attr)
+
+
+_EXITS = frozenset({"exit", "quit", "_exit", "abort"})
+
+
+def _always_exits(body: list[ast.stmt]) -> bool:
+    """Every path through ``body`` raises or exits (``raise``, ``sys.exit(...)``), and none returns."""
+    if any(isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom)) for stmt in body for node in ast.walk(stmt)):
+        return False
+    if not body:
+        return False
+    last = body[-1]
+    if isinstance(last, ast.Raise):
+        return True
+    if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
+        return _last_name(last.value.func) in _EXITS
+    if isinstance(last, ast.If):
+        return _always_exits(last.body) and _always_exits(last.orelse)
+    return False
 
 
 def _peft_annotations(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from peftlint.analysis import names
@@ -33,11 +34,7 @@ FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
 
 class Project:
     def __init__(self, run_files: Sequence[str] = ()) -> None:
-        self.by_module: dict[str, list[str]] = {}
-        for path in run_files:
-            if path.endswith(".py"):
-                for dotted in _dotted_names(path):
-                    self.by_module.setdefault(dotted, []).append(path)
+        self.run_files = tuple(run_files)
         self.scopes: dict[str, ModuleScope | None] = {}
         self.loading: set[str] = set()
         self.read: dict[str, bytes] = {}  # files read for their bindings: the cache depends on them
@@ -57,9 +54,9 @@ class Project:
             if path is None:
                 continue
             scope = self.load(path, module, interpreter)
-            if scope is None or scope.frame is None or scope.frame.state is None:
+            if scope is None:
                 return None
-            values = scope.frame.state.get(parts[split])
+            values = self.value_of(scope, parts[split], interpreter)
             if values is None:
                 return None
             if split == len(parts) - 1:  # a module constant: the same one wherever it is imported
@@ -88,7 +85,7 @@ class Project:
             if parent == directory:
                 break
             directory = parent
-        candidates = sorted(self.by_module.get(stripped, []))
+        candidates = sorted(_modules_of(self.run_files).get(stripped, []))
         return os.path.abspath(candidates[0]) if len(candidates) == 1 else None
 
     def load(self, path: str, name: str, interpreter: Interpreter) -> ModuleScope | None:
@@ -106,36 +103,64 @@ class Project:
             scope = ModuleScope(path=key, source=source, name=name.lstrip(".") or "module", imported=True)
             screened = self.screens.get(key)
             if interpreter.reach is not None and screened is not None:
-                scope.reach = Reach(screened, interpreter.reach.triggers)
-            interpreter.evaluate_imported(scope)
+                scope.reach = Reach(screened, interpreter.reach.triggers, interpreter.reach.producers)
+            if screened is not None:
+                scope.lazy = True
+                interpreter.module_frame(scope)
+            else:
+                interpreter.evaluate_imported(scope)
             self.scopes[key] = scope
             return scope
         finally:
             self.loading.discard(key)
 
-    def source(self, path: str) -> Source | None:
-        from peftlint.analysis.prescreen import parse_python, screen
-        from peftlint.analysis.units import Source
-        from peftlint.sources import SourceError, decode
+    def value_of(self, scope: ModuleScope, name: str, interpreter: Interpreter) -> Values | None:
+        """A module-level name of an imported module (bound now if the module is lazy)."""
+        frame = scope.frame
+        if frame is None or frame.state is None:
+            return None
+        if name not in frame.state and scope.lazy:
+            self.bind_lazily(scope, name, interpreter)
+        return frame.state.get(name) if frame.state is not None else None
 
+    def bind_lazily(self, scope: ModuleScope, name: str, interpreter: Interpreter) -> None:
+        """Bind one name of a lazy module the way its pre-screen says it is bound."""
+        screened = self.screens.get(scope.path)
+        how = screened.bindings.get(name) if screened is not None else ("flow", None)
+        if how is None or scope.frame is None or scope.frame.state is None:
+            return
+        kind, what = how
+        if kind == "import":
+            scope.frame.state[name] = interpreter.import_value_for(str(what), scope)
+        elif kind == "unit" and scope.key not in self.loading:
+            self.loading.add(scope.key)
+            try:
+                interpreter.evaluate_unit(scope, what)
+            finally:
+                self.loading.discard(scope.key)
+        elif kind == "flow":
+            scope.lazy = False
+            interpreter.evaluate_imported(scope)
+
+    def source(self, path: str) -> Source | None:
+        """An imported module's source, pre-screened; parsed trees are shared by every file this
+        process analyses (a library module imported by a hundred files is parsed once)."""
         try:
-            if os.path.getsize(path) > MAX_MODULE_BYTES:
-                return None
-            with open(path, "rb") as handle:
-                data = handle.read()
-            text = decode(path, data).text
-        except (OSError, SourceError):
+            status = os.stat(path)
+        except OSError:
             return None
-        self.read[path] = data
-        try:
-            tree = parse_python(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return Source(path, text, None)
-        prescreened = screen(tree, text.splitlines())
-        if prescreened.depth > MAX_DEPTH:
-            return None
-        self.screens[path] = prescreened
-        return Source(path, text, prescreened.units)
+        key = (path, status.st_size, status.st_mtime_ns)
+        cached = _SOURCES.get(key)
+        if cached is None:
+            cached = _SOURCES[key] = _read_module(path, status.st_size)
+            while len(_SOURCES) > MAX_SHARED_SOURCES:
+                _SOURCES.pop(next(iter(_SOURCES)))
+        data, source, prescreened = cached
+        if data is not None:
+            self.read[path] = data
+        if prescreened is not None:
+            self.screens[path] = prescreened
+        return source
 
     # ----------------------------------------------------------------- pytest fixtures
     def fixture(self, function: Function, name: str, interpreter: Interpreter) -> Values | None:
@@ -147,17 +172,19 @@ class Project:
             return None
         candidates: list[Values] = []
         module_frame = function.parent.module_frame()
-        if module_frame.state is not None and name in module_frame.state:
-            candidates.append(module_frame.state[name])
+        own = self.value_of(module_frame.module, name, interpreter) if module_frame.module.lazy else None
+        if own is None and module_frame.state is not None and name in module_frame.state:
+            own = module_frame.state[name]
+        if own is not None:
+            candidates.append(own)
         directory = os.path.dirname(function.parent.module.path)
         for _ in range(MAX_ANCESTORS + 1):
             conftest = os.path.join(directory, "conftest.py")
             if os.path.isfile(conftest) and os.path.abspath(conftest) != function.parent.module.path:
                 scope = self.load(conftest, "conftest", interpreter)
-                if scope is not None and scope.frame is not None and scope.frame.state:
-                    found = scope.frame.state.get(name)
-                    if found is not None:
-                        candidates.append(found)
+                found = self.value_of(scope, name, interpreter) if scope is not None else None
+                if found is not None:
+                    candidates.append(found)
             parent = os.path.dirname(directory)
             if parent == directory:
                 break
@@ -189,6 +216,44 @@ class Project:
             return interpreter.inline(fixture, site, None, None)
         finally:
             self.fixture_depth -= 1
+
+
+@lru_cache(maxsize=2)
+def _modules_of(run_files: tuple[str, ...]) -> dict[str, list[str]]:
+    """The run's files by every dotted name they could be imported as (built once per run)."""
+    by_module: dict[str, list[str]] = {}
+    for path in run_files:
+        if path.endswith(".py"):
+            for dotted in _dotted_names(path):
+                by_module.setdefault(dotted, []).append(path)
+    return by_module
+
+
+_SOURCES: dict[tuple[str, int, int], tuple[bytes | None, Source | None, Screen | None]] = {}
+MAX_SHARED_SOURCES = 64
+
+
+def _read_module(path: str, size: int) -> tuple[bytes | None, Source | None, Screen | None]:
+    from peftlint.analysis.prescreen import parse_python, screen
+    from peftlint.analysis.units import Source
+    from peftlint.sources import SourceError, decode
+
+    if size > MAX_MODULE_BYTES:
+        return None, None, None
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        text = decode(path, data).text
+    except (OSError, SourceError):
+        return None, None, None
+    try:
+        tree = parse_python(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return data, Source(path, text, None), None
+    prescreened = screen(tree, text.splitlines())
+    if prescreened.depth > MAX_DEPTH:
+        return data, None, None
+    return data, Source(path, text, prescreened.units), prescreened
 
 
 def _module_file(directory: str, parts: list[str]) -> str | None:

@@ -17,8 +17,9 @@ from peftlint.analysis.prescreen import CLASS, DEF, Screen, Unit
 
 
 class Reach:
-    def __init__(self, screen: Screen, triggers: frozenset[str]) -> None:
+    def __init__(self, screen: Screen, triggers: frozenset[str], producers: frozenset[str] = frozenset()) -> None:
         self.triggers = triggers
+        self.producers = producers | triggers
         self.defined: dict[str, list[Unit]] = {}
         for unit in screen.units:
             if unit.kind == DEF and unit.name:
@@ -29,17 +30,25 @@ class Reach:
                 for member in unit.members:
                     if member.kind == DEF and member.name:
                         self.defined.setdefault(member.name, []).append(member)
-        self._known: dict[int, bool] = {}
+        self._known: dict[tuple[int, bool], bool] = {}
         self._nodes: dict[int, bool] = {}
 
     def unit_reaches(self, unit: Unit) -> bool:
-        key = id(unit)
+        """The unit can reach a call some rule reports at: worth analysing on its own."""
+        return self._cached(unit, broad=False)
+
+    def unit_produces(self, unit: Unit) -> bool:
+        """The unit can reach a call that makes what some rule looks for: worth following into."""
+        return self._cached(unit, broad=True)
+
+    def _cached(self, unit: Unit, broad: bool) -> bool:
+        key = (id(unit), broad)
         known = self._known.get(key)
         if known is None:
-            known = self._known[key] = self._search(unit)
+            known = self._known[key] = self._search(unit, broad)
         return known
 
-    def _search(self, start: Unit) -> bool:
+    def _search(self, start: Unit, broad: bool) -> bool:
         seen: set[int] = set()
         stack = [start]
         while stack:
@@ -47,17 +56,18 @@ class Reach:
             if id(unit) in seen:
                 continue
             seen.add(id(unit))
-            if self._known.get(id(unit)):
+            if self._known.get((id(unit), broad)):
                 return True
             calls = unit.calls if not unit.members else set().union(*(m.calls for m in unit.members))
-            if self.triggered(calls):
+            if self.triggered(calls, broad):
                 return True
             for name in calls:
                 stack.extend(self.defined.get(name, ()))
         return False
 
-    def triggered(self, calls: set[str]) -> bool:
-        return not self.triggers.isdisjoint(calls) or any("Peft" in name for name in calls)
+    def triggered(self, calls: set[str], broad: bool = False) -> bool:
+        names = self.producers if broad else self.triggers
+        return not names.isdisjoint(calls) or any("Peft" in name for name in calls)
 
     def node_reaches(self, node: cst.FunctionDef, parsed: Any) -> bool:
         """A def met inside a unit (a nested def, or any def of a file parsed whole)."""
@@ -99,12 +109,15 @@ class Everything(Reach):
     """No pruning: every def is analysed (a file CPython could not parse, or tests)."""
 
     def __init__(self) -> None:
-        self.triggers = frozenset()
+        self.triggers = self.producers = frozenset()
         self.defined = {}
         self._known = {}
         self._nodes = {}
 
     def unit_reaches(self, unit: Unit) -> bool:
+        return True
+
+    def unit_produces(self, unit: Unit) -> bool:
         return True
 
     def node_reaches(self, node: cst.FunctionDef, parsed: Any) -> bool:

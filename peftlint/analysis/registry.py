@@ -14,9 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from peftlint.analysis import names
 from peftlint.analysis.values import MODEL_KINDS, Kind
+
+if TYPE_CHECKING:
+    from peftlint.analysis.prescreen import Screen
 
 Role = tuple[int | None, str | None]  # (position, keyword) of an argument
 ANY = frozenset(Kind)  # a method recognised on any receiver, an unknown one included
@@ -35,6 +39,12 @@ class Api:
     kind: Kind | None = None  # what "new" makes
     tokens: tuple[tuple[bytes, ...], ...] = ()  # every group must occur in a file that can make this call
     note: str = ""  # said of the call's location in related notes
+    # On the pre-screen's call shapes, whether a file can make this call; by default, some call
+    # has one of its names.
+    screen: Callable[[Screen], bool] | None = None
+
+    def occurs_in(self, screened: Screen) -> bool:
+        return self.screen(screened) if self.screen is not None else screened.calls_named(self.call_names)
 
     def role(self, name: str) -> Role | None:
         for role, where in self.roles:
@@ -100,6 +110,7 @@ APIS: tuple[Api, ...] = (
     ),
     Api(
         "peft.load_adapter_model", "wrap", match=_is_adapter_loader, calls=("from_pretrained",),
+        screen=lambda screened: screened.peft_method("from_pretrained"),
         roles=(("model", (0, "model")), ("path", (1, "model_id")), ("is_trainable", (3, "is_trainable"))),
         tokens=((b"PeftModel", b"PeftMixedModel"), (b"from_pretrained",)),
     ),
@@ -154,7 +165,7 @@ APIS: tuple[Api, ...] = (
     # ---- torch
     Api(
         "torch.save", "none", functions=("torch.save",), roles=(("obj", (0, "obj")), ("path", (1, "f"))),
-        tokens=(_TORCH, (b"save",)),
+        tokens=(_TORCH, (b"save(",)),
     ),
     Api(
         "torch.load", "torch_load", functions=("torch.load",), roles=(("path", (0, "f")),),

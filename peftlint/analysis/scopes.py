@@ -35,6 +35,9 @@ class Scopes:
             frame = frame.module_frame()
         while frame is not None:
             state = frame.state
+            if state is not None and frame.kind == "module" and frame.module.lazy and name not in state:
+                self.project.bind_lazily(frame.module, name, self)  # type: ignore[attr-defined]
+                state = frame.state
             if state is not None:
                 found = state.get(key)
                 if found is not None:
@@ -97,13 +100,16 @@ class Scopes:
             frame = frame.parent
         return found
 
-    def transform_everywhere(self, sites: set[object], change: Callable[[Value], Value]) -> None:
+    def transform_everywhere(self, sites: set[object], change: Callable[[Value], Value], nested: bool = True) -> None:
         """An in-place change of an object reaches every name that holds it, in every live frame,
-        and every container or object that holds it."""
+        and (``nested``) every container or object that holds it. A container's own change
+        (``append``) is followed through names only: containers of containers are rare, and
+        walking every value's contents on every append is what would make big files slow."""
         if not sites:
             return
         for log in self.effect_logs:
-            log.append(("transform", frozenset(sites), change))
+            log.append(("transform", frozenset(sites), change, nested))
+        depth = 0 if nested else MAX_NESTING
         seen: set[int] = set()
         for frame in reversed(self.frames):
             current: Frame | None = frame
@@ -111,7 +117,7 @@ class Scopes:
                 seen.add(id(current))
                 if current.state is not None:
                     for key, values in current.state.items():
-                        changed = _rewrite(values, sites, change)
+                        changed = _rewrite(values, sites, change, depth)
                         if changed is not values:
                             current.state[key] = changed
                 current = current.parent
@@ -124,20 +130,21 @@ def root(key: str) -> str:
     return key
 
 
-def _rewrite(values: Values, sites: set[object], change: Callable[[Value], Value]) -> Values:
-    if not any(v.site in sites or _holds_values(v) for v in values):
+MAX_NESTING = 2  # how deep into containers and attributes an in-place change is followed
+
+
+def _rewrite(values: Values, sites: set[object], change: Callable[[Value], Value], depth: int = 0) -> Values:
+    if not any(v.site in sites or (depth < MAX_NESTING and _holds_values(v)) for v in values):
         return values
     rewritten = []
     changed = False
     for value in values:
         new = change(value) if value.site in sites else value
-        new = _rewrite_facts(new, sites, change)
+        if depth < MAX_NESTING:
+            new = _rewrite_facts(new, sites, change, depth + 1)
         changed = changed or new is not value
         rewritten.append(new)
     return frozenset(rewritten) if changed else values
-
-
-_NESTED = ("items", "entries", "attrs")
 
 
 def _holds_values(value: Value) -> bool:
@@ -146,19 +153,19 @@ def _holds_values(value: Value) -> bool:
     )
 
 
-def _rewrite_facts(value: Value, sites: set[object], change: Callable[[Value], Value]) -> Value:
+def _rewrite_facts(value: Value, sites: set[object], change: Callable[[Value], Value], depth: int) -> Value:
     if not _holds_values(value):
         return value
     updates: dict[str, Any] = {}
     items = value.fact("items")
     if items is not None:
-        new_items = tuple(_rewrite(v, sites, change) for v in items)
+        new_items = tuple(_rewrite(v, sites, change, depth) for v in items)
         if any(a is not b for a, b in zip(new_items, items, strict=True)):
             updates["items"] = new_items
     for name in ("entries", "attrs"):
         pairs = value.fact(name)
         if pairs:
-            new_pairs = tuple((k, _rewrite(v, sites, change)) for k, v in pairs)
+            new_pairs = tuple((k, _rewrite(v, sites, change, depth)) for k, v in pairs)
             if any(a[1] is not b[1] for a, b in zip(new_pairs, pairs, strict=True)):
                 updates[name] = new_pairs
     return value.updated(**updates) if updates else value

@@ -127,6 +127,27 @@ def _is_constant(text: str) -> bool:
     return text[:1] in ("'", '"') or text.lstrip("-").replace(".", "", 1).isdigit() or text in ("True", "False")
 
 
+# What a container is followed for holding; anything else put in one makes its contents unknown.
+CONTAINED_KINDS = GUARDED_KINDS | {Kind.FUNCTION, Kind.CLASS}
+
+
+def contained(values: Values) -> Values:
+    """What a container keeps of values put in it: the kinds rules follow, else ``UNKNOWN``."""
+    kept = frozenset(v for v in values if v.kind in CONTAINED_KINDS)
+    return kept | UNKNOWN if len(kept) != len(values) else kept
+
+
+def with_item(container: Value, added: Values) -> Value:
+    """A list after ``append``: its known items, then one slot for everything added after them,
+    one version per object (so a list appended to in a loop stays the same size from one pass
+    to the next)."""
+    items = container.fact("items", ())
+    if container.fact("open") and items:
+        sites = {v.site for v in added}
+        return container.updated(items=(*items[:-1], frozenset(v for v in items[-1] if v.site not in sites) | added))
+    return container.updated(items=(*items, added), open=True)
+
+
 def make_facts(**facts: Any) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted(((k, freeze(v)) for k, v in facts.items() if v is not None), key=lambda i: i[0]))
 

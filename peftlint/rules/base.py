@@ -220,12 +220,18 @@ class Rule:
     @classmethod
     def screen(cls, screen: Screen) -> bool:
         """Second stage, on the calls CPython's AST shows: a call the rule reports at occurs at all."""
-        return screen.calls_named(registry.call_names(cls.reports_at))
+        return any(api.occurs_in(screen) for api in registry.apis_for(cls.reports_at))
 
     @classmethod
     def triggers(cls) -> frozenset[str]:
-        """The call names Reach follows for this rule."""
-        return registry.call_names(cls.reports_at | cls.needs)
+        """The names of the calls it reports at: a def that cannot reach one is not analysed alone."""
+        return registry.call_names(cls.reports_at)
+
+    @classmethod
+    def producers(cls) -> frozenset[str]:
+        """The names of the calls that make what it looks for: another module's def that cannot
+        reach one of these (or a trigger) is not followed into."""
+        return registry.call_names(cls.needs)
 
     @classmethod
     def documentation(cls) -> str:
