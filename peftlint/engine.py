@@ -7,11 +7,11 @@ Per-file analysis is analyse.py; what comes out is results.py.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from peftlint.admission import admitted_by_imports
 from peftlint.analyse import analyse_bytes, dedupe
 from peftlint.cache import ResultCache, content_hash
 from peftlint.config import Settings, per_file_ignored
@@ -56,7 +56,7 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
         contents[path] = data
         if settings.report_unused_noqa and b"noqa" in data:
             with_noqa[path] = data
-    admitted = _admitted_by_imports(contents, rules)
+    admitted = admitted_by_imports(contents, rules)
     todo: list[Job] = []
     hashes = {path: content_hash(data) for path, data in contents.items()}
     for path, data in contents.items():
@@ -79,66 +79,6 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
     ordered = [results[path] for path in found.files]
     ordered += [FileResult(path, errors=(FileError(path, reason),)) for path, reason in found.errors]
     return _finish(ordered, rules, found.files, settings, with_noqa)
-
-
-_IMPORT = re.compile(
-    rb"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t]+)|import[ \t]+([\w.]+))", re.MULTILINE
-)  # names after `import` up to the line's end (a parenthesised list's first line)
-
-
-def _admitted_by_imports(contents: Mapping[str, bytes], rules: Sequence[type[Rule]]) -> dict[str, frozenset[str]]:
-    """Per file that imports a module of the run that some rule wants, the local names those
-    imports bind: a call to one of them may hand a helper there what it misuses."""
-    wanted = {
-        os.path.abspath(path)
-        for path, data in contents.items()
-        if path.endswith(".py") and any(rule.wants(data) for rule in rules)
-    }
-    if not wanted:
-        return {}
-    dotted = {suffix for path in wanted for suffix in _dotted_suffixes(path)}
-    admitted: dict[str, frozenset[str]] = {}
-    for path, data in contents.items():
-        if b"import" not in data:
-            continue
-        names: set[str] = set()
-        for match in _IMPORT.finditer(data):
-            dots, module, imported, plain = (
-                group.decode("utf-8", "replace") if group else "" for group in match.groups()
-            )
-            if plain:
-                if plain in dotted:
-                    names.add(plain.split(".")[0])
-                continue
-            for name in (n.strip() for n in imported.split(",")):
-                local = name.split(" as ")[-1].strip()
-                candidates = [module, f"{module}.{name.split(' as ')[0].strip()}"] if module else [name]
-                if dots:
-                    base = os.path.dirname(os.path.abspath(path))
-                    for _ in range(len(dots) - 1):
-                        base = os.path.dirname(base)
-                    found = any(
-                        os.path.join(base, *c.split(".")) + ending in wanted
-                        for c in candidates
-                        if c
-                        for ending in (".py", os.sep + "__init__.py")
-                    )
-                else:
-                    found = any(c in dotted for c in candidates if c)
-                if found and local:
-                    names.add(local)
-        if names:
-            admitted[path] = frozenset(names)
-    return admitted
-
-
-def _dotted_suffixes(path: str) -> list[str]:
-    parts = os.path.normpath(path).split(os.sep)
-    parts[-1] = parts[-1].removesuffix(".py")
-    if parts[-1] == "__init__":
-        parts = parts[:-1]
-    parts = [p for p in parts if p]
-    return [".".join(parts[i:]) for i in range(len(parts))]
 
 
 def _read(path: str, settings: Settings) -> bytes | FileResult:

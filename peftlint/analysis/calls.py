@@ -12,7 +12,7 @@ import libcst as cst
 
 from peftlint.analysis import conditions, effects, names, registry
 from peftlint.analysis.callsite import CallSite
-from peftlint.analysis.frames import MAX_INLINE_DEPTH, ClassInfo, Frame, Function
+from peftlint.analysis.frames import ClassInfo, Frame, Function
 from peftlint.analysis.units import UnitParseError
 from peftlint.analysis.values import (
     INTERESTING_KINDS,
@@ -44,6 +44,7 @@ class Calls:
     inlining: list[Function]
     memo: dict[Any, Any]
     inline_budget: int
+    depth_limit: int
     effect_logs: list[list[Any]]
     project: Project
     listener: Callable[[CallSite], None] | None
@@ -173,7 +174,7 @@ class Calls:
         if callee.kind is Kind.CLASS:
             return self.instantiate(callee.fact("class"), site)
         if callee.kind is Kind.IMPORT:
-            resolved = self.resolve_import(callee)
+            resolved = self.resolve_import(callee, calling=True)
             if resolved is not None and known_callables(resolved):
                 return self.call_values(resolved, site, None, func)
             canonical = names.canonical(callee.fact("qualname"))
@@ -187,14 +188,14 @@ class Calls:
             return effects.apply(self, api, library)  # type: ignore[arg-type]
         return None
 
-    def resolve_import(self, value: Value) -> Values | None:
+    def resolve_import(self, value: Value, calling: bool = False) -> Values | None:
         """What an import of a module of the run names (through re-exports: ``from .build import f``
         in a package's ``__init__``)."""
         for _ in range(MAX_REEXPORTS):
             importer = value.fact("importer")
             if importer is None:
                 return None
-            resolved = self.project.resolve(value.fact("qualname"), importer, self)  # type: ignore[arg-type]
+            resolved = self.project.resolve(value.fact("qualname"), importer, self, calling)  # type: ignore[arg-type]
             if resolved is None or len(resolved) != 1:
                 return resolved
             (single,) = resolved
@@ -213,13 +214,11 @@ class Calls:
 
     # ----------------------------------------------------------------- inlining
     def inline(self, function: Function, site: CallSite, this: Values | None, receiver_key: str | None) -> Values:
-        if len(self.inlining) >= MAX_INLINE_DEPTH or function in self.inlining:
+        if len(self.inlining) >= self.depth_limit or function in self.inlining:
             return UNKNOWN
-        if function.source_unit is not None and (
-            self.inline_budget <= 0 or (function.parent.module.imported and not self.function_reaches(function))  # type: ignore[attr-defined]
-        ):
-            # another module's def that makes no value any rule needs, or a file so big that its
-            # calls are no longer followed (the budget keeps a 26,000-line module to seconds)
+        if function.source_unit is not None and (self.inline_budget <= 0 or not self.function_produces(function)):  # type: ignore[attr-defined]
+            # a def that can reach no call making what a rule looks for, or a file so big that
+            # its calls are no longer followed (the budget keeps a 26,000-line module to seconds)
             return self.summarise(function, site, this, receiver_key)
         try:
             parsed, node = function.loaded()
@@ -287,16 +286,26 @@ class Calls:
         parameters = list(unit.parameters)
         if this is not None and parameters and "staticmethod" not in unit.decorators:
             parameters = parameters[1:]
+        first = unit.parameters[0] if unit.parameters else None
         found: set[Value] = set()
         for name in unit.returns:
+            root, *attributes = name.split(".")
             if name == "None":
                 found |= NONE
-            elif name in parameters and parameters.index(name) < len(site.args) and not site.spread:
-                found |= site.args[parameters.index(name)]
-            elif name in site.kwargs:
-                found |= site.kwargs[name]
+                continue
+            if this is not None and root == first and "staticmethod" not in unit.decorators:
+                carried = self.lookup(f"{receiver_key}.{attributes[0]}") if receiver_key and attributes else None
+                values, attributes = (carried, attributes[1:]) if carried is not None else (this, attributes)
+            elif root in parameters and parameters.index(root) < len(site.args) and not site.spread:
+                values = site.args[parameters.index(root)]
+            elif root in site.kwargs:
+                values = site.kwargs[root]
             else:
                 found |= UNKNOWN
+                continue
+            for attribute in attributes:
+                values = self.attribute_of(values, attribute, site.node)
+            found |= values
         return frozenset(found)
 
     def replay(self, log: tuple[Any, ...]) -> None:

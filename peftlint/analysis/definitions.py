@@ -71,9 +71,18 @@ class Definitions:
             _, end, _ = self.run_function(init, bindings, call_chain=())
             self_state = {k[len(first) :]: v for k, v in end.items() if first and k.startswith(first + ".")}
         for name, method in sorted(info.members.items()):
-            if name == "__init__" or id(method) in self.inlined or not self.function_reaches(method):
+            if name == "__init__" or id(method) in self.inlined or not self.method_calls_trigger(method):
                 continue
             self.analyse_method_alone(method, instance, self_state)
+
+    def method_calls_trigger(self, method: Function) -> bool:
+        """A method is analysed on its own when it makes a call some rule reports at itself:
+        through the methods it calls, those calls are reached anyway, each by its own method
+        (with ``self`` as ``__init__`` left it), and a class's every path is not walked twice."""
+        reach = self.reach
+        if reach is None or method.source_unit is None:
+            return self.function_reaches(method)
+        return bool(reach.triggered(method.source_unit.calls))
 
     def analyse_method_alone(self, method: Function, instance: Value, self_state: State) -> None:
         params = method.params()
@@ -106,6 +115,23 @@ class Definitions:
             return bool(check(function.source_unit))
         node = function.node
         return not isinstance(node, cst.FunctionDef) or bool(reach.node_reaches(node, function.unit))
+
+    def function_produces(self, function: Function) -> bool:
+        """Whether a call to a def is followed into: it can reach a call that makes what some
+        rule looks for (else a summary of it from the pre-screen stands for the call)."""
+        reach = function.parent.module.reach if function.parent.module.imported else self.reach
+        unit = function.source_unit
+        if reach is None or unit is None:
+            return True
+        if reach.unit_produces(unit):
+            return True
+        # Called from the code being analysed itself, one that returns something made inside it
+        # is followed too (what it makes is unknown to the pre-screen); deeper down, and for a
+        # procedure or one handing back its arguments, the pre-screen's summary stands for it.
+        made_inside = any(
+            name is None or (name != "None" and name.split(".")[0] not in unit.parameters) for name in unit.returns
+        )
+        return made_inside and not self.inlining
 
     def evaluate_unit(self, scope: ModuleScope, unit: Any) -> None:
         """One def or class of a lazy imported module, bound in its module frame (quietly)."""

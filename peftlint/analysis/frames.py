@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from peftlint.analysis.units import ParsedUnit, Source
 
 FunctionNode = cst.FunctionDef | cst.Lambda
-MAX_INLINE_DEPTH = 5  # calls into the analysed code followed this deep (a call chain across modules too)
+MAX_INLINE_DEPTH = 4  # calls into the analysed code followed this deep (a call chain across modules too)
+# ... and from a def analysed on its own: its parameters are unknown, so deep calls learn little
+MAX_INLINE_DEPTH_ALONE = 2
 
 
 @dataclass

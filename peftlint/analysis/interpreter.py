@@ -21,7 +21,15 @@ from peftlint.analysis import conditions, names
 from peftlint.analysis.calls import Calls
 from peftlint.analysis.definitions import Definitions, def_of
 from peftlint.analysis.expressions import Expressions
-from peftlint.analysis.frames import ClassInfo, Frame, Function, Loop, ModuleScope
+from peftlint.analysis.frames import (
+    MAX_INLINE_DEPTH,
+    MAX_INLINE_DEPTH_ALONE,
+    ClassInfo,
+    Frame,
+    Function,
+    Loop,
+    ModuleScope,
+)
 from peftlint.analysis.objects import Objects
 from peftlint.analysis.prescreen import CLASS, DEF, STATEMENTS, Unit
 from peftlint.analysis.scopes import Scopes, root
@@ -71,6 +79,7 @@ class Interpreter(Scopes, Definitions, Expressions, Calls, Objects):
         self.index_names: set[str] = set()  # names used as the index of a subscript key
         self.inlined: set[int] = set()  # functions analysed in some caller's context
         self.inline_budget = MAX_INLINED_WALKS
+        self.depth_limit = MAX_INLINE_DEPTH
         self._statements: dict[type, Callable[[Any], object]] = {
             cst.SimpleStatementLine: self.simple_line,
             cst.If: self.if_statement,
@@ -108,6 +117,7 @@ class Interpreter(Scopes, Definitions, Expressions, Calls, Objects):
         frame = self.module_frame(scope)
         self.walk_module(scope, frame)
         self.frames.append(frame)
+        self.depth_limit = MAX_INLINE_DEPTH_ALONE
         try:
             while self.pending:
                 item = self.pending.pop(0)
@@ -117,6 +127,7 @@ class Interpreter(Scopes, Definitions, Expressions, Calls, Objects):
                     self.analyse_function_alone(item)
         finally:
             self.frames.pop()
+            self.depth_limit = MAX_INLINE_DEPTH
 
     def module_frame(self, scope: ModuleScope) -> Frame:
         frame = Frame(state={}, parent=None, module=scope, kind="module")

@@ -12,7 +12,7 @@ import libcst as cst
 
 from peftlint.analysis import effects, names, registry
 from peftlint.analysis.callsite import CallSite
-from peftlint.analysis.frames import MAX_INLINE_DEPTH, ClassInfo, Frame, Function
+from peftlint.analysis.frames import ClassInfo, Frame, Function
 from peftlint.analysis.units import UnitParseError
 from peftlint.analysis.values import UNKNOWN, Kind, Origin, State, Value, Values, make_facts, or_unknown
 
@@ -25,6 +25,7 @@ class Objects:
     guards: list[Any]
     unit: ParsedUnit | None
     inlining: list[Function]
+    depth_limit: int
     statement_node: cst.CSTNode | None
     expression: Callable[..., Values]
     quietly: Callable[[Callable[[], Values]], Values]
@@ -69,7 +70,7 @@ class Objects:
     def inline_init(self, init: Function, site: CallSite, this: Values) -> dict[str, Values] | None:
         """Run ``__init__`` on a new instance: the attributes it sets on ``self``."""
         first = init.first_parameter()
-        if first is None or len(self.inlining) >= MAX_INLINE_DEPTH or init in self.inlining:
+        if first is None or len(self.inlining) >= self.depth_limit or init in self.inlining:
             return None
         try:
             init.loaded()

@@ -67,6 +67,9 @@ class Screen:
     # or class unit, by an import (its qualname), or by other code ("flow": the module's
     # statements must run to know it).
     bindings: dict[str, tuple[str, object]] = field(default_factory=dict)
+    # ``save(x, ...)`` calls whose ``x`` is not plainly a state dict (``m.state_dict()``, a dict
+    # display): a whole object may be saved
+    saves_whole: bool = False
 
     def calls_named(self, names: frozenset[str]) -> bool:
         """Some ``f(...)`` or ``x.f(...)`` call with ``f`` in ``names``."""
@@ -222,14 +225,13 @@ def _scan(root: ast.AST, unit: Unit, result: Screen) -> None:
     if unit.kind == DEF and isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef)):
         unit.parameters = tuple(a.arg for a in (*root.args.posonlyargs, *root.args.args))
         unit.decorators = {_last_name(d.func if isinstance(d, ast.Call) else d) for d in root.decorator_list}
-        unit.never_returns = _always_exits(root.body)
         first = unit.parameters[0] if unit.parameters else None
     while stack:
         node, depth = stack.pop()
         if depth > unit.depth:
             unit.depth = depth
         kind = type(node)
-        if unit.kind == DEF:
+        if unit.kind == DEF and kind in _EFFECT_KINDS:
             _effects(node, kind, unit, first, root)
         if kind is ast.Call:
             func = node.func  # type: ignore[attr-defined]
@@ -239,6 +241,8 @@ def _scan(root: ast.AST, unit: Unit, result: Screen) -> None:
             elif type(func) is ast.Name:
                 functions.add(func.id)
                 calls.add(func.id)
+            if _last_name(func) == "save" and not result.saves_whole:
+                result.saves_whole = _may_save_whole(node)  # type: ignore[arg-type]
         elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
             calls.update(_peft_annotations(node))  # type: ignore[arg-type]
         elif kind is ast.ImportFrom:
@@ -266,6 +270,14 @@ def _scan(root: ast.AST, unit: Unit, result: Screen) -> None:
                 stack.extend((item, depth + step) for item in value if item is not None)
             elif isinstance(value, ast.AST):
                 stack.append((value, depth + step))
+    if unit.kind == DEF and isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        unit.never_returns = not unit.returns and _ends_in_exit(root.body)
+
+
+_EFFECT_KINDS = frozenset(
+    {ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Global, ast.Return, ast.Yield, ast.YieldFrom,
+     ast.Assign, ast.AugAssign, ast.AnnAssign}
+)  # fmt: skip
 
 
 def _effects(node: ast.AST, kind: type, unit: Unit, first: str | None, root: ast.AST) -> None:
@@ -276,7 +288,7 @@ def _effects(node: ast.AST, kind: type, unit: Unit, first: str | None, root: ast
         unit.globals.update(node.names)  # type: ignore[attr-defined]
     elif kind is ast.Return:
         value = node.value  # type: ignore[attr-defined]
-        unit.returns.add(value.id if isinstance(value, ast.Name) else None if value is not None else "None")
+        unit.returns.add(_dotted(value) if value is not None else "None")
     elif kind is ast.Yield or kind is ast.YieldFrom:
         unit.returns.add(None)
     elif kind in (ast.Assign, ast.AugAssign, ast.AnnAssign) and first is not None:
@@ -287,13 +299,32 @@ def _effects(node: ast.AST, kind: type, unit: Unit, first: str | None, root: ast
                     unit.sets_on_self.add(leaf.attr)
 
 
+def _may_save_whole(call: ast.Call) -> bool:
+    """``save(x, ...)`` where ``x`` may be a whole object, not plainly a state dict or a dict."""
+    saved = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "obj"), None)
+    if saved is None or isinstance(saved, (ast.Dict, ast.DictComp, ast.List, ast.Tuple, ast.Constant)):
+        return False
+    if isinstance(saved, ast.Call) and _last_name(saved.func) in ("state_dict", "get_peft_model_state_dict"):
+        return False
+    return True
+
+
+def _dotted(node: ast.AST) -> str | None:
+    """``model`` -> "model", ``self.model`` -> "self.model"; anything else -> None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        inner = _dotted(node.value)
+        return None if inner is None else f"{inner}.{node.attr}"
+    return None
+
+
 _EXITS = frozenset({"exit", "quit", "_exit", "abort"})
 
 
-def _always_exits(body: list[ast.stmt]) -> bool:
-    """Every path through ``body`` raises or exits (``raise``, ``sys.exit(...)``), and none returns."""
-    if any(isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom)) for stmt in body for node in ast.walk(stmt)):
-        return False
+def _ends_in_exit(body: list[ast.stmt]) -> bool:
+    """Every path through ``body`` ends in ``raise`` or ``sys.exit(...)`` (the caller knows no
+    ``return`` or ``yield`` is in it)."""
     if not body:
         return False
     last = body[-1]
@@ -302,7 +333,7 @@ def _always_exits(body: list[ast.stmt]) -> bool:
     if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
         return _last_name(last.value.func) in _EXITS
     if isinstance(last, ast.If):
-        return _always_exits(last.body) and _always_exits(last.orelse)
+        return _ends_in_exit(last.body) and _ends_in_exit(last.orelse)
     return False
 
 

@@ -10,6 +10,7 @@ so the results cache knows a file's findings depend on it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -42,8 +43,10 @@ class Project:
         self.fixture_depth = 0
 
     # ----------------------------------------------------------------- modules
-    def resolve(self, qualname: str, importer: str, interpreter: Interpreter) -> Values | None:
-        """What ``qualname`` (as imported in ``importer``) is, if a module of the run defines it."""
+    def resolve(self, qualname: str, importer: str, interpreter: Interpreter, calling: bool = False) -> Values | None:
+        """What ``qualname`` (as imported in ``importer``) is, if a module of the run defines it.
+        ``calling``: it is about to be called; a module that makes no call a rule needs is then
+        not parsed (a constant, or a package's re-export, is still read)."""
         parts = qualname.lstrip(".").split(".")
         dots = len(qualname) - len(qualname.lstrip("."))
         if not dots and parts[0] in names.LIBRARY_ROOTS:
@@ -53,7 +56,8 @@ class Project:
             path = self.find_module(module, importer)
             if path is None:
                 continue
-            scope = self.load(path, module, interpreter)
+            gate = calling and not path.endswith("__init__.py")
+            scope = self.load(path, module, interpreter, gate)
             if scope is None:
                 return None
             values = self.value_of(scope, parts[split], interpreter)
@@ -88,10 +92,12 @@ class Project:
         candidates = sorted(_modules_of(self.run_files).get(stripped, []))
         return os.path.abspath(candidates[0]) if len(candidates) == 1 else None
 
-    def load(self, path: str, name: str, interpreter: Interpreter) -> ModuleScope | None:
+    def load(self, path: str, name: str, interpreter: Interpreter, gate: bool = False) -> ModuleScope | None:
         key = os.path.abspath(path)
         if key in self.scopes:
             return self.scopes[key]
+        if gate and interpreter.reach is not None and not self.makes_needed_calls(key, interpreter.reach.producers):
+            return None
         if key in self.loading:
             return None  # an import cycle: the module is half-evaluated
         self.loading.add(key)
@@ -141,6 +147,35 @@ class Project:
         elif kind == "flow":
             scope.lazy = False
             interpreter.evaluate_imported(scope)
+
+    def makes_needed_calls(self, path: str, calls: frozenset[str]) -> bool:
+        """Whether a module's text makes any of ``calls`` (a bytes scan; the module is recorded
+        as read, for the cache, either way)."""
+        data = self._bytes(path)
+        if data is None:
+            return False
+        self.read[path] = data
+        return _makes_any(data, calls)
+
+    def _bytes(self, path: str) -> bytes | None:
+        try:
+            status = os.stat(path)
+        except OSError:
+            return None
+        if status.st_size > MAX_MODULE_BYTES:
+            return None
+        key = (path, status.st_size, status.st_mtime_ns)
+        cached = _SOURCES.get(key)
+        if cached is not None:
+            return cached[0]
+        data = _TEXTS.get(key)
+        if data is None:
+            try:
+                with open(path, "rb") as handle:
+                    data = _TEXTS[key] = handle.read()
+            except OSError:
+                return None
+        return data
 
     def source(self, path: str) -> Source | None:
         """An imported module's source, pre-screened; parsed trees are shared by every file this
@@ -230,7 +265,18 @@ def _modules_of(run_files: tuple[str, ...]) -> dict[str, list[str]]:
 
 
 _SOURCES: dict[tuple[str, int, int], tuple[bytes | None, Source | None, Screen | None]] = {}
-MAX_SHARED_SOURCES = 64
+_TEXTS: dict[tuple[str, int, int], bytes] = {}
+MAX_SHARED_SOURCES = 256
+
+
+@lru_cache(maxsize=8)
+def _call_pattern(calls: frozenset[str]) -> re.Pattern[bytes]:
+    names = b"|".join(re.escape(name.encode()) for name in sorted(calls))
+    return re.compile(rb"\b(?:" + names + rb"|\w*Peft\w*)\s*\(")
+
+
+def _makes_any(data: bytes, calls: frozenset[str]) -> bool:
+    return bool(_call_pattern(calls).search(data))
 
 
 def _read_module(path: str, size: int) -> tuple[bytes | None, Source | None, Screen | None]:

@@ -159,13 +159,16 @@ APIS: tuple[Api, ...] = (
     Api("model.parameters", "parameters", methods=("parameters", "named_parameters"), receivers=MODEL),
     Api(
         "model.load_state_dict", "none", methods=("load_state_dict",), receivers=ANY,
-        roles=(("state_dict", (0, "state_dict")), ("strict", (1, "strict"))), tokens=((b"load_state_dict",),),
+        roles=(("state_dict", (0, "state_dict")), ("strict", (1, "strict"))),
+        tokens=((b"load_state_dict",), (b"load(",)),  # a torch.load somewhere feeds it
+        screen=lambda screened: screened.calls_named(frozenset({"load_state_dict"}))
+        and screened.calls_named(frozenset({"load"})),
     ),
     Api("model.save_pretrained", "none", methods=("save_pretrained", "push_to_hub"), receivers=MODEL),
     # ---- torch
     Api(
         "torch.save", "none", functions=("torch.save",), roles=(("obj", (0, "obj")), ("path", (1, "f"))),
-        tokens=(_TORCH, (b"save(",)),
+        tokens=(_TORCH, (b"save(",)), screen=lambda screened: screened.saves_whole,
     ),
     Api(
         "torch.load", "torch_load", functions=("torch.load",), roles=(("path", (0, "f")),),

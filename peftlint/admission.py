@@ -1,0 +1,128 @@
+"""Which files the analysis runs on although they mention none of the rules' tokens: those that
+call a helper, imported from a module of the run, that can reach a call some rule reports at
+(``from checkpointing import save_checkpoint``: the misuse is in the helper, with what the
+caller passes it). Decided on bytes alone."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from peftlint.rules.base import Rule
+
+_IMPORT = re.compile(
+    rb"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t]+)|import[ \t]+([\w.]+))", re.MULTILINE
+)  # the names after `import`, up to the line's end (a parenthesised list's first line)
+
+
+def admitted_by_imports(contents: Mapping[str, bytes], rules: Sequence[type[Rule]]) -> dict[str, frozenset[str]]:
+    """Per file, the local names it imports that are such helpers (the analysis then runs on it
+    if it calls one of them)."""
+    wanted = {
+        os.path.abspath(path): data
+        for path, data in contents.items()
+        if path.endswith(".py") and any(rule.wants(data) for rule in rules)
+    }
+    if not wanted:
+        return {}
+    by_dotted: dict[str, str] = {}
+    for path in wanted:
+        for suffix in _dotted_suffixes(path):
+            by_dotted.setdefault(suffix, path)
+    helpers = _Helpers(wanted, frozenset().union(*(rule.triggers() for rule in rules)))
+    useful = [path for path in wanted if helpers.any_reaches(path)]  # modules with such a helper
+    if not useful:
+        return {}
+    # a file that never names one of those helpers (nor a module holding one) imports none of them
+    words = {name.encode() for path in useful for name, reaches in helpers.defs_of(path).items() if reaches}
+    words |= {os.path.basename(path).removesuffix(".py").encode() for path in useful}
+    words |= {os.path.basename(os.path.dirname(path)).encode() for path in useful if path.endswith("__init__.py")}
+    candidates = re.compile(rb"import[^\n]*\b(?:" + b"|".join(re.escape(w) for w in sorted(words)) + rb")\b")
+    mentions = re.compile(rb"\b(?:" + b"|".join(re.escape(w) for w in sorted(words)) + rb")\b")
+    admitted: dict[str, frozenset[str]] = {}
+    for path, data in contents.items():
+        if not candidates.search(data):
+            continue
+        names: set[str] = set()
+        for match in _IMPORT.finditer(data):
+            if not mentions.search(match.group()):
+                continue  # an import of no wanted module
+            dots, module, imported, plain = (g.decode("utf-8", "replace") if g else "" for g in match.groups())
+            if plain:
+                target = by_dotted.get(plain)
+                if target is not None and helpers.any_reaches(target):
+                    names.add(plain.split(".")[0])
+                continue
+            items = [item.partition(" as ") for item in (n.strip() for n in imported.split(",")) if item]
+            target = _module_path(path, dots, module, by_dotted, wanted)
+            for name, _, alias in items:
+                if target is None:  # ``from package import module``
+                    submodule = _module_path(path, dots, f"{module}.{name.strip()}".strip("."), by_dotted, wanted)
+                    if submodule is not None and helpers.any_reaches(submodule):
+                        names.add((alias or name).strip())
+                elif helpers.reaches(target, name.strip()):
+                    names.add((alias or name).strip())
+        if names:
+            admitted[path] = frozenset(names)
+    return admitted
+
+
+class _Helpers:
+    """Which top-level defs of the wanted modules mention a call some rule reports at: a bytes
+    scan of each def's lines (``def save_checkpoint(...):`` ... ``torch.save(``), no parse."""
+
+    def __init__(self, wanted: Mapping[str, bytes], triggers: frozenset[str]) -> None:
+        self.wanted = wanted
+        self.calls = re.compile(rb"\b(?:" + b"|".join(re.escape(t.encode()) for t in sorted(triggers)) + rb")\s*\(")
+        self.defs: dict[str, dict[str, bool]] = {}
+
+    def _defs(self, path: str) -> dict[str, bool]:
+        found = self.defs.get(path)
+        if found is None:
+            data = self.wanted[path]
+            starts = [(m.start(), m.group(1).decode("utf-8", "replace")) for m in _DEF.finditer(data)]
+            found = {}
+            for index, (start, name) in enumerate(starts):
+                end = starts[index + 1][0] if index + 1 < len(starts) else len(data)
+                found[name] = found.get(name, False) or bool(self.calls.search(data, start, end))
+            self.defs[path] = found
+        return found
+
+    def reaches(self, path: str, name: str) -> bool:
+        return self._defs(path).get(name, False)
+
+    def defs_of(self, path: str) -> dict[str, bool]:
+        return self._defs(path)
+
+    def any_reaches(self, path: str) -> bool:
+        return any(self._defs(path).values())
+
+
+_DEF = re.compile(rb"^(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
+
+
+def _module_path(
+    importer: str, dots: str, module: str, by_dotted: Mapping[str, str], wanted: Mapping[str, bytes]
+) -> str | None:
+    if not dots:
+        return by_dotted.get(module)
+    base = os.path.dirname(os.path.abspath(importer))
+    for _ in range(len(dots) - 1):
+        base = os.path.dirname(base)
+    candidate = os.path.join(base, *module.split(".")) if module else base
+    for path in (candidate + ".py", os.path.join(candidate, "__init__.py")):
+        if path in wanted:
+            return path
+    return None
+
+
+def _dotted_suffixes(path: str) -> list[str]:
+    parts = os.path.normpath(path).split(os.sep)
+    parts[-1] = parts[-1].removesuffix(".py")
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    parts = [p for p in parts if p]
+    return [".".join(parts[i:]) for i in range(len(parts))]
