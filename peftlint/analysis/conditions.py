@@ -276,7 +276,7 @@ def _truth(value: Value) -> bool | None:
 
 
 def _is_none(value: Value) -> bool | None:
-    if value.kind is Kind.UNKNOWN:
+    if value.kind in (Kind.UNKNOWN, Kind.SYMBOL):
         return None
     if value.kind is Kind.CONST:
         return value.fact("value") is None
@@ -324,7 +324,7 @@ def _any_instance(value: Value, classes: tuple[str, ...]) -> bool | None:
 def _instance(value: Value, cls: str) -> bool | None:
     """Whether ``value`` is an instance of ``cls`` (a canonical qualname, or ``class:<key>``)."""
     kind = value.kind
-    if kind is Kind.UNKNOWN:
+    if kind in (Kind.UNKNOWN, Kind.SYMBOL):
         return None
     if cls.startswith("class:"):
         if kind is Kind.INSTANCE or value.fact("class_key") is not None:

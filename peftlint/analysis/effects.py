@@ -22,6 +22,7 @@ from peftlint.analysis.values import (
     Origin,
     Value,
     Values,
+    const,
     contained,
     known,
     make_facts,
@@ -307,6 +308,50 @@ def update(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Value
     return UNKNOWN
 
 
+def view(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``d.items()`` / ``d.values()`` / ``d.keys()``: a list of what the dict holds."""
+    found: set[Value] = set()
+    for value in site.receiver:
+        if value.kind is not Kind.DICT:
+            return UNKNOWN
+        entries = value.fact("entries", ())
+        values = frozenset().union(*(v for _, v in entries)) | (UNKNOWN if value.fact("open") else frozenset())
+        keys = frozenset().union(*(_key(key) for key, _ in entries if key != "*")) | UNKNOWN
+        if site.method == "values":
+            item = values
+        elif site.method == "keys":
+            item = keys
+        else:
+            pair = interpreter.new_value(Kind.TUPLE, site.node, None, items=(keys, values))
+            item = frozenset({pair})
+        found.add(interpreter.new_value(Kind.LIST, site.node, None, items=(item,), open=True))
+    return frozenset(found) or UNKNOWN
+
+
+def get(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``d.get(key, default)`` / ``d.pop(key, default)``: the entry, or the default."""
+    keys = [v.fact("value") if v.kind is Kind.CONST else v.fact("text") for v in site.arg(0, "key")]
+    exact = known(site.arg(0, "key")) and None not in keys
+    default = site.args[1] if len(site.args) > 1 else NONE
+    found: set[Value] = set()
+    for value in site.receiver:
+        entries = dict(value.fact("entries", ()))
+        if exact and not value.fact("open") and all(k in entries for k in keys):
+            found |= frozenset().union(*(entries[k] for k in keys))
+        else:
+            found |= interpreter.item_of(value, None) | default
+    return or_unknown(found)
+
+
+def _key(key: object) -> Values:
+
+    return (
+        const(key)
+        if not isinstance(key, str)
+        else frozenset({Value(Kind.STRING, site=("key", key), facts=make_facts(shape=paths.literal(key), text=key))})
+    )
+
+
 def path(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     nodes = [a.value for a in site.node.args if not a.keyword and not a.star]
     if site.spread or not site.args or len(nodes) != len(site.args):
@@ -449,6 +494,8 @@ _VERBS: dict[str, Verb] = {
     "unwrap": unwrap,
     "partial": partial,
     "append": append,
+    "view": view,
+    "get": get,
     "update": update,
     "path": path,
     "joinpath": joinpath,

@@ -177,6 +177,8 @@ class Expressions:
                     continue
             if value.kind is Kind.STRING:
                 found.append(value.fact("shape"))
+            elif value.kind is Kind.SYMBOL:
+                found.append(paths.placeholder(value.fact("text")))  # named by the loop it comes from
             elif value.kind is Kind.IMPORT and not value.fact("qualname").startswith("builtins."):
                 found.append(paths.imported(value.fact("qualname")))
             else:
@@ -244,7 +246,7 @@ class Expressions:
         if key is not None:
             self.bind(key, values)
             if isinstance(target, cst.Subscript):
-                self.store_item(target, values if conditions.index_name(key) is None else UNKNOWN)
+                self.store_item(target, values)
             return
         if isinstance(target, cst.Attribute):
             self.expression(target.value)
@@ -286,10 +288,13 @@ class Expressions:
         sites = {v.site for v in containers}
 
         def add(value: Value) -> Value:
-            if value.kind is Kind.DICT and isinstance(constant, (str, int)):
+            if value.kind is Kind.DICT:
                 entries = dict(value.fact("entries", ()))
-                entries[constant] = values
-                return value.updated(entries=tuple(sorted(entries.items(), key=lambda e: repr(e[0]))))
+                if isinstance(constant, (str, int)) and not isinstance(constant, bool):
+                    entries[constant] = values
+                    return value.updated(entries=tuple(sorted(entries.items(), key=lambda e: repr(e[0]))))
+                entries["*"] = entries.get("*", frozenset()) | values  # under a key the analysis cannot tell
+                return value.updated(entries=tuple(sorted(entries.items(), key=lambda e: repr(e[0]))), open=True)
             return with_item(value, values)
 
         self.transform_everywhere(sites, add, nested=False)
@@ -335,7 +340,7 @@ class Expressions:
         items: set[Value] = set()
         for value in containers:
             items |= self.item_of(value, constants if exact else None)
-        return or_unknown(items)
+        return or_unknown(items) if exact else _some_slot(frozenset(items))
 
     def item_of(self, value: Value, keys: list[object] | None) -> Values:
         if value.kind in (Kind.TUPLE, Kind.LIST):
@@ -526,6 +531,16 @@ _ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
     "Subtract": lambda a, b: a - b,
     "Multiply": lambda a, b: a * b,
 }
+
+
+def _some_slot(values: Values) -> Values:
+    """What one slot of a container read by an index the analysis cannot tell holds: where its
+    slots hold both PEFT wrappers and plain models, which this one is is unknown (iterating over
+    every slot is another matter: each is met in turn)."""
+    kinds = {v.kind for v in values}
+    if Kind.PEFT_MODEL in kinds and kinds & {Kind.BASE_MODEL, Kind.INJECTED_BASE}:
+        return frozenset(v for v in values if v.kind is not Kind.PEFT_MODEL) | UNKNOWN
+    return values
 
 
 def _flat(value: Value) -> Value:

@@ -37,6 +37,7 @@ from peftlint.analysis.units import ParsedUnit, statements_of
 from peftlint.analysis.values import (
     NONE,
     UNKNOWN,
+    UNKNOWN_VALUE,
     Guard,
     Kind,
     State,
@@ -454,6 +455,10 @@ class Interpreter(Scopes, Definitions, Expressions, Calls, Objects):
 
     def for_statement(self, node: cst.For) -> None:
         elements = self.iterate(self.expression(node.iter))
+        if isinstance(node.target, cst.Name) and UNKNOWN_VALUE in elements:
+            # one unknown element after another, each the same one for what is copied from it
+            symbol = Value(Kind.SYMBOL, site=("symbol", id(node)), facts=(("text", node.target.value),))
+            elements = (elements - UNKNOWN) | {symbol}
         self.loop(lambda: self.assign_target(node.target, elements), node.body, node.orelse)
 
     def while_statement(self, node: cst.While) -> None:

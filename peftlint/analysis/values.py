@@ -44,6 +44,9 @@ class Kind(enum.Enum):
     ARG_PARSER = "argument parser"  # facts: options, (dest, default values) pairs
     NAMESPACE = "parsed arguments"  # facts: attrs
     SUPER = "super()"  # facts: class_key, the instance values
+    # Something unknown that still has an identity: what a loop variable over an unknown iterable
+    # holds (``for epoch in range(n)``); ``best = epoch`` copies it. facts: text (the loop target).
+    SYMBOL = "symbol"
 
 
 MODEL_KINDS = frozenset({Kind.BASE_MODEL, Kind.PEFT_MODEL, Kind.INJECTED_BASE})
@@ -174,8 +177,8 @@ NONE = const(None)
 
 
 def known(values: Values) -> bool:
-    """The set names every value the expression can have: no ``UNKNOWN`` among them."""
-    return bool(values) and UNKNOWN_VALUE not in values
+    """The set names every value the expression can have: no ``UNKNOWN`` (or symbol) among them."""
+    return bool(values) and UNKNOWN_VALUE not in values and not any(v.kind is Kind.SYMBOL for v in values)
 
 
 def of_kind(values: Values, *kinds: Kind) -> list[Value]:
