@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from peftlint.findings import Edit, Finding, Fix, Position, Related, Severity
@@ -79,9 +79,9 @@ class ResultCache:
         except (OSError, ValueError):
             self.entries = {}
 
-    def get(self, path: str, digest: str, known: dict[str, str] | None = None) -> FileResult | None:
+    def get(self, path: str, digest: str, known: Callable[[str], str | None] | None = None) -> FileResult | None:
         """The cached result of ``path`` with content ``digest``, if every file its analysis read
-        (``known``: hashes already computed this run) is unchanged too."""
+        is unchanged too (``known``: the hashes of the run's files, computed once)."""
         try:
             entry = self.entries.get(path)
             if not entry or entry[0] != digest:
@@ -90,7 +90,7 @@ class ResultCache:
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):
             return None  # a damaged or foreign entry: analyse the file afresh
         for dependency, expected in result.dependencies:
-            current = (known or {}).get(dependency)
+            current = known(dependency) if known is not None else None
             if current is None:
                 try:
                     with open(dependency, "rb") as handle:

@@ -58,17 +58,26 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
             with_noqa[path] = data
     admitted = admitted_by_imports(contents, rules)
     todo: list[Job] = []
-    hashes = {path: content_hash(data) for path, data in contents.items()}
+    hashes: dict[str, str] = {}
+
+    def hash_of(path: str) -> str | None:
+        """A run file's content hash, computed once, when the cache needs it."""
+        if path not in hashes and path in contents:
+            hashes[path] = content_hash(contents[path])
+        return hashes.get(path)
+
     for path, data in contents.items():
         imports_wanted = admitted.get(path, frozenset())
         if not imports_wanted and not any(rule.wants(data) for rule in rules):
             results[path] = FileResult(path)
             continue
-        cached = cache.get(path, hashes[path], hashes) if cache else None
+        digest = hash_of(path) or ""
+        cached = cache.get(path, digest, hash_of) if cache else None
         if cached is not None:
             results[path] = cached
         else:
-            todo.append((path, data, hashes[path], imports_wanted))
+            todo.append((path, data, digest, imports_wanted))
+    contents.clear()  # the files to analyse travel with their jobs; the rest is not needed again
     run_files = tuple(found.files)
     for (path, _, digest, _), result in zip(todo, _analyse_all(todo, rules, settings.jobs, run_files), strict=True):
         results[path] = result

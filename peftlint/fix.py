@@ -1,9 +1,11 @@
 """Applying fixes: edits by position, made on libcst's concrete syntax tree, written atomically,
 never producing code that does not parse.
 
-The analysis reads CPython's AST; a fix is a node replacement in libcst's tree, so comments and
-formatting around it survive. libcst is imported only here, when there is a fix to apply.
-A file keeps its encoding, BOM and line endings; on any error it is left untouched.
+A rule states a fix as the expression to put where a node of libcst's tree is (its position, as
+the analysis had it); here that node is found again in libcst's tree of the file as it is now and
+replaced, so comments and formatting around it survive, and a file that changed since it was
+linted is refused. A file is decoded once; it keeps its encoding, BOM and line endings; on any
+error it is left untouched.
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ class FixedFile:
     original: bytes
     fixed: bytes
     applied: tuple[Finding, ...]
+    encoding: str = "utf-8"  # the file's own (PEP 263), for showing the diff
 
     def diff(self) -> str:
-        before = self.original.decode("utf-8", errors="replace").splitlines(keepends=True)
-        after = self.fixed.decode("utf-8", errors="replace").splitlines(keepends=True)
+        before = self.original.decode(self.encoding, errors="replace").splitlines(keepends=True)
+        after = self.fixed.decode(self.encoding, errors="replace").splitlines(keepends=True)
         return "".join(difflib.unified_diff(before, after, f"a/{self.path}", f"b/{self.path}"))
 
 
@@ -102,15 +105,16 @@ def _apply_notebook(path: str, original: bytes, edits: list[tuple[Edit, Finding]
         ]
     except SourceError as error:
         raise FixError(str(error)) from None
-    fixed = _apply(path, source.text.encode("utf-8"), in_text)
+    new_text, applied = _apply_text(source.text, in_text)
     try:
-        notebook = apply_text_to_notebook(original, fixed.fixed.decode("utf-8"), source.notebook)  # type: ignore[arg-type]
+        notebook = apply_text_to_notebook(original, new_text, source.notebook)  # type: ignore[arg-type]
     except ValueError as error:
         raise FixError(f"cannot write the fix back into the notebook: {error}") from None
-    return FixedFile(path, original, notebook, fixed.applied)
+    return FixedFile(path, original, notebook, applied)
 
 
 def _apply(path: str, original: bytes, edits: list[tuple[Edit, Finding]]) -> FixedFile:
+    """A Python file: decoded once as PEP 263 says, fixed, encoded back (BOM kept)."""
     bom = original.startswith(b"\xef\xbb\xbf")
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(original).readline)
@@ -119,6 +123,19 @@ def _apply(path: str, original: bytes, edits: list[tuple[Edit, Finding]]) -> Fix
         raise FixError(f"cannot decode: {error}") from None
     if text.startswith("\ufeff"):
         text = text[1:]
+    new_text, applied = _apply_text(text, edits)
+    try:
+        fixed = new_text.encode(encoding)
+    except UnicodeEncodeError as error:
+        raise FixError(f"the fix cannot be written in {encoding}: {error.reason}") from None
+    if bom and encoding != "utf-8-sig":
+        fixed = b"\xef\xbb\xbf" + fixed
+    return FixedFile(path, original, fixed, applied, encoding)
+
+
+def _apply_text(text: str, edits: list[tuple[Edit, Finding]]) -> tuple[str, tuple[Finding, ...]]:
+    """The text with the edits made (overlapping ones left for the next run), and the findings
+    whose edits were made."""
     starts = line_starts(text)
     applied: list[Finding] = []
     pieces: list[tuple[int, int, str]] = []
@@ -131,14 +148,7 @@ def _apply(path: str, original: bytes, edits: list[tuple[Edit, Finding]]) -> Fix
             continue  # overlaps an earlier edit: left for the next --fix run
         pieces.append((start, end, edit.content))
         applied.append(finding)
-    new_text = _rewrite(text, starts, pieces)
-    try:
-        fixed = new_text.encode(encoding)
-    except UnicodeEncodeError as error:
-        raise FixError(f"the fix cannot be written in {encoding}: {error.reason}") from None
-    if bom and encoding != "utf-8-sig":
-        fixed = b"\xef\xbb\xbf" + fixed
-    return FixedFile(path, original, fixed, tuple(dict.fromkeys(applied)))
+    return _rewrite(text, starts, pieces), tuple(dict.fromkeys(applied))
 
 
 def _rewrite(text: str, starts: list[int], pieces: list[tuple[int, int, str]]) -> str:

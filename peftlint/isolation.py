@@ -1,7 +1,8 @@
-"""Analysing a pathological file in a child process: the flow analysis recurses through
-expressions, so a chain tens of thousands deep (``a + b + ...`` is nested in CPython's AST) needs a
-recursion limit, and so a stack, far beyond the default; if even that overflows, the crash costs
-that one file, not the run.
+"""Analysing a pathological file in a child process: libcst's parser and the flow analysis recurse
+through expressions, so a chain thousands deep (``a + b + ...``, ``a and b and ...``) needs a
+recursion limit and a stack far beyond the defaults (libcst's native parser would otherwise crash
+the whole process); if even that overflows, the crash costs that one file, not the run. The
+pre-screen measures the nesting on CPython's tree and sends such files here.
 
 The child gets a big thread stack and recursion limit; the parent gets the file's result as JSON
 (the cache's format), or a one-line reason when the child died or ran out of time.

@@ -173,6 +173,8 @@ class Project:
             try:
                 with open(path, "rb") as handle:
                     data = _TEXTS[key] = handle.read()
+                while len(_TEXTS) > MAX_SHARED_SOURCES:
+                    _TEXTS.pop(next(iter(_TEXTS)))
             except OSError:
                 return None
         return data
@@ -188,6 +190,7 @@ class Project:
         cached = _SOURCES.get(key)
         if cached is None:
             cached = _SOURCES[key] = _read_module(path, status.st_size)
+            _TEXTS.pop(key, None)
             while len(_SOURCES) > MAX_SHARED_SOURCES:
                 _SOURCES.pop(next(iter(_SOURCES)))
         data, source, prescreened = cached
@@ -266,7 +269,7 @@ def _modules_of(run_files: tuple[str, ...]) -> dict[str, list[str]]:
 
 _SOURCES: dict[tuple[str, int, int], tuple[bytes | None, Source | None, Screen | None]] = {}
 _TEXTS: dict[tuple[str, int, int], bytes] = {}
-MAX_SHARED_SOURCES = 256
+MAX_SHARED_SOURCES = 96
 
 
 @lru_cache(maxsize=8)
