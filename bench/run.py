@@ -370,7 +370,7 @@ options = {k: v for k, v in {"respect_gitignore": False, "cache": False, "jobs":
 settings = Settings(**options)
 try:  # first, without analysing anything: how many files each rule's trigger tokens admit
     from peftlint.rules import select_rules
-    rules = [rule for rule in select_rules(settings.select, settings.ignore) if rule.tokens]
+    rules = [rule for rule in select_rules(settings.select, settings.ignore) if rule.analysed]
     admitted, any_rule = {rule.code: 0 for rule in rules}, 0
     for path in discover(paths, settings).files:
         data = open(path, "rb").read()

@@ -44,10 +44,11 @@ def admitted_by_imports(contents: Mapping[str, bytes], rules: Sequence[type[Rule
     mentions = re.compile(rb"\b(?:" + b"|".join(re.escape(w) for w in sorted(words)) + rb")\b")
     admitted: dict[str, frozenset[str]] = {}
     for path, data in contents.items():
-        if not candidates.search(data):
+        header = data[: _first_definition(data)]  # imports inside defs are not looked for
+        if not candidates.search(header):
             continue
         names: set[str] = set()
-        for match in _IMPORT.finditer(data):
+        for match in _IMPORT.finditer(header):
             if not mentions.search(match.group()):
                 continue  # an import of no wanted module
             dots, module, imported, plain = (g.decode("utf-8", "replace") if g else "" for g in match.groups())
@@ -102,6 +103,14 @@ class _Helpers:
 
 
 _DEF = re.compile(rb"^(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
+
+
+def _first_definition(data: bytes) -> int:
+    """Where a module's first top-level ``def`` or ``class`` starts (its imports come before)."""
+    found = [
+        index for index in (data.find(b"\ndef "), data.find(b"\nclass "), data.find(b"\nasync def ")) if index >= 0
+    ]
+    return min(found) if found else len(data)
 
 
 def _module_path(

@@ -204,6 +204,9 @@ def test_stdin(tmp_path: Path) -> None:
     fixed = peftlint("check", "-", "--stdin-filename", "x.py", "--fix", cwd=tmp_path, stdin=NESTED.encode())
     assert b"from_pretrained(copy.deepcopy(original)" in fixed.stdout
     assert fixed.returncode == 0
+    zero = peftlint("check", "-", "--exit-zero", "--format", "concise", cwd=tmp_path, stdin=source)
+    assert zero.returncode == 0, "--exit-zero holds on stdin too"
+    assert zero.stdout.decode().startswith("<stdin>:6:9: PEFT001")
 
 
 def test_rules_and_explain(tmp_path: Path) -> None:

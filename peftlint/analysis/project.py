@@ -269,7 +269,7 @@ def _modules_of(run_files: tuple[str, ...]) -> dict[str, list[str]]:
 
 _SOURCES: dict[tuple[str, int, int], tuple[bytes | None, Source | None, Screen | None]] = {}
 _TEXTS: dict[tuple[str, int, int], bytes] = {}
-MAX_SHARED_SOURCES = 96
+MAX_SHARED_SOURCES = 48
 
 
 @lru_cache(maxsize=8)

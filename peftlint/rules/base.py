@@ -10,7 +10,6 @@ so a rule cannot be pruned by a screen it forgot to declare.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -235,4 +234,6 @@ class Rule:
 
     @classmethod
     def documentation(cls) -> str:
+        import inspect
+
         return inspect.cleandoc(cls.__doc__ or "")
