@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -18,14 +18,12 @@ _IMPORT = re.compile(
 )  # the names after `import`, up to the line's end (a parenthesised list's first line)
 
 
-def admitted_by_imports(contents: Mapping[str, bytes], rules: Sequence[type[Rule]]) -> dict[str, frozenset[str]]:
+def admitted_by_imports(
+    contents: Mapping[str, bytes], rules: Sequence[type[Rule]], wanted_paths: Iterable[str]
+) -> dict[str, frozenset[str]]:
     """Per file, the local names it imports that are such helpers (the analysis then runs on it
-    if it calls one of them)."""
-    wanted = {
-        os.path.abspath(path): data
-        for path, data in contents.items()
-        if path.endswith(".py") and any(rule.wants(data) for rule in rules)
-    }
+    if it calls one of them); ``wanted_paths``: the files some rule wants by their own tokens."""
+    wanted = {os.path.abspath(path): contents[path] for path in wanted_paths if path.endswith(".py")}
     if not wanted:
         return {}
     by_dotted: dict[str, str] = {}
@@ -107,10 +105,12 @@ _DEF = re.compile(rb"^(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 
 def _first_definition(data: bytes) -> int:
     """Where a module's first top-level ``def`` or ``class`` starts (its imports come before)."""
-    found = [
-        index for index in (data.find(b"\ndef "), data.find(b"\nclass "), data.find(b"\nasync def ")) if index >= 0
-    ]
-    return min(found) if found else len(data)
+    starts = (data.find(marker, 0, _HEADER_BYTES) for marker in (b"\ndef ", b"\nclass ", b"\nasync def "))
+    found = [index for index in starts if index >= 0]
+    return min(found) if found else min(len(data), _HEADER_BYTES)
+
+
+_HEADER_BYTES = 64 * 1024  # where a module's imports are looked for, at most
 
 
 def _module_path(

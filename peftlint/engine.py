@@ -56,7 +56,8 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
         contents[path] = data
         if settings.report_unused_noqa and b"noqa" in data:
             with_noqa[path] = data
-    admitted = admitted_by_imports(contents, rules)
+    wanted = {path for path, data in contents.items() if any(rule.wants(data) for rule in rules)}
+    admitted = admitted_by_imports(contents, rules, wanted)
     todo: list[Job] = []
     hashes: dict[str, str] = {}
 
@@ -68,7 +69,7 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
 
     for path, data in contents.items():
         imports_wanted = admitted.get(path, frozenset())
-        if not imports_wanted and not any(rule.wants(data) for rule in rules):
+        if not imports_wanted and path not in wanted:
             results[path] = FileResult(path)
             continue
         digest = hash_of(path) or ""

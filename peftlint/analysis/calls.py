@@ -12,7 +12,7 @@ import libcst as cst
 
 from peftlint.analysis import conditions, effects, names, registry
 from peftlint.analysis.callsite import CallSite
-from peftlint.analysis.frames import ClassInfo, Frame, Function
+from peftlint.analysis.frames import MAX_INLINE_DEPTH, ClassInfo, Frame, Function
 from peftlint.analysis.units import UnitParseError
 from peftlint.analysis.values import (
     INTERESTING_KINDS,
@@ -174,7 +174,10 @@ class Calls:
         if callee.kind is Kind.CLASS:
             return self.instantiate(callee.fact("class"), site)
         if callee.kind is Kind.IMPORT:
-            resolved = self.resolve_import(callee, calling=True)
+            # a def analysed on its own has unknown arguments: another module's helpers, called
+            # with them, are not worth loading that module for
+            alone = self.depth_limit < MAX_INLINE_DEPTH
+            resolved = None if alone else self.resolve_import(callee, calling=True)
             if resolved is not None and known_callables(resolved):
                 return self.call_values(resolved, site, None, func)
             canonical = names.canonical(callee.fact("qualname"))

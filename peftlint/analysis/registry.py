@@ -168,7 +168,7 @@ APIS: tuple[Api, ...] = (
     # ---- torch
     Api(
         "torch.save", "none", functions=("torch.save",), roles=(("obj", (0, "obj")), ("path", (1, "f"))),
-        tokens=(_TORCH, (b"save(",)), screen=lambda screened: screened.saves_whole,
+        tokens=((b"save(",), _TORCH), screen=lambda screened: screened.saves_whole,
     ),
     Api(
         "torch.load", "torch_load", functions=("torch.load",), roles=(("path", (0, "f")),),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from peftlint import suppression
@@ -174,6 +175,11 @@ def model_facts(value: Value) -> dict[str, Any]:
     return facts
 
 
+@lru_cache(maxsize=64)
+def _token_groups(facts: frozenset[str]) -> list[tuple[tuple[bytes, ...], ...]]:
+    return [api.tokens for api in registry.apis_for(facts)]
+
+
 class Rule:
     """Subclass per rule, one module each; the class docstring is what ``explain`` prints.
 
@@ -209,12 +215,12 @@ class Rule:
     @classmethod
     def token_groups(cls) -> list[tuple[tuple[bytes, ...], ...]]:
         """Per fact it reports at, the token groups a file must contain to make that call."""
-        return [api.tokens for api in registry.apis_for(cls.reports_at)]
+        return _token_groups(cls.reports_at)
 
     @classmethod
     def wants(cls, data: bytes) -> bool:
         """First stage, on the raw bytes: some call the rule reports at can occur."""
-        return any(all(any(t in data for t in group) for group in groups) for groups in cls.token_groups())
+        return any(all(any(t in data for t in group) for group in groups) for groups in _token_groups(cls.reports_at))
 
     @classmethod
     def screen(cls, screen: Screen) -> bool:
