@@ -206,7 +206,7 @@ def test_stdin(tmp_path: Path) -> None:
     assert fixed.returncode == 0
     zero = peftlint("check", "-", "--exit-zero", "--format", "concise", cwd=tmp_path, stdin=source)
     assert zero.returncode == 0, "--exit-zero holds on stdin too"
-    assert zero.stdout.decode().startswith("<stdin>:6:9: PEFT001")
+    assert zero.stdout.decode().startswith("-:6:9: PEFT001")
 
 
 def test_rules_and_explain(tmp_path: Path) -> None:
