@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from peftlint.findings import Edit, Finding, Fix, Position, Related, Severity
+from peftlint.findings import Finding, Position
 from peftlint.results import FileResult
 from peftlint.rules.base import CrossFileFact, Rule
 from peftlint.version import __version__
@@ -133,74 +133,19 @@ def clean(directory: str) -> bool:
     return True
 
 
-def _position(p: Position) -> list[Any]:
-    return [p.line, p.column, p.cell]
-
-
-def _load_position(raw: list[Any]) -> Position:
-    return Position(raw[0], raw[1], raw[2])
-
-
 def _tuplify(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(_tuplify(v) for v in value)
     return value
 
 
-def _dump_finding(f: Finding) -> dict[str, Any]:
-    return {
-        "code": f.code,
-        "name": f.name,
-        "message": f.message,
-        "path": f.path,
-        "start": _position(f.start),
-        "end": _position(f.end),
-        "severity": f.severity.value,
-        "confidence": f.confidence,
-        "related": [[r.path, _position(r.start), r.message] for r in f.related],
-        "fix": None
-        if f.fix is None
-        else {
-            "message": f.fix.message,
-            "safe": f.fix.safe,
-            "edits": [[e.path, _position(e.start), _position(e.end), e.content] for e in f.fix.edits],
-        },
-        "facts": [[k, v] for k, v in f.facts],
-        "noqa": [[line, list(codes)] for line, codes in f.noqa],
-    }
-
-
-def _load_finding(raw: dict[str, Any]) -> Finding:
-    fix = raw["fix"]
-    return Finding(
-        code=raw["code"],
-        name=raw["name"],
-        message=raw["message"],
-        path=raw["path"],
-        start=_load_position(raw["start"]),
-        end=_load_position(raw["end"]),
-        severity=Severity(raw["severity"]),
-        confidence=raw["confidence"],
-        related=tuple(Related(p, _load_position(s), m) for p, s, m in raw["related"]),
-        fix=None
-        if fix is None
-        else Fix(
-            fix["message"],
-            tuple(Edit(p, _load_position(s), _load_position(e), c) for p, s, e, c in fix["edits"]),
-            fix["safe"],
-        ),
-        facts=tuple((k, v) for k, v in raw["facts"]),
-        noqa=tuple((line, tuple(codes)) for line, codes in raw["noqa"]),
-    )
-
-
 def result_to_json(result: FileResult) -> dict[str, Any]:
     return {
         "path": result.path,
-        "findings": [_dump_finding(f) for f in result.findings],
+        "findings": [f.to_data() for f in result.findings],
         "facts": [
             [
-                c.code, c.path, c.kind, _position(c.start), _position(c.end), c.shapes, [[k, v] for k, v in c.data],
+                c.code, c.path, c.kind, c.start.to_data(), c.end.to_data(), c.shapes, [[k, v] for k, v in c.data],
                 c.anchor, [[line, list(codes)] for line, codes in c.noqa],
             ]
             for c in result.facts
@@ -213,14 +158,14 @@ def result_to_json(result: FileResult) -> dict[str, Any]:
 def result_from_json(raw: dict[str, Any]) -> dict[str, Any]:
     return {
         "path": raw["path"],
-        "findings": tuple(_load_finding(f) for f in raw["findings"]),
+        "findings": tuple(Finding.from_data(f) for f in raw["findings"]),
         "facts": tuple(
             CrossFileFact(
                 code,
                 path,
                 kind,
-                _load_position(start),
-                _load_position(end),
+                Position.from_data(start),
+                Position.from_data(end),
                 _tuplify(shapes),
                 tuple((k, _tuplify(v)) for k, v in data),
                 anchor,

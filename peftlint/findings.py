@@ -21,6 +21,13 @@ class Position:
     column: int
     cell: int | None = None
 
+    def to_data(self) -> list[Any]:
+        return [self.line, self.column, self.cell]
+
+    @classmethod
+    def from_data(cls, raw: list[Any]) -> Position:
+        return cls(raw[0], raw[1], raw[2])
+
 
 @dataclass(frozen=True)
 class Related:
@@ -71,6 +78,55 @@ class Finding:
     @property
     def fact_map(self) -> dict[str, Any]:
         return dict(self.facts)
+
+    def to_data(self) -> dict[str, Any]:
+        """Everything a finding holds, as JSON-able data (the results cache, the isolated child);
+        ``from_data`` gives it back. Reports have their own shapes (report/)."""
+        fix = self.fix
+        return {
+            "code": self.code,
+            "name": self.name,
+            "message": self.message,
+            "path": self.path,
+            "start": self.start.to_data(),
+            "end": self.end.to_data(),
+            "severity": self.severity.value,
+            "confidence": self.confidence,
+            "related": [[r.path, r.start.to_data(), r.message] for r in self.related],
+            "fix": None
+            if fix is None
+            else {
+                "message": fix.message,
+                "safe": fix.safe,
+                "edits": [[e.path, e.start.to_data(), e.end.to_data(), e.content] for e in fix.edits],
+            },
+            "facts": [[k, v] for k, v in self.facts],
+            "noqa": [[line, list(codes)] for line, codes in self.noqa],
+        }
+
+    @classmethod
+    def from_data(cls, raw: dict[str, Any]) -> Finding:
+        fix = raw["fix"]
+        return cls(
+            code=raw["code"],
+            name=raw["name"],
+            message=raw["message"],
+            path=raw["path"],
+            start=Position.from_data(raw["start"]),
+            end=Position.from_data(raw["end"]),
+            severity=Severity(raw["severity"]),
+            confidence=raw["confidence"],
+            related=tuple(Related(p, Position.from_data(s), m) for p, s, m in raw["related"]),
+            fix=None
+            if fix is None
+            else Fix(
+                fix["message"],
+                tuple(Edit(p, Position.from_data(s), Position.from_data(e), c) for p, s, e, c in fix["edits"]),
+                fix["safe"],
+            ),
+            facts=tuple((k, v) for k, v in raw["facts"]),
+            noqa=tuple((line, tuple(codes)) for line, codes in raw["noqa"]),
+        )
 
 
 @dataclass(frozen=True)
