@@ -32,7 +32,9 @@ class AdapterLoadedOntoPeftModel(Rule):
 
     ## Example
     ```python
-    model = get_peft_model(model, lora_config)
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    model = get_peft_model(model, LoraConfig(r=8))
     if resume:
         model = PeftModel.from_pretrained(model, "checkpoints/lora")  # adapter silently unused
     ```
@@ -40,10 +42,12 @@ class AdapterLoadedOntoPeftModel(Rule):
     ## Fix
     Load the adapter onto a fresh base model, on a branch exclusive with `get_peft_model`:
     ```python
+    from peft import LoraConfig, PeftModel, get_peft_model
+
     if resume:
         model = PeftModel.from_pretrained(model, "checkpoints/lora", is_trainable=True)
     else:
-        model = get_peft_model(model, lora_config)
+        model = get_peft_model(model, LoraConfig(r=8))
     ```
     or keep the PEFT model and call `model.load_adapter(path, adapter_name="resumed")` followed by
     `model.set_adapter("resumed")`.

@@ -51,14 +51,25 @@ class PickledModuleLoadedAsStateDict(Rule):
 
     ## Example
     ```python
-    torch.save(model, "model.pt")                      # train.py
-    model.load_state_dict(torch.load("model.pt"))      # infer.py: fails
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained("gpt2")
+    torch.save(model, "model.pt")                      # in train.py, say
+    model.load_state_dict(torch.load("model.pt"))      # in infer.py: fails
     ```
 
     ## Fix
-    Save the weights, `torch.save(model.state_dict(), "model.pt")` (or `model.save_pretrained(dir)`
-    for a PEFT model), or read the whole object back with `model = torch.load(p, weights_only=False)`
-    from a file you trust.
+    Save the weights (or `model.save_pretrained(dir)` for a PEFT model), or read the whole object
+    back with `model = torch.load(p, weights_only=False)` from a file you trust:
+    ```python
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained("gpt2")
+    torch.save(model.state_dict(), "model.pt")
+    model.load_state_dict(torch.load("model.pt"))
+    ```
 
     ## References
     - the tutorial "PEFT: quickly applying LoRA to large models" (guide 14 of a public series
