@@ -186,6 +186,8 @@ class Refinement:
     key: str
     keep: Predicate  # True: keep; False: drop; None: cannot tell (kept)
     node: cst.BaseExpression  # the expression the key names
+    # what a kept value becomes on the branch: a torch.load result that is not an nn.Module
+    narrow: Callable[[Value], Value] | None = None
 
 
 def refinements(test: cst.BaseExpression, polarity: bool, resolve: Resolve) -> list[Refinement]:
@@ -194,9 +196,11 @@ def refinements(test: cst.BaseExpression, polarity: bool, resolve: Resolve) -> l
         return refinements(test.expression, not polarity, resolve)
     if isinstance(test, cst.BooleanOperation):
         conjunctive = isinstance(test.operator, cst.And) == polarity
+        left = refinements(test.left, polarity, resolve)
+        right = refinements(test.right, polarity, resolve)
         if conjunctive:  # `a and b` true, `a or b` false: both parts hold
-            return refinements(test.left, polarity, resolve) + refinements(test.right, polarity, resolve)
-        return []
+            return left + right
+        return _either(left, right)
     if isinstance(test, cst.Call):
         return _call_refinements(test, polarity, resolve)
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
@@ -205,6 +209,35 @@ def refinements(test: cst.BaseExpression, polarity: bool, resolve: Resolve) -> l
     if key is not None:
         return [Refinement(key, lambda v: _truth(v) is polarity if _truth(v) is not None else None, test)]
     return []
+
+
+def _either(left: list[Refinement], right: list[Refinement]) -> list[Refinement]:
+    """`a and b` false, `a or b` true: one part holds. Only a name both parts speak of is
+    refined: a value is dropped when it can satisfy neither (``hasattr(m, "peft_config") and
+    hasattr(m, "load_adapter")`` false: no PeftModel gets past it)."""
+    found = []
+    for key in dict.fromkeys(r.key for r in left):
+        mine = [r for r in left if r.key == key]
+        theirs = [r for r in right if r.key == key]
+        if theirs:
+            found.append(Refinement(key, _any_of(_all_of(mine), _all_of(theirs)), mine[0].node))
+    return found
+
+
+def _all_of(parts: list[Refinement]) -> Predicate:
+    def keep(value: Value) -> bool | None:
+        answers = [part.keep(value) for part in parts]
+        return False if False in answers else True if all(a is True for a in answers) else None
+
+    return keep
+
+
+def _any_of(*predicates: Predicate) -> Predicate:
+    def keep(value: Value) -> bool | None:
+        answers = [predicate(value) for predicate in predicates]
+        return True if True in answers else False if all(a is False for a in answers) else None
+
+    return keep
 
 
 def _call_refinements(test: cst.Call, polarity: bool, resolve: Resolve) -> list[Refinement]:
@@ -224,7 +257,19 @@ def _call_refinements(test: cst.Call, polarity: bool, resolve: Resolve) -> list[
     classes = resolve(args[1].value)
     if not classes:
         return []
-    return [Refinement(key, lambda v: _flip(_any_instance(v, classes), polarity), subject)]
+    not_module = any(cls in _MAPPINGS for cls in classes) if polarity else "torch.nn.Module" in classes
+    narrow = _not_a_module if not_module else None
+    return [Refinement(key, lambda v: _flip(_any_instance(v, classes), polarity), subject, narrow)]
+
+
+# A torch.load result tested to be one of these holds no module: a state dict, or a checkpoint dict.
+_MAPPINGS = frozenset({"builtins.dict", "collections.OrderedDict", "collections.abc.Mapping", "typing.Mapping"})
+
+
+def _not_a_module(value: Value) -> Value:
+    """``if not isinstance(obj, nn.Module)`` / ``if isinstance(obj, dict)``: whatever file the
+    branch reads, it does not hold a pickled module."""
+    return value.updated(module=False) if value.kind is Kind.TORCH_LOADED else value
 
 
 def _comparison_refinements(test: cst.Comparison, polarity: bool) -> list[Refinement]:
@@ -303,9 +348,22 @@ def _has_attribute(value: Value, attribute: str) -> bool | None:
             return True
         if value.kind is Kind.BASE_MODEL and not value.fact("local_module"):
             return False
+    if value.kind is Kind.PEFT_MODEL and attribute in _PEFT_MODEL_ATTRIBUTES:
+        return True
     if value.attr(attribute) is not None:
         return True
     return None
+
+
+# What every PeftModel has (peft.PeftModel's own methods and properties), for duck-typed routing
+# such as ``hasattr(model, "load_adapter")``. A PeftModel forwards other names to its base model.
+_PEFT_MODEL_ATTRIBUTES = frozenset(
+    {
+        "active_adapter", "active_adapters", "add_adapter", "base_model", "delete_adapter", "disable_adapter",
+        "get_base_model", "load_adapter", "peft_config", "print_trainable_parameters", "save_pretrained",
+        "set_adapter",
+    }
+)  # fmt: skip
 
 
 _BUILTIN_TYPES = {
@@ -345,5 +403,7 @@ def _instance(value: Value, cls: str) -> bool | None:
     return None
 
 
-def refine(values: frozenset[Value], keep: Predicate) -> frozenset[Value]:
-    return frozenset(value for value in values if keep(value) is not False)
+def refine(values: frozenset[Value], refinement: Refinement) -> frozenset[Value]:
+    kept = (value for value in values if refinement.keep(value) is not False)
+    narrow = refinement.narrow
+    return frozenset(narrow(value) for value in kept) if narrow is not None else frozenset(kept)

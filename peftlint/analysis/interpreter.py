@@ -33,6 +33,7 @@ from peftlint.analysis.frames import (
 from peftlint.analysis.objects import Objects
 from peftlint.analysis.prescreen import CLASS, DEF, STATEMENTS, Unit
 from peftlint.analysis.scopes import Scopes, root
+from peftlint.analysis.strings import Strings
 from peftlint.analysis.units import ParsedUnit, statements_of
 from peftlint.analysis.values import (
     NONE,
@@ -60,7 +61,7 @@ MAX_LOOP_PASSES = 3
 MAX_INLINED_WALKS = 3000
 
 
-class Interpreter(Scopes, Definitions, Expressions, Calls, Objects):
+class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
     def __init__(
         self, project: Project, listener: Callable[[CallSite], None] | None = None, reach: Reach | None = None
     ) -> None:
@@ -391,7 +392,7 @@ class Interpreter(Scopes, Definitions, Expressions, Calls, Objects):
                 finally:
                     self.frame.state = saved
             values = self.resolved_constants(values)
-            kept = conditions.refine(values, refinement.keep)
+            kept = conditions.refine(values, refinement)
             if not kept:
                 return None  # no value the name can hold makes the test come out this way
             if kept != values:
@@ -456,8 +457,11 @@ class Interpreter(Scopes, Definitions, Expressions, Calls, Objects):
     def for_statement(self, node: cst.For) -> None:
         elements = self.iterate(self.expression(node.iter))
         if isinstance(node.target, cst.Name) and UNKNOWN_VALUE in elements:
-            # one unknown element after another, each the same one for what is copied from it
-            symbol = Value(Kind.SYMBOL, site=("symbol", id(node)), facts=(("text", node.target.value),))
+            # one unknown element after another, each the same one for what is copied from it; two
+            # loops over the same iterable take the same elements (``epoch_{epoch}`` saved in one,
+            # ``epoch_{e}`` read in the next name the same files)
+            each = f"{node.target.value} in {' '.join(self.code(node.iter).split())}"
+            symbol = Value(Kind.SYMBOL, site=("symbol", id(node)), facts=(("text", each),))
             elements = (elements - UNKNOWN) | {symbol}
         self.loop(lambda: self.assign_target(node.target, elements), node.body, node.orelse)
 

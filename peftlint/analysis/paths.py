@@ -25,6 +25,16 @@ def placeholder(expr: str) -> Shape:
     return (("var", expr),)
 
 
+def each(loop: str) -> Shape:
+    """An element of a loop, ``"epoch in range(args.epochs)"``: the loop's iterable is its identity."""
+    return (("each", loop),)
+
+
+def identity(shape: Shape) -> Shape:
+    """What decides that two shapes name the same files: a loop element by its iterable alone."""
+    return tuple((kind, text.split(" in ", 1)[1]) if kind == "each" else (kind, text) for kind, text in shape)
+
+
 def imported(qualname: str) -> Shape:
     return (("import", qualname),)
 
@@ -87,6 +97,8 @@ def render(shape: Shape) -> str:
             out.append(text)
         elif kind == "import":
             out.append("{" + text.rsplit(".", 1)[-1] + "}")
+        elif kind == "each":
+            out.append("{" + text.split(" in ", 1)[0] + "}")
         else:
             out.append("{" + text + "}")
     return "".join(out)

@@ -28,7 +28,9 @@ class AdapterLoadedOntoPeftModel(Rule):
     model's outputs equal the base model's. Nothing is raised; peft >= 0.14 only emits two
     UserWarnings that are easy to miss ("Already found a `peft_config` attribute in the model",
     "Found missing adapter keys while loading the checkpoint"); 0.10-0.13 are silent. Resumed
-    training then starts from an untrained adapter and hours of GPU time are wasted.
+    training then starts from an untrained adapter and hours of GPU time are wasted. Where peft
+    saved a head with the adapter (`task_type="SEQ_CLS"` or `"TOKEN_CLS"`), peft 0.21.2 raises a
+    `KeyError` on the nested load instead (measured): the load is just as wrong, only louder.
 
     ## Example
     ```python

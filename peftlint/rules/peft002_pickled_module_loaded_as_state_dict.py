@@ -108,7 +108,11 @@ class PickledModuleLoadedAsStateDict(Rule):
             facts["constants"] = _constants(site.role(api, "path"))
             self.context.remember(self, site, SAVE, site.shapes(api, "path"), facts)
         else:
-            loaded = [v for v in site.role(api, "state_dict") if v.kind is Kind.TORCH_LOADED]
+            loaded = [
+                v
+                for v in site.role(api, "state_dict")
+                if v.kind is Kind.TORCH_LOADED and v.fact("module") is not False  # tested: no module
+            ]
             shapes = tuple(dict.fromkeys(shape for v in loaded for shape in v.fact("shapes", ())))
             if not shapes:
                 return
@@ -124,31 +128,28 @@ class PickledModuleLoadedAsStateDict(Rule):
         saves = [(fact, list(fact.shapes)) for fact in facts if fact.kind == SAVE]
         findings: dict[tuple[str, int, int], Finding] = {}
         for load in (fact for fact in facts if fact.kind == LOAD):
-            load_shapes = list(load.shapes)
+            load_shapes = {paths.identity(shape) for shape in load.shapes}
             matches = [
                 (save, shape)
                 for save, save_shapes in saves
                 for shape in save_shapes
-                if shape in load_shapes and _same_place(save, load, shape) and _is_module(save, load)
+                if paths.identity(shape) in load_shapes and _same_place(save, load, shape) and _is_module(save, load)
             ]
             if not matches:
                 continue
             save, shape = matches[0]
-            related = tuple(
-                dict.fromkeys(
-                    Related(
-                        s.path, s.start, f"the whole module is pickled here with torch.save (path `{paths.render(p)}`)"
-                    )
-                    for s, p in matches
-                )
-            )
+            notes: dict[tuple[str, int, int], Related] = {}
+            for s, p in matches:  # one note per save, with the first path the two share
+                note = f"the whole module is pickled here with torch.save (path `{paths.render(p)}`)"
+                notes.setdefault((s.path, s.start.line, s.start.column), Related(s.path, s.start, note))
+            related = tuple(notes.values())
             key = (load.path, load.start.line, load.start.column)
             findings.setdefault(
                 key,
                 Finding(
                     code=cls.code,
                     name=cls.name,
-                    message=_MESSAGE.format(path=paths.render(shape)),
+                    message=_MESSAGE.format(path=paths.render(_as_read(load, shape))),
                     path=load.path,
                     start=load.start,
                     end=load.end,
@@ -160,6 +161,11 @@ class PickledModuleLoadedAsStateDict(Rule):
                 ),
             )
         return list(findings.values())
+
+
+def _as_read(load: CrossFileFact, shape: paths.Shape) -> paths.Shape:
+    """The load's own spelling of a path it shares with a save."""
+    return next((mine for mine in load.shapes if paths.identity(mine) == paths.identity(shape)), shape)
 
 
 def _constants(values: Iterable[Value]) -> tuple[str, ...]:

@@ -1,0 +1,160 @@
+"""Strings and operators: literal and formatted strings, ``+ / %`` on paths and numbers, and the
+path shapes (paths.py) a value can have (part of the Interpreter)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from peftlint.analysis import conditions, paths
+from peftlint.analysis.values import UNKNOWN, Kind, Value, Values, const, known, make_facts, or_unknown
+
+if TYPE_CHECKING:
+    from peftlint.analysis.units import ParsedUnit
+
+MAX_SHAPES = 8
+
+
+class Strings:
+    # provided by Interpreter / Expressions
+    guards: list[Any]
+    unit: ParsedUnit | None
+    expression: Callable[..., Values]
+    code: Callable[[cst.CSTNode], str]
+    resolve_import: Callable[..., Values | None]
+    resolved_constants: Callable[[Values], Values]
+
+    def string_value(self, text: str, node: cst.CSTNode | None = None) -> Values:
+        return self.strings(node, [paths.literal(text)], text=text)
+
+    def strings(self, node: cst.CSTNode | None, shapes: Sequence[paths.Shape], text: str | None = None) -> Values:
+        guards = frozenset(self.guards)
+        found = []
+        for shape in list(dict.fromkeys(paths.normalise(s) for s in shapes))[:MAX_SHAPES]:
+            literal_text = text if text is not None else paths.literal_text(shape)
+            facts = make_facts(shape=shape, text=literal_text)
+            found.append(Value(Kind.STRING, site=(id(node), shape), guards=guards, facts=facts))
+        return or_unknown(found)
+
+    # ----------------------------------------------------------------- path shapes
+    def shapes(self, values: Values, node: cst.CSTNode | None) -> list[paths.Shape]:
+        """Every path shape a value can have; a value the analysis cannot read stands for itself
+        by its source text (the same text in one file names the same place)."""
+        found: list[paths.Shape] = []
+        placeholder = False
+        for value in sorted(values, key=_value_order):
+            if value.kind is Kind.IMPORT and value.fact("importer") is not None:
+                resolved = self.resolve_import(value)
+                strings = [v for v in resolved or () if v.kind is Kind.STRING]
+                if strings:
+                    found += [v.fact("shape") for v in strings]
+                    continue
+            if value.kind is Kind.STRING:
+                found.append(value.fact("shape"))
+            elif value.kind is Kind.SYMBOL:
+                found.append(paths.each(value.fact("text")))  # named by the loop it comes from
+            elif value.kind is Kind.IMPORT and not value.fact("qualname").startswith("builtins."):
+                found.append(paths.imported(value.fact("qualname")))
+            else:
+                placeholder = True
+        if placeholder or not found:
+            found.append(paths.placeholder(self.placeholder_text(node) if node is not None else "?"))
+        return list(dict.fromkeys(found))[:MAX_SHAPES]
+
+    def placeholder_text(self, node: cst.CSTNode) -> str:
+        """The text a part unknown to the analysis is named by: its key where it has one, so
+        ``cfg["out"]`` and ``cfg['out']`` are one place, else its code without layout."""
+        return conditions.key_of(node) or " ".join(self.code(node).split())
+
+    def product(self, pieces: Sequence[list[paths.Shape]], combine: Callable[..., paths.Shape]) -> list[paths.Shape]:
+        combos: list[tuple[paths.Shape, ...]] = [()]
+        for options in pieces:
+            combos = [(*c, o) for c in combos for o in options][:MAX_SHAPES]
+        return [combine(*c) for c in combos]
+
+    def binary(
+        self,
+        operator: str,
+        left: Values,
+        right: Values,
+        left_node: cst.CSTNode | None = None,
+        right_node: cst.CSTNode | None = None,
+    ) -> Values:
+        # ``OUT_DIR / "model.pt"`` with ``from config import OUT_DIR``: the constant's own value
+        left = self.resolved_constants(left)
+        right = self.resolved_constants(right)
+        strings = any(v.kind is Kind.STRING for v in left)
+        if operator == "Add" and (strings or any(v.kind is Kind.STRING for v in right)):
+            pieces = [self.shapes(left, left_node), self.shapes(right, right_node)]
+            return self.strings(left_node, self.product(pieces, paths.concat))
+        if operator == "Divide" and strings:
+            pieces = [self.shapes(left, left_node), self.shapes(right, right_node)]
+            return self.strings(left_node, self.product(pieces, lambda *s: paths.join(s)))
+        if operator == "Modulo" and strings:
+            arguments = [
+                self.shapes(item, None) for v in right if v.kind is Kind.TUPLE for item in v.fact("items")
+            ] or [self.shapes(right, right_node)]
+            shapes = [
+                paths.percent(v.fact("shape"), list(combo))  # type: ignore[arg-type]
+                for v in left
+                if v.kind is Kind.STRING
+                for combo in self.product(arguments, lambda *s: s)  # type: ignore[arg-type]
+            ]
+            return self.strings(left_node, [s for s in shapes if s is not None])
+        if known(left) and known(right):
+            numbers = [
+                (a.fact("value"), b.fact("value"))
+                for a in left
+                for b in right
+                if a.kind is Kind.CONST and b.kind is Kind.CONST
+            ]
+            if len(numbers) == 1 and operator in _ARITHMETIC:
+                try:
+                    return const(_ARITHMETIC[operator](*numbers[0]))
+                except Exception:  # noqa: BLE001 - the user's arithmetic may raise; we learn nothing
+                    return UNKNOWN
+        return UNKNOWN
+
+    def binary_operation(self, node: cst.BinaryOperation) -> Values:
+        left = self.expression(node.left)
+        right = self.expression(node.right)
+        return self.binary(type(node.operator).__name__, left, right, node.left, node.right)
+
+    def formatted(self, node: cst.FormattedString) -> Values:
+        pieces: list[list[paths.Shape]] = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                pieces.append([paths.literal(part.value)])
+            elif isinstance(part, cst.FormattedStringExpression):
+                values = self.expression(part.expression)
+                if part.format_spec or part.conversion:
+                    pieces.append([paths.placeholder(self.placeholder_text(part.expression))])
+                else:
+                    pieces.append(self.shapes(values, part.expression))
+        return self.strings(node, self.product(pieces, paths.concat))
+
+    def literal_string(self, node: cst.SimpleString | cst.ConcatenatedString) -> Values:
+        if isinstance(node, cst.ConcatenatedString):
+            parts = [node.left, node.right]
+            if not all(isinstance(p, (cst.SimpleString, cst.ConcatenatedString)) for p in parts):
+                pieces = [self.shapes(self.expression(p), p) for p in parts]
+                return self.strings(node, self.product(pieces, paths.concat))
+        value = conditions.string_value(node) if isinstance(node, cst.SimpleString) else node.evaluated_value
+        if isinstance(value, bytes):
+            return const(value)
+        if not isinstance(value, str):
+            return UNKNOWN
+        return self.strings(node, [paths.literal(value)], text=value)
+
+
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "Add": lambda a, b: a + b,
+    "Subtract": lambda a, b: a - b,
+    "Multiply": lambda a, b: a * b,
+}
+
+
+def _value_order(value: Value) -> str:
+    return f"{value.kind.value}:{value.fact('shape')!r}:{value.fact('qualname')}"
