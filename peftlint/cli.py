@@ -68,6 +68,11 @@ def use_color(isatty: bool, environ: Mapping[str, str]) -> bool:
 @click.option("--verify", is_flag=True, help="Confirm each finding on real torch/transformers/peft models.")
 @click.option("--verify-model", metavar="PATH_OR_ID", help="With --verify: the model to rebuild findings on.")
 @click.option("--allow-network", is_flag=True, help="With --verify: let transformers reach the Hugging Face Hub.")
+@click.option(
+    "--verify-small",
+    is_flag=True,
+    help="With --verify: rebuild well-known models (gpt2, bert...) at a tiny size of their own architecture.",
+)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Read settings from this TOML file.")
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 @click.option("--exclude", multiple=True, metavar="PATTERN", help="Glob of paths to exclude (replaces the config's).")
@@ -93,6 +98,7 @@ def check(
     verify: bool,
     verify_model: str | None,
     allow_network: bool,
+    verify_small: bool,
     config_path: str | None,
     isolated: bool,
     exclude: tuple[str, ...],
@@ -159,7 +165,7 @@ def check(
         fixed_count = sum(len(fixed.applied) for fixed in planned)
         if planned:
             result = lint_paths(paths or (".",), settings, cache_dir=cache_dir)
-    verdicts = _verify(result.findings, verify_model, allow_network) if verify else None
+    verdicts = _verify(result.findings, verify_model, allow_network, verify_small) if verify else None
     _report(result, output_format, output_file, statistics, fixed_count, verdicts)
     if result.errors:
         sys.exit(EXIT_ERROR)
@@ -174,10 +180,10 @@ def _cache_directory(settings: Settings) -> str:
     return os.path.join(os.path.dirname(config_file), CACHE_DIRECTORY) if config_file else CACHE_DIRECTORY
 
 
-def _verify(findings: Sequence[Finding], model: str | None, allow_network: bool) -> dict[Finding, Verdict]:
+def _verify(findings: Sequence[Finding], model: str | None, allow_network: bool, small: bool) -> dict[Finding, Verdict]:
     from peftlint.verify import VerifyOptions, verify_findings
 
-    options = VerifyOptions(model=model, allow_network=allow_network, progress=sys.stderr.isatty())
+    options = VerifyOptions(model=model, allow_network=allow_network, small=small, progress=sys.stderr.isatty())
     verdicts = verify_findings(findings, options)
     return dict(zip(findings, verdicts, strict=True))
 

@@ -56,6 +56,10 @@ class ConfigRecipe:
     def build(self) -> transformers.PretrainedConfig:
         return getattr(transformers, self.config_class)(**self.kwargs)
 
+    def small(self) -> ConfigRecipe:
+        """The same architecture class at a tiny size: same module names, built in milliseconds."""
+        return ConfigRecipe(self.config_class, TINY_BY_CONFIG.get(self.config_class, TINY_SIZES))
+
     def __str__(self) -> str:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.kwargs.items())
         return f"transformers.{self.config_class}({arguments})"
@@ -150,11 +154,10 @@ TINY_SIZES = {
     "max_position_embeddings": 128,
 }
 TINY_LLAMA = ConfigRecipe("LlamaConfig", TINY_SIZES)
+TINY_T5 = {"vocab_size": 256, "d_model": 64, "d_kv": 16, "d_ff": 128, "num_layers": 2, "num_heads": 4}
+TINY_BY_CONFIG = {"T5Config": TINY_T5}
 TINY_BY_AUTO_CLASS = {
-    "AutoModelForSeq2SeqLM": ConfigRecipe(
-        "T5Config",
-        {"vocab_size": 256, "d_model": 64, "d_kv": 16, "d_ff": 128, "num_layers": 2, "num_heads": 4},
-    ),
+    "AutoModelForSeq2SeqLM": ConfigRecipe("T5Config", TINY_T5),
     "AutoModelForMaskedLM": ConfigRecipe(
         "BertConfig",
         {
@@ -261,12 +264,15 @@ def forward(module: nn.Module, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
     return (logits if logits is not None else output[0]).float()
 
 
-def model_plans(finding: Finding, requested: str | None, allow_network: bool) -> Iterator[ModelPlan]:
-    """Candidate base models for a finding, best first."""
+def model_plans(
+    finding: Finding, requested: str | None, allow_network: bool, small: bool = False
+) -> Iterator[ModelPlan]:
+    """Candidate base models for a finding, best first. ``small``: a well-known id is rebuilt at a
+    tiny size of its own architecture (--verify-small)."""
     facts = finding.fact_map
     class_name = named_class(facts)
     if requested:
-        yield from requested_plans(requested, class_name, finding.path, allow_network)
+        yield from requested_plans(requested, class_name, finding.path, allow_network, small)
         return
     if facts.get("local_module"):
         yield stand_in_plan(facts)
@@ -279,14 +285,14 @@ def model_plans(finding: Finding, requested: str | None, allow_network: bool) ->
             yield plan
     if model_id:
         yield from hub_plans(model_id, class_name, allow_network)
-        known = known_plan(model_id, class_name)
+        known = known_plan(model_id, class_name, small)
         if known:
             yield known
     yield from embedded_plans(class_name, facts)
 
 
 def requested_plans(
-    requested: str, class_name: str | None, finding_path: str, allow_network: bool
+    requested: str, class_name: str | None, finding_path: str, allow_network: bool, small: bool = False
 ) -> Iterator[ModelPlan]:
     path = existing_path(requested, finding_path)
     if path:
@@ -296,7 +302,7 @@ def requested_plans(
         yield plan
         return
     yield from hub_plans(requested, class_name, allow_network)
-    known = known_plan(requested, class_name)
+    known = known_plan(requested, class_name, small)
     if known:
         yield known
 
@@ -386,16 +392,18 @@ def in_hub_cache(model_id: str) -> bool:
     return isinstance(found, str)
 
 
-def known_plan(model_id: str, class_name: str | None) -> ModelPlan | None:
+def known_plan(model_id: str, class_name: str | None, small: bool = False) -> ModelPlan | None:
     canonical = KNOWN_ALIASES.get(model_id, model_id)
     known = KNOWN_MODELS.get(canonical)
     if known is None:
         return None
     chosen = class_name or known.default_class
+    recipe = known.recipe.small() if small else known.recipe
+    size = "its architecture at a tiny size, --verify-small" if small else "its exact architecture"
     return ModelPlan(
-        ("known", canonical, chosen),
-        f"{model_id}: {chosen} from {known.recipe} (its exact architecture), random weights, nothing downloaded",
-        lambda: from_config(chosen, known.recipe.build()),
+        ("known-small" if small else "known", canonical, chosen),
+        f"{model_id}: {chosen} from {recipe} ({size}), random weights, nothing downloaded",
+        lambda: from_config(chosen, recipe.build()),
     )
 
 

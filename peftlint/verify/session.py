@@ -74,7 +74,7 @@ class Session:
     def base_model(self, finding: Finding) -> tuple[BaseModel, str]:
         """The first plan that builds (built once per run), and how the model was obtained."""
         failures: list[str] = []
-        for plan in model_plans(finding, self.options.model, self.options.allow_network):
+        for plan in model_plans(finding, self.options.model, self.options.allow_network, self.options.small):
             if plan.key not in self._models and plan.key not in self._failures:
                 try:
                     self._models[plan.key] = build_base(plan)

@@ -13,6 +13,7 @@ REQUIRED_LIBRARIES = ("torch", "transformers", "peft")
 class VerifyOptions:
     model: str | None = None  # --verify-model PATH_OR_ID
     allow_network: bool = False  # --allow-network
+    small: bool = False  # --verify-small: well-known ids rebuilt at a tiny size of their architecture
     progress: bool = True  # show progress on stderr when more than one finding is verified
 
 
