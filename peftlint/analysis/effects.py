@@ -257,6 +257,40 @@ def trainer(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Valu
     return frozenset({made})
 
 
+def train(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``trainer.train(resume_from_checkpoint=...)`` on a Trainer subclass runs its overrides: the
+    resume loads with ``_load_from_checkpoint``, the checkpoints are written with ``_save``. The
+    directory both name is the trainer's checkpoint directory, one place for the two."""
+    resume = site.role(api, "resume") if site.has_role(api, "resume") else NONE
+    resumes = not all(v.kind is Kind.CONST and not v.fact("value") for v in resume)
+    for hook in registry.TRAINER_HOOKS["train"]:
+        if hook != "_load_from_checkpoint" or resumes:
+            _run_hook(interpreter, site, hook, lambda owner: _checkpoint_dir(interpreter, owner))
+    return NONE
+
+
+def save_model(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``trainer.save_model(dir)`` on a Trainer subclass runs its ``_save(dir)``."""
+    given = site.role(api, "output_dir") if site.has_role(api, "output_dir") else None
+    _run_hook(interpreter, site, "_save", lambda owner: given if given is not None else UNKNOWN)
+    return NONE
+
+
+def _run_hook(interpreter: Interpreter, site: CallSite, hook: str, directory: Callable[[str], Values]) -> None:
+    for value in sorted(site.receiver, key=lambda v: str(v.site)):
+        info = value.fact("class")
+        if value.kind is not Kind.TRAINER or info is None or info.lookup(hook) is None:
+            continue  # the library's own method: nothing of the analysed code runs
+        func = site.node.func
+        method = interpreter.attribute_of_value(value, hook, func, True)
+        hook_site = site.with_arguments((directory(info.name),), {})
+        interpreter.call_values(method, replace(hook_site, method=hook), None, func)
+
+
+def _checkpoint_dir(interpreter: Interpreter, owner: str) -> Values:
+    return interpreter.strings(None, [paths.placeholder(f"checkpoint of {owner}")])
+
+
 def arguments(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """accelerate's prepare: the same objects back, in order (a tuple for several)."""
     if site.kwargs or site.spread:
@@ -490,6 +524,8 @@ _VERBS: dict[str, Verb] = {
     "base_of": base_of,
     "never_returns": never_returns,
     "trainer": trainer,
+    "train": train,
+    "save_model": save_model,
     "arguments": arguments,
     "unwrap": unwrap,
     "partial": partial,

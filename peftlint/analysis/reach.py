@@ -14,6 +14,7 @@ from typing import Any
 import libcst as cst
 
 from peftlint.analysis.prescreen import CLASS, DEF, Screen, Unit
+from peftlint.analysis.registry import TRAINER_HOOKS
 
 
 class Reach:
@@ -62,8 +63,16 @@ class Reach:
             if self.triggered(calls, broad):
                 return True
             for name in calls:
-                stack.extend(self.defined.get(name, ()))
+                stack.extend(self.callees(name))
         return False
+
+    def callees(self, name: str) -> list[Unit]:
+        """The defs of the file a call by ``name`` can run: those of that name, and the Trainer
+        overrides a Trainer method calls (``train`` runs ``_load_from_checkpoint``, ``_save``)."""
+        found = list(self.defined.get(name, ()))
+        for hook in TRAINER_HOOKS.get(name, ()):
+            found += self.defined.get(hook, ())
+        return found
 
     def triggered(self, calls: set[str], broad: bool = False) -> bool:
         names = self.producers if broad else self.triggers
@@ -76,7 +85,7 @@ class Reach:
         if known is None:
             calls = call_names(node)
             known = self.triggered(calls) or any(
-                self.unit_reaches(unit) for name in calls for unit in self.defined.get(name, ())
+                self.unit_reaches(unit) for name in calls for unit in self.callees(name)
             )
             self._nodes[key] = known
         return known

@@ -195,7 +195,14 @@ APIS: tuple[Api, ...] = (
         "trainer", "trainer", match=_is_trainer, kind=Kind.TRAINER, calls=("Trainer", "SFTTrainer", "DPOTrainer"),
         roles=(("model", (0, "model")), ("ref_model", (None, "ref_model")), ("peft_config", (None, "peft_config"))),
     ),
-    Api("trainer.train", "none", methods=("train",), receivers=frozenset({Kind.TRAINER})),
+    Api(
+        "trainer.train", "train", methods=("train",), receivers=frozenset({Kind.TRAINER}),
+        roles=(("resume", (0, "resume_from_checkpoint")),),
+    ),
+    Api(
+        "trainer.save_model", "save_model", methods=("save_model",), receivers=frozenset({Kind.TRAINER}),
+        roles=(("output_dir", (0, "output_dir")),),
+    ),
     Api("accelerate.Accelerator", "new", functions=("accelerate.Accelerator",), kind=Kind.ACCELERATOR),
     Api(
         "accelerate.prepare", "arguments", methods=("prepare", "prepare_model"),
@@ -226,6 +233,12 @@ APIS: tuple[Api, ...] = (
     ),
     Api("builtins.super", "super", functions=("builtins.super",)),
 )  # fmt: skip
+
+# What transformers' Trainer calls on itself: an override of these in a subclass runs when the
+# method on the left is called. ``train(resume_from_checkpoint=...)`` first loads the checkpoint
+# with ``_load_from_checkpoint(dir)``, then writes checkpoints with ``_save(dir)``; ``save_model(dir)``
+# writes with ``_save(dir)``.
+TRAINER_HOOKS: dict[str, tuple[str, ...]] = {"train": ("_load_from_checkpoint", "_save"), "save_model": ("_save",)}
 
 # Attributes of known objects: (receiver kinds, attribute) -> what it is.
 #   "same": the object itself; "base": the model a PEFT wrapper injected into; "attr": a fact
