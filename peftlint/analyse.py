@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from peftlint.analysis.prescreen import Screen, parse_python, screen
 from peftlint.errors import SourceError
-from peftlint.findings import FileError, Finding
+from peftlint.findings import FileError, Finding, Severity
 from peftlint.results import FileResult
 from peftlint.rules.base import Rule, RuleContext
 from peftlint.sources import load_source
@@ -165,6 +165,9 @@ def _run_rules(
     return FileResult(path, tuple(dedupe(context.findings)), tuple(context.facts), tuple(errors), True, dependencies)
 
 
+_SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
 def dedupe(findings: Sequence[Finding]) -> list[Finding]:
     """The same call is met once per context it is analysed in; keep one finding per place."""
     kept: dict[tuple[str, int, int, str], Finding] = {}
@@ -173,7 +176,9 @@ def dedupe(findings: Sequence[Finding]) -> list[Finding]:
         if key in kept:
             previous = kept[key]
             related = tuple(dict.fromkeys((*previous.related, *finding.related)))
-            kept[key] = replace(previous, related=related)
+            # a context that shows more damage (a discarded merge later saved) decides the severity
+            stronger = _SEVERITY_ORDER[finding.severity] < _SEVERITY_ORDER[previous.severity]
+            kept[key] = replace(finding if stronger else previous, related=related)
         else:
             kept[key] = finding
     return list(kept.values())

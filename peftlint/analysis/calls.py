@@ -16,6 +16,7 @@ from peftlint.analysis.frames import MAX_INLINE_DEPTH, ClassInfo, Frame, Functio
 from peftlint.analysis.units import UnitParseError
 from peftlint.analysis.values import (
     INTERESTING_KINDS,
+    MODEL_KINDS,
     NONE,
     UNKNOWN,
     Kind,
@@ -110,6 +111,8 @@ class Calls:
         api = registry.function_api(callee)
         if api is None and method is not None and not any(v.kind is Kind.FUNCTION for v in callees):
             api = registry.method_api(method, frozenset(v.kind for v in receiver))
+        if api is None and any(v.kind in MODEL_KINDS for v in callees):
+            api = registry.FORWARD  # ``model(**batch)``: a forward pass
         site = CallSite(
             node=node,
             unit=self.unit,

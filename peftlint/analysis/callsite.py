@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from peftlint.analysis import conditions, paths
-from peftlint.analysis.values import UNKNOWN, Origin, Values
+from peftlint.analysis.values import UNKNOWN, Kind, Origin, Value, Values, known
 
 if TYPE_CHECKING:
     from peftlint.analysis.registry import Api
@@ -84,6 +84,12 @@ class CallSite:
         node = self.role_node(api, name)
         return conditions.literal(node) if node is not None else conditions.UNKNOWN_LITERAL
 
+    def literal_text(self, api: Api, name: str) -> str | None:
+        """The argument's text when every value it can hold is the same known string."""
+        values = self.role(api, name)
+        texts = {v.fact("text") for v in values if v.kind is Kind.STRING}
+        return texts.pop() if len(texts) == 1 and known(values) and None not in texts else None
+
     def code(self, node: cst.CSTNode) -> str:
         return self.unit.code(node) if self.unit is not None else ""
 
@@ -95,3 +101,21 @@ class CallSite:
         model = self.arg(0, "model")
         config = self.arg(None, "peft_config")
         return replace(self, args=(model, config), kwargs={})
+
+
+TRAINING_FACTS = frozenset({"trainer.train", "torch.optimizer"})
+
+
+def trained(site: CallSite) -> list[tuple[Value, str]]:
+    """The models this call trains, with how: ``trainer.train()`` trains the trainer's ``model``;
+    an optimizer built over ``m.parameters()`` trains ``m``."""
+    found: list[tuple[Value, str]] = []
+    if site.fact == "trainer.train":
+        for trainer in site.receiver:
+            for model in trainer.attr("model") or ():
+                found.append((model, "trainer"))
+    elif site.fact == "torch.optimizer" and site.api is not None:
+        for params in site.role(site.api, "params"):
+            for model in params.fact("models", ()):
+                found.append((model, "optimizer"))
+    return found

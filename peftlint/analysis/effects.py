@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from peftlint.analysis import conditions, names, paths, registry
+from peftlint.analysis import conditions, names, paths, registry, training
 from peftlint.analysis.values import (
     MODEL_KINDS,
     NONE,
@@ -74,6 +74,10 @@ def wrap(interpreter: Interpreter, api: registry.Api, site: CallSite, how: str |
     trainable = site.literal(api, "is_trainable")
     if trainable is not conditions.UNKNOWN_LITERAL:
         facts["is_trainable"] = trainable
+    if api.fact == "peft.load_adapter_model":
+        facts["frozen"] = training.frozen_load(site, api)
+    else:
+        facts["frozen"] = training.frozen_config(site.role(api, "config"))
     injected = inject(interpreter, site, models, how, site.role_node(api, "model"))
     bases = {v.site for v in injected if v.kind in MODEL_KINDS}
     if len(bases) == 1:
@@ -82,7 +86,7 @@ def wrap(interpreter: Interpreter, api: registry.Api, site: CallSite, how: str |
     wrapped = Value(
         Kind.PEFT_MODEL,
         site=(id(site.node), _chain_key(site)),
-        origin=(Origin(site.unit, site.node, note), *site.call_chain),
+        origin=(Origin(site.unit, site.node, note, site.statement), *site.call_chain),
         guards=frozenset(interpreter.guards),
         facts=make_facts(**facts),
     )
@@ -92,18 +96,24 @@ def wrap(interpreter: Interpreter, api: registry.Api, site: CallSite, how: str |
 def inject(
     interpreter: Interpreter, site: CallSite, models: Values, how: str, model_node: cst.CSTNode | None
 ) -> Values:
-    """The model gets PEFT layers in place: every name that holds it now holds an injected base."""
-    injected = Origin(site.unit, site.node, f"{how} injected PEFT layers into this model in place")
+    """The model gets PEFT layers in place: every name that holds it now holds an injected base,
+    and an optimizer built over its parameters before now holds none of the new ones."""
+    injected = Origin(site.unit, site.node, f"{how} injected PEFT layers into this model in place", site.statement)
     sites = {v.site for v in models if v.kind is Kind.BASE_MODEL}
-    interpreter.transform_everywhere(sites, lambda v: replace(v, kind=Kind.INJECTED_BASE, origin=(injected,)))
+
+    def injected_base(value: Value) -> Value:
+        return replace(value, kind=Kind.INJECTED_BASE, origin=(injected,)).updated(injected_by=how)
+
+    interpreter.transform_everywhere(sites, injected_base)
+    keys = {str(s) for s in sites}
+    stale = interpreter.sites_where(lambda v: v.kind is Kind.OPTIMIZER and bool(keys & set(v.fact("params", ()))))
+    interpreter.transform_everywhere(stale, lambda v: v.updated(stale=(injected,)), nested=False)
     key = conditions.key_of(model_node) if model_node is not None else None
     if key is not None and not known(models):
         value = Value(Kind.INJECTED_BASE, site=("injected", id(site.node)), origin=(injected,), guards=frozenset())
         interpreter.bind(key, frozenset({value}))
         return frozenset({value})
-    return frozenset(
-        replace(v, kind=Kind.INJECTED_BASE, origin=(injected,)) if v.kind is Kind.BASE_MODEL else v for v in models
-    )
+    return frozenset(injected_base(v) if v.kind is Kind.BASE_MODEL else v for v in models)
 
 
 def _inject_verb(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
@@ -117,24 +127,32 @@ def new(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     if kind is Kind.BASE_MODEL:
         owner = site.callee or ""
         facts["model_class"] = owner.rsplit(".", 1)[0] if api.fact == "model.load" else owner
-        facts["model_id"] = _literal_text(site, api, "path")
+        facts["model_id"] = site.literal_text(api, "path")
     elif kind is Kind.PEFT_MODEL:
         note = f"the model got PEFT layers here ({_owner(site)}.from_pretrained)"
         trainable = site.literal(api, "is_trainable")
         facts["is_trainable"] = trainable if trainable is not conditions.UNKNOWN_LITERAL else None
-        facts["adapter"] = _literal_text(site, api, "path")
+        facts["adapter"] = site.literal_text(api, "path")
+        facts["frozen"] = training.frozen_load(site, api)
+        facts["wrapped_by"] = f"{_owner(site)}.from_pretrained"
     elif kind is Kind.PEFT_CONFIG:
         facts.update(config_class=_owner(site), from_pretrained=True)
     elif kind is Kind.STATE_DICT:
         facts["adapter"] = api.fact == "peft.get_peft_model_state_dict"
     elif kind is Kind.OPTIMIZER:
-        facts["params"] = tuple(sorted({str(s) for v in site.arg(0, "params") for s in _parameter_owners(v)}))
+        params = site.role(api, "params")
+        facts["params"] = tuple(sorted({str(s) for v in params for s in _parameter_owners(v)}))
+        facts["optimizer_class"] = site.callee
+        note = api.note
     return frozenset({interpreter.new_value(kind, site.node, note, **facts)})
 
 
 def config(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     keywords = {}
+    unknown = []  # keywords given something the analysis cannot read, or ``**kwargs``: any may be set
     for arg in site.node.args:
+        if arg.keyword is None:
+            unknown.append("*")
         if arg.keyword is not None:
             value = conditions.literal(arg.value)
             if value is conditions.UNKNOWN_LITERAL and isinstance(arg.value, cst.Attribute):
@@ -143,9 +161,13 @@ def config(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Value
                     value = arg.value.attr.value  # TaskType.CAUSAL_LM is given as "CAUSAL_LM"
             if value is not conditions.UNKNOWN_LITERAL:
                 keywords[arg.keyword.value] = value
-    return frozenset(
-        {interpreter.new_value(Kind.PEFT_CONFIG, site.node, None, config_class=_owner(site), peft_config=keywords)}
-    )
+            else:
+                unknown.append(arg.keyword.value)
+    made = interpreter.new_value(
+        Kind.PEFT_CONFIG, site.node, "the peft config was built here", config_class=_owner(site),
+        peft_config=keywords, unknown_keywords=tuple(unknown) or None,
+    )  # fmt: skip
+    return frozenset({made})
 
 
 def same(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
@@ -165,9 +187,16 @@ def state_dict(interpreter: Interpreter, api: registry.Api, site: CallSite) -> V
 
 def parameters(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     owners = tuple(sorted(str(v.site) for v in site.receiver if v.kind in MODEL_KINDS))
-    return frozenset(
-        {interpreter.new_value(Kind.PARAMETERS, site.node, None, of=owners, named=site.method == "named_parameters")}
-    )
+    sites = tuple(sorted({v.site for v in site.receiver if v.kind in MODEL_KINDS}, key=str))
+    made = interpreter.new_value(
+        Kind.PARAMETERS, site.node, None, of=owners, sites=sites, named=site.method == "named_parameters",
+        models=tuple(sorted((v for v in site.receiver if v.kind in MODEL_KINDS), key=_order)) or None,
+    )  # fmt: skip
+    return frozenset({made})
+
+
+def _order(value: Value) -> tuple[str, str]:
+    return (value.kind.value, str(value.site))
 
 
 def _parameter_owners(value: Value) -> tuple[str, ...]:
@@ -206,7 +235,11 @@ def merge(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values
     if not wrappers:
         return UNKNOWN
     facts = {k: v for k, v in wrappers[0].facts if k in _MODEL_FACTS}
-    interpreter.transform_everywhere({v.site for v in wrappers}, lambda v: v.updated(unloaded=True))
+    discarded = (Origin(site.unit, site.node, "the merged model was discarded here", site.statement),)
+    interpreter.transform_everywhere(
+        {v.site for v in wrappers},
+        lambda v: v.updated(unloaded=True, merge_discarded=discarded if site.discarded else None),
+    )
     bases = {v.fact("base_site") for v in wrappers}
     merged = interpreter.new_value(Kind.BASE_MODEL, site.node, None, **facts)
     if len(bases) == 1 and None not in bases:
@@ -492,12 +525,6 @@ def attribute(interpreter: Interpreter, value: Value, name: str) -> Values:
     return UNKNOWN
 
 
-def _literal_text(site: CallSite, api: registry.Api, role: str) -> str | None:
-    values = site.role(api, role)
-    texts = {v.fact("text") for v in values if v.kind is Kind.STRING}
-    return texts.pop() if len(texts) == 1 and known(values) and None not in texts else None
-
-
 def _literal_text_of(values: Values) -> str | None:
     texts = {v.fact("text") for v in values}
     text = texts.pop() if len(texts) == 1 else None
@@ -516,6 +543,14 @@ _VERBS: dict[str, Verb] = {
     "same": same,
     "state_dict": state_dict,
     "parameters": parameters,
+    "requires_grad": training.requires_grad,
+    "parameters_of": training.parameters_of,
+    "output": training.output,
+    "load_adapter": training.load_adapter,
+    "set_adapter": training.set_adapter,
+    "add_weighted_adapter": training.add_weighted_adapter,
+    "disable_adapter": training.disable_adapter,
+    "load_file": training.load_file,
     "none": nothing,
     "torch_load": torch_load,
     "distributed": distributed,

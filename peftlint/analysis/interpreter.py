@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from peftlint.analysis import conditions, names
+from peftlint.analysis import conditions, names, training
 from peftlint.analysis.calls import Calls
 from peftlint.analysis.definitions import Definitions, def_of
 from peftlint.analysis.expressions import Expressions
@@ -30,6 +30,7 @@ from peftlint.analysis.frames import (
     Loop,
     ModuleScope,
 )
+from peftlint.analysis.grads import parameters_unfrozen
 from peftlint.analysis.objects import Objects
 from peftlint.analysis.prescreen import CLASS, DEF, STATEMENTS, Unit
 from peftlint.analysis.scopes import Scopes, root
@@ -229,7 +230,7 @@ class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
     def origin(self, node: cst.CSTNode, note: str) -> Any:
         from peftlint.analysis.values import Origin
 
-        return Origin(self.unit, node, note)
+        return Origin(self.unit, node, note, self.statement_node)
 
     # ----------------------------------------------------------------- statements
     def block(self, body: cst.BaseSuite | Sequence[cst.BaseStatement]) -> None:
@@ -276,7 +277,16 @@ class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
     def assign(self, node: cst.Assign) -> None:
         values = self.expression(node.value)
         for target in node.targets:
+            if isinstance(target.target, cst.Attribute):
+                self.set_attribute(target.target, node.value)
             self.assign_target(target.target, values)
+
+    def set_attribute(self, target: cst.Attribute, value: cst.BaseExpression) -> None:
+        """``cfg.inference_mode = False`` changes the config object, for every alias of it."""
+        key = conditions.key_of(target.value)
+        owners = self.lookup(key) if key is not None else None
+        if owners and any(v.kind is Kind.PEFT_CONFIG for v in owners):
+            training.set_config_attribute(self, owners, target.attr.value, value)
 
     def ann_assign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:
@@ -455,7 +465,8 @@ class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
         self.frame.state = join_states([self.frame.state, *loop.breaks])
 
     def for_statement(self, node: cst.For) -> None:
-        elements = self.iterate(self.expression(node.iter))
+        iterated = self.expression(node.iter)
+        elements = self.iterate(iterated)
         if isinstance(node.target, cst.Name) and UNKNOWN_VALUE in elements:
             # one unknown element after another, each the same one for what is copied from it; two
             # loops over the same iterable take the same elements (``epoch_{epoch}`` saved in one,
@@ -463,7 +474,15 @@ class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
             each = f"{node.target.value} in {' '.join(self.code(node.iter).split())}"
             symbol = Value(Kind.SYMBOL, site=("symbol", id(node)), facts=(("text", each),))
             elements = (elements - UNKNOWN) | {symbol}
+        self.unfreezing_loop(node, iterated)
         self.loop(lambda: self.assign_target(node.target, elements), node.body, node.orelse)
+
+    def unfreezing_loop(self, node: cst.For, iterated: Values) -> None:
+        """``for p in model.parameters(): p.requires_grad = True`` (under any test: ``if "lora" in
+        n``) may make the model's adapter trainable again."""
+        sites = {site for v in iterated if v.kind is Kind.PARAMETERS for site in v.fact("sites", ())}
+        if sites and parameters_unfrozen(node):
+            self.transform_everywhere(sites, lambda v: v.updated(frozen=None))
 
     def while_statement(self, node: cst.While) -> None:
         self.loop(lambda: None if self.expression(node.test) else None, node.body, node.orelse, test=node.test)

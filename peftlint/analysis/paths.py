@@ -111,6 +111,15 @@ def literal_text(shape: Shape) -> str | None:
     return None
 
 
+ADAPTER_FILES = ("adapter_model.safetensors", "adapter_model.bin")
+
+
+def names_adapter_file(shape: Shape) -> bool:
+    """The path ends in peft's adapter weights file name (``.../adapter_model.safetensors``)."""
+    last = shape[-1] if shape else None
+    return last is not None and last[0] == "lit" and last[1].rsplit("/", 1)[-1].endswith(ADAPTER_FILES)
+
+
 def is_absolute(shape: Shape) -> bool:
     return bool(shape) and shape[0][0] == "lit" and shape[0][1].startswith(("/", "~"))
 

@@ -73,7 +73,10 @@ class Screen:
 
     def calls_named(self, names: frozenset[str]) -> bool:
         """Some ``f(...)`` or ``x.f(...)`` call with ``f`` in ``names``."""
-        return not names.isdisjoint(self.functions) or any(attr in names for _, attr in self.methods)
+        if not names.isdisjoint(self.functions) or any(attr in names for _, attr in self.methods):
+            return True
+        # ``from peft import prepare_model_for_kbit_training as prep``: ``prep(...)`` is that call
+        return any(self.imports.get(f, "").rsplit(".", 1)[-1] in names for f in self.functions if f in self.imports)
 
     def peft_method(self, method: str) -> bool:
         """A ``X.method(...)`` call where X names a peft class (``PeftModel``, an alias, ``peft.X``)."""

@@ -19,8 +19,11 @@ from peftlint.analysis.registry import TRAINER_HOOKS
 
 class Reach:
     def __init__(self, screen: Screen, triggers: frozenset[str], producers: frozenset[str] = frozenset()) -> None:
-        self.triggers = triggers
-        self.producers = producers | triggers
+        # ``from peft import get_peft_model as wrap``: ``wrap(...)`` is a call of the same name
+        aliases = {local: qualname.rsplit(".", 1)[-1] for local, qualname in screen.imports.items()}
+        self.triggers = triggers | {local for local, name in aliases.items() if name in triggers}
+        producers = producers | triggers
+        self.producers = producers | {local for local, name in aliases.items() if name in producers}
         self.defined: dict[str, list[Unit]] = {}
         for unit in screen.units:
             if unit.kind == DEF and unit.name:

@@ -140,6 +140,19 @@ APIS: tuple[Api, ...] = (
         kind=Kind.STATE_DICT, roles=(("model", (0, "model")),), tokens=((b"get_peft_model_state_dict",),),
     ),
     Api("peft.merge_and_unload", "merge", methods=("merge_and_unload", "unload"), receivers=PEFT),
+    Api(
+        "peft.load_adapter", "load_adapter", methods=("load_adapter",), receivers=PEFT,
+        roles=(("path", (0, "model_id")), ("adapter_name", (1, "adapter_name"))),
+    ),
+    Api(
+        "peft.set_adapter", "set_adapter", methods=("set_adapter", "enable_adapter_layers"), receivers=PEFT,
+        roles=(("adapter_name", (0, "adapter_name")),),
+    ),
+    Api(
+        "peft.add_weighted_adapter", "add_weighted_adapter", methods=("add_weighted_adapter",), receivers=PEFT,
+        roles=(("adapters", (0, "adapters")),),
+    ),
+    Api("peft.disable_adapter", "disable_adapter", methods=("disable_adapter",), receivers=PEFT),
     Api("peft.get_base_model", "base_of", methods=("get_base_model",), receivers=PEFT),
     # ---- models
     Api(
@@ -151,10 +164,17 @@ APIS: tuple[Api, ...] = (
     Api(
         "model.same", "same",
         methods=(
-            "to", "cuda", "cpu", "eval", "train", "half", "float", "double", "bfloat16", "requires_grad_", "to_empty",
+            "to", "cuda", "cpu", "eval", "train", "half", "float", "double", "bfloat16", "to_empty",
         ),
         receivers=MODEL,
     ),
+    Api(
+        "model.requires_grad", "requires_grad", methods=("requires_grad_",), receivers=MODEL,
+        roles=(("requires_grad", (0, "requires_grad")),),
+    ),
+    Api("model.generate", "output", methods=("generate",), receivers=MODEL),
+    # calling a model value itself (``model(**batch)``): the interpreter names such calls this fact
+    Api("model.forward", "output"),
     Api("model.state_dict", "state_dict", methods=("state_dict",), receivers=MODEL),
     Api("model.parameters", "parameters", methods=("parameters", "named_parameters"), receivers=MODEL),
     Api(
@@ -183,7 +203,16 @@ APIS: tuple[Api, ...] = (
         ),
         roles=(("model", (0, "module")),),
     ),
-    Api("torch.optimizer", "new", functions=("torch.optim.*", "bitsandbytes.optim.*"), kind=Kind.OPTIMIZER),
+    Api(
+        "torch.optimizer", "new", functions=("torch.optim.*", "bitsandbytes.optim.*", "transformers.AdamW"),
+        kind=Kind.OPTIMIZER, roles=(("params", (0, "params")),), note="the optimizer was built here",
+        tokens=((b"optim", b"AdamW", b"SGD", b"Adam"),),
+    ),
+    Api("optimizer.step", "output", methods=("step",), receivers=frozenset({Kind.OPTIMIZER})),
+    Api(
+        "safetensors.load_file", "load_file", functions=("safetensors.torch.load_file", "safetensors.torch.load"),
+        roles=(("path", (0, "filename")),), tokens=((b"load_file", b"safetensors"),),
+    ),
     Api("copy.deepcopy", "copy", functions=("copy.deepcopy", "copy.copy"), roles=(("model", (0, "x")),)),
     # ---- the ways out of a program
     Api(
@@ -193,7 +222,10 @@ APIS: tuple[Api, ...] = (
     # ---- transformers, trl, accelerate, diffusers
     Api(
         "trainer", "trainer", match=_is_trainer, kind=Kind.TRAINER, calls=("Trainer", "SFTTrainer", "DPOTrainer"),
-        roles=(("model", (0, "model")), ("ref_model", (None, "ref_model")), ("peft_config", (None, "peft_config"))),
+        roles=(
+            ("model", (0, "model")), ("ref_model", (None, "ref_model")), ("peft_config", (None, "peft_config")),
+            ("optimizers", (None, "optimizers")),
+        ),
     ),
     Api(
         "trainer.train", "train", methods=("train",), receivers=frozenset({Kind.TRAINER}),
@@ -205,7 +237,7 @@ APIS: tuple[Api, ...] = (
     ),
     Api("accelerate.Accelerator", "new", functions=("accelerate.Accelerator",), kind=Kind.ACCELERATOR),
     Api(
-        "accelerate.prepare", "arguments", methods=("prepare", "prepare_model"),
+        "accelerate.prepare", "arguments", methods=("prepare", "prepare_model", "prepare_optimizer"),
         receivers=frozenset({Kind.ACCELERATOR}),
     ),
     Api(
@@ -232,7 +264,15 @@ APIS: tuple[Api, ...] = (
         receivers=frozenset({Kind.ARG_PARSER}),
     ),
     Api("builtins.super", "super", functions=("builtins.super",)),
+    # ``filter(lambda p: p.requires_grad, m.parameters())`` and ``list(m.parameters())`` are m's parameters
+    Api("builtins.filter", "parameters_of", functions=("builtins.filter",), roles=(("iterable", (1, None)),)),
+    Api(
+        "builtins.list", "parameters_of", functions=("builtins.list", "builtins.tuple"),
+        roles=(("iterable", (0, None)),),
+    ),
 )  # fmt: skip
+
+FORWARD = next(api for api in APIS if api.fact == "model.forward")
 
 # What transformers' Trainer calls on itself: an override of these in a subclass runs when the
 # method on the left is called. ``train(resume_from_checkpoint=...)`` first loads the checkpoint
@@ -252,6 +292,14 @@ ATTRIBUTES: dict[str, tuple[frozenset[Kind], str]] = {
 PIPELINE_COMPONENTS = frozenset(
     {"unet", "text_encoder", "text_encoder_2", "text_encoder_3", "transformer", "vae", "prior", "decoder"}
 )
+# Peft configs whose ``inference_mode=True`` freezes the adapter get_peft_model adds (the tuners
+# built on BaseTuner); prompt-learning configs keep their prompt trainable whatever it says.
+FREEZING_CONFIGS = frozenset(
+    {
+        "LoraConfig", "AdaLoraConfig", "IA3Config", "LoHaConfig", "LoKrConfig", "OFTConfig", "BOFTConfig",
+        "VeraConfig", "FourierFTConfig", "VBLoRAConfig", "HRAConfig", "RandLoraConfig",
+    }
+)  # fmt: skip
 # Module-level constants of libraries, as values the analysis can decide branches on.
 CONSTANTS = {"typing.TYPE_CHECKING": False}
 

@@ -100,6 +100,19 @@ class Scopes:
             frame = frame.parent
         return found
 
+    def sites_where(self, wanted: Callable[[Value], bool]) -> set[object]:
+        """The objects some name of a live frame holds (directly) that are ``wanted``."""
+        found: set[object] = set()
+        seen: set[int] = set()
+        for frame in reversed(self.frames):
+            current: Frame | None = frame
+            while current is not None and id(current) not in seen:
+                seen.add(id(current))
+                for values in (current.state or {}).values():
+                    found.update(v.site for v in values if wanted(v))
+                current = current.parent
+        return found
+
     def transform_everywhere(self, sites: set[object], change: Callable[[Value], Value], nested: bool = True) -> None:
         """An in-place change of an object reaches every name that holds it, in every live frame,
         and (``nested``) every container or object that holds it. A container's own change

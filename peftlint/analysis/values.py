@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -66,6 +66,8 @@ class Origin:
     unit: Any
     node: Any
     note: str
+    # the statement around the node (its ``# noqa`` comments count for a finding reported here)
+    statement: Any = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

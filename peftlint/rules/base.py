@@ -64,9 +64,14 @@ class RuleContext:
         facts: dict[str, Any] | None = None,
         fix: Fix | None = None,
         node: cst.CSTNode | None = None,
+        at: Origin | None = None,
+        severity: Severity | None = None,
     ) -> None:
-        unit = site.unit
-        start, end = unit.range(node or site.node) if unit is not None else (Position(1, 1), Position(1, 1))
+        """A finding at the call (or ``node`` in it), or ``at`` an origin elsewhere in the run."""
+        unit = at.unit if at is not None else site.unit
+        statement = at.statement if at is not None else site.statement
+        where = at.node if at is not None else (node or site.node)
+        start, end = unit.range(where) if unit is not None else (Position(1, 1), Position(1, 1))
         self.findings.append(
             Finding(
                 code=rule.code,
@@ -75,11 +80,11 @@ class RuleContext:
                 path=unit.path if unit is not None else self.path,
                 start=start,
                 end=end,
-                severity=rule.severity,
+                severity=severity or rule.severity,
                 related=tuple(dict.fromkeys(related)),
                 fix=fix,
                 facts=tuple(sorted((facts or {}).items())),
-                noqa=statement_noqa(unit, site.statement),
+                noqa=statement_noqa(unit, statement),
             )
         )
 

@@ -1,0 +1,51 @@
+"""Where code makes parameters trainable again: the syntax of ``requires_grad``, read off libcst's
+tree of a ``for`` loop over a model's parameters."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from peftlint.analysis import conditions
+
+
+def loop_parameter(node: cst.For) -> str | None:
+    """The name a loop over ``parameters()`` / ``named_parameters()`` gives each parameter."""
+    target: cst.BaseExpression = node.target
+    if isinstance(target, cst.Tuple) and len(target.elements) == 2:
+        target = target.elements[1].value
+    return target.value if isinstance(target, cst.Name) else None
+
+
+def parameters_unfrozen(node: cst.For, guarded: bool = True) -> list[cst.CSTNode]:
+    """Where the loop body sets the loop's parameter trainable: ``p.requires_grad = <not False>`` or
+    ``p.requires_grad_(<not False>)``; only the body's own statements when not ``guarded``."""
+    name = loop_parameter(node)
+    if name is None:
+        return []
+    found: list[cst.CSTNode] = []
+    stack: list[cst.CSTNode] = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else [node.body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            found += [small for small in current.body if _sets_trainable(small, name)]
+        elif guarded and isinstance(current, cst.BaseCompoundStatement):
+            stack += [c for c in current.children if isinstance(c, cst.CSTNode)]
+        elif guarded and isinstance(current, (cst.BaseSuite, cst.Else, cst.ExceptHandler, cst.Finally)):
+            stack += [c for c in current.children if isinstance(c, cst.CSTNode)]
+    return found
+
+
+def _sets_trainable(small: cst.BaseSmallStatement, name: str) -> bool:
+    def is_param(expr: cst.BaseExpression) -> bool:
+        return isinstance(expr, cst.Name) and expr.value == name
+
+    if isinstance(small, cst.Assign):
+        return conditions.literal(small.value) is not False and any(
+            isinstance(t.target, cst.Attribute) and t.target.attr.value == "requires_grad" and is_param(t.target.value)
+            for t in small.targets
+        )
+    call = small.value if isinstance(small, cst.Expr) else None
+    if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "requires_grad_":
+        given = call.args[0].value if call.args else None
+        return is_param(call.func.value) and (given is None or conditions.literal(given) is not False)
+    return False

@@ -1,0 +1,135 @@
+"""The registry's verbs about training: whether an adapter is frozen, what makes it trainable
+again, which adapter is active, and the state dicts read from adapter files."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from peftlint.analysis import conditions, paths, registry
+from peftlint.analysis.values import MODEL_KINDS, NONE, UNKNOWN, Kind, Origin, Value, Values, known, or_unknown
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from peftlint.analysis.callsite import CallSite
+    from peftlint.analysis.interpreter import Interpreter
+
+
+def frozen_load(site: CallSite, api: registry.Api) -> str | None:
+    """A peft load without ``is_trainable=True`` (absent, or literally False) gives a frozen adapter."""
+    if site.spread:
+        return None
+    trainable = site.literal(api, "is_trainable")
+    absent = not site.has_role(api, "is_trainable")
+    return "is_trainable" if absent or trainable is False else None
+
+
+def frozen_config(configs: Values) -> str | None:
+    """A LoRA-family config with ``inference_mode=True`` (written, or read back from a saved
+    adapter by ``from_pretrained``, where peft always saves True) freezes the adapter it adds."""
+    if not configs or not known(configs):
+        return None
+    why = set()
+    for value in configs:
+        if value.kind is not Kind.PEFT_CONFIG or value.fact("config_class") not in registry.FREEZING_CONFIGS:
+            return None
+        keywords = dict(value.fact("peft_config", ()))
+        if "inference_mode" in keywords:
+            mode = keywords["inference_mode"]
+        else:
+            mode = True if value.fact("from_pretrained") else False
+        if mode is not True or "inference_mode" in (value.fact("unknown_keywords") or ()):
+            return None
+        why.add("inference_mode")
+    return why.pop() if why else None
+
+
+def set_config_attribute(interpreter: Interpreter, configs: Values, name: str, node: cst.BaseExpression) -> None:
+    """``cfg.inference_mode = False``: the config object (every alias of it) now says so."""
+    value = conditions.literal(node)
+    sites = {v.site for v in configs if v.kind is Kind.PEFT_CONFIG}
+
+    def changed(config: Value) -> Value:
+        keywords = dict(config.fact("peft_config", ()))
+        unknown = set(config.fact("unknown_keywords") or ())
+        if value is conditions.UNKNOWN_LITERAL:
+            keywords.pop(name, None)
+            unknown.add(name)
+        else:
+            keywords[name] = value
+            unknown.discard(name)
+        return config.updated(peft_config=keywords, unknown_keywords=tuple(sorted(unknown)) or None)
+
+    interpreter.transform_everywhere(sites, changed)
+
+
+def parameters_of(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``filter(f, m.parameters())`` / ``list(m.parameters())``: some of m's parameters; else unknown."""
+    given = site.role(api, "iterable")
+    if given and all(v.kind is Kind.PARAMETERS for v in given):
+        return given
+    return UNKNOWN
+
+
+def unfreeze(interpreter: Interpreter, models: Values) -> None:
+    """The model's parameters may now require grad: whatever froze its adapter no longer holds."""
+    sites = {v.site for v in models if v.kind in MODEL_KINDS}
+    interpreter.transform_everywhere(sites, lambda v: v.updated(frozen=None))
+
+
+def requires_grad(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``model.requires_grad_()`` / ``requires_grad_(True)`` unfreezes every parameter of it."""
+    if site.literal(api, "requires_grad") is not False:
+        unfreeze(interpreter, site.receiver)
+    models = [v for v in site.receiver if v.kind in MODEL_KINDS]  # the same module back
+    return or_unknown(models) if known(site.receiver) else frozenset(models) | UNKNOWN
+
+
+def output(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """A forward pass, ``generate`` or an optimizer step: nothing the analysis tracks comes back."""
+    return UNKNOWN
+
+
+def load_adapter(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``pm.load_adapter(path, adapter_name="b")``: a second adapter, loaded but not active."""
+    name = site.literal_text(api, "adapter_name")
+    if name is None or name == "default":
+        return UNKNOWN
+    loaded = Origin(site.unit, site.node, f"adapter {name!r} was loaded here", site.statement)
+    sites = {v.site for v in site.receiver if v.kind is Kind.PEFT_MODEL}
+
+    def pending(value: Value) -> Value:
+        inactive = tuple(a for a in value.fact("inactive_adapters", ()) if a[0] != name)
+        return value.updated(inactive_adapters=(*inactive, (name, loaded)))
+
+    interpreter.transform_everywhere(sites, pending)
+    return UNKNOWN
+
+
+def set_adapter(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``set_adapter(...)``: the code now chooses which adapter is active (and it is trainable)."""
+    _adapters_managed(interpreter, site.receiver)
+    unfreeze(interpreter, site.receiver)
+    return NONE
+
+
+def add_weighted_adapter(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    _adapters_managed(interpreter, site.receiver)
+    return NONE
+
+
+def disable_adapter(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    _adapters_managed(interpreter, site.receiver)
+    return UNKNOWN
+
+
+def _adapters_managed(interpreter: Interpreter, models: Values) -> None:
+    sites = {v.site for v in models if v.kind is Kind.PEFT_MODEL}
+    interpreter.transform_everywhere(sites, lambda v: v.updated(inactive_adapters=None))
+
+
+def load_file(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """safetensors' ``load_file(path)``: a state dict; an ``adapter_model.*`` file holds adapter keys."""
+    shapes = tuple(site.shapes(api, "path"))
+    adapter = bool(shapes) and all(paths.names_adapter_file(shape) for shape in shapes)
+    return frozenset({interpreter.new_value(Kind.STATE_DICT, site.node, None, adapter_file=adapter or None)})

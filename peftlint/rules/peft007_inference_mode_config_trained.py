@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from peftlint.analysis.callsite import TRAINING_FACTS, trained
+from peftlint.analysis.values import Kind
+from peftlint.findings import Related
+from peftlint.rules.base import Rule, model_facts
+
+if TYPE_CHECKING:
+    from peftlint.analysis.callsite import CallSite
+
+_HOW = {"trainer": "a trainer's `train()` trains it", "optimizer": "an optimizer is built over its parameters"}
+
+
+class InferenceModeConfigTrained(Rule):
+    """
+    ## What it does
+    Finds `get_peft_model(model, config)` (or a trl trainer given `peft_config=config`) where the
+    config is a LoRA-family or IA3 config in inference mode, and the resulting model is then
+    trained. A config is in inference mode when it is written with `inference_mode=True`, or read
+    back from a saved adapter with `LoraConfig.from_pretrained(dir)` (peft saves every adapter's
+    config with `inference_mode=True`) and not set back with `config.inference_mode = False`.
+
+    ## Why is this bad?
+    With `inference_mode=True`, `get_peft_model` adds the adapter frozen: the model has 0 trainable
+    parameters and training changes nothing. Passing `inference_mode=False` to
+    `LoraConfig.from_pretrained(dir, inference_mode=False)` does not help: the saved value wins
+    (measured with peft 0.21.2).
+
+    ## Example
+    ```python
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, Trainer
+
+    base = AutoModelForCausalLM.from_pretrained("gpt2")
+    config = LoraConfig.from_pretrained("out/adapter")
+    model = get_peft_model(base, config)
+    Trainer(model=model, train_dataset=dataset).train()
+    ```
+
+    ## Fix
+    Set the mode after loading the config (or write `inference_mode=False`):
+    ```python
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, Trainer
+
+    base = AutoModelForCausalLM.from_pretrained("gpt2")
+    config = LoraConfig.from_pretrained("out/adapter")
+    config.inference_mode = False
+    model = get_peft_model(base, config)
+    Trainer(model=model, train_dataset=dataset).train()
+    ```
+    Not flagged: prompt-learning configs (`PromptTuningConfig(inference_mode=True)` still trains
+    its prompt), `inference_mode` given a variable, inference-only use, and parameters made
+    trainable by hand afterwards.
+
+    ## References
+    - huggingface/peft#472, huggingface/peft#2840
+    """
+
+    code = "PEFT007"
+    name = "inference-mode-config-trained"
+    summary = "A config in inference mode (written, or read from a saved adapter) is trained: nothing learns."
+    reports_at = TRAINING_FACTS
+    needs = frozenset({"peft.get_peft_model", "peft.config", "peft.config_from_pretrained", "trainer"})
+
+    def on_call(self, site: CallSite) -> None:
+        for model, how in trained(site):
+            if model.kind is not Kind.PEFT_MODEL or model.fact("frozen") != "inference_mode" or not model.origin:
+                continue
+            config = model.fact("config_class") or "the config"
+            source = "from_pretrained" if "inference_mode" not in dict(model.fact("peft_config", ())) else "literal"
+            said = (
+                f"`{config}.from_pretrained(...)` reads `inference_mode=True` back from the saved adapter"
+                if source == "from_pretrained"
+                else f"`{config}(inference_mode=True)`"
+            )
+            where = "trainer.train()" if how == "trainer" else "the optimizer"
+            related = (
+                [Related(site.unit.path, site.unit.start(site.node), f"the model is trained here ({where})")]
+                if site.unit is not None
+                else []
+            )
+            self.context.report(
+                self,
+                site,
+                f"{said}, so `{model.fact('wrapped_by') or 'get_peft_model'}` adds a frozen adapter, and {_HOW[how]}: "
+                "0 trainable parameters, nothing learns; set `config.inference_mode = False` before wrapping",
+                related=related,
+                facts={**model_facts(model), "config_source": source},
+                at=model.origin[0],
+            )

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from peftlint.analysis.values import Kind
+from peftlint.findings import Related
+from peftlint.rules.base import Rule, model_facts
+
+if TYPE_CHECKING:
+    from peftlint.analysis.callsite import CallSite
+
+
+class PeftAppliedTwice(Rule):
+    """
+    ## What it does
+    Finds `get_peft_model(model, config)` where `model` already carries PEFT layers: the result of
+    `get_peft_model`, of `PeftModel.from_pretrained` or `AutoPeftModel*.from_pretrained`, a base
+    already given to `get_peft_model`, or the same variable wrapped again on a later loop
+    iteration.
+
+    ## Why is this bad?
+    The new adapter is stacked on, or nested inside, the existing one: parameter names gain
+    another `base_model.model.` level, the first adapter is frozen or doubled, and saves and
+    reloads no longer match. peft only warns.
+
+    ## Example
+    ```python
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained("gpt2")
+    model = get_peft_model(model, LoraConfig(r=8))
+    model = get_peft_model(model, LoraConfig(r=16))
+    ```
+
+    ## Fix
+    Wrap once; to add a second adapter to a PEFT model, use
+    `model.add_adapter("second", config)` and `model.set_adapter("second")`, or merge first with
+    `model = model.merge_and_unload()`.
+    ```python
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained("gpt2")
+    model = get_peft_model(model, LoraConfig(r=8))
+    model.add_adapter("second", LoraConfig(r=16))
+    ```
+    Not flagged: trl trainers given a PEFT model and `peft_config=` (they raise), a merge in
+    between, a fresh model in between, exclusive branches.
+
+    ## References
+    - huggingface/peft#2295, huggingface/peft#2306
+    """
+
+    code = "PEFT010"
+    name = "peft-applied-twice"
+    summary = "get_peft_model on a model that already has PEFT layers: adapters stack or nest."
+    reports_at = frozenset({"peft.get_peft_model"})
+    needs = frozenset({"peft.get_peft_model", "peft.load_adapter_model", "peft.auto_load", "trainer"})
+
+    def on_call(self, site: CallSite) -> None:
+        assert site.api is not None
+        wrapped = [v for v in site.role(site.api, "model") if v.kind in (Kind.PEFT_MODEL, Kind.INJECTED_BASE)]
+        wrapped = sorted((v for v in wrapped if v.origin), key=lambda v: str(v.site))
+        if not wrapped:
+            return
+        related = []
+        for value in wrapped:
+            for origin in value.origin:
+                if origin.node is site.node:
+                    note = "an earlier loop iteration of this call gave the model its PEFT layers"
+                    related.append(Related(origin.unit.path, origin.unit.start(origin.node), note))
+                else:
+                    related.append(self.context.related(origin))
+        first = str(wrapped[0].fact("wrapped_by") or wrapped[0].fact("injected_by") or "get_peft_model")
+        self.context.report(
+            self,
+            site,
+            "`get_peft_model` is given a model that already has PEFT layers: the new adapter is stacked on or "
+            "nested inside the first one; add a second adapter with `add_adapter()` + `set_adapter()`, "
+            "or merge first with `model = model.merge_and_unload()`",
+            related=related,
+            facts={
+                **model_facts(wrapped[0]),
+                "first_wrap": first.split(".")[0] if first.startswith("AutoPeft") else first,
+            },
+        )
