@@ -120,7 +120,7 @@ class Calls:
             callee=callee,
             method=method,
             api=api,
-            receiver=receiver,
+            receiver=callees if api is registry.FORWARD else receiver,  # a forward pass: the model called
             args=tuple(args),
             kwargs=kwargs,
             spread=spread,
@@ -237,10 +237,14 @@ class Calls:
         if this is not None and receiver_key is not None and first is not None and self.frame.state is not None:
             for name, values in self.attributes_of_key(receiver_key).items():
                 bindings[f"{first}.{name}"] = values
-        # The same function with the same inputs under the same branch conditions walks the same
-        # way and reports the same calls: walked once (a finding inside is reported with the call
-        # chain of its first walk).
-        key = (id(function), frozenset(bindings.items()), tuple(self.guards), self.free_names(function), self.quiet > 0)
+        # The same call of a function with the same inputs under the same branch conditions walks
+        # the same way and reports the same calls: walked once (a loop walks it again and again).
+        # Another call of it is walked anew: the objects it makes are other objects
+        # (``a = load(); b = load()`` are two models, and wrapping one leaves the other plain).
+        key = (
+            id(function), id(site.node), frozenset(bindings.items()), tuple(self.guards), self.free_names(function),
+            self.quiet > 0,
+        )  # fmt: skip
         memo = self.memo.get(key)
         if memo is None:
             log: list[Any] = []

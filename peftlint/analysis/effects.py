@@ -139,6 +139,8 @@ def new(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
         facts.update(config_class=_owner(site), from_pretrained=True)
     elif kind is Kind.STATE_DICT:
         facts["adapter"] = api.fact == "peft.get_peft_model_state_dict"
+        # keys as peft saves an adapter: without the adapter name (``lora_A.weight``, not ``lora_A.default.weight``)
+        facts["adapter_keys"] = "get_peft_model_state_dict" if facts["adapter"] else None
     elif kind is Kind.OPTIMIZER:
         params = site.role(api, "params")
         facts["params"] = tuple(sorted({str(s) for v in params for s in _parameter_owners(v)}))
@@ -551,6 +553,7 @@ _VERBS: dict[str, Verb] = {
     "add_weighted_adapter": training.add_weighted_adapter,
     "disable_adapter": training.disable_adapter,
     "load_file": training.load_file,
+    "hub_download": training.hub_download,
     "none": nothing,
     "torch_load": torch_load,
     "distributed": distributed,

@@ -17,8 +17,9 @@ def loop_parameter(node: cst.For) -> str | None:
 
 
 def parameters_unfrozen(node: cst.For, guarded: bool = True) -> list[cst.CSTNode]:
-    """Where the loop body sets the loop's parameter trainable: ``p.requires_grad = <not False>`` or
-    ``p.requires_grad_(<not False>)``; only the body's own statements when not ``guarded``."""
+    """Where the loop body may set the loop's parameter trainable: ``p.requires_grad = <not False>``
+    or ``p.requires_grad_(<not False>)``. Not ``guarded``: only the body's own statements, and
+    only an unconditional True (``p.requires_grad = "lora_" in n`` decides per parameter)."""
     name = loop_parameter(node)
     if name is None:
         return []
@@ -27,7 +28,7 @@ def parameters_unfrozen(node: cst.For, guarded: bool = True) -> list[cst.CSTNode
     while stack:
         current = stack.pop()
         if isinstance(current, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-            found += [small for small in current.body if _sets_trainable(small, name)]
+            found += [small for small in current.body if _sets_trainable(small, name, exactly=not guarded)]
         elif guarded and isinstance(current, cst.BaseCompoundStatement):
             stack += [c for c in current.children if isinstance(c, cst.CSTNode)]
         elif guarded and isinstance(current, (cst.BaseSuite, cst.Else, cst.ExceptHandler, cst.Finally)):
@@ -35,17 +36,21 @@ def parameters_unfrozen(node: cst.For, guarded: bool = True) -> list[cst.CSTNode
     return found
 
 
-def _sets_trainable(small: cst.BaseSmallStatement, name: str) -> bool:
+def _sets_trainable(small: cst.BaseSmallStatement, name: str, exactly: bool) -> bool:
     def is_param(expr: cst.BaseExpression) -> bool:
         return isinstance(expr, cst.Name) and expr.value == name
 
+    def trainable(value: cst.BaseExpression | None) -> bool:
+        given = conditions.literal(value) if value is not None else True
+        return given is True if exactly else given is not False
+
     if isinstance(small, cst.Assign):
-        return conditions.literal(small.value) is not False and any(
+        return trainable(small.value) and any(
             isinstance(t.target, cst.Attribute) and t.target.attr.value == "requires_grad" and is_param(t.target.value)
             for t in small.targets
         )
     call = small.value if isinstance(small, cst.Expr) else None
     if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "requires_grad_":
         given = call.args[0].value if call.args else None
-        return is_param(call.func.value) and (given is None or conditions.literal(given) is not False)
+        return is_param(call.func.value) and trainable(given)
     return False

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 STATEMENTS = "statements"  # consecutive top-level (or class-level) statements that are not defs
@@ -77,6 +78,16 @@ class Screen:
             return True
         # ``from peft import prepare_model_for_kbit_training as prep``: ``prep(...)`` is that call
         return any(self.imports.get(f, "").rsplit(".", 1)[-1] in names for f in self.functions if f in self.imports)
+
+    def peft_call(self, wanted: Callable[[str], bool]) -> bool:
+        """A call of a name peft exports: ``LoraConfig(...)``, ``peft.IA3Config(...)``, an alias of one."""
+        if any(wanted(attr) and (owner in self.peft_names or owner == "peft") for owner, attr in self.methods):
+            return True
+        return any(
+            self.imports.get(f, "").startswith("peft.") and wanted(self.imports[f].rsplit(".", 1)[-1])
+            for f in self.functions
+            if f in self.imports
+        )
 
     def peft_method(self, method: str) -> bool:
         """A ``X.method(...)`` call where X names a peft class (``PeftModel``, an alias, ``peft.X``)."""

@@ -129,7 +129,7 @@ APIS: tuple[Api, ...] = (
     ),
     Api(
         "peft.config", "config", match=names.is_peft_config_class, kind=Kind.PEFT_CONFIG, tokens=_PEFT_TOKENS,
-        calls=("LoraConfig",),
+        calls=("LoraConfig",), screen=lambda screened: screened.peft_call(lambda name: name.endswith("Config")),
     ),
     Api(
         "peft.config_from_pretrained", "new", match=_is_config_loader, kind=Kind.PEFT_CONFIG,
@@ -174,15 +174,21 @@ APIS: tuple[Api, ...] = (
     ),
     Api("model.generate", "output", methods=("generate",), receivers=MODEL),
     # calling a model value itself (``model(**batch)``): the interpreter names such calls this fact
-    Api("model.forward", "output"),
+    # (a file can make one wherever it injects adapters into a model it may call afterwards)
+    Api(
+        "model.forward", "output", tokens=_PEFT_TOKENS,
+        screen=lambda screened: screened.calls_named(frozenset({"get_peft_model", "inject_adapter_in_model"}))
+        or screened.peft_method("from_pretrained"),
+    ),
     Api("model.state_dict", "state_dict", methods=("state_dict",), receivers=MODEL),
     Api("model.parameters", "parameters", methods=("parameters", "named_parameters"), receivers=MODEL),
     Api(
         "model.load_state_dict", "none", methods=("load_state_dict",), receivers=ANY,
         roles=(("state_dict", (0, "state_dict")), ("strict", (1, "strict"))),
-        tokens=((b"load_state_dict",), (b"load(",)),  # a torch.load somewhere feeds it
+        # a torch.load, a safetensors load or get_peft_model_state_dict somewhere feeds it
+        tokens=((b"load_state_dict",), (b"load(", b"load_file", b"get_peft_model_state_dict")),
         screen=lambda screened: screened.calls_named(frozenset({"load_state_dict"}))
-        and screened.calls_named(frozenset({"load"})),
+        and screened.calls_named(frozenset({"load", "load_file", "get_peft_model_state_dict"})),
     ),
     Api("model.save_pretrained", "none", methods=("save_pretrained", "push_to_hub"), receivers=MODEL),
     # ---- torch
@@ -209,6 +215,10 @@ APIS: tuple[Api, ...] = (
         tokens=((b"optim", b"AdamW", b"SGD", b"Adam"),),
     ),
     Api("optimizer.step", "output", methods=("step",), receivers=frozenset({Kind.OPTIMIZER})),
+    Api(
+        "hub.download", "hub_download", functions=("huggingface_hub.hf_hub_download",),
+        roles=(("repo", (0, "repo_id")), ("filename", (1, "filename"))),
+    ),
     Api(
         "safetensors.load_file", "load_file", functions=("safetensors.torch.load_file", "safetensors.torch.load"),
         roles=(("path", (0, "filename")),), tokens=((b"load_file", b"safetensors"),),

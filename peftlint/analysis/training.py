@@ -128,8 +128,19 @@ def _adapters_managed(interpreter: Interpreter, models: Values) -> None:
     interpreter.transform_everywhere(sites, lambda v: v.updated(inactive_adapters=None))
 
 
+def hub_download(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``hf_hub_download(repo, filename)``: a local path that ends in ``filename``."""
+    names = site.shapes(api, "filename")
+    if not names:
+        return UNKNOWN
+    where = paths.placeholder(f"hf_hub_download of {site.code(site.role_node(api, 'repo') or site.node)}")
+    return interpreter.strings(site.node, [paths.join([where, name]) for name in names])
+
+
 def load_file(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """safetensors' ``load_file(path)``: a state dict; an ``adapter_model.*`` file holds adapter keys."""
     shapes = tuple(site.shapes(api, "path"))
     adapter = bool(shapes) and all(paths.names_adapter_file(shape) for shape in shapes)
-    return frozenset({interpreter.new_value(Kind.STATE_DICT, site.node, None, adapter_file=adapter or None)})
+    return frozenset(
+        {interpreter.new_value(Kind.STATE_DICT, site.node, None, adapter_keys="file" if adapter else None)}
+    )

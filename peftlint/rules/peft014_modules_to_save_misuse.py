@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from peftlint.analysis.values import NONE, Kind, Values, known
+from peftlint.rules.base import Rule
+
+if TYPE_CHECKING:
+    from peftlint.analysis.callsite import CallSite
+
+# list methods that change the list in place and return None
+IN_PLACE = frozenset({"append", "extend", "insert", "sort", "reverse", "remove", "clear"})
+
+
+class ModulesToSaveMisuse(Rule):
+    """
+    ## What it does
+    Finds a peft config whose `modules_to_save` is the result of an in-place list method
+    (`modules_to_save=names.append("lm_head")`, `.extend(...)`, `.sort()`...), or names a module
+    that `target_modules` also names.
+
+    ## Why is this bad?
+    An in-place list method returns `None`: the config gets `modules_to_save=None`, so the modules
+    meant to be trained and saved in full stay frozen and are missing from the saved adapter.
+    A module in both lists is asked to be adapted by LoRA and copied whole at once: peft either
+    rejects the config or adapts one and saves the other, never what the author meant.
+
+    ## Example
+    ```python
+    from peft import LoraConfig
+
+    extra = ["embed_tokens"]
+    config = LoraConfig(r=8, target_modules=["q_proj", "v_proj"], modules_to_save=extra.append("lm_head"))
+    ```
+
+    ## Fix
+    Build the list first, and keep the two lists apart:
+    ```python
+    from peft import LoraConfig
+
+    extra = ["embed_tokens"]
+    extra.append("lm_head")
+    config = LoraConfig(r=8, target_modules=["q_proj", "v_proj"], modules_to_save=extra)
+    ```
+
+    ## References
+    - huggingface/peft#577, huggingface/peft#1689
+    """
+
+    code = "PEFT014"
+    name = "modules-to-save-misuse"
+    summary = "modules_to_save is None (an in-place list method's result) or overlaps target_modules."
+    reports_at = frozenset({"peft.config"})
+
+    def on_call(self, site: CallSite) -> None:
+        import libcst as cst
+
+        node = site.arg_node(None, "modules_to_save")
+        if node is None:
+            return
+        saved = site.kwargs.get("modules_to_save", NONE)
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in IN_PLACE
+            and all(v.kind is Kind.UNKNOWN or (v.kind is Kind.CONST and v.fact("value") is None) for v in saved)
+        ):
+            method = node.func.attr.value
+            self.context.report(
+                self,
+                site,
+                f"`.{method}()` changes the list in place and returns None, so `modules_to_save=None`: the "
+                "modules meant to be trained and saved in full stay frozen and are not saved; build the list "
+                "first and pass the list",
+                related=self._config(site),
+                facts={"misuse": "in_place_list_method"},
+                node=node,
+            )
+            return
+        targets = _names(_resolved(site, site.kwargs.get("target_modules")))
+        both = sorted(targets & _names(_resolved(site, saved))) if targets else []
+        if both:
+            shown = ", ".join(f"`{name}`" for name in both)
+            self.context.report(
+                self,
+                site,
+                f"{shown} is in both `target_modules` and `modules_to_save`: a module cannot be adapted by the "
+                "adapter and saved in full at once; list it in one of them",
+                related=self._config(site),
+                facts={"misuse": "overlap", "overlap": both},
+                node=node,
+            )
+
+    def _config(self, site: CallSite) -> list:  # type: ignore[type-arg]
+        from peftlint.findings import Related
+
+        unit = site.unit
+        return [Related(unit.path, unit.start(site.node), "the peft config is built here")] if unit else []
+
+
+def _resolved(site: CallSite, values: Values | None) -> Values | None:
+    """A list imported from another module of the run (``from settings import TARGETS``) is that list."""
+    if not values or not any(v.kind is Kind.IMPORT for v in values):
+        return values
+    found: set = set()  # type: ignore[type-arg]
+    for value in values:
+        resolved = site.interpreter.resolve_import(value) if value.kind is Kind.IMPORT else None
+        found |= resolved if resolved else {value}
+    return frozenset(found)
+
+
+def _names(values: Values | None) -> set[str]:
+    """The module names a list (or tuple) of literal strings holds on every path; empty if unknown."""
+    if not values or not known(values):
+        return set()
+    found: set[str] | None = None
+    for value in values:
+        if value.kind not in (Kind.LIST, Kind.TUPLE) or value.fact("open"):
+            return set()
+        names = set()
+        for item in value.fact("items", ()):
+            if not known(item) or any(v.kind is not Kind.STRING or v.fact("text") is None for v in item):
+                return set()
+            names |= {v.fact("text") for v in item}
+        found = names if found is None else found & names
+    return found or set()
