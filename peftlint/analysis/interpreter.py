@@ -73,6 +73,7 @@ class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
         self.guards: list[Guard] = []
         self.unit: ParsedUnit | None = None
         self.statement_node: cst.CSTNode | None = None
+        self.adapters_disabled = 0  # how many ``with pm.disable_adapter():`` blocks the walk is in
         self.quiet = 0  # > 0: rules hear nothing (an imported module's bindings, default values)
         self.inlining: list[Function] = []
         self.memo: dict[Any, Any] = {}
@@ -364,7 +365,17 @@ class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
             entered = self.expression(item.item)
             if item.asname is not None:
                 self.assign_target(item.asname.name, self.entered(entered))
-        self.block(node.body)
+        # ``with pm.disable_adapter():``: what runs inside uses no adapter, on purpose
+        disabling = any(
+            isinstance(i.item, cst.Call) and isinstance(i.item.func, cst.Attribute)
+            and i.item.func.attr.value == "disable_adapter"
+            for i in node.items
+        )  # fmt: skip
+        self.adapters_disabled += disabling
+        try:
+            self.block(node.body)
+        finally:
+            self.adapters_disabled -= disabling
 
     def if_statement(self, node: cst.If) -> None:
         self.expression(node.test)

@@ -145,7 +145,7 @@ APIS: tuple[Api, ...] = (
         roles=(("path", (0, "model_id")), ("adapter_name", (1, "adapter_name"))),
     ),
     Api(
-        "peft.set_adapter", "set_adapter", methods=("set_adapter", "enable_adapter_layers"), receivers=PEFT,
+        "peft.set_adapter", "set_adapter", methods=("set_adapter", "enable_adapter_layers"), receivers=MODEL,
         roles=(("adapter_name", (0, "adapter_name")),),
     ),
     Api(
@@ -241,6 +241,7 @@ APIS: tuple[Api, ...] = (
         "trainer.train", "train", methods=("train",), receivers=frozenset({Kind.TRAINER}),
         roles=(("resume", (0, "resume_from_checkpoint")),),
     ),
+    Api("trainer.evaluate", "output", methods=("evaluate", "predict"), receivers=frozenset({Kind.TRAINER})),
     Api(
         "trainer.save_model", "save_model", methods=("save_model",), receivers=frozenset({Kind.TRAINER}),
         roles=(("output_dir", (0, "output_dir")),),

@@ -92,10 +92,13 @@ def output(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Value
 
 def load_adapter(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``pm.load_adapter(path, adapter_name="b")``: a second adapter, loaded but not active."""
-    name = site.literal_text(api, "adapter_name")
-    if name is None or name == "default":
+    literal = site.literal_text(api, "adapter_name")
+    given = site.role_node(api, "adapter_name")
+    if literal == "default" or (literal is None and (given is None or site.spread)):
         return UNKNOWN
-    loaded = Origin(site.unit, site.node, f"adapter {name!r} was loaded here", site.statement)
+    # the adapter's name as code: a literal quoted, a name the code computes as written
+    name = repr(literal) if literal is not None else site.code(given)  # type: ignore[arg-type]
+    loaded = Origin(site.unit, site.node, f"adapter {name} was loaded here", site.statement)
     sites = {v.site for v in site.receiver if v.kind is Kind.PEFT_MODEL}
 
     def pending(value: Value) -> Value:
@@ -114,17 +117,22 @@ def set_adapter(interpreter: Interpreter, api: registry.Api, site: CallSite) -> 
 
 
 def add_weighted_adapter(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    _adapters_managed(interpreter, site.receiver)
+    """A combination of adapters, still to be activated with ``set_adapter``: nothing changes."""
     return NONE
 
 
 def disable_adapter(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    _adapters_managed(interpreter, site.receiver)
+    """``disable_adapter()`` (a context manager) and ``disable_adapters()``: which adapter is active
+    afterwards does not change."""
     return UNKNOWN
 
 
 def _adapters_managed(interpreter: Interpreter, models: Values) -> None:
+    """The code now chooses the active adapter itself (on the wrapper, or on ``pm.base_model``)."""
     sites = {v.site for v in models if v.kind is Kind.PEFT_MODEL}
+    bases = {v.site for v in models if v.kind is Kind.INJECTED_BASE}
+    if bases:
+        sites |= interpreter.sites_where(lambda v: v.kind is Kind.PEFT_MODEL and v.fact("base_site") in bases)
     interpreter.transform_everywhere(sites, lambda v: v.updated(inactive_adapters=None))
 
 

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 from peftlint.analysis import paths
 from peftlint.analysis.values import Kind, Value, known
+from peftlint.findings import Related
 from peftlint.rules.base import Rule, model_facts
 
 if TYPE_CHECKING:
@@ -76,9 +77,16 @@ class AdapterStateDictLoadedNonStrict(Rule):
             "this state dict holds adapter keys as peft saves them (without the adapter name), so with "
             "`strict=False` every key is unexpected and silently dropped: nothing is loaded; use "
             "`set_peft_model_state_dict(model, state_dict)` or `model.load_adapter(path)`",
-            related=[self.context.related(o) for o in value.origin[:1]],
+            related=self._source(site, value),
             facts={**(model_facts(models[0]) if models else {}), "state_dict_source": source},
         )
+
+    def _source(self, site: CallSite, value: Value) -> list[Related]:
+        if value.origin:
+            return [self.context.related(value.origin[0])]
+        assert site.api is not None and site.unit is not None
+        node = site.role_node(site.api, "state_dict") or site.node
+        return [Related(site.unit.path, site.unit.start(node), "the adapter's state dict comes from here")]
 
 
 def _adapter_keys(value: Value) -> str | None:
