@@ -524,6 +524,8 @@ def attribute(interpreter: Interpreter, value: Value, name: str) -> Values:
         return frozenset({component})
     if name == "_orig_mod" and kind in MODEL_KINDS:
         return frozenset({value})
+    if kind is Kind.OUTPUT:
+        return frozenset({value})  # ``out.loss``, ``out.logits``: tensors of the same forward pass
     return UNKNOWN
 
 
@@ -548,6 +550,8 @@ _VERBS: dict[str, Verb] = {
     "requires_grad": training.requires_grad,
     "parameters_of": training.parameters_of,
     "output": training.output,
+    "forward": training.forward,
+    "same_output": training.same_output,
     "load_adapter": training.load_adapter,
     "set_adapter": training.set_adapter,
     "add_weighted_adapter": training.add_weighted_adapter,

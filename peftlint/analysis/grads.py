@@ -16,19 +16,20 @@ def loop_parameter(node: cst.For) -> str | None:
     return target.value if isinstance(target, cst.Name) else None
 
 
-def parameters_unfrozen(node: cst.For, guarded: bool = True) -> list[cst.CSTNode]:
+def parameters_unfrozen(node: cst.For, guarded: bool = True) -> list[tuple[cst.CSTNode, cst.CSTNode]]:
     """Where the loop body may set the loop's parameter trainable: ``p.requires_grad = <not False>``
     or ``p.requires_grad_(<not False>)``. Not ``guarded``: only the body's own statements, and
-    only an unconditional True (``p.requires_grad = "lora_" in n`` decides per parameter)."""
+    only an unconditional True (``p.requires_grad = "lora_" in n`` decides per parameter).
+    Each as (the small statement, its line)."""
     name = loop_parameter(node)
     if name is None:
         return []
-    found: list[cst.CSTNode] = []
+    found: list[tuple[cst.CSTNode, cst.CSTNode]] = []
     stack: list[cst.CSTNode] = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else [node.body]
     while stack:
         current = stack.pop()
         if isinstance(current, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-            found += [small for small in current.body if _sets_trainable(small, name, exactly=not guarded)]
+            found += [(small, current) for small in current.body if _sets_trainable(small, name, exactly=not guarded)]
         elif guarded and isinstance(current, cst.BaseCompoundStatement):
             stack += [c for c in current.children if isinstance(c, cst.CSTNode)]
         elif guarded and isinstance(current, (cst.BaseSuite, cst.Else, cst.ExceptHandler, cst.Finally)):

@@ -176,7 +176,7 @@ APIS: tuple[Api, ...] = (
     # calling a model value itself (``model(**batch)``): the interpreter names such calls this fact
     # (a file can make one wherever it injects adapters into a model it may call afterwards)
     Api(
-        "model.forward", "output", tokens=_PEFT_TOKENS,
+        "model.forward", "forward", tokens=_PEFT_TOKENS,
         screen=lambda screened: screened.calls_named(frozenset({"get_peft_model", "inject_adapter_in_model"}))
         or screened.peft_method("from_pretrained"),
     ),
@@ -215,6 +215,16 @@ APIS: tuple[Api, ...] = (
         tokens=((b"optim", b"AdamW", b"SGD", b"Adam"),),
     ),
     Api("optimizer.step", "output", methods=("step",), receivers=frozenset({Kind.OPTIMIZER})),
+    # a loss computed from a forward pass: the same graph after these; ``backward()`` trains through it
+    Api(
+        "output.same", "same_output", receivers=frozenset({Kind.OUTPUT}),
+        methods=("mean", "sum", "float", "to", "squeeze", "contiguous", "__call__"),
+    ),
+    Api("torch.backward", "output", methods=("backward",), receivers=frozenset({Kind.OUTPUT})),
+    Api(
+        "accelerate.backward", "output", methods=("backward",), receivers=frozenset({Kind.ACCELERATOR}),
+        roles=(("loss", (0, "loss")),),
+    ),
     Api(
         "hub.download", "hub_download", functions=("huggingface_hub.hf_hub_download",),
         roles=(("repo", (0, "repo_id")), ("filename", (1, "filename"))),

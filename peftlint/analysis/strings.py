@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from peftlint.analysis import conditions, paths
+from peftlint.analysis import conditions, paths, training
 from peftlint.analysis.values import UNKNOWN, Kind, Value, Values, const, known, make_facts, or_unknown
 
 if TYPE_CHECKING:
@@ -85,6 +85,9 @@ class Strings:
         # ``OUT_DIR / "model.pt"`` with ``from config import OUT_DIR``: the constant's own value
         left = self.resolved_constants(left)
         right = self.resolved_constants(right)
+        outputs = training.combined_outputs(left, right)
+        if outputs is not None:
+            return outputs
         strings = any(v.kind is Kind.STRING for v in left)
         if operator == "Add" and (strings or any(v.kind is Kind.STRING for v in right)):
             pieces = [self.shapes(left, left_node), self.shapes(right, right_node)]

@@ -85,6 +85,28 @@ def requires_grad(interpreter: Interpreter, api: registry.Api, site: CallSite) -
     return or_unknown(models) if known(site.receiver) else frozenset(models) | UNKNOWN
 
 
+def forward(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``model(**batch)``: an output (its ``.loss``, ``.logits``...) that remembers the model."""
+    models = tuple(sorted((v for v in site.receiver if v.kind in MODEL_KINDS), key=lambda v: str(v.site)))
+    made = interpreter.new_value(Kind.OUTPUT, site.node, None, models=models)
+    return frozenset({made}) if known(site.receiver) else frozenset({made}) | UNKNOWN
+
+
+def same_output(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``loss.mean()``, ``loss.float()``: the same graph."""
+    return site.receiver
+
+
+def combined_outputs(left: Values, right: Values) -> Values | None:
+    """``out.loss / accumulation`` or ``a.loss + b.loss``: the outputs both sides come from, and
+    unknown where a side holds something else than a constant (another tensor may train more)."""
+    if not any(v.kind is Kind.OUTPUT for v in (*left, *right)):
+        return None
+    outputs = frozenset(v for v in (*left, *right) if v.kind is Kind.OUTPUT)
+    other = any(v.kind not in (Kind.OUTPUT, Kind.CONST) for v in (*left, *right))
+    return outputs | UNKNOWN if other else outputs
+
+
 def output(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """A forward pass, ``generate`` or an optimizer step: nothing the analysis tracks comes back."""
     return UNKNOWN

@@ -44,6 +44,7 @@ class Kind(enum.Enum):
     ARG_PARSER = "argument parser"  # facts: options, (dest, default values) pairs
     NAMESPACE = "parsed arguments"  # facts: attrs
     SUPER = "super()"  # facts: class_key, the instance values
+    OUTPUT = "model output"  # what a forward pass gives (and its loss, logits...); facts: models
     # Something unknown that still has an identity: what a loop variable over an unknown iterable
     # holds (``for epoch in range(n)``); ``best = epoch`` copies it. facts: text (the loop target).
     SYMBOL = "symbol"

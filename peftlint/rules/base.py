@@ -66,10 +66,11 @@ class RuleContext:
         node: cst.CSTNode | None = None,
         at: Origin | None = None,
         severity: Severity | None = None,
+        statement: cst.CSTNode | None = None,
     ) -> None:
         """A finding at the call (or ``node`` in it), or ``at`` an origin elsewhere in the run."""
         unit = at.unit if at is not None else site.unit
-        statement = at.statement if at is not None else site.statement
+        statement = statement or (at.statement if at is not None else site.statement)
         where = at.node if at is not None else (node or site.node)
         start, end = unit.range(where) if unit is not None else (Position(1, 1), Position(1, 1))
         self.findings.append(

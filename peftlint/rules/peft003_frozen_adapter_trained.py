@@ -11,7 +11,12 @@ if TYPE_CHECKING:
     from peftlint.analysis.callsite import CallSite
     from peftlint.analysis.values import Origin
 
-_HOW = {"trainer": "a trainer's `train()` trains it", "optimizer": "an optimizer is built over its parameters"}
+_HOW = {
+    "trainer": "a trainer's `train()` trains it",
+    "optimizer": "an optimizer is built over its parameters",
+    "backward": "`backward()` runs through its outputs",
+}
+_WHERE = {"trainer": "trainer.train()", "optimizer": "the optimizer", "backward": "backward()"}
 
 
 class FrozenAdapterTrained(Rule):
@@ -19,8 +24,9 @@ class FrozenAdapterTrained(Rule):
     ## What it does
     Finds an adapter loaded with `PeftModel.from_pretrained(...)`, `PeftModelFor*.from_pretrained(...)`
     or `AutoPeftModel*.from_pretrained(...)` without `is_trainable=True` (absent or literally
-    `False`) that the code then trains: the model is given to a trainer whose `train()` is called, or
-    its `parameters()` are given to an optimizer.
+    `False`) that the code then trains: the model is given to a trainer whose `train()` is called,
+    its `parameters()` are given to an optimizer, or `loss.backward()` (or `accelerator.backward`)
+    runs on a loss that comes from its forward pass alone.
 
     ## Why is this bad?
     peft loads an adapter for inference by default: every parameter, the adapter's included, has
@@ -72,7 +78,7 @@ class FrozenAdapterTrained(Rule):
             if model.kind is not Kind.PEFT_MODEL or model.fact("frozen") != "is_trainable" or not model.origin:
                 continue
             load = model.origin[0]
-            where = "trainer.train()" if how == "trainer" else "the optimizer"
+            where = _WHERE[how]
             self.context.report(
                 self,
                 site,

@@ -10,7 +10,12 @@ from peftlint.rules.base import Rule, model_facts
 if TYPE_CHECKING:
     from peftlint.analysis.callsite import CallSite
 
-_HOW = {"trainer": "a trainer's `train()` trains it", "optimizer": "an optimizer is built over its parameters"}
+_HOW = {
+    "trainer": "a trainer's `train()` trains it",
+    "optimizer": "an optimizer is built over its parameters",
+    "backward": "`backward()` runs through its outputs",
+}
+_WHERE = {"trainer": "trainer.train()", "optimizer": "the optimizer", "backward": "backward()"}
 
 
 class InferenceModeConfigTrained(Rule):
@@ -18,7 +23,8 @@ class InferenceModeConfigTrained(Rule):
     ## What it does
     Finds `get_peft_model(model, config)` (or a trl trainer given `peft_config=config`) where the
     config is a LoRA-family or IA3 config in inference mode, and the resulting model is then
-    trained. A config is in inference mode when it is written with `inference_mode=True`, or read
+    trained (a trainer's `train()`, an optimizer over its parameters, or `backward()` on a loss
+    from its forward pass alone). A config is in inference mode when it is written with `inference_mode=True`, or read
     back from a saved adapter with `LoraConfig.from_pretrained(dir)` (peft saves every adapter's
     config with `inference_mode=True`) and not set back with `config.inference_mode = False`.
 
@@ -76,7 +82,7 @@ class InferenceModeConfigTrained(Rule):
                 if source == "from_pretrained"
                 else f"`{config}(inference_mode=True)`"
             )
-            where = "trainer.train()" if how == "trainer" else "the optimizer"
+            where = _WHERE[how]
             related = (
                 [Related(site.unit.path, site.unit.start(site.node), f"the model is trained here ({where})")]
                 if site.unit is not None

@@ -19,9 +19,11 @@ class PeftAppliedTwice(Rule):
     iteration.
 
     ## Why is this bad?
-    The new adapter is stacked on, or nested inside, the existing one: parameter names gain
-    another `base_model.model.` level, the first adapter is frozen or doubled, and saves and
-    reloads no longer match. peft only warns.
+    peft re-initialises the existing adapter of the same name in place, so whatever it had learnt
+    or loaded is gone (measured with peft 0.21.2: the first adapter's outputs become the base's).
+    When the model given is the wrapper itself, parameter names also gain another
+    `base_model.model.` level, and the saved adapter does not load back onto a fresh base (the
+    reload equals the base model). peft only warns.
 
     ## Example
     ```python
@@ -76,8 +78,9 @@ class PeftAppliedTwice(Rule):
         self.context.report(
             self,
             site,
-            "`get_peft_model` is given a model that already has PEFT layers: the new adapter is stacked on or "
-            "nested inside the first one; add a second adapter with `add_adapter()` + `set_adapter()`, "
+            "`get_peft_model` is given a model that already has PEFT layers: with the same adapter name the "
+            "existing adapter is re-initialised (its training is lost), and a wrapped model is nested one level "
+            "deeper, so its save does not load back; add a second adapter with `add_adapter()` + `set_adapter()`, "
             "or merge first with `model = model.merge_and_unload()`",
             related=related,
             facts={

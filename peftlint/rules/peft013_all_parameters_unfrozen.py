@@ -75,10 +75,10 @@ class AllParametersUnfrozen(Rule):
         loop = site.statement
         if not isinstance(loop, cst.For) or loop.iter is not site.node:
             return
-        for statement in parameters_unfrozen(loop, guarded=False):
-            self._report(site, models[0], statement, "loop")
+        for statement, line in parameters_unfrozen(loop, guarded=False):
+            self._report(site, models[0], statement, "loop", line)
 
-    def _report(self, site: CallSite, model: Value, node: object, form: str) -> None:
+    def _report(self, site: CallSite, model: Value, node: object, form: str, line: object = None) -> None:
         said = "this loop sets every parameter" if form == "loop" else "`requires_grad_()` sets every parameter"
         self.context.report(
             self,
@@ -89,6 +89,7 @@ class AllParametersUnfrozen(Rule):
             related=[self.context.related(model.origin[0])] if model.origin else (),
             facts={**model_facts(model), "form": form},
             node=node,  # type: ignore[arg-type]
+            statement=line,  # type: ignore[arg-type]
         )
 
 

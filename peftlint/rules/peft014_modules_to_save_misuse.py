@@ -6,6 +6,8 @@ from peftlint.analysis.values import NONE, Kind, Values, known
 from peftlint.rules.base import Rule
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from peftlint.analysis.callsite import CallSite
 
 # list methods that change the list in place and return None
@@ -64,6 +66,7 @@ class ModulesToSaveMisuse(Rule):
             and isinstance(node.func, cst.Attribute)
             and node.func.attr.value in IN_PLACE
             and all(v.kind is Kind.UNKNOWN or (v.kind is Kind.CONST and v.fact("value") is None) for v in saved)
+            and not _head_kept_by_task(site, node)
         ):
             method = node.func.attr.value
             self.context.report(
@@ -78,7 +81,10 @@ class ModulesToSaveMisuse(Rule):
             )
             return
         targets = _names(_resolved(site, site.kwargs.get("target_modules")))
-        both = sorted(targets & _names(_resolved(site, saved))) if targets else []
+        kept = _names(_resolved(site, saved))
+        both = sorted(targets & kept) if targets else []
+        if targets <= kept:
+            return  # nothing left to adapt: peft raises (NoMatchingPeftModuleError), loudly
         if both:
             shown = ", ".join(f"`{name}`" for name in both)
             self.context.report(
@@ -96,6 +102,24 @@ class ModulesToSaveMisuse(Rule):
 
         unit = site.unit
         return [Related(unit.path, unit.start(site.node), "the peft config is built here")] if unit else []
+
+
+HEADS = frozenset({"classifier", "score", "qa_outputs"})
+CLASSIFICATION_TASKS = frozenset({"SEQ_CLS", "TOKEN_CLS", "QUESTION_ANS"})
+
+
+def _head_kept_by_task(site: CallSite, node: cst.Call) -> bool:
+    """``task_type="SEQ_CLS"`` makes peft save the usual heads itself: losing ``"classifier"`` changes nothing."""
+    import libcst as cst
+
+    from peftlint.analysis import conditions
+
+    task = site.arg_node(None, "task_type")
+    given = conditions.literal(task) if task is not None else None
+    if isinstance(task, cst.Attribute):
+        given = task.attr.value  # TaskType.SEQ_CLS
+    names = [conditions.literal(arg.value) for arg in node.args]
+    return given in CLASSIFICATION_TASKS and bool(names) and all(name in HEADS for name in names)
 
 
 def _resolved(site: CallSite, values: Values | None) -> Values | None:
