@@ -30,7 +30,7 @@ def admitted_by_imports(
     for path in wanted:
         for suffix in _dotted_suffixes(path):
             by_dotted.setdefault(suffix, path)
-    helpers = _Helpers(wanted, frozenset().union(*(rule.triggers() for rule in rules)))
+    helpers = _Helpers(wanted, frozenset().union(*(rule.helper_triggers() for rule in rules)))
     useful = [path for path in wanted if helpers.any_reaches(path)]  # modules with such a helper
     if not useful:
         return {}
@@ -70,8 +70,8 @@ def admitted_by_imports(
 
 
 class _Helpers:
-    """Which top-level defs of the wanted modules mention a call some rule reports at: a bytes
-    scan of each def's lines (``def save_checkpoint(...):`` ... ``torch.save(``), no parse."""
+    """Which top-level defs and classes of the wanted modules mention a call some rule reports at:
+    a bytes scan of each one's lines (``def save_checkpoint(...):`` ... ``torch.save(``), no parse."""
 
     def __init__(self, wanted: Mapping[str, bytes], triggers: frozenset[str]) -> None:
         self.wanted = wanted
@@ -100,7 +100,8 @@ class _Helpers:
         return any(self._defs(path).values())
 
 
-_DEF = re.compile(rb"^(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
+# a top-level def, or a class (its methods: ``trainer = LoraTrainer(model); trainer.add_lora()``)
+_DEF = re.compile(rb"^(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MULTILINE)
 
 
 def _first_definition(data: bytes) -> int:

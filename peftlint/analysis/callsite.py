@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from peftlint.analysis import conditions, paths
-from peftlint.analysis.values import UNKNOWN, Kind, Origin, Value, Values, known
+from peftlint.analysis.values import UNKNOWN, Kind, Origin, Values, known
 
 if TYPE_CHECKING:
     from peftlint.analysis.registry import Api
@@ -101,29 +101,3 @@ class CallSite:
         model = self.arg(0, "model")
         config = self.arg(None, "peft_config")
         return replace(self, args=(model, config), kwargs={})
-
-
-TRAINING_FACTS = frozenset({"trainer.train", "torch.optimizer", "torch.backward", "accelerate.backward"})
-
-
-def trained(site: CallSite) -> list[tuple[Value, str]]:
-    """The models this call trains, with how: ``trainer.train()`` trains the trainer's ``model``;
-    an optimizer built over ``m.parameters()`` trains ``m``; ``loss.backward()`` trains the models
-    whose forward passes the loss comes from, when it comes from nothing else."""
-    found: list[tuple[Value, str]] = []
-    if site.fact == "trainer.train":
-        for trainer in site.receiver:
-            for model in trainer.attr("model") or ():
-                found.append((model, "trainer"))
-    elif site.fact == "torch.optimizer" and site.api is not None:
-        for params in site.role(site.api, "params"):
-            for model in params.fact("models", ()):
-                found.append((model, "optimizer"))
-    elif site.fact in ("torch.backward", "accelerate.backward") and site.api is not None:
-        loss = site.receiver if site.fact == "torch.backward" else site.role(site.api, "loss")
-        models = [model for v in loss for model in v.fact("models", ())]
-        # a loss that also runs through a model whose adapter is not frozen (a DPO policy next to
-        # its frozen reference) trains that one: the frozen one may be there on purpose
-        if loss and known(loss) and all(v.kind is Kind.OUTPUT for v in loss) and all(m.fact("frozen") for m in models):
-            found += [(model, "backward") for model in models]
-    return found

@@ -94,6 +94,16 @@ def _is_pipeline_loader(qualname: str) -> bool:
 
 
 _PEFT_TOKENS = ((b"peft", b"Peft"),)
+PEFT_TOKENS = _PEFT_TOKENS
+# Calls only peft makes: a helper of another module that makes one is worth following from a
+# file that mentions no peft name itself (``from modeling import load_policy``)
+PEFT_HELPER_CALLS = frozenset(
+    {
+        "get_peft_model", "inject_adapter_in_model", "prepare_model_for_kbit_training", "load_adapter",
+        "merge_and_unload", "disable_adapter", "set_adapter", "get_peft_model_state_dict", "PeftModel",
+        "PeftModelForCausalLM", "AutoPeftModelForCausalLM", "LoraConfig",
+    }
+)  # fmt: skip
 _TORCH = (b"torch",)
 
 APIS: tuple[Api, ...] = (

@@ -101,7 +101,9 @@ class Scopes:
         return found
 
     def sites_where(self, wanted: Callable[[Value], bool]) -> set[object]:
-        """The objects some name of a live frame holds (directly) that are ``wanted``."""
+        """The objects some name of a live frame holds that are ``wanted``: directly, or in a
+        container or object it holds (``self.optimizer`` of a trainer object), as deep as an
+        in-place change is followed."""
         found: set[object] = set()
         seen: set[int] = set()
         for frame in reversed(self.frames):
@@ -109,7 +111,7 @@ class Scopes:
             while current is not None and id(current) not in seen:
                 seen.add(id(current))
                 for values in (current.state or {}).values():
-                    found.update(v.site for v in values if wanted(v))
+                    _collect(values, wanted, found, 0)
                 current = current.parent
         return found
 
@@ -144,6 +146,18 @@ def root(key: str) -> str:
 
 
 MAX_NESTING = 2  # how deep into containers and attributes an in-place change is followed
+
+
+def _collect(values: Values, wanted: Callable[[Value], bool], found: set[object], depth: int) -> None:
+    for value in values:
+        if wanted(value):
+            found.add(value.site)
+        if depth < MAX_NESTING and _holds_values(value):
+            for items in value.fact("items") or ():
+                _collect(items, wanted, found, depth + 1)
+            for name in ("entries", "attrs"):
+                for _, held in value.fact(name) or ():
+                    _collect(held, wanted, found, depth + 1)
 
 
 def _rewrite(values: Values, sites: set[object], change: Callable[[Value], Value], depth: int = 0) -> Values:

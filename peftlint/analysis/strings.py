@@ -92,7 +92,8 @@ class Strings:
         if operator == "Add" and (strings or any(v.kind is Kind.STRING for v in right)):
             pieces = [self.shapes(left, left_node), self.shapes(right, right_node)]
             return self.strings(left_node, self.product(pieces, paths.concat))
-        if operator == "Divide" and strings:
+        # ``x / "adapter_model.safetensors"``: only a path divides by a string, whatever ``x`` is
+        if operator == "Divide" and (strings or any(v.kind is Kind.STRING for v in right)):
             pieces = [self.shapes(left, left_node), self.shapes(right, right_node)]
             return self.strings(left_node, self.product(pieces, lambda *s: paths.join(s)))
         if operator == "Modulo" and strings:

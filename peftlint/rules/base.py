@@ -165,6 +165,15 @@ def _child_fields(kind: type) -> tuple[str, ...]:
     return found
 
 
+def with_peft_layers(values: frozenset[Value]) -> list[Value]:
+    """The models among ``values`` known to carry PEFT layers: a PEFT wrapper, or a base a wrap
+    injected its layers into (with the place it happened), in a stable order."""
+    from peftlint.analysis.values import Kind
+
+    found = (v for v in values if v.kind is Kind.PEFT_MODEL or (v.kind is Kind.INJECTED_BASE and v.origin))
+    return sorted(found, key=lambda v: str(v.site))
+
+
 def model_facts(value: Value) -> dict[str, Any]:
     """What the verifier needs to rebuild a value's model: id or path, class, peft config keywords."""
     facts: dict[str, Any] = {}
@@ -206,6 +215,10 @@ class Rule:
     analysed: ClassVar[bool] = True
     # "safe", "unsafe" or None: what --fix may do for this rule's findings.
     fix_safety: ClassVar[str | None] = None
+    # Token groups a file must also contain (every group, one token of each): the rules about PEFT
+    # models require a peft name, so that ``optimizer.step()`` alone does not make a file analysed.
+    # A file without one is still analysed when it imports a helper of the run that makes a peft call.
+    requires: ClassVar[tuple[tuple[bytes, ...], ...]] = ()
 
     def __init__(self, context: RuleContext) -> None:
         self.context = context
@@ -226,6 +239,8 @@ class Rule:
     @classmethod
     def wants(cls, data: bytes) -> bool:
         """First stage, on the raw bytes: some call the rule reports at can occur."""
+        if not all(any(t in data for t in group) for group in cls.requires):
+            return False
         return any(all(any(t in data for t in group) for group in groups) for groups in _token_groups(cls.reports_at))
 
     @classmethod
@@ -237,6 +252,12 @@ class Rule:
     def triggers(cls) -> frozenset[str]:
         """The names of the calls it reports at: a def that cannot reach one is not analysed alone."""
         return registry.call_names(cls.reports_at)
+
+    @classmethod
+    def helper_triggers(cls) -> frozenset[str]:
+        """The calls that make another module's helper worth following from a file the rule does
+        not want by its own tokens (admission.py)."""
+        return registry.PEFT_HELPER_CALLS if cls.requires else cls.triggers()
 
     @classmethod
     def producers(cls) -> frozenset[str]:

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from peftlint.analysis.callsite import TRAINING_FACTS, trained
+from peftlint.analysis import registry
+from peftlint.analysis.trained import HOW_TRAINED, TRAINING_FACTS, trained
 from peftlint.analysis.values import Kind, Value
 from peftlint.findings import Edit, Fix, Related
 from peftlint.rules.base import Rule, model_facts
@@ -10,13 +11,6 @@ from peftlint.rules.base import Rule, model_facts
 if TYPE_CHECKING:
     from peftlint.analysis.callsite import CallSite
     from peftlint.analysis.values import Origin
-
-_HOW = {
-    "trainer": "a trainer's `train()` trains it",
-    "optimizer": "an optimizer is built over its parameters",
-    "backward": "`backward()` runs through its outputs",
-}
-_WHERE = {"trainer": "trainer.train()", "optimizer": "the optimizer", "backward": "backward()"}
 
 
 class FrozenAdapterTrained(Rule):
@@ -70,6 +64,7 @@ class FrozenAdapterTrained(Rule):
     name = "frozen-adapter-trained"
     summary = "Adapter loaded without is_trainable=True is then trained: 0 trainable parameters, nothing learns."
     reports_at = TRAINING_FACTS
+    requires = registry.PEFT_TOKENS
     needs = frozenset({"peft.load_adapter_model", "peft.auto_load", "trainer"})
     fix_safety = "safe"
 
@@ -78,11 +73,11 @@ class FrozenAdapterTrained(Rule):
             if model.kind is not Kind.PEFT_MODEL or model.fact("frozen") != "is_trainable" or not model.origin:
                 continue
             load = model.origin[0]
-            where = _WHERE[how]
+            where = HOW_TRAINED[how][1]
             self.context.report(
                 self,
                 site,
-                f"`{_loader(model)}` loads the adapter frozen (no `is_trainable=True`) and {_HOW[how]}: "
+                f"`{_loader(model)}` loads the adapter frozen (no `is_trainable=True`) and {HOW_TRAINED[how][0]}: "
                 "0 trainable parameters, the adapter never changes; pass `is_trainable=True`",
                 related=[Related(site.unit.path, site.unit.start(site.node), f"the model is trained here ({where})")]
                 if site.unit is not None

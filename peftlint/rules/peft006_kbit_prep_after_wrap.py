@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis.values import Kind
-from peftlint.rules.base import Rule, model_facts
+from peftlint.analysis import registry
+from peftlint.rules.base import Rule, model_facts, with_peft_layers
 
 if TYPE_CHECKING:
     from peftlint.analysis.callsite import CallSite
@@ -49,12 +49,12 @@ class KbitPrepAfterWrap(Rule):
     name = "kbit-prep-after-wrap"
     summary = "prepare_model_for_kbit_training after the wrap freezes the adapter: 0 trainable parameters."
     reports_at = frozenset({"peft.prepare_model_for_kbit_training"})
+    requires = registry.PEFT_TOKENS
     needs = frozenset({"peft.get_peft_model", "peft.load_adapter_model", "peft.auto_load", "trainer"})
 
     def on_call(self, site: CallSite) -> None:
         assert site.api is not None
-        wrapped = [v for v in site.role(site.api, "model") if v.kind in (Kind.PEFT_MODEL, Kind.INJECTED_BASE)]
-        wrapped = sorted((v for v in wrapped if v.origin), key=lambda v: str(v.site))
+        wrapped = with_peft_layers(site.role(site.api, "model"))
         if not wrapped:
             return
         self.context.report(

@@ -2,20 +2,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis.callsite import TRAINING_FACTS, trained
+from peftlint.analysis import registry
+from peftlint.analysis.trained import HOW_TRAINED, TRAINING_FACTS, trained
 from peftlint.analysis.values import Kind
 from peftlint.findings import Related
 from peftlint.rules.base import Rule, model_facts
 
 if TYPE_CHECKING:
     from peftlint.analysis.callsite import CallSite
-
-_HOW = {
-    "trainer": "a trainer's `train()` trains it",
-    "optimizer": "an optimizer is built over its parameters",
-    "backward": "`backward()` runs through its outputs",
-}
-_WHERE = {"trainer": "trainer.train()", "optimizer": "the optimizer", "backward": "backward()"}
 
 
 class InferenceModeConfigTrained(Rule):
@@ -69,6 +63,7 @@ class InferenceModeConfigTrained(Rule):
     name = "inference-mode-config-trained"
     summary = "A config in inference mode (written, or read from a saved adapter) is trained: nothing learns."
     reports_at = TRAINING_FACTS
+    requires = registry.PEFT_TOKENS
     needs = frozenset({"peft.get_peft_model", "peft.config", "peft.config_from_pretrained", "trainer"})
 
     def on_call(self, site: CallSite) -> None:
@@ -82,7 +77,8 @@ class InferenceModeConfigTrained(Rule):
                 if source == "from_pretrained"
                 else f"`{config}(inference_mode=True)`"
             )
-            where = _WHERE[how]
+            where = HOW_TRAINED[how][1]
+            wrapper = model.fact("wrapped_by") or "get_peft_model"
             related = (
                 [Related(site.unit.path, site.unit.start(site.node), f"the model is trained here ({where})")]
                 if site.unit is not None
@@ -91,7 +87,7 @@ class InferenceModeConfigTrained(Rule):
             self.context.report(
                 self,
                 site,
-                f"{said}, so `{model.fact('wrapped_by') or 'get_peft_model'}` adds a frozen adapter, and {_HOW[how]}: "
+                f"{said}, so `{wrapper}` adds a frozen adapter, and {HOW_TRAINED[how][0]}: "
                 "0 trainable parameters, nothing learns; set `config.inference_mode = False` before wrapping",
                 related=related,
                 facts={**model_facts(model), "config_source": source},

@@ -57,6 +57,7 @@ class AdapterStateDictLoadedNonStrict(Rule):
     name = "adapter-state-dict-loaded-non-strict"
     summary = "Adapter state dict loaded with strict=False: its keys do not match, every one is dropped."
     reports_at = frozenset({"model.load_state_dict"})
+    requires = ((b"peft", b"Peft", b"adapter_model"),)  # an adapter file needs no peft import
     needs = frozenset({"peft.get_peft_model_state_dict", "torch.load", "safetensors.load_file"})
 
     def on_call(self, site: CallSite) -> None:

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis.values import Kind
+from peftlint.analysis import registry
 from peftlint.findings import Related
-from peftlint.rules.base import Rule, model_facts
+from peftlint.rules.base import Rule, model_facts, with_peft_layers
 
 if TYPE_CHECKING:
     from peftlint.analysis.callsite import CallSite
@@ -56,14 +56,14 @@ class PeftAppliedTwice(Rule):
 
     code = "PEFT010"
     name = "peft-applied-twice"
-    summary = "get_peft_model on a model that already has PEFT layers: adapters stack or nest."
+    summary = "get_peft_model on a model that already has PEFT layers: its adapter is reset or nested."
     reports_at = frozenset({"peft.get_peft_model"})
+    requires = registry.PEFT_TOKENS
     needs = frozenset({"peft.get_peft_model", "peft.load_adapter_model", "peft.auto_load", "trainer"})
 
     def on_call(self, site: CallSite) -> None:
         assert site.api is not None
-        wrapped = [v for v in site.role(site.api, "model") if v.kind in (Kind.PEFT_MODEL, Kind.INJECTED_BASE)]
-        wrapped = sorted((v for v in wrapped if v.origin), key=lambda v: str(v.site))
+        wrapped = with_peft_layers(site.role(site.api, "model"))
         if not wrapped:
             return
         related = []

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis.values import Kind, Value, known
-from peftlint.rules.base import Rule, model_facts
+from peftlint.analysis import registry
+from peftlint.analysis.values import Value, known
+from peftlint.rules.base import Rule, model_facts, with_peft_layers
 
 if TYPE_CHECKING:
     from peftlint.analysis.callsite import CallSite
@@ -56,6 +57,7 @@ class AllParametersUnfrozen(Rule):
     name = "all-parameters-unfrozen"
     summary = "Every parameter of a PEFT model made trainable: full fine-tuning instead of the adapter."
     reports_at = frozenset({"model.parameters", "model.requires_grad"})
+    requires = registry.PEFT_TOKENS
     needs = frozenset({"peft.get_peft_model", "peft.load_adapter_model", "peft.auto_load", "trainer"})
 
     def on_call(self, site: CallSite) -> None:
@@ -97,6 +99,5 @@ def _peft_models(values: frozenset[Value]) -> list[Value]:
     """The receiver is known to carry PEFT layers on every path (a wrapper, or a base injected into)."""
     if not values or not known(values):
         return []
-    if not all(v.kind is Kind.PEFT_MODEL or (v.kind is Kind.INJECTED_BASE and v.origin) for v in values):
-        return []
-    return sorted(values, key=lambda v: str(v.site))
+    found = with_peft_layers(values)
+    return found if len(found) == len(values) else []

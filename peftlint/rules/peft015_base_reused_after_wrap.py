@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from peftlint.analysis import registry
 from peftlint.analysis.values import Kind
 from peftlint.findings import Severity
 from peftlint.rules.base import Rule, model_facts
@@ -59,6 +60,7 @@ class BaseReusedAfterWrap(Rule):
     summary = "The base model is used after get_peft_model injected the adapter into it in place."
     severity = Severity.INFO
     reports_at = frozenset({"model.forward", "model.generate", "model.save_pretrained"})
+    requires = registry.PEFT_TOKENS
     needs = frozenset({"peft.get_peft_model", "peft.load_adapter_model"})
 
     def on_call(self, site: CallSite) -> None:
