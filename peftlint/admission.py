@@ -70,23 +70,29 @@ def admitted_by_imports(
 
 
 class _Helpers:
-    """Which top-level defs and classes of the wanted modules mention a call some rule reports at:
-    a bytes scan of each one's lines (``def save_checkpoint(...):`` ... ``torch.save(``), no parse."""
+    """Which top-level defs of the wanted modules mention a call some rule reports at, and which
+    classes make a model carry PEFT layers in a method (``trainer = LoraTrainer(model);
+    trainer.add_lora()``): a bytes scan of each one's lines, no parse. Classes are held to the
+    narrower calls: a library class's methods call everything (``PreTrainedModel`` loads and saves)."""
 
     def __init__(self, wanted: Mapping[str, bytes], triggers: frozenset[str]) -> None:
+        from peftlint.analysis.registry import PEFT_HELPER_CALLS
+
         self.wanted = wanted
-        self.calls = re.compile(rb"\b(?:" + b"|".join(re.escape(t.encode()) for t in sorted(triggers)) + rb")\s*\(")
+        self.calls = _calls_of(triggers)
+        self.class_calls = _calls_of(PEFT_HELPER_CALLS)
         self.defs: dict[str, dict[str, bool]] = {}
 
     def _defs(self, path: str) -> dict[str, bool]:
         found = self.defs.get(path)
         if found is None:
             data = self.wanted[path]
-            starts = [(m.start(), m.group(1).decode("utf-8", "replace")) for m in _DEF.finditer(data)]
+            starts = [(m.start(), m.group(1), m.group(2).decode("utf-8", "replace")) for m in _DEF.finditer(data)]
             found = {}
-            for index, (start, name) in enumerate(starts):
+            for index, (start, keyword, name) in enumerate(starts):
                 end = starts[index + 1][0] if index + 1 < len(starts) else len(data)
-                found[name] = found.get(name, False) or bool(self.calls.search(data, start, end))
+                calls = self.class_calls if keyword == b"class" else self.calls
+                found[name] = found.get(name, False) or bool(calls.search(data, start, end))
             self.defs[path] = found
         return found
 
@@ -101,7 +107,11 @@ class _Helpers:
 
 
 # a top-level def, or a class (its methods: ``trainer = LoraTrainer(model); trainer.add_lora()``)
-_DEF = re.compile(rb"^(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MULTILINE)
+_DEF = re.compile(rb"^(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.MULTILINE)
+
+
+def _calls_of(names: frozenset[str]) -> re.Pattern[bytes]:
+    return re.compile(rb"\b(?:" + b"|".join(re.escape(t.encode()) for t in sorted(names)) + rb")\s*\(")
 
 
 def _first_definition(data: bytes) -> int:

@@ -146,7 +146,8 @@ def _run_rules(
     triggers = frozenset().union(*(rule.triggers() for rule in rules))
     producers = frozenset().union(*(rule.producers() for rule in rules))
     project = Project(run_files)
-    reach = Reach(screened, triggers, producers) if screened is not None else None
+    members = frozenset().union(*(rule.member_triggers() for rule in rules))
+    reach = Reach(screened, triggers, producers, members) if screened is not None else None
     interpreter = Interpreter(project, dispatch, reach)
     scope = ModuleScope(path=path, source=Source(path, text, screened.units if screened else None), name="__main__")
     errors: list[FileError] = []

@@ -19,8 +19,11 @@ import pytest
 from peftlint import lint_paths
 from peftlint.config import Settings
 from peftlint.findings import Finding, Position
+from peftlint.rules import all_rules
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+# every rule, those off by default (selected by their own code) included
+EVERY_RULE = Settings(select=tuple(rule.code for rule in all_rules()))
 EXPECT = re.compile(r"#\s*expect:\s*((?:PEFT\d{3}[,\s]*)+)")
 
 
@@ -85,7 +88,7 @@ def snapshot(findings: Sequence[Finding], folder: Path) -> str:
 
 @pytest.mark.parametrize("run", _runs(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fixture(run: Path, update_snapshots: bool) -> None:
-    result = lint_paths([str(run)], Settings())
+    result = lint_paths([str(run)], EVERY_RULE)
     assert not result.errors, result.errors
     code_under_test = run.parent.name.upper()
     actual = {(str(Path(f.path).resolve()), f.start.cell or 0, f.start.line, f.code) for f in result.findings}

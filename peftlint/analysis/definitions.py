@@ -82,7 +82,7 @@ class Definitions:
         reach = self.reach
         if reach is None or method.source_unit is None:
             return self.function_reaches(method)
-        return bool(reach.triggered(method.source_unit.calls))
+        return bool(reach.method_triggered(method.source_unit.calls))
 
     def analyse_method_alone(self, method: Function, instance: Value, self_state: State) -> None:
         params = method.params()

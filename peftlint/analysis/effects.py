@@ -78,7 +78,9 @@ def wrap(interpreter: Interpreter, api: registry.Api, site: CallSite, how: str |
         facts["frozen"] = training.frozen_load(site, api)
     else:
         facts["frozen"] = training.frozen_config(site.role(api, "config"))
-    injected = inject(interpreter, site, models, how, site.role_node(api, "model"))
+    configs = site.role(api, "config")
+    prompt = bool(configs) and all(v.fact("config_class") in registry.PROMPT_LEARNING_CONFIGS for v in configs)
+    injected = models if prompt else inject(interpreter, site, models, how, site.role_node(api, "model"))
     bases = {v.site for v in injected if v.kind in MODEL_KINDS}
     if len(bases) == 1:
         facts["base_site"] = next(iter(bases))
@@ -136,7 +138,8 @@ def new(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
         facts["frozen"] = training.frozen_load(site, api)
         facts["wrapped_by"] = f"{_owner(site)}.from_pretrained"
     elif kind is Kind.PEFT_CONFIG:
-        facts.update(config_class=_owner(site), from_pretrained=True)
+        shapes = site.shapes(api, "path")
+        facts.update(config_class=_owner(site), from_pretrained=paths.render(shapes[0]) if len(shapes) == 1 else "?")
     elif kind is Kind.STATE_DICT:
         facts["adapter"] = api.fact == "peft.get_peft_model_state_dict"
         # keys as peft saves an adapter: without the adapter name (``lora_A.weight``, not ``lora_A.default.weight``)
@@ -246,7 +249,9 @@ def merge(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values
     merged = interpreter.new_value(Kind.BASE_MODEL, site.node, None, **facts)
     if len(bases) == 1 and None not in bases:
         base = bases.pop()
-        interpreter.transform_everywhere({base}, lambda v: replace(v, kind=Kind.BASE_MODEL, origin=()))
+        interpreter.transform_everywhere(
+            {base}, lambda v: replace(v, kind=Kind.BASE_MODEL, origin=()).updated(merged=True, injected_by=None)
+        )
         merged = replace(merged, site=base)
     return frozenset({merged})
 
@@ -557,6 +562,7 @@ _VERBS: dict[str, Verb] = {
     "add_weighted_adapter": training.add_weighted_adapter,
     "disable_adapter": training.disable_adapter,
     "load_file": training.load_file,
+    "delete_adapter": training.delete_adapter,
     "hub_download": training.hub_download,
     "none": nothing,
     "torch_load": torch_load,

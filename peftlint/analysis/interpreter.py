@@ -365,12 +365,24 @@ class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
             entered = self.expression(item.item)
             if item.asname is not None:
                 self.assign_target(item.asname.name, self.entered(entered))
-        # ``with pm.disable_adapter():``: what runs inside uses no adapter, on purpose
-        disabling = any(
-            isinstance(i.item, cst.Call) and isinstance(i.item.func, cst.Attribute)
-            and i.item.func.attr.value == "disable_adapter"
+        methods = {
+            i.item.func.attr.value
             for i in node.items
-        )  # fmt: skip
+            if isinstance(i.item, cst.Call) and isinstance(i.item.func, cst.Attribute)
+        }
+        if methods & _EXPECTS_RAISE:
+            # ``with pytest.raises(ValueError):`` the block is meant to raise: its calls are not
+            # misuse, and what runs after it starts from what held before it
+            entry = None if self.frame.state is None else dict(self.frame.state)
+            self.quiet += 1
+            try:
+                self.block(node.body)
+            finally:
+                self.quiet -= 1
+            self.frame.state = entry
+            return
+        # ``with pm.disable_adapter():``: what runs inside uses no adapter, on purpose
+        disabling = "disable_adapter" in methods
         self.adapters_disabled += disabling
         try:
             self.block(node.body)
@@ -573,6 +585,9 @@ class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
             return evaluate()
         finally:
             self.quiet -= 1
+
+
+_EXPECTS_RAISE = frozenset({"raises", "assertRaises", "assertRaisesRegex"})
 
 
 def _as_name(asname: cst.AsName) -> str:

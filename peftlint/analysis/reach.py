@@ -18,10 +18,18 @@ from peftlint.analysis.registry import TRAINER_HOOKS
 
 
 class Reach:
-    def __init__(self, screen: Screen, triggers: frozenset[str], producers: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        screen: Screen,
+        triggers: frozenset[str],
+        producers: frozenset[str] = frozenset(),
+        member_triggers: frozenset[str] = frozenset(),
+    ) -> None:
         # ``from peft import get_peft_model as wrap``: ``wrap(...)`` is a call of the same name
         aliases = {local: qualname.rsplit(".", 1)[-1] for local, qualname in screen.imports.items()}
         self.triggers = triggers | {local for local, name in aliases.items() if name in triggers}
+        # a method sees what ``__init__`` put on ``self`` (a PEFT model): its own calls count too
+        self.member_triggers = self.triggers | member_triggers
         producers = producers | triggers
         self.producers = producers | {local for local, name in aliases.items() if name in producers}
         self.defined: dict[str, list[Unit]] = {}
@@ -63,7 +71,9 @@ class Reach:
             if self._known.get((id(unit), broad)):
                 return True
             calls = unit.calls if not unit.members else set().union(*(m.calls for m in unit.members))
-            if self.triggered(calls, broad):
+            if self.triggered(calls, broad) or (
+                not broad and (unit.member or unit.kind == CLASS) and not self.member_triggers.isdisjoint(calls)
+            ):
                 return True
             for name in calls:
                 stack.extend(self.callees(name))
@@ -81,14 +91,21 @@ class Reach:
         names = self.producers if broad else self.triggers
         return not names.isdisjoint(calls) or any("Peft" in name for name in calls)
 
+    def method_triggered(self, calls: set[str]) -> bool:
+        """A method makes a call some rule reports at (it sees what ``__init__`` set on ``self``)."""
+        return self.triggered(calls) or not self.member_triggers.isdisjoint(calls)
+
     def node_reaches(self, node: cst.FunctionDef, parsed: Any) -> bool:
         """A def met inside a unit (a nested def, or any def of a file parsed whole)."""
         key = id(node)
         known = self._nodes.get(key)
         if known is None:
             calls = call_names(node)
-            known = self.triggered(calls) or any(
-                self.unit_reaches(unit) for name in calls for unit in self.callees(name)
+            method = bool(node.params.params) and node.params.params[0].name.value == "self"
+            known = (
+                self.triggered(calls)
+                or (method and not self.member_triggers.isdisjoint(calls))
+                or any(self.unit_reaches(unit) for name in calls for unit in self.callees(name))
             )
             self._nodes[key] = known
         return known
@@ -121,7 +138,7 @@ class Everything(Reach):
     """No pruning: every def is analysed (a file CPython could not parse, or tests)."""
 
     def __init__(self) -> None:
-        self.triggers = self.producers = frozenset()
+        self.triggers = self.producers = self.member_triggers = frozenset()
         self.defined = {}
         self._known = {}
         self._nodes = {}
@@ -131,6 +148,10 @@ class Everything(Reach):
 
     def unit_produces(self, unit: Unit) -> bool:
         return True
+
+    def method_triggered(self, calls: set[str]) -> bool:
+        """A method makes a call some rule reports at (it sees what ``__init__`` set on ``self``)."""
+        return self.triggered(calls) or not self.member_triggers.isdisjoint(calls)
 
     def node_reaches(self, node: cst.FunctionDef, parsed: Any) -> bool:
         return True

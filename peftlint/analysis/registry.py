@@ -95,15 +95,10 @@ def _is_pipeline_loader(qualname: str) -> bool:
 
 _PEFT_TOKENS = ((b"peft", b"Peft"),)
 PEFT_TOKENS = _PEFT_TOKENS
-# Calls only peft makes: a helper of another module that makes one is worth following from a
-# file that mentions no peft name itself (``from modeling import load_policy``)
-PEFT_HELPER_CALLS = frozenset(
-    {
-        "get_peft_model", "inject_adapter_in_model", "prepare_model_for_kbit_training", "load_adapter",
-        "merge_and_unload", "disable_adapter", "set_adapter", "get_peft_model_state_dict", "PeftModel",
-        "PeftModelForCausalLM", "AutoPeftModelForCausalLM", "LoraConfig",
-    }
-)  # fmt: skip
+# Calls that make a model carry PEFT layers: a helper of another module that makes one is worth
+# following from a file that mentions no peft name itself (``from modeling import load_policy``;
+# ``PeftModel.from_pretrained(...)`` counts through PEFT001's ``from_pretrained``)
+PEFT_HELPER_CALLS = frozenset({"get_peft_model", "inject_adapter_in_model", "PeftModel", "PeftMixedModel"})
 _TORCH = (b"torch",)
 
 APIS: tuple[Api, ...] = (
@@ -163,6 +158,7 @@ APIS: tuple[Api, ...] = (
         roles=(("adapters", (0, "adapters")),),
     ),
     Api("peft.disable_adapter", "disable_adapter", methods=("disable_adapter",), receivers=PEFT),
+    Api("peft.delete_adapter", "delete_adapter", methods=("delete_adapter", "delete_adapters"), receivers=MODEL),
     Api("peft.get_base_model", "base_of", methods=("get_base_model",), receivers=PEFT),
     # ---- models
     Api(
@@ -222,6 +218,7 @@ APIS: tuple[Api, ...] = (
     Api(
         "torch.optimizer", "new", functions=("torch.optim.*", "bitsandbytes.optim.*", "transformers.AdamW"),
         kind=Kind.OPTIMIZER, roles=(("params", (0, "params")),), note="the optimizer was built here",
+        calls=("AdamW", "Adam", "SGD", "Adafactor", "RMSprop", "Adagrad", "AdamW8bit", "PagedAdamW8bit", "Lion"),
         tokens=((b"optim", b"AdamW", b"SGD", b"Adam"),),
     ),
     Api("optimizer.step", "output", methods=("step",), receivers=frozenset({Kind.OPTIMIZER})),
@@ -304,6 +301,7 @@ APIS: tuple[Api, ...] = (
 )  # fmt: skip
 
 FORWARD = next(api for api in APIS if api.fact == "model.forward")
+PEFT_CALL_NAMES = frozenset().union(*(api.call_names for api in APIS if api.fact.startswith("peft.")))
 
 # What transformers' Trainer calls on itself: an override of these in a subclass runs when the
 # method on the left is called. ``train(resume_from_checkpoint=...)`` first loads the checkpoint
@@ -329,6 +327,14 @@ FREEZING_CONFIGS = frozenset(
     {
         "LoraConfig", "AdaLoraConfig", "IA3Config", "LoHaConfig", "LoKrConfig", "OFTConfig", "BOFTConfig",
         "VeraConfig", "FourierFTConfig", "VBLoRAConfig", "HRAConfig", "RandLoraConfig",
+    }
+)  # fmt: skip
+# Prompt-learning configs: get_peft_model adds a prompt encoder to the wrapper and injects nothing
+# into the model it is given
+PROMPT_LEARNING_CONFIGS = frozenset(
+    {
+        "PromptTuningConfig", "PrefixTuningConfig", "PromptEncoderConfig", "MultitaskPromptTuningConfig",
+        "CPTConfig", "CartridgeConfig", "PromptLearningConfig",
     }
 )  # fmt: skip
 # Module-level constants of libraries, as values the analysis can decide branches on.

@@ -37,11 +37,21 @@ def frozen_config(configs: Values) -> str | None:
         if "inference_mode" in keywords:
             mode = keywords["inference_mode"]
         else:
-            mode = True if value.fact("from_pretrained") else False
+            mode = _saved_adapter(value.fact("from_pretrained"))
         if mode is not True or "inference_mode" in (value.fact("unknown_keywords") or ()):
             return None
         why.add("inference_mode")
     return why.pop() if why else None
+
+
+_ADAPTER_DIRECTORY = ("adapter", "lora", "checkpoint", "ckpt", "peft", "sft", "dpo")
+
+
+def _saved_adapter(path: object) -> bool:
+    """``LoraConfig.from_pretrained(path)`` reads a saved adapter's config (saved with
+    ``inference_mode=True``) when the path says it is one; a hand-written config file the code
+    names otherwise may say anything."""
+    return isinstance(path, str) and any(word in path.lower() for word in _ADAPTER_DIRECTORY)
 
 
 def set_config_attribute(interpreter: Interpreter, configs: Values, name: str, node: cst.BaseExpression) -> None:
@@ -165,6 +175,13 @@ def hub_download(interpreter: Interpreter, api: registry.Api, site: CallSite) ->
         return UNKNOWN
     where = paths.placeholder(f"hf_hub_download of {site.code(site.role_node(api, 'repo') or site.node)}")
     return interpreter.strings(site.node, [paths.join([where, name]) for name in names])
+
+
+def delete_adapter(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``delete_adapter(s)(name)``: which adapters the model still carries is no longer known."""
+    sites = {v.site for v in site.receiver if v.kind in MODEL_KINDS}
+    interpreter.transform_everywhere(sites, lambda v: v.updated(adapters_deleted=True))
+    return NONE
 
 
 def load_file(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:

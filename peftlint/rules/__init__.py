@@ -128,7 +128,8 @@ def rule_by_code(code: str) -> type[Rule] | None:
 
 
 def select_rules(select: tuple[str, ...], ignore: tuple[str, ...]) -> tuple[type[Rule], ...]:
-    """Codes or prefixes (``PEFT``, ``PEFT00``, ``PEFT001``); the longest matching prefix wins."""
+    """Codes or prefixes (``PEFT``, ``PEFT00``, ``PEFT001``); the longest matching prefix wins. A
+    rule that is not enabled by default is chosen only by its own full code."""
 
     def strength(patterns: tuple[str, ...], code: str) -> int:
         matches = [len(p) for p in patterns if code_matches(p, code)]
@@ -137,6 +138,8 @@ def select_rules(select: tuple[str, ...], ignore: tuple[str, ...]) -> tuple[type
     chosen = []
     for rule in all_rules():
         selected = strength(select, rule.code)
+        if not rule.default_enabled and selected < len(rule.code):
+            continue
         if selected >= 0 and selected > strength(ignore, rule.code):
             chosen.append(rule)
     return tuple(chosen)

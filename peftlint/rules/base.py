@@ -215,10 +215,15 @@ class Rule:
     analysed: ClassVar[bool] = True
     # "safe", "unsafe" or None: what --fix may do for this rule's findings.
     fix_safety: ClassVar[str | None] = None
-    # Token groups a file must also contain (every group, one token of each): the rules about PEFT
-    # models require a peft name, so that ``optimizer.step()`` alone does not make a file analysed.
-    # A file without one is still analysed when it imports a helper of the run that makes a peft call.
+    # Token groups a file must also contain (every group, one token of each).
     requires: ClassVar[tuple[tuple[bytes, ...], ...]] = ()
+    # A rule about PEFT models: a file matters only if it imports from peft (``optimizer.step()``
+    # or ``.train()`` alone does not make a file analysed); a file that does not is still
+    # analysed when it calls a helper of the run that makes a peft call (admission.py).
+    peft_only: ClassVar[bool] = False
+    # False: the rule runs only when selected by its own code (``--select PEFT015``), not by a
+    # prefix or ALL (an information rule whose precision on real code is not perfect)
+    default_enabled: ClassVar[bool] = True
 
     def __init__(self, context: RuleContext) -> None:
         self.context = context
@@ -239,31 +244,47 @@ class Rule:
     @classmethod
     def wants(cls, data: bytes) -> bool:
         """First stage, on the raw bytes: some call the rule reports at can occur."""
-        if not all(any(t in data for t in group) for group in cls.requires):
+        required = (*cls.requires, *(registry.PEFT_TOKENS if cls.peft_only else ()))
+        if not all(any(t in data for t in group) for group in required):
             return False
         return any(all(any(t in data for t in group) for group in groups) for groups in _token_groups(cls.reports_at))
 
     @classmethod
     def screen(cls, screen: Screen) -> bool:
-        """Second stage, on the calls CPython's AST shows: a call the rule reports at occurs at all."""
+        """Second stage, on the calls CPython's AST shows: a call the rule reports at occurs at all
+        (and, for a rule about PEFT models, the file imports from peft)."""
+        if cls.peft_only and not screen.peft_names:
+            return False
         return any(api.occurs_in(screen) for api in registry.apis_for(cls.reports_at))
 
     @classmethod
     def triggers(cls) -> frozenset[str]:
-        """The names of the calls it reports at: a def that cannot reach one is not analysed alone."""
+        """The names of the calls it reports at: a def that cannot reach one is not analysed alone.
+        For a rule about PEFT models, the names of peft's calls: a def analysed alone has unknown
+        arguments, so it holds a PEFT model only if it makes one (``optimizer.step()`` alone is
+        not worth a walk)."""
+        if cls.peft_only:
+            return registry.PEFT_CALL_NAMES
+        return registry.call_names(cls.reports_at)
+
+    @classmethod
+    def member_triggers(cls) -> frozenset[str]:
+        """For a method analysed alone (it sees what ``__init__`` set on ``self``): the names of the
+        calls the rule reports at."""
         return registry.call_names(cls.reports_at)
 
     @classmethod
     def helper_triggers(cls) -> frozenset[str]:
         """The calls that make another module's helper worth following from a file the rule does
         not want by its own tokens (admission.py)."""
-        return registry.PEFT_HELPER_CALLS if cls.requires else cls.triggers()
+        return registry.PEFT_HELPER_CALLS if cls.peft_only or cls.requires else cls.triggers()
 
     @classmethod
     def producers(cls) -> frozenset[str]:
         """The names of the calls that make what it looks for: another module's def that cannot
-        reach one of these (or a trigger) is not followed into."""
-        return registry.call_names(cls.needs)
+        reach one of these (or a trigger) is not followed into. A call the rule reports at counts
+        too: a helper that steps the optimizer it is given is followed from where it is called."""
+        return registry.call_names(cls.needs) | registry.call_names(cls.reports_at)
 
     @classmethod
     def documentation(cls) -> str:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from peftlint.analysis import registry
 from peftlint.analysis.trained import HOW_TRAINED, TRAINING_FACTS, trained
 from peftlint.analysis.values import Kind, Value
 from peftlint.findings import Edit, Fix, Related
@@ -64,8 +63,8 @@ class FrozenAdapterTrained(Rule):
     name = "frozen-adapter-trained"
     summary = "Adapter loaded without is_trainable=True is then trained: 0 trainable parameters, nothing learns."
     reports_at = TRAINING_FACTS
-    requires = registry.PEFT_TOKENS
-    needs = frozenset({"peft.load_adapter_model", "peft.auto_load", "trainer"})
+    peft_only = True
+    needs = frozenset({"model.parameters", "torch.optimizer", "peft.load_adapter_model", "peft.auto_load", "trainer"})
     fix_safety = "safe"
 
     def on_call(self, site: CallSite) -> None:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis import registry
 from peftlint.analysis.values import Kind
 from peftlint.findings import Edit, Fix, Related, Severity
 from peftlint.rules.base import Rule, model_facts
@@ -62,7 +61,7 @@ class MergeResultDiscarded(Rule):
     summary = "merge_and_unload()/unload() result dropped: the PEFT model stays a wrapper, its save is empty."
     severity = Severity.WARNING
     reports_at = frozenset({"peft.merge_and_unload", "model.save_pretrained"})
-    requires = registry.PEFT_TOKENS
+    peft_only = True
     needs = frozenset({"peft.get_peft_model", "peft.load_adapter_model", "peft.auto_load", "trainer"})
     fix_safety = "safe"
 

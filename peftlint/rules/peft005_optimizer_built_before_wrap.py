@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis import registry
 from peftlint.analysis.values import Kind, Value
 from peftlint.findings import Related
 from peftlint.rules.base import Rule
@@ -70,8 +69,8 @@ class OptimizerBuiltBeforeWrap(Rule):
     name = "optimizer-built-before-wrap"
     summary = "Optimizer built over the model before get_peft_model: it holds none of the adapter's parameters."
     reports_at = frozenset({"optimizer.step", "trainer", "accelerate.prepare"})
-    requires = registry.PEFT_TOKENS
-    needs = frozenset({"torch.optimizer", "peft.get_peft_model", "peft.inject_adapter_in_model"})
+    peft_only = True
+    needs = frozenset({"model.parameters", "torch.optimizer", "peft.get_peft_model", "peft.inject_adapter_in_model"})
 
     def on_call(self, site: CallSite) -> None:
         for optimizer in _stale(site):

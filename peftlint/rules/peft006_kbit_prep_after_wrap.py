@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis import registry
 from peftlint.rules.base import Rule, model_facts, with_peft_layers
 
 if TYPE_CHECKING:
@@ -49,7 +48,7 @@ class KbitPrepAfterWrap(Rule):
     name = "kbit-prep-after-wrap"
     summary = "prepare_model_for_kbit_training after the wrap freezes the adapter: 0 trainable parameters."
     reports_at = frozenset({"peft.prepare_model_for_kbit_training"})
-    requires = registry.PEFT_TOKENS
+    peft_only = True
     needs = frozenset({"peft.get_peft_model", "peft.load_adapter_model", "peft.auto_load", "trainer"})
 
     def on_call(self, site: CallSite) -> None:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis import registry
 from peftlint.analysis.trained import HOW_TRAINED, TRAINING_FACTS, trained
 from peftlint.analysis.values import Kind
 from peftlint.findings import Related
@@ -63,8 +62,17 @@ class InferenceModeConfigTrained(Rule):
     name = "inference-mode-config-trained"
     summary = "A config in inference mode (written, or read from a saved adapter) is trained: nothing learns."
     reports_at = TRAINING_FACTS
-    requires = registry.PEFT_TOKENS
-    needs = frozenset({"peft.get_peft_model", "peft.config", "peft.config_from_pretrained", "trainer"})
+    peft_only = True
+    needs = frozenset(
+        {
+            "model.parameters",
+            "torch.optimizer",
+            "peft.get_peft_model",
+            "peft.config",
+            "peft.config_from_pretrained",
+            "trainer",
+        }
+    )
 
     def on_call(self, site: CallSite) -> None:
         for model, how in trained(site):

@@ -56,7 +56,7 @@ class ClassificationHeadFrozen(Rule):
     name = "classification-head-frozen"
     summary = "Classification model wrapped without task_type or modules_to_save: its new head stays frozen."
     reports_at = frozenset({"peft.get_peft_model"})
-    requires = registry.PEFT_TOKENS
+    peft_only = True
     needs = frozenset({"model.load", "model.create", "peft.config"})
 
     def on_call(self, site: CallSite) -> None:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis import registry
 from peftlint.findings import Related
 from peftlint.rules.base import Rule, model_facts, with_peft_layers
 
@@ -58,14 +57,18 @@ class PeftAppliedTwice(Rule):
     name = "peft-applied-twice"
     summary = "get_peft_model on a model that already has PEFT layers: its adapter is reset or nested."
     reports_at = frozenset({"peft.get_peft_model"})
-    requires = registry.PEFT_TOKENS
+    peft_only = True
     needs = frozenset({"peft.get_peft_model", "peft.load_adapter_model", "peft.auto_load", "trainer"})
 
     def on_call(self, site: CallSite) -> None:
         assert site.api is not None
-        wrapped = with_peft_layers(site.role(site.api, "model"))
+        given = site.role(site.api, "model")
+        wrapped = [v for v in with_peft_layers(given) if not v.fact("adapters_deleted")]
         if not wrapped:
             return
+        looped = any(origin.node is site.node for v in wrapped for origin in v.origin)
+        if looped and any(v.fact("merged") for v in given):
+            return  # some iterations merge first: which path loops back, the analysis cannot tell
         related = []
         for value in wrapped:
             for origin in value.origin:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis import registry
 from peftlint.analysis.values import Kind, Value
 from peftlint.findings import Related
 from peftlint.rules.base import Rule, model_facts
@@ -65,7 +64,7 @@ class LoadedAdapterNotActivated(Rule):
     name = "loaded-adapter-not-activated"
     summary = "load_adapter() then the model is used without set_adapter(): the old adapter runs."
     reports_at = frozenset({"model.forward", "model.generate", "trainer.train", "trainer.evaluate"})
-    requires = registry.PEFT_TOKENS
+    peft_only = True
     needs = frozenset({"peft.load_adapter", "peft.get_peft_model", "peft.load_adapter_model", "peft.auto_load"})
 
     def on_call(self, site: CallSite) -> None:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis import registry
 from peftlint.analysis.values import Kind
 from peftlint.rules.base import Rule, model_facts
 
@@ -54,7 +53,7 @@ class DisableAdapterCalledBare(Rule):
     name = "disable-adapter-called-bare"
     summary = "disable_adapter() called as a statement: it is a context manager, nothing is disabled."
     reports_at = frozenset({"peft.disable_adapter"})
-    requires = registry.PEFT_TOKENS
+    peft_only = True
     needs = frozenset({"peft.get_peft_model", "peft.load_adapter_model", "peft.auto_load", "trainer"})
 
     def on_call(self, site: CallSite) -> None:

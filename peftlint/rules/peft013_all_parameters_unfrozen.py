@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis import registry
 from peftlint.analysis.values import Value, known
 from peftlint.rules.base import Rule, model_facts, with_peft_layers
 
@@ -57,8 +56,11 @@ class AllParametersUnfrozen(Rule):
     name = "all-parameters-unfrozen"
     summary = "Every parameter of a PEFT model made trainable: full fine-tuning instead of the adapter."
     reports_at = frozenset({"model.parameters", "model.requires_grad"})
-    requires = registry.PEFT_TOKENS
-    needs = frozenset({"peft.get_peft_model", "peft.load_adapter_model", "peft.auto_load", "trainer"})
+    peft_only = True
+    requires = ((b"requires_grad",),)  # both forms name it
+    needs = frozenset(
+        {"model.parameters", "peft.get_peft_model", "peft.load_adapter_model", "peft.auto_load", "trainer"}
+    )
 
     def on_call(self, site: CallSite) -> None:
         import libcst as cst

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis import registry
 from peftlint.analysis.values import NONE, Kind, Values, known
 from peftlint.rules.base import Rule
 
@@ -54,7 +53,7 @@ class ModulesToSaveMisuse(Rule):
     name = "modules-to-save-misuse"
     summary = "modules_to_save is None (an in-place list method's result) or overlaps target_modules."
     reports_at = frozenset({"peft.config"})
-    requires = registry.PEFT_TOKENS
+    peft_only = True
 
     def on_call(self, site: CallSite) -> None:
         import libcst as cst

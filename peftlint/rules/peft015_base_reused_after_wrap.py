@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis import registry
-from peftlint.analysis.values import Kind
+from peftlint.analysis.values import Kind, Value
 from peftlint.findings import Severity
 from peftlint.rules.base import Rule, model_facts
 
@@ -59,13 +58,16 @@ class BaseReusedAfterWrap(Rule):
     name = "base-reused-after-wrap"
     summary = "The base model is used after get_peft_model injected the adapter into it in place."
     severity = Severity.INFO
+    default_enabled = False  # on the real-code corpus, bases used after a trainer's wrap on purpose
     reports_at = frozenset({"model.forward", "model.generate", "model.save_pretrained"})
-    requires = registry.PEFT_TOKENS
+    peft_only = True
     needs = frozenset({"peft.get_peft_model", "peft.load_adapter_model"})
 
     def on_call(self, site: CallSite) -> None:
         candidates = site.receiver  # for a forward pass, the model called
-        bases = sorted((v for v in candidates if v.kind is Kind.INJECTED_BASE and v.fact("injected_by")), key=str)
+        if _closure_alone(site):
+            return  # a nested def walked on its own sees its free names' last values, not those at its call
+        bases = sorted((v for v in candidates if v.kind is Kind.INJECTED_BASE and _wrapped_apart(v)), key=str)
         if not bases or not all(v.kind is Kind.INJECTED_BASE for v in candidates):
             return
         base = bases[0]
@@ -77,5 +79,19 @@ class BaseReusedAfterWrap(Rule):
             "adapted model, not the original base; keep a `copy.deepcopy` taken before the wrap, or use "
             "`with peft_model.disable_adapter():`",
             related=[self.context.related(base.origin[0])] if base.origin else (),
-            facts={**model_facts(base), "use": use},
+            facts={**model_facts(base), "use": use, "wrapped_by": base.fact("injected_by")},
         )
+
+
+def _wrapped_apart(base: Value) -> bool:
+    """Injected by a call that returns a separate PEFT model the code keeps: ``get_peft_model`` or
+    ``PeftModel.from_pretrained``. ``inject_adapter_in_model`` returns the model itself (it *is*
+    the PEFT model), and a trainer given ``peft_config=`` keeps the wrapper to itself: code that
+    uses the model it passed after ``train()`` means the trained one."""
+    how = str(base.fact("injected_by") or "")
+    return how == "get_peft_model" or how.endswith(".from_pretrained")
+
+
+def _closure_alone(site: CallSite) -> bool:
+    frame = site.interpreter.frame
+    return not site.call_chain and frame.parent is not None and frame.parent.kind == "function"

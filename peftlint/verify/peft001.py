@@ -19,17 +19,15 @@ from torch import nn
 
 from peftlint.findings import Finding
 from peftlint.verify.adapters import NOISE_STD, build_peft_config, simulate_training
+from peftlint.verify.measure import ADAPTER_NAME, ATOL, RTOL, clip, comparison, max_abs_diff, number, same
 from peftlint.verify.models import BaseModel, forward
 from peftlint.verify.scenario import Outcome, first_line
 
-RTOL, ATOL = 1e-4, 1e-5  # float32 noise of identical computations stays far below these
-WARNING_LIMIT = 200  # peft's missing-keys warning lists every key; the start says enough
 FLAGGED_CALLS = {
     False: "PeftModel.from_pretrained(get_peft_model(copy_of_base, config), adapter_dir)",
     True: "PeftModel.from_pretrained(PeftModel.from_pretrained(copy_of_base, earlier_dir), adapter_dir)",
 }
 CORRECT_CALL = "PeftModel.from_pretrained(copy_of_base, adapter_dir)"
-ADAPTER_NAME = "default"  # peft's adapter name when the code gives none
 
 
 @dataclass(frozen=True)
@@ -193,23 +191,6 @@ def confirmed_reason(
     return "; ".join(parts)
 
 
-def comparison(output: torch.Tensor, base: torch.Tensor, trained: torch.Tensor) -> dict[str, Any]:
-    return {
-        "max_abs_diff_vs_base": max_abs_diff(output, base),
-        "max_abs_diff_vs_trained": max_abs_diff(output, trained),
-        "equals_base": same(output, base),
-        "equals_trained": same(output, trained),
-    }
-
-
-def same(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return a.shape == b.shape and torch.allclose(a, b, rtol=RTOL, atol=ATOL)
-
-
-def max_abs_diff(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float((a - b).abs().max())
-
-
 def first_value(output: torch.Tensor) -> float:
     return float(output.flatten()[0])
 
@@ -226,11 +207,3 @@ def first_difference(flagged: list[str], correct: list[str]) -> list[str | None]
 
 def adapter_names(names: list[str]) -> list[str]:
     return [name for name in names if f".{ADAPTER_NAME}." in name]
-
-
-def clip(message: str) -> str:
-    return message if len(message) <= WARNING_LIMIT else message[: WARNING_LIMIT - 1] + "…"
-
-
-def number(value: float) -> str:
-    return f"{value:.3g}"

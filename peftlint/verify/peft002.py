@@ -19,6 +19,7 @@ from torch import nn
 
 from peftlint.findings import Finding
 from peftlint.verify.adapters import build_peft_config
+from peftlint.verify.measure import qualified_name
 from peftlint.verify.models import BaseModel
 from peftlint.verify.scenario import Outcome, first_line
 
@@ -93,7 +94,3 @@ def confirmed_reason(default: dict[str, str | None], unsafe: dict[str, str | Non
         f"with weights_only=False, {unsafe['raised_by']} raises {unsafe['exception']}: "
         f"{unsafe['message']}"
     )
-
-
-def qualified_name(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"

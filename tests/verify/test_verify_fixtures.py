@@ -23,13 +23,14 @@ pytestmark = pytest.mark.skipif(verify_available() is not None, reason="the veri
 
 
 def _firing_runs() -> list[Path]:
-    runs = (p for rule in ("peft001", "peft002") for p in (FIXTURES / rule).glob("fire_*"))
+    runs = (p for rule in sorted(FIXTURES.iterdir()) for p in rule.glob("fire_*"))
     return sorted(p for p in runs if p.suffix != ".expected")
 
 
 def test_every_firing_fixture_is_confirmed_on_real_models() -> None:
     findings = [f for run in _firing_runs() for f in lint_paths([str(run)], Settings(cache=False)).findings]
-    assert len(findings) >= 90
+    assert len(findings) >= 200
+    assert {f.code for f in findings} == {f"PEFT{n:03d}" for n in range(1, 16)}, "every rule has confirmed fixtures"
     verdicts = verify_findings(findings, VerifyOptions(small=True, progress=False))
     outcomes = {}
     for finding, verdict in zip(findings, verdicts, strict=True):
@@ -38,6 +39,12 @@ def test_every_firing_fixture_is_confirmed_on_real_models() -> None:
     unconfirmed = {where: o for where, o in outcomes.items() if o[1] != "confirmed"}
     loud = {w for w, (code, status, reason) in unconfirmed.items() if code == "PEFT001" and "KeyError" in reason}
     assert all(status == "not_reproduced" for _, status, _ in (unconfirmed[w] for w in loud))
+    for finding, verdict in zip(findings, verdicts, strict=True):
+        if verdict.status == "confirmed" and finding.code != "PEFT002":
+            assert verdict.evidence.get("control") or verdict.evidence.get("correct_load"), (
+                finding.code,
+                verdict.evidence,
+            )
     rest = {w: o for w, o in unconfirmed.items() if w not in loud}
     # the seed's text_encoder/unet script targets q_proj/v_proj/to_q/to_v: no stand-in model has them all
     assert set(rest) <= {"peft001/fire_seed_text_encoder_unet_resume.py:34"}, rest

@@ -74,7 +74,7 @@ FINDINGS = {
         saved_kind="peft",
     ),
     "pickled_base": finding("PEFT002", model_class="LinearModel", local_module=True, saved_kind="base"),
-    "no_scenario": finding("PEFT004"),
+    "no_scenario": finding("PEFT100"),
 }
 
 
@@ -174,7 +174,7 @@ def test_pickled_plain_module_raises_both_errors(verdicts: dict[str, Verdict]) -
 
 def test_code_without_scenario_is_skipped(verdicts: dict[str, Verdict]) -> None:
     verdict = verdicts["no_scenario"]
-    assert (verdict.status, verdict.reason) == ("skipped", "no runtime scenario for PEFT004")
+    assert (verdict.status, verdict.reason) == ("skipped", "no runtime scenario for PEFT100")
 
 
 def test_verdicts_serialise_and_summarise_on_one_line(verdicts: dict[str, Verdict]) -> None:
@@ -203,7 +203,7 @@ def test_local_directory_with_config_is_loaded(tmp_path: Path) -> None:
 
 
 def test_progress_goes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
-    verify_findings([finding("PEFT004"), finding("PEFT005")], VerifyOptions())
+    verify_findings([finding("PEFT100"), finding("PEFT999")], VerifyOptions())
     captured = capsys.readouterr()
     assert "verifying findings" in captured.err and captured.out == ""
 
