@@ -417,11 +417,12 @@ def test_the_cache_is_keyed_by_peftlints_own_code(tmp_path: Path, monkeypatch: p
     (tmp_path / "demo.py").write_text(ONE_FINDING, encoding="utf-8")
     directory = str(tmp_path / ".peftlint_cache")
     lint_paths([str(tmp_path)], cache_dir=directory)
-    stored = cache.ResultCache(directory, [r for r in peftlint.rules.all_rules() if r.analysed])
+    selected = [r for r in peftlint.rules.select_rules(("ALL",), ()) if r.analysed]
+    stored = cache.ResultCache(directory, selected)
     assert stored.entries and stored.build.startswith(cache.code_fingerprint() + "+")
     assert stored.build.startswith(peftlint.__version__ + "+")
     monkeypatch.setattr(cache, "code_fingerprint", lambda: peftlint.__version__ + "+another-build")
-    assert cache.ResultCache(directory, [r for r in peftlint.rules.all_rules() if r.analysed]).entries == {}
+    assert cache.ResultCache(directory, selected).entries == {}
 
 
 # --- cross-file PEFT002 --------------------------------------------------------------------------

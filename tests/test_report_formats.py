@@ -81,7 +81,8 @@ def test_sarif_driver_describes_every_rule_from_its_documentation() -> None:
         assert entry["shortDescription"]["text"] == rule.summary
         assert entry["help"] == {"text": rule.documentation(), "markdown": rule.documentation()}
         assert entry["helpUri"] == f"https://github.com/peftlint/peftlint/blob/main/docs/rules/{rule.code}.md"
-        assert entry["defaultConfiguration"] == {"level": "error" if rule.severity.value == "error" else "warning"}
+        level = {"error": "error", "warning": "warning", "info": "note"}[rule.severity.value]
+        assert entry["defaultConfiguration"] == {"level": level}
         assert entry["properties"]["tags"]
         full = entry["fullDescription"]["text"]
         assert full and "`" not in full and "##" not in full and "\n" not in full.strip()

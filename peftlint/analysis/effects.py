@@ -246,7 +246,7 @@ def merge(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values
         lambda v: v.updated(unloaded=True, merge_discarded=discarded if site.discarded else None),
     )
     bases = {v.fact("base_site") for v in wrappers}
-    merged = interpreter.new_value(Kind.BASE_MODEL, site.node, None, **facts)
+    merged = interpreter.new_value(Kind.BASE_MODEL, site.node, None, merged=True, **facts)
     if len(bases) == 1 and None not in bases:
         base = bases.pop()
         interpreter.transform_everywhere(

@@ -30,7 +30,6 @@ from peftlint.analysis.frames import (
     Loop,
     ModuleScope,
 )
-from peftlint.analysis.grads import parameters_unfrozen
 from peftlint.analysis.objects import Objects
 from peftlint.analysis.prescreen import CLASS, DEF, STATEMENTS, Unit
 from peftlint.analysis.scopes import Scopes, root
@@ -279,15 +278,8 @@ class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
         values = self.expression(node.value)
         for target in node.targets:
             if isinstance(target.target, cst.Attribute):
-                self.set_attribute(target.target, node.value)
+                training.set_attribute(self, target.target, node.value)
             self.assign_target(target.target, values)
-
-    def set_attribute(self, target: cst.Attribute, value: cst.BaseExpression) -> None:
-        """``cfg.inference_mode = False`` changes the config object, for every alias of it."""
-        key = conditions.key_of(target.value)
-        owners = self.lookup(key) if key is not None else None
-        if owners and any(v.kind is Kind.PEFT_CONFIG for v in owners):
-            training.set_config_attribute(self, owners, target.attr.value, value)
 
     def ann_assign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:
@@ -497,15 +489,8 @@ class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
             each = f"{node.target.value} in {' '.join(self.code(node.iter).split())}"
             symbol = Value(Kind.SYMBOL, site=("symbol", id(node)), facts=(("text", each),))
             elements = (elements - UNKNOWN) | {symbol}
-        self.unfreezing_loop(node, iterated)
+        training.unfreezing_loop(self, node, iterated)
         self.loop(lambda: self.assign_target(node.target, elements), node.body, node.orelse)
-
-    def unfreezing_loop(self, node: cst.For, iterated: Values) -> None:
-        """``for p in model.parameters(): p.requires_grad = True`` (under any test: ``if "lora" in
-        n``) may make the model's adapter trainable again."""
-        sites = {site for v in iterated if v.kind is Kind.PARAMETERS for site in v.fact("sites", ())}
-        if sites and parameters_unfrozen(node):
-            self.transform_everywhere(sites, lambda v: v.updated(frozen=None))
 
     def while_statement(self, node: cst.While) -> None:
         self.loop(lambda: None if self.expression(node.test) else None, node.body, node.orelse, test=node.test)

@@ -54,6 +54,24 @@ def _saved_adapter(path: object) -> bool:
     return isinstance(path, str) and any(word in path.lower() for word in _ADAPTER_DIRECTORY)
 
 
+def set_attribute(interpreter: Interpreter, target: cst.Attribute, value: cst.BaseExpression) -> None:
+    """``cfg.inference_mode = False`` changes the config object, for every alias of it."""
+    key = conditions.key_of(target.value)
+    owners = interpreter.lookup(key) if key is not None else None
+    if owners and any(v.kind is Kind.PEFT_CONFIG for v in owners):
+        set_config_attribute(interpreter, owners, target.attr.value, value)
+
+
+def unfreezing_loop(interpreter: Interpreter, node: cst.For, iterated: Values) -> None:
+    """``for p in model.parameters(): p.requires_grad = True`` (under any test: ``if "lora" in
+    n``) may make the model's adapter trainable again."""
+    from peftlint.analysis.grads import parameters_unfrozen
+
+    sites = {site for v in iterated if v.kind is Kind.PARAMETERS for site in v.fact("sites", ())}
+    if sites and parameters_unfrozen(node):
+        interpreter.transform_everywhere(sites, lambda v: v.updated(frozen=None))
+
+
 def set_config_attribute(interpreter: Interpreter, configs: Values, name: str, node: cst.BaseExpression) -> None:
     """``cfg.inference_mode = False``: the config object (every alias of it) now says so."""
     value = conditions.literal(node)

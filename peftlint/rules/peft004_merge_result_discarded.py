@@ -94,14 +94,14 @@ class MergeResultDiscarded(Rule):
         elif model.origin:
             related.append(self.context.related(model.origin[0]))
         consequence = (
-            "and it is saved after this: the saved adapter holds 0 tensors"
+            " and the PEFT model is saved afterwards: the saved adapter holds 0 tensors"
             if saved
-            else "the PEFT model is left without its adapter layers"
+            else ": the PEFT model is left without its adapter layers"
         )
         self.context.report(
             self,
             site,
-            f"the model `{method}()` returns is discarded; {consequence}; keep the result: `x = x.{method}()`",
+            f"the model `{method}()` returns is discarded{consequence}; keep the result: `x = x.{method}()`",
             related=related,
             facts={**model_facts(model), "method": method, "saved_after": saved},
             fix=_rebind_fix(site, merge),

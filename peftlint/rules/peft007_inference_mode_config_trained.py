@@ -51,8 +51,10 @@ class InferenceModeConfigTrained(Rule):
     Trainer(model=model, train_dataset=dataset).train()
     ```
     Not flagged: prompt-learning configs (`PromptTuningConfig(inference_mode=True)` still trains
-    its prompt), `inference_mode` given a variable, inference-only use, and parameters made
-    trainable by hand afterwards.
+    its prompt), `inference_mode` given a variable, inference-only use, parameters made
+    trainable by hand afterwards, and `from_pretrained` of a path that does not name an adapter
+    or a checkpoint (`adapter`, `lora`, `checkpoint`, `ckpt`, `peft`, `sft`, `dpo` in it): a
+    hand-written config directory may say anything.
 
     ## References
     - huggingface/peft#472, huggingface/peft#2840
