@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -59,6 +60,25 @@ def test_output_is_deterministic_across_runs() -> None:
     second = lint_paths([str(ROOT / "fixtures")])
     assert first == second
     assert list(first.findings) == sorted(first.findings, key=lambda f: f.sort_key())
+
+
+def test_findings_and_their_facts_do_not_depend_on_the_hash_seed() -> None:
+    """What a finding carries for the verifier (the model's class, the peft config) is the same in
+    every process: when two configs can reach one wrap, the one chosen must not follow set order."""
+    script = (
+        "import json; from peftlint import lint_paths; from peftlint.config import Settings;"
+        f"r = lint_paths([{str(ROOT / 'fixtures' / 'peft001')!r}], Settings(cache=False));"
+        "rows = [(f.code, f.path, f.start.line, f.fact_map) for f in r.findings];"
+        "print(json.dumps(rows, sort_keys=True, default=str))"
+    )
+
+    def run(seed: str) -> str:
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        return subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
+        ).stdout
+
+    assert run("1") == run("2") == run("3")
 
 
 def test_linter_imports_neither_torch_nor_user_code(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ For each project of ``bench/realcode/projects.json`` it extracts the recorded co
 the bare mirror that ``fetch github:owner/name`` leaves in ``/work/.mirror/owner+name/repo`` into
 ``bench/corpus/real/<name>/`` (``git archive <commit> <paths> | tar -x``; skipped when the tree
 is already there at that commit), runs ``peftlint check`` on it with JSON output, ``--no-cache
---exit-zero --isolated`` and the project root as the working directory (so paths are relative),
+--exit-zero --isolated --select ALL,PEFT015`` (PEFT015 is off by default) and the project root as
+the working directory (so paths are relative),
 and writes ``bench/realcode/results.json``. Each finding is then looked up in
 ``bench/realcode/verdicts.json`` by a key that survives line moves: (project, path, code, the
 flagged source line stripped, and the occurrence number among identical keys, in file order).
@@ -189,7 +190,8 @@ def format_option(command: list[str], env: dict[str, str]) -> str:
 
 
 def run_peftlint(command: list[str], env: dict[str, str], root: Path, paths: list[str], fmt: str) -> dict[str, Any]:
-    args = ["check", fmt, "json", "--no-cache", "--exit-zero", "--isolated", *paths]
+    # every rule, PEFT015 too (off by default: selected by its own code), so its precision is judged
+    args = ["check", fmt, "json", "--no-cache", "--exit-zero", "--isolated", "--select", "ALL,PEFT015", *paths]
     with tempfile.TemporaryDirectory(prefix="peftlint-realcode-") as tmp:
         counts_file = os.path.join(tmp, "counts.json")
         run_env = dict(env, PEFTLINT_REALCODE_COUNTS=counts_file)

@@ -60,11 +60,15 @@ def wrap(interpreter: Interpreter, api: registry.Api, site: CallSite, how: str |
     if api.fact == "peft.load_adapter_model":
         how = f"{how}.from_pretrained"
     facts: dict[str, Any] = {"wrapped_by": how}
-    for value in sorted(models, key=lambda v: v.kind.value):
+    for value in sorted(models, key=lambda v: (v.kind.value, str(v.fact("model_class")), str(v.fact("model_id")))):
         for key in (*_MODEL_FACTS, "peft_config", "config_class"):
             if value.fact(key) is not None:
                 facts.setdefault(key, value.fact(key))
-    for value in site.role(api, "config"):
+    # in an order that does not depend on object ids (the first config's facts are the ones kept)
+    configs = site.role(api, "config")
+    for value in sorted(
+        configs, key=lambda v: (v.kind.value, str(v.fact("config_class")), repr(v.fact("peft_config")))
+    ):
         if value.kind is Kind.PEFT_CONFIG:
             facts.setdefault("peft_config", value.fact("peft_config"))
             facts.setdefault("config_class", value.fact("config_class"))

@@ -7,8 +7,9 @@ from typing import Any
 
 import peft
 import torch
+import transformers
 
-from peftlint.verify.models import BaseModel, StandIn, fit_target_modules
+from peftlint.verify.models import BaseModel, StandIn, fit_target_modules, own_linear_targets
 from peftlint.verify.scenario import CannotRebuild, first_line
 
 NOISE_STD = 0.02  # large enough that every adapted layer visibly changes the outputs
@@ -17,11 +18,13 @@ NOISE_STD = 0.02  # large enough that every adapted layer visibly changes the ou
 @dataclass(frozen=True)
 class RebuiltConfig:
     config: peft.PeftConfig
-    text: str  # how it was constructed, for the evidence
+    text: str  # how it was constructed (and why, where the verifier chose the targets), for the evidence
 
 
 def build_peft_config(facts: dict[str, Any], base: BaseModel, **overrides: Any) -> RebuiltConfig:
-    """The code's peft config (its literal keywords), adjusted only where the base is a substitute."""
+    """The code's peft config (its literal keywords), adjusted only where the base is a substitute, or
+    where the code gives no target_modules and peft has no default for the model's architecture (then
+    the model's own linear layers below the top level, said so in ``text``)."""
     class_name = facts.get("peft_config_class") or "LoraConfig"
     config_class = getattr(peft, class_name, None)
     if not (isinstance(config_class, type) and issubclass(config_class, peft.PeftConfig)):
@@ -36,12 +39,45 @@ def build_peft_config(facts: dict[str, Any], base: BaseModel, **overrides: Any) 
         targets = fit_target_modules(base.module, kwargs.get("target_modules"))
         if targets is not None:
             kwargs["target_modules"] = targets
-    try:
-        config = config_class(**kwargs)
-    except (TypeError, ValueError) as error:
-        raise CannotRebuild(f"peft rejected {class_name}(**{kwargs!r}): {first_line(error)}") from error
+    config = make_config(config_class, kwargs)
+    note = ""
+    model_type = without_default_targets(config, base.module)
+    if model_type is not None:
+        kwargs["target_modules"] = own_linear_targets(base.module, body_only=True)
+        config = make_config(config_class, kwargs)
+        note = (
+            f" (target_modules chosen by the verifier: the model's own linear layers below its top level, "
+            f"heads and poolers left out; the code gives none and "
+            f"peft {peft.__version__} has no default {class_name} targets for model type {model_type!r})"
+        )
     arguments = ", ".join(f"{key}={value!r}" for key, value in kwargs.items())
-    return RebuiltConfig(config, f"{class_name}({arguments})")
+    return RebuiltConfig(config, f"{class_name}({arguments}){note}")
+
+
+def make_config(config_class: type[peft.PeftConfig], kwargs: dict[str, Any]) -> peft.PeftConfig:
+    try:
+        return config_class(**kwargs)
+    except (TypeError, ValueError) as error:
+        raise CannotRebuild(f"peft rejected {config_class.__name__}(**{kwargs!r}): {first_line(error)}") from error
+
+
+def without_default_targets(config: peft.PeftConfig, module: torch.nn.Module) -> str | None:
+    """The model type, when the config names no target and peft's tuner has no default for that type
+    (get_peft_model would raise "Please specify `target_modules`")."""
+    if getattr(config, "target_modules", "") is not None or getattr(config, "target_parameters", None):
+        return None
+    if not isinstance(module, transformers.PreTrainedModel):
+        return None
+    try:
+        peft_type = peft.PeftType(config.peft_type)
+    except ValueError:  # no peft type (a config not built by its own __post_init__)
+        return None
+    tuner = peft.PEFT_TYPE_TO_TUNER_MAPPING.get(peft_type)
+    mapping = getattr(tuner, "target_module_mapping", None)
+    model_type = getattr(module.config, "model_type", None)
+    if not isinstance(mapping, dict) or not model_type or mapping.get(model_type) is not None:
+        return None
+    return str(model_type)
 
 
 def simulate_training(model: torch.nn.Module, seed: int) -> None:

@@ -2,7 +2,8 @@
 
 Resolution order (the first plan that builds wins): ``--verify-model``; for a user-defined
 ``nn.Module``, a stand-in; a local directory named in the code; the local Hugging Face cache;
-the table of well-known ids (exact architecture, random weights); the embedded tiny default.
+the table of well-known ids (exact architecture, random weights); the embedded tiny default (the
+code's own class, else its auto class's default architecture, else the generic tiny causal LM).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import huggingface_hub
 import torch
 import transformers
 from torch import nn
+from transformers.pytorch_utils import Conv1D
 
 from peftlint.findings import Finding
 from peftlint.verify.scenario import CannotRebuild
@@ -42,6 +44,7 @@ AUTO_CLASS_BY_SUFFIX = (
     ("ForTokenClassification", "AutoModelForTokenClassification"),
     ("ForQuestionAnswering", "AutoModelForQuestionAnswering"),
     ("ForMaskedLM", "AutoModelForMaskedLM"),
+    ("ForImageClassification", "AutoModelForImageClassification"),
     ("Model", "AutoModel"),
 )
 
@@ -156,8 +159,20 @@ TINY_SIZES = {
 TINY_LLAMA = ConfigRecipe("LlamaConfig", TINY_SIZES)
 TINY_T5 = {"vocab_size": 256, "d_model": 64, "d_kv": 16, "d_ff": 128, "num_layers": 2, "num_heads": 4}
 TINY_BY_CONFIG = {"T5Config": TINY_T5}
+# The default architecture of an auto class the tiny Llama cannot serve (others get TINY_LLAMA).
 TINY_BY_AUTO_CLASS = {
     "AutoModelForSeq2SeqLM": ConfigRecipe("T5Config", TINY_T5),
+    "AutoModelForImageClassification": ConfigRecipe(
+        "ViTConfig",
+        {
+            "hidden_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "intermediate_size": 128,
+            "image_size": 32,
+            "patch_size": 8,
+        },
+    ),
     "AutoModelForMaskedLM": ConfigRecipe(
         "BertConfig",
         {
@@ -170,6 +185,10 @@ TINY_BY_AUTO_CLASS = {
         },
     ),
 }
+
+GENERIC_AUTO_CLASS = "AutoModelForCausalLM"  # the last embedded fallback, built from TINY_LLAMA
+# Module types peft's LoRA adapts: a target_modules name of one of these is kept on a substitute.
+ADAPTABLE_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Embedding, nn.Conv1d, nn.Conv2d, nn.Conv3d, Conv1D)
 
 STAND_IN_WIDTH = 10  # the seed's LinearModel is nn.Linear(10, 1)
 SEED = 0
@@ -245,6 +264,11 @@ def example_inputs(module: nn.Module) -> dict[str, torch.Tensor]:
     if not isinstance(module, transformers.PreTrainedModel):
         raise CannotRebuild(f"no example inputs for a {type(module).__name__}")
     config = module.config
+    if getattr(module, "main_input_name", None) == "pixel_values":  # a vision model: one random image
+        size = getattr(config, "image_size", 224)
+        height, width = size if isinstance(size, (list, tuple)) else (size, size)
+        channels = getattr(config, "num_channels", 3)
+        return {"pixel_values": torch.randn(1, channels, height, width, generator=generator)}
     text_config = config.get_text_config() if hasattr(config, "get_text_config") else config  # transformers < 4.45
     vocab_size = getattr(text_config, "vocab_size", None) or 100
     input_ids = torch.randint(0, min(vocab_size, 1000), (1, 8), generator=generator)
@@ -425,6 +449,14 @@ def embedded_plans(class_name: str | None, facts: dict[str, Any]) -> Iterator[Mo
         lambda: from_config(auto_class, recipe.build()),
         substitute=True,
     )
+    if auto_class != GENERIC_AUTO_CLASS:  # an auto class with no tiny architecture here
+        yield ModelPlan(
+            ("embedded", GENERIC_AUTO_CLASS),
+            f"embedded default: the generic tiny {GENERIC_AUTO_CLASS} from {TINY_LLAMA}, random weights "
+            f"(no tiny {auto_class} could be built; {why})",
+            lambda: from_config(GENERIC_AUTO_CLASS, TINY_LLAMA.build()),
+            substitute=True,
+        )
 
 
 def tiny_own_class_plan(class_name: str, why: str) -> ModelPlan | None:
@@ -503,13 +535,23 @@ def load_gguf(path: Path, class_name: str | None) -> nn.Module:
 
 
 def fit_target_modules(module: nn.Module, targets: Any) -> list[str] | None:
-    """Targets for a substitute model: the user's that exist in it, else its own linear layers."""
-    linear_names = [name for name, sub in module.named_modules() if isinstance(sub, nn.Linear) and name]
+    """Targets for a substitute model: the user's that exist in it (as a layer type LoRA adapts:
+    linear, embedding, convolution), else its own linear layers; ``None`` (peft's default for the
+    architecture) when the code gives none and the model is a transformers model."""
     if isinstance(targets, (list, tuple)):
-        kept = [t for t in targets if any(n == t or n.endswith(f".{t}") for n in linear_names)]
+        adaptable = [name for name, sub in module.named_modules() if isinstance(sub, ADAPTABLE_TYPES) and name]
+        kept = [t for t in targets if any(n == t or n.endswith(f".{t}") for n in adaptable)]
         if kept:
             return kept
     if targets is None and isinstance(module, transformers.PreTrainedModel):
-        return None  # peft knows the default targets of every transformers architecture
-    # The output head is never a default LoRA target.
-    return sorted({name.rpartition(".")[2] for name in linear_names} - {"lm_head"})
+        return None  # build_peft_config falls back to own_linear_targets if peft has no default for it
+    return own_linear_targets(module)
+
+
+def own_linear_targets(module: nn.Module, body_only: bool = False) -> list[str]:
+    """The last name segments of the model's linear layers; the output head is never a default LoRA
+    target. ``body_only``: without the top-level ones either (a transformers model's heads and poolers:
+    lm_head, classifier, score, qa_outputs, pre_classifier), unless that leaves none."""
+    linear_names = [name for name, sub in module.named_modules() if isinstance(sub, nn.Linear) and name]
+    body = [name for name in linear_names if "." in name] if body_only else []
+    return sorted({name.rpartition(".")[2] for name in body or linear_names} - {"lm_head"})

@@ -16,7 +16,6 @@ from typing import Any
 import peft
 import torch
 import transformers
-from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
 from torch import nn
 
 from peftlint.findings import Finding
@@ -102,18 +101,9 @@ def task_and_heads(model: nn.Module) -> tuple[str, list[str]]:
 
 
 def fitted(config: peft.PeftConfig, model: nn.Module, heads: list[str]) -> peft.PeftConfig:
-    """Targets that exist in the model and lie outside the head (LoRA on the head is another fix)."""
-    model_type = getattr(getattr(model, "config", None), "model_type", None)
-    if isinstance(config, peft.LoraConfig) and config.target_modules is None:
-        if model_type not in TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING:
-            # Top-level linears are heads or poolers (DistilBERT's pre_classifier), never LoRA targets.
-            config.target_modules = sorted(
-                {
-                    name.rpartition(".")[2]
-                    for name, sub in model.named_modules()
-                    if isinstance(sub, nn.Linear) and "." in name and name.split(".")[0] not in heads
-                }
-            )
+    """No LoRA on the head (LoRA on the head is another fix). Where peft has no default targets for
+    the architecture, build_peft_config has already chosen the model's linear layers below its top
+    level (heads and poolers such as DistilBERT's pre_classifier left out)."""
     if hasattr(config, "exclude_modules") and config.exclude_modules is None:
         config.exclude_modules = rf"(.*\.)?({'|'.join(map(re.escape, heads))})(\..*)?"
     return config

@@ -60,6 +60,28 @@ FINDINGS = {
     "p013_loop": finding("PEFT013", form="loop", **GPT2),
     "p013_whole_model": finding("PEFT013", form="whole_model", **GPT2),
     "p013_minimal": finding("PEFT013"),
+    # An image classifier of an unknown id: the tiny ViT of the auto class, not a Llama it cannot build.
+    "p013_image_classifier": finding(
+        "PEFT013",
+        form="loop",
+        model_id="google/vit-base-patch16-224-in21k",
+        model_class="transformers.AutoModelForImageClassification",
+        peft_config={"r": 16, "lora_alpha": 16, "lora_dropout": 0.1},
+        peft_config_class="LoraConfig",
+        wrapped_by="get_peft_model",
+    ),
+    # No target_modules (a reloaded adapter) and peft has no default for CLIP: its own linear layers.
+    "p013_clip_no_default_targets": finding(
+        "PEFT013",
+        form="loop",
+        model_id="runwayml/stable-diffusion-v1-5",
+        model_class="transformers.CLIPTextModel",
+        wrapped_by="PeftModel.from_pretrained",
+    ),
+    # An auto class with no tiny architecture here: the generic tiny causal LM.
+    "p013_audio_classifier": finding(
+        "PEFT013", form="loop", model_id="acme/audio-7b", model_class="transformers.AutoModelForAudioClassification"
+    ),
     "p014_in_place": finding("PEFT014", misuse="in_place_list_method", **GPT2),
     "p014_in_place_head": finding(
         "PEFT014",
@@ -86,6 +108,19 @@ FINDINGS = {
         model_id="gpt2",
         model_class="transformers.AutoModelForCausalLM",
         peft_config={"task_type": "CAUSAL_LM", "r": 8, "target_modules": ["c_attn"], "modules_to_save": ["c_attn"]},
+        peft_config_class="LoraConfig",
+    ),
+    "p014_overlap_embedding": finding(
+        "PEFT014",
+        misuse="overlap",
+        overlap=["embed_tokens"],
+        model_id="acme/internal-llm-7b",
+        model_class="transformers.AutoModelForCausalLM",
+        peft_config={
+            "r": 8,
+            "target_modules": ["q_proj", "v_proj", "embed_tokens"],
+            "modules_to_save": ["embed_tokens"],
+        },
         peft_config_class="LoraConfig",
     ),
     "p014_minimal": finding("PEFT014"),
@@ -282,6 +317,52 @@ def test_peft013_minimal_facts_measures_both_forms(verdicts: dict[str, Verdict])
     assert verdict.evidence["control"]["base_tensors_with_gradient"] == 0
 
 
+VERIFIER_TARGETS = "target_modules chosen by the verifier: the model's own linear layers below its top level"
+
+
+def test_peft013_image_classifier_runs_on_a_tiny_vit(verdicts: dict[str, Verdict]) -> None:
+    verdict = verdicts["p013_image_classifier"]
+    assert verdict.status == "confirmed", verdict.reason
+    assert verdict.model.startswith(
+        "embedded default: tiny AutoModelForImageClassification from transformers.ViTConfig("
+    )
+    assert "after failing" not in verdict.model
+    # peft has no default targets for ViT: the encoder's linear layers, not the classifier head.
+    assert VERIFIER_TARGETS in verdict.evidence["peft_config"]
+    assert "model type 'vit'" in verdict.evidence["peft_config"]
+    assert "'classifier'" not in verdict.evidence["peft_config"]
+    flagged = verdict.evidence["flagged"]["loop"]
+    control = verdict.evidence["control"]
+    assert flagged["trainable_params"] == flagged["all_params"] > control["trainable_params"] > 0
+    assert flagged["base_tensors_with_gradient"] > 0 and control["base_tensors_with_gradient"] == 0
+    assert flagged["saved_params"] == control["saved_params"] == control["trainable_params"]
+
+
+def test_peft013_clip_without_default_targets_uses_its_own_linear_layers(verdicts: dict[str, Verdict]) -> None:
+    verdict = verdicts["p013_clip_no_default_targets"]
+    assert verdict.status == "confirmed", verdict.reason
+    assert verdict.model.startswith("embedded default: tiny CLIPTextModel from transformers.CLIPTextConfig(")
+    config = verdict.evidence["peft_config"]
+    assert config.startswith(
+        "LoraConfig(inference_mode=False, target_modules=['fc1', 'fc2', 'k_proj', 'out_proj', 'q_proj', 'v_proj'])"
+    )
+    assert VERIFIER_TARGETS in config and "model type 'clip_text_model'" in config
+    assert verdict.evidence["flagged"]["loop"]["newly_trainable_params"] > 0
+    assert verdict.evidence["control"]["base_tensors_with_gradient"] == 0
+
+
+def test_peft013_auto_class_without_tiny_architecture_falls_back_to_the_causal_lm(
+    verdicts: dict[str, Verdict],
+) -> None:
+    verdict = verdicts["p013_audio_classifier"]
+    assert verdict.status == "confirmed", verdict.reason
+    assert verdict.model.startswith(
+        "embedded default: the generic tiny AutoModelForCausalLM from transformers.LlamaConfig("
+    )
+    assert "no tiny AutoModelForAudioClassification could be built" in verdict.model
+    assert verdict.evidence["control"]["trainable_params"] == LLAMA_LORA[0]
+
+
 # PEFT014 ---------------------------------------------------------------------------------------
 
 
@@ -334,6 +415,25 @@ def test_peft014_overlap_drops_the_lora_silently(verdicts: dict[str, Verdict]) -
     assert control["module_types"] == ["peft.tuners.lora.layer.Linear"]
     assert (control["module_lora_params"], control["trainable_params"]) == (2_048, LLAMA_LORA[0])
     assert control["first_module_saved_key"] == "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"
+
+
+def test_peft014_overlap_on_an_embedding_drops_its_lora(verdicts: dict[str, Verdict]) -> None:
+    verdict = verdicts["p014_overlap_embedding"]
+    flagged = verdict.evidence["flagged"]
+    control = verdict.evidence["control"]
+    assert verdict.status == "confirmed", verdict.reason
+    assert verdict.evidence["overlap"] == ["embed_tokens"] and not verdict.evidence["overlap_substituted"]
+    # Flagged: the embedding is wrapped for modules_to_save, fully trained (256 x 64), no LoRA on it.
+    assert flagged["module_paths"] == ["base_model.model.model.embed_tokens"]
+    assert flagged["module_types"] == ["peft.utils.other.ModulesToSaveWrapper"]
+    assert (flagged["module_lora_params"], flagged["module_trainable_params"]) == (0, 16_384)
+    assert flagged["same_trainable_parameters_as_modules_to_save_only"]
+    # Control: embed_tokens only in target_modules gets a LoRA embedding (r=8: 256*8 + 8*64).
+    assert control["peft_config"].startswith(
+        "LoraConfig(r=8, target_modules=['embed_tokens', 'q_proj', 'v_proj'], modules_to_save=None"
+    )
+    assert control["module_types"] == ["peft.tuners.lora.layer.Embedding"]
+    assert (control["module_lora_params"], control["module_trainable_params"]) == (2_560, 2_560)
 
 
 def test_peft014_overlap_of_every_target_raises(verdicts: dict[str, Verdict]) -> None:
