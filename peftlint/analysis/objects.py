@@ -64,7 +64,9 @@ class Objects:
                 if name in site.kwargs:
                     attrs[name] = site.kwargs[name]
                 elif name not in attrs:
-                    attrs[name] = info.class_attribute(name) or UNKNOWN
+                    default = info.class_attribute(name) or UNKNOWN
+                    # ``TrainConfig(**vars(args))``: any field may have been given
+                    attrs[name] = default | UNKNOWN if site.spread else default
         return frozenset({instance.with_attrs(attrs) if attrs else instance})
 
     def inline_init(self, init: Function, site: CallSite, this: Values) -> dict[str, Values] | None:
