@@ -61,6 +61,7 @@ class Screen:
     units: list[Unit]
     methods: set[tuple[str, str]] = field(default_factory=set)  # (last name of the receiver, method)
     functions: set[str] = field(default_factory=set)  # plain f(...) calls
+    keywords: set[str] = field(default_factory=set)  # keyword argument names of every call
     peft_names: set[str] = field(default_factory=set)  # local names bound to something from peft
     imports: dict[str, str] = field(default_factory=dict)  # local name -> imported qualname
     depth: int = 0
@@ -71,6 +72,9 @@ class Screen:
     # ``save(x, ...)`` calls whose ``x`` is not plainly a state dict (``m.state_dict()``, a dict
     # display): a whole object may be saved
     saves_whole: bool = False
+
+    def calls_with_keyword(self, name: str) -> bool:
+        return name in self.keywords
 
     def calls_named(self, names: frozenset[str]) -> bool:
         """Some ``f(...)`` or ``x.f(...)`` call with ``f`` in ``names``."""
@@ -248,6 +252,7 @@ def _scan(root: ast.AST, unit: Unit, result: Screen) -> None:
         if unit.kind == DEF and kind in _EFFECT_KINDS:
             _effects(node, kind, unit, first, root)
         if kind is ast.Call:
+            result.keywords.update(k.arg for k in node.keywords if k.arg)  # type: ignore[attr-defined]
             func = node.func  # type: ignore[attr-defined]
             if type(func) is ast.Attribute:
                 methods.add((_last_name(func.value), func.attr))

@@ -95,6 +95,11 @@ def _is_pipeline_loader(qualname: str) -> bool:
 
 _PEFT_TOKENS = ((b"peft", b"Peft"),)
 PEFT_TOKENS = _PEFT_TOKENS
+# What a file that makes a model carry PEFT layers itself must contain (the bytes stage of
+# rules.base.makes_peft_models)
+PEFT_MAKER_TOKENS = (
+    (b"get_peft_model", b"PeftModel", b"PeftMixedModel", b"AutoPeftModel", b"inject_adapter_in_model", b"peft_config"),
+)
 # Calls that make a model carry PEFT layers: a helper of another module that makes one is worth
 # following from a file that mentions no peft name itself (``from modeling import load_policy``;
 # ``PeftModel.from_pretrained(...)`` counts through PEFT001's ``from_pretrained``)

@@ -195,6 +195,18 @@ def _token_groups(facts: frozenset[str]) -> list[tuple[tuple[bytes, ...], ...]]:
     return [api.tokens for api in registry.apis_for(facts)]
 
 
+def makes_peft_models(screen: Screen) -> bool:
+    """The file makes a model carry PEFT layers itself (``get_peft_model``, a peft ``from_pretrained``,
+    ``PeftModel(...)``, a config handed to a trainer): a library module that only receives models
+    from its callers is analysed from those callers, not on its own."""
+    return (
+        screen.calls_named(registry.PEFT_HELPER_CALLS)
+        or screen.peft_method("from_pretrained")
+        or screen.peft_call(lambda name: name.startswith(("PeftModel", "AutoPeftModel")))
+        or screen.calls_with_keyword("peft_config")
+    )
+
+
 class Rule:
     """Subclass per rule, one module each; the class docstring is what ``explain`` prints.
 
@@ -244,7 +256,7 @@ class Rule:
     @classmethod
     def wants(cls, data: bytes) -> bool:
         """First stage, on the raw bytes: some call the rule reports at can occur."""
-        required = (*cls.requires, *(registry.PEFT_TOKENS if cls.peft_only else ()))
+        required = (*cls.requires, *(registry.PEFT_TOKENS + registry.PEFT_MAKER_TOKENS if cls.peft_only else ()))
         if not all(any(t in data for t in group) for group in required):
             return False
         return any(all(any(t in data for t in group) for group in groups) for groups in _token_groups(cls.reports_at))
@@ -253,7 +265,7 @@ class Rule:
     def screen(cls, screen: Screen) -> bool:
         """Second stage, on the calls CPython's AST shows: a call the rule reports at occurs at all
         (and, for a rule about PEFT models, the file imports from peft)."""
-        if cls.peft_only and not screen.peft_names:
+        if cls.peft_only and not (screen.peft_names and makes_peft_models(screen)):
             return False
         return any(api.occurs_in(screen) for api in registry.apis_for(cls.reports_at))
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from peftlint.analysis import registry
 from peftlint.analysis.values import NONE, Kind, Values, known
 from peftlint.rules.base import Rule
 
@@ -53,7 +54,7 @@ class ModulesToSaveMisuse(Rule):
     name = "modules-to-save-misuse"
     summary = "modules_to_save is None (an in-place list method's result) or overlaps target_modules."
     reports_at = frozenset({"peft.config"})
-    peft_only = True
+    requires = ((b"modules_to_save",), *registry.PEFT_TOKENS)  # about a config, not a model
 
     def on_call(self, site: CallSite) -> None:
         import libcst as cst
