@@ -17,7 +17,7 @@ from peftlint.analysis.prescreen import Screen, parse_python, screen
 from peftlint.errors import SourceError
 from peftlint.findings import FileError, Finding, Severity
 from peftlint.results import FileResult
-from peftlint.rules.base import Rule, RuleContext
+from peftlint.rules.base import Rule, RuleContext, Tokens
 from peftlint.sources import load_source
 
 # Deeper code (a sum of thousands of terms is that deep in either tree) overflows the stacks of
@@ -35,7 +35,8 @@ def analyse_bytes(
 ) -> FileResult:
     """``admitted``: names the file imports from modules of the run that some rule wants; a call
     to one of them gets the file analysed even if it mentions none of the rules' tokens itself."""
-    wanted = [rule for rule in rules if admitted or rule.wants(data)]
+    tokens = Tokens(data)
+    wanted = [rule for rule in rules if admitted or rule.wants(tokens)]
     if not wanted:
         return FileResult(path)
     try:

@@ -19,7 +19,7 @@ from peftlint.discovery import discover
 from peftlint.findings import FileError, Finding, Position
 from peftlint.results import FileResult, LintResult
 from peftlint.rules import all_rules, select_rules
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Rule, Tokens
 from peftlint.sources import NOTEBOOK_SUFFIX, SourceError, SourceFile, load_source
 from peftlint.suppression import ALL, Suppressions, parse_suppressions
 
@@ -56,7 +56,7 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
         contents[path] = data
         if settings.report_unused_noqa and b"noqa" in data:
             with_noqa[path] = data
-    wanted = {path for path, data in contents.items() if any(rule.wants(data) for rule in rules)}
+    wanted = {path for path, data in contents.items() if _wanted(data, rules)}
     admitted = admitted_by_imports(contents, rules, wanted)
     todo: list[Job] = []
     hashes: dict[str, str] = {}
@@ -89,6 +89,11 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
     ordered = [results[path] for path in found.files]
     ordered += [FileResult(path, errors=(FileError(path, reason),)) for path, reason in found.errors]
     return _finish(ordered, rules, found.files, settings, with_noqa)
+
+
+def _wanted(data: bytes, rules: Sequence[type[Rule]]) -> bool:
+    tokens = Tokens(data)
+    return any(rule.wants(tokens) for rule in rules)
 
 
 def _read(path: str, settings: Settings) -> bytes | FileResult:

@@ -195,6 +195,18 @@ def _token_groups(facts: frozenset[str]) -> list[tuple[tuple[bytes, ...], ...]]:
     return [api.tokens for api in registry.apis_for(facts)]
 
 
+class Tokens(dict[bytes, bool]):
+    """Which tokens a file's bytes contain, each searched for once, when first asked."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self.data = data
+
+    def __missing__(self, token: bytes) -> bool:
+        found = self[token] = token in self.data
+        return found
+
+
 def makes_peft_models(screen: Screen) -> bool:
     """The file makes a model carry PEFT layers itself (``get_peft_model``, a peft ``from_pretrained``,
     ``PeftModel(...)``, a config handed to a trainer): a library module that only receives models
@@ -254,12 +266,14 @@ class Rule:
         return _token_groups(cls.reports_at)
 
     @classmethod
-    def wants(cls, data: bytes) -> bool:
-        """First stage, on the raw bytes: some call the rule reports at can occur."""
+    def wants(cls, data: bytes | Tokens) -> bool:
+        """First stage, on the raw bytes: some call the rule reports at can occur. Given ``Tokens``,
+        each token is looked for once for all the rules that ask about one file."""
+        found = data if isinstance(data, Tokens) else Tokens(data)
         required = (*cls.requires, *(registry.PEFT_TOKENS + registry.PEFT_MAKER_TOKENS if cls.peft_only else ()))
-        if not all(any(t in data for t in group) for group in required):
+        if not all(any(found[t] for t in group) for group in required):
             return False
-        return any(all(any(t in data for t in group) for group in groups) for groups in _token_groups(cls.reports_at))
+        return any(all(any(found[t] for t in group) for group in groups) for groups in _token_groups(cls.reports_at))
 
     @classmethod
     def screen(cls, screen: Screen) -> bool:
