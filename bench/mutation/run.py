@@ -24,9 +24,10 @@ in a scratch copy of the repository, with the test command below in a fresh inte
 * Bytecode: the scratch copy's sources get one fixed old mtime and their .pyc files are written
   once by the baseline run; mutant runs use PYTHONDONTWRITEBYTECODE=1, so a mutated file (new mtime)
   is always compiled from source and a restored file (old mtime again) uses the original .pyc.
-* One invocation at a time: the scratch copies live in ``$TMPDIR/peftlint-mutation/w<N>`` and are
-  rebuilt at each start. Results are appended per mutant to ``bench/mutation/out/*.jsonl``; a run
-  that is stopped resumes where it was (delete out/ to start afresh).
+* Scratch copies: ``$TMPDIR/peftlint-mutation-<random>/w<N>``, fresh for each invocation and
+  removed at its end. Results are appended per mutant to ``bench/mutation/out/*.jsonl``; a run that
+  is stopped resumes where it was (delete out/ to start afresh). Two invocations in one checkout
+  append to the same out/ files: run one at a time.
 * Rates use the Wilson score interval (95 %), without a finite-population correction (so they are
   slightly conservative).
 """
@@ -272,7 +273,7 @@ def run(
     print(f"{len(mutants)} mutants, {len(mutants) - len(todo)} already in {results.name}, {len(todo)} to run")
     if not todo:
         return
-    base = Path(tempfile.gettempdir()) / "peftlint-mutation"
+    base = Path(tempfile.mkdtemp(prefix="peftlint-mutation-"))  # one per invocation: runs never share copies
     copies = [base / f"w{i}" for i in range(jobs)]
     for copy in copies:
         _scratch_copy(copy)
@@ -348,6 +349,7 @@ def run(
         after, _, output = _run_tests(copy, 900, tests=tests)
         if after != "survived":
             sys.exit(f"{copy} fails unmutated after the run:\n{output[-3000:]}")
+    shutil.rmtree(base, ignore_errors=True)
     print(dict(counts))
 
 
