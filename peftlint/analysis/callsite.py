@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from peftlint.analysis import conditions, paths
-from peftlint.analysis.values import UNKNOWN, Kind, Origin, Values, known
+from peftlint.analysis.values import UNKNOWN, Kind, Origin, Value, Values, known
 
 if TYPE_CHECKING:
     from peftlint.analysis.registry import Api
@@ -83,6 +83,27 @@ class CallSite:
         """The argument's literal value as written (``is_trainable=True``), or UNKNOWN_LITERAL."""
         node = self.role_node(api, name)
         return conditions.literal(node) if node is not None else conditions.UNKNOWN_LITERAL
+
+    @property
+    def adapters_disabled(self) -> bool:
+        """The call runs inside ``with pm.disable_adapter():`` (no adapter is active, on purpose)."""
+        return bool(self.interpreter.adapters_disabled)
+
+    @property
+    def in_closure_walked_alone(self) -> bool:
+        """A nested def walked on its own: its free names hold their last values, not those at its call."""
+        frame = self.interpreter.frame
+        return not self.call_chain and frame.parent is not None and frame.parent.kind == "function"
+
+    def resolved(self, values: Values) -> Values:
+        """Imports of another module of the run, replaced by what they name (``from settings import TARGETS``)."""
+        if not any(v.kind is Kind.IMPORT for v in values):
+            return values
+        found: set[Value] = set()
+        for value in values:
+            named = self.interpreter.resolve_import(value) if value.kind is Kind.IMPORT else None
+            found |= named if named else {value}
+        return frozenset(found)
 
     def literal_text(self, api: Api, name: str) -> str | None:
         """The argument's text when every value it can hold is the same known string."""

@@ -51,6 +51,11 @@ class RuleContext:
         self.findings: list[Finding] = []
         self.facts: list[CrossFileFact] = []
 
+    def at_call(self, site: CallSite, note: str, node: cst.CSTNode | None = None) -> list[Related]:
+        """A related location at the call (or at ``node`` in it), said with ``note``."""
+        unit = site.unit
+        return [Related(unit.path, unit.start(node or site.node), note)] if unit is not None else []
+
     def related(self, origin: Origin) -> Related:
         unit = origin.unit
         return Related(unit.path if unit is not None else self.path, _start(unit, origin.node), origin.note)

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 from peftlint.analysis.trained import HOW_TRAINED, TRAINING_FACTS, trained
 from peftlint.analysis.values import Kind, Value
-from peftlint.findings import Edit, Fix, Related
+from peftlint.findings import Edit, Fix
 from peftlint.rules.base import Rule, model_facts
 
 if TYPE_CHECKING:
@@ -78,9 +78,7 @@ class FrozenAdapterTrained(Rule):
                 site,
                 f"`{_loader(model)}` loads the adapter frozen (no `is_trainable=True`) and {HOW_TRAINED[how][0]}: "
                 "0 trainable parameters, the adapter never changes; pass `is_trainable=True`",
-                related=[Related(site.unit.path, site.unit.start(site.node), f"the model is trained here ({where})")]
-                if site.unit is not None
-                else (),
+                related=self.context.at_call(site, f"the model is trained here ({where})"),
                 facts={**model_facts(model), "loader": _loader_kind(model), "trained_by": how},
                 fix=_is_trainable_fix(load),
                 at=load,

@@ -87,10 +87,8 @@ class MergeResultDiscarded(Rule):
             else "merge_and_unload"
         )
         related: list[Related] = []
-        if saved and site.unit is not None:
-            related.append(
-                Related(site.unit.path, site.unit.start(site.node), f"the PEFT model is saved here ({site.method})")
-            )
+        if saved:
+            related += self.context.at_call(site, f"the PEFT model is saved here ({site.method})")
         elif model.origin:
             related.append(self.context.related(model.origin[0]))
         consequence = (

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from peftlint.analysis.values import Kind, Value
-from peftlint.findings import Related
 from peftlint.rules.base import Rule
 
 if TYPE_CHECKING:
@@ -78,7 +77,7 @@ class OptimizerBuiltBeforeWrap(Rule):
             if creation is None or site.unit is None:
                 continue
             related = [self.context.related(origin) for origin in optimizer.fact("stale", ())]
-            related.append(Related(site.unit.path, site.unit.start(site.node), _USES[site.fact or ""]))
+            related += self.context.at_call(site, _USES[site.fact or ""])
             self.context.report(
                 self,
                 site,

@@ -4,7 +4,6 @@ from typing import TYPE_CHECKING
 
 from peftlint.analysis.trained import HOW_TRAINED, TRAINING_FACTS, trained
 from peftlint.analysis.values import Kind
-from peftlint.findings import Related
 from peftlint.rules.base import Rule, model_facts
 
 if TYPE_CHECKING:
@@ -89,11 +88,7 @@ class InferenceModeConfigTrained(Rule):
             )
             where = HOW_TRAINED[how][1]
             wrapper = model.fact("wrapped_by") or "get_peft_model"
-            related = (
-                [Related(site.unit.path, site.unit.start(site.node), f"the model is trained here ({where})")]
-                if site.unit is not None
-                else []
-            )
+            related = self.context.at_call(site, f"the model is trained here ({where})")
             self.context.report(
                 self,
                 site,

@@ -85,9 +85,10 @@ class AdapterStateDictLoadedNonStrict(Rule):
     def _source(self, site: CallSite, value: Value) -> list[Related]:
         if value.origin:
             return [self.context.related(value.origin[0])]
-        assert site.api is not None and site.unit is not None
-        node = site.role_node(site.api, "state_dict") or site.node
-        return [Related(site.unit.path, site.unit.start(node), "the adapter's state dict comes from here")]
+        assert site.api is not None
+        return self.context.at_call(
+            site, "the adapter's state dict comes from here", site.role_node(site.api, "state_dict")
+        )
 
 
 def _adapter_keys(value: Value) -> str | None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from peftlint.analysis.values import Kind, Value
-from peftlint.findings import Related
 from peftlint.rules.base import Rule, model_facts
 
 if TYPE_CHECKING:
@@ -68,7 +67,7 @@ class LoadedAdapterNotActivated(Rule):
     needs = frozenset({"peft.load_adapter", "peft.get_peft_model", "peft.load_adapter_model", "peft.auto_load"})
 
     def on_call(self, site: CallSite) -> None:
-        if site.unit is None or site.interpreter.adapters_disabled:
+        if site.unit is None or site.adapters_disabled:
             return  # inside ``with pm.disable_adapter():`` no adapter runs, on purpose
         for model in _used_models(site):
             for name, loaded in model.fact("inactive_adapters", ()):
@@ -78,13 +77,7 @@ class LoadedAdapterNotActivated(Rule):
                     f"adapter {name} is loaded but never activated: `load_adapter` does not switch to it, so "
                     f"{_USES[site.fact or '']} later runs the previously active adapter; call "
                     f"`set_adapter({name})` after loading it",
-                    related=[
-                        Related(
-                            site.unit.path,
-                            site.unit.start(site.node),
-                            f"the model is used here ({_USES[site.fact or '']})",
-                        )
-                    ],
+                    related=self.context.at_call(site, f"the model is used here ({_USES[site.fact or '']})"),
                     facts={**model_facts(model), "adapter_name": name},
                     at=loaded,
                 )

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from peftlint.analysis.callsite import CallSite
+    from peftlint.findings import Related
 
 # list methods that change the list in place and return None
 IN_PLACE = frozenset({"append", "extend", "insert", "sort", "reverse", "remove", "clear"})
@@ -82,8 +83,8 @@ class ModulesToSaveMisuse(Rule):
                 node=node,
             )
             return
-        targets = _names(_resolved(site, site.kwargs.get("target_modules")))
-        kept = _names(_resolved(site, saved))
+        targets = _names(site.resolved(site.kwargs.get("target_modules", frozenset())))
+        kept = _names(site.resolved(saved))
         both = sorted(targets & kept) if targets else []
         if targets <= kept:
             return  # nothing left to adapt: peft raises (NoMatchingPeftModuleError), loudly
@@ -99,11 +100,8 @@ class ModulesToSaveMisuse(Rule):
                 node=node,
             )
 
-    def _config(self, site: CallSite) -> list:  # type: ignore[type-arg]
-        from peftlint.findings import Related
-
-        unit = site.unit
-        return [Related(unit.path, unit.start(site.node), "the peft config is built here")] if unit else []
+    def _config(self, site: CallSite) -> list[Related]:
+        return self.context.at_call(site, "the peft config is built here")
 
 
 HEADS = frozenset({"classifier", "score", "qa_outputs"})
@@ -122,17 +120,6 @@ def _head_kept_by_task(site: CallSite, node: cst.Call) -> bool:
         given = task.attr.value  # TaskType.SEQ_CLS
     names = [conditions.literal(arg.value) for arg in node.args]
     return given in CLASSIFICATION_TASKS and bool(names) and all(name in HEADS for name in names)
-
-
-def _resolved(site: CallSite, values: Values | None) -> Values | None:
-    """A list imported from another module of the run (``from settings import TARGETS``) is that list."""
-    if not values or not any(v.kind is Kind.IMPORT for v in values):
-        return values
-    found: set = set()  # type: ignore[type-arg]
-    for value in values:
-        resolved = site.interpreter.resolve_import(value) if value.kind is Kind.IMPORT else None
-        found |= resolved if resolved else {value}
-    return frozenset(found)
 
 
 def _names(values: Values | None) -> set[str]:

@@ -65,7 +65,7 @@ class BaseReusedAfterWrap(Rule):
 
     def on_call(self, site: CallSite) -> None:
         candidates = site.receiver  # for a forward pass, the model called
-        if _closure_alone(site):
+        if site.in_closure_walked_alone:
             return  # a nested def walked on its own sees its free names' last values, not those at its call
         bases = sorted((v for v in candidates if v.kind is Kind.INJECTED_BASE and _wrapped_apart(v)), key=str)
         if not bases or not all(v.kind is Kind.INJECTED_BASE for v in candidates):
@@ -90,8 +90,3 @@ def _wrapped_apart(base: Value) -> bool:
     uses the model it passed after ``train()`` means the trained one."""
     how = str(base.fact("injected_by") or "")
     return how == "get_peft_model" or how.endswith(".from_pretrained")
-
-
-def _closure_alone(site: CallSite) -> bool:
-    frame = site.interpreter.frame
-    return not site.call_chain and frame.parent is not None and frame.parent.kind == "function"

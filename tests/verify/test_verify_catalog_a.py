@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 import pytest
+from synthetic import finding
 
-from peftlint.findings import Finding, Position
 from peftlint.verify import Verdict, VerifyOptions, verify_findings
 
 SEED_CONFIG = {"task_type": "CAUSAL_LM", "inference_mode": False, "r": 8, "lora_alpha": 32, "lora_dropout": 0.1}
@@ -31,18 +31,6 @@ LINEAR = {
 }
 GPT2_LORA = 4_096  # c_attn of the 2 tiny gpt2 layers, r=8: 2 * 8 * (64 + 192)
 TINY_LLAMA_LORA = 3_584  # peft's default q_proj/v_proj of the embedded tiny llama, r=8
-
-
-def finding(code: str, **facts: Any) -> Finding:
-    return Finding(
-        code=code,
-        name="test",
-        message="test",
-        path="train.py",
-        start=Position(1, 1),
-        end=Position(1, 2),
-        facts=tuple(sorted(facts.items())),
-    )
 
 
 FINDINGS = {

@@ -8,11 +8,10 @@ model). Each test checks the flagged form's figures and the control's.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
+from synthetic import finding
 
-from peftlint.findings import Finding, Position
 from peftlint.verify import Verdict, VerifyOptions, verify_findings
 
 GPT2 = {
@@ -26,18 +25,6 @@ SEQ_CLS = {"model_class": "transformers.LlamaForSequenceClassification", "peft_c
 GPT2_LORA = (4_096, 128_768)
 # LoRA r=8 on the tiny Llama's q_proj and v_proj (peft's default targets): 2 * (64*8 + 8*64 + 64*8 + 8*32).
 LLAMA_LORA = (3_584, 110_400)
-
-
-def finding(code: str, **facts: Any) -> Finding:
-    return Finding(
-        code=code,
-        name="test",
-        message="test",
-        path="train.py",
-        start=Position(1, 1),
-        end=Position(1, 2),
-        facts=tuple(sorted(facts.items())),
-    )
 
 
 FINDINGS = {

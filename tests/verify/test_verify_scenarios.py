@@ -8,27 +8,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
+from synthetic import finding
 
-from peftlint.findings import Finding, Position
 from peftlint.verify import Verdict, VerifyOptions, verify_available, verify_findings
 
 SEED_CONFIG = {"task_type": "CAUSAL_LM", "inference_mode": False, "r": 8, "lora_alpha": 32, "lora_dropout": 0.1}
 LINEAR_CONFIG = {"r": 4, "lora_alpha": 16, "target_modules": ["linear"]}
-
-
-def finding(code: str, path: str = "train.py", **facts: Any) -> Finding:
-    return Finding(
-        code=code,
-        name="test",
-        message="test",
-        path=path,
-        start=Position(1, 1),
-        end=Position(1, 2),
-        facts=tuple(sorted(facts.items())),
-    )
 
 
 FINDINGS = {
