@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from peftlint.findings import Finding, Position
@@ -25,6 +25,24 @@ CACHE_DIRECTORY = ".peftlint_cache"
 
 def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def run_signature(statuses: Mapping[str, os.stat_result], max_file_bytes: int) -> str:
+    """The run's files as the file system describes them: names, sizes, inodes and modification
+    and change times (``chmod`` changes the last). Equal signatures mean the same bytes to scan,
+    as make and ruff assume."""
+    digest = hashlib.blake2b(str(max_file_bytes).encode(), digest_size=16)
+    for path, status in statuses.items():
+        digest.update(b"\0" + os.fsencode(path) + f"\0{_stamp(status)}".encode())
+    return digest.hexdigest()
+
+
+def _stamp(status: os.stat_result) -> list[int]:
+    return [status.st_mtime_ns, status.st_size, status.st_ctime_ns, status.st_ino]
+
+
+# How many runs' screening decisions the cache keeps (a full run and a few pre-commit runs).
+SCREENINGS_KEPT = 4
 
 
 def code_fingerprint() -> str:
@@ -69,15 +87,61 @@ class ResultCache:
         key = hashlib.sha256(f"{build}|{','.join(r.code for r in rules)}".encode()).hexdigest()[:16]
         self.path = os.path.join(directory, f"results-{key}.json")
         self.entries: dict[str, list[Any]] = {}
+        self.stamps: dict[str, list[Any]] = {}  # path -> its stat stamp and content hash
+        self.screenings: list[dict[str, Any]] = []  # the last runs' bytes-scan decisions
         self.changed = False
         try:
             with open(self.path, encoding="utf-8") as handle:
                 loaded = json.load(handle)
             if isinstance(loaded, dict) and loaded.get("version") == build:
-                files = loaded.get("files")
+                files, stamps, screenings = loaded.get("files"), loaded.get("stamps"), loaded.get("screenings")
                 self.entries = files if isinstance(files, dict) else {}
+                self.stamps = stamps if isinstance(stamps, dict) else {}
+                self.screenings = screenings if isinstance(screenings, list) else []
         except (OSError, ValueError):
             self.entries = {}
+
+    def screening(self, signature: str) -> tuple[set[str], dict[str, frozenset[str]], list[str]] | None:
+        """What a run over exactly these files decided before reading them: the files some rule
+        wants by their bytes, the names each file imports that admit it, the unreadable files."""
+        for memo in self.screenings:
+            try:
+                if memo["signature"] == signature:
+                    admitted = {path: frozenset(names) for path, names in memo["admitted"].items()}
+                    return set(memo["wanted"]), admitted, list(memo["unreadable"])
+            except (KeyError, TypeError, AttributeError):
+                return None
+        return None
+
+    def remember_screening(
+        self,
+        signature: str,
+        wanted: Collection[str],
+        admitted: Mapping[str, frozenset[str]],
+        unreadable: Sequence[str],
+    ) -> None:
+        memo = {
+            "signature": signature,
+            "wanted": sorted(wanted),
+            "admitted": {path: sorted(names) for path, names in sorted(admitted.items())},
+            "unreadable": list(unreadable),
+        }
+        kept = [m for m in self.screenings if isinstance(m, dict) and m.get("signature") != signature]
+        self.screenings = [memo, *kept][:SCREENINGS_KEPT]
+        self.changed = True
+
+    def digest(self, path: str, status: os.stat_result) -> str | None:
+        """The content hash recorded for ``path`` when it had this very stat stamp."""
+        known = self.stamps.get(path)
+        if isinstance(known, list) and len(known) == 2 and known[0] == _stamp(status):
+            return str(known[1])
+        return None
+
+    def remember_digest(self, path: str, status: os.stat_result, digest: str) -> None:
+        stamp = _stamp(status)
+        if self.stamps.get(path) != [stamp, digest]:
+            self.stamps[path] = [stamp, digest]
+            self.changed = True
 
     def get(self, path: str, digest: str, known: Callable[[str], str | None] | None = None) -> FileResult | None:
         """The cached result of ``path`` with content ``digest``, if every file its analysis read
@@ -118,7 +182,13 @@ class ResultCache:
                     handle.write("# created by peftlint\n*\n")
             descriptor, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
             with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                json.dump({"version": self.build, "files": self.entries}, handle, separators=(",", ":"))
+                document = {
+                    "version": self.build,
+                    "files": self.entries,
+                    "stamps": self.stamps,
+                    "screenings": self.screenings,
+                }
+                json.dump(document, handle, separators=(",", ":"))
             os.replace(temporary, self.path)
         except OSError:
             pass  # a read-only checkout still lints; it only runs cold

@@ -109,7 +109,7 @@ def _walk_dir(
         elif entry.name.endswith(SOURCE_SUFFIXES) and not (is_link and os.path.isdir(path)):
             # symlinked directories are not followed (as git does), which also rules out loops
             if not _ignored(ignores, path, False, floor) and not is_excluded(settings, path, False):
-                if not os.path.exists(path):
+                if is_link and not os.path.exists(path):
                     errors.append((path, "dangling symbolic link"))
                 else:
                     yield path
@@ -132,6 +132,8 @@ def _is_virtualenv(path: str) -> bool:
 
 
 def _ignored(ignores: list[_IgnoreFile], path: str, is_dir: bool, floor: int) -> bool:
+    if not ignores:
+        return False
     verdict = False
     absolute = os.path.abspath(path)
     for ignore in ignores:

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from peftlint.admission import admitted_by_imports
 from peftlint.analyse import analyse_bytes, dedupe
-from peftlint.cache import ResultCache, content_hash
+from peftlint.cache import ResultCache, content_hash, run_signature
 from peftlint.config import Settings, per_file_ignored
 from peftlint.discovery import discover
 from peftlint.findings import FileError, Finding, Position
@@ -46,28 +46,63 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
     found = discover(paths, settings)
     cache = ResultCache(cache_dir, rules) if cache_dir and settings.cache else None
     results: dict[str, FileResult] = {}
+    statuses: dict[str, os.stat_result] = {}
+    for path in found.files:
+        status = _stat(path, settings)
+        if isinstance(status, FileResult):
+            results[path] = status
+        else:
+            statuses[path] = status
     contents: dict[str, bytes] = {}
     with_noqa: dict[str, bytes] = {}  # files whose directives --report-unused-noqa must check
-    for path in found.files:
-        data = _read(path, settings)
-        if isinstance(data, FileResult):
+    # With the cache on and every file as it was (same names, sizes and times), the last run's
+    # bytes scan and import admission stand: no file is read unless its result must be redone.
+    signature = run_signature(statuses, settings.max_file_bytes) if cache else ""
+    memo = cache.screening(signature) if cache and not settings.report_unused_noqa else None
+    if memo is not None:
+        wanted, admitted, unreadable = memo
+        for path in unreadable:  # their error is reported afresh, and one now readable is news
+            data = _read(path, statuses[path], settings) if path in statuses else None
+            if not isinstance(data, FileResult):
+                memo = None
+                break
             results[path] = data
-            continue
-        contents[path] = data
-        if settings.report_unused_noqa and b"noqa" in data:
-            with_noqa[path] = data
-    wanted = {path for path, data in contents.items() if _wanted(data, rules)}
-    admitted = admitted_by_imports(contents, rules, wanted)
+    if memo is None:
+        unreadable = []
+        for path, status in statuses.items():
+            data = _read(path, status, settings)
+            if isinstance(data, FileResult):
+                results[path] = data
+                unreadable.append(path)
+                continue
+            contents[path] = data
+            if settings.report_unused_noqa and b"noqa" in data:
+                with_noqa[path] = data
+        wanted = {path for path, data in contents.items() if _wanted(data, rules)}
+        admitted = admitted_by_imports(contents, rules, wanted)
+        if cache:
+            cache.remember_screening(signature, wanted, admitted, unreadable)
     todo: list[Job] = []
     hashes: dict[str, str] = {}
 
     def hash_of(path: str) -> str | None:
-        """A run file's content hash, computed once, when the cache needs it."""
-        if path not in hashes and path in contents:
-            hashes[path] = content_hash(contents[path])
+        """A run file's content hash, computed once, when the cache needs it (from the cache's
+        record of the file's size and times when those are unchanged)."""
+        if path not in hashes and path in statuses:
+            status = statuses[path]
+            data = contents.get(path)
+            known = cache.digest(path, status) if cache and data is None else None
+            if known is None and data is None:
+                data = _read(path, status, settings)  # type: ignore[assignment]
+            if known is not None or isinstance(data, bytes):
+                hashes[path] = known or content_hash(data)  # type: ignore[arg-type]
+                if cache:
+                    cache.remember_digest(path, status, hashes[path])
         return hashes.get(path)
 
-    for path, data in contents.items():
+    for path in statuses:
+        if path in results:
+            continue
         imports_wanted = admitted.get(path, frozenset())
         if not imports_wanted and path not in wanted:
             results[path] = FileResult(path)
@@ -76,8 +111,14 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
         cached = cache.get(path, digest, hash_of) if cache else None
         if cached is not None:
             results[path] = cached
-        else:
-            todo.append((path, data, digest, imports_wanted))
+            continue
+        data = contents.get(path)
+        if data is None:
+            data = _read(path, statuses[path], settings)
+            if isinstance(data, FileResult):
+                results[path] = data
+                continue
+        todo.append((path, data, digest, imports_wanted))
     contents.clear()  # the files to analyse travel with their jobs; the rest is not needed again
     run_files = tuple(found.files)
     for (path, _, digest, _), result in zip(todo, _analyse_all(todo, rules, settings.jobs, run_files), strict=True):
@@ -96,15 +137,23 @@ def _wanted(data: bytes, rules: Sequence[type[Rule]]) -> bool:
     return any(rule.wants(tokens) for rule in rules)
 
 
-def _read(path: str, settings: Settings) -> bytes | FileResult:
+def _stat(path: str, settings: Settings) -> os.stat_result | FileResult:
+    """The file's status, or why it is not read at all (a directory, a pipe, too big)."""
     try:
         status = os.stat(path)
-        if stat.S_ISDIR(status.st_mode):
-            return _error(path, "is a directory")
-        if not stat.S_ISREG(status.st_mode):
-            return _error(path, "not a regular file (a pipe, socket or device): skipped")
-        if status.st_size > settings.max_file_bytes:
-            return _too_big(path, status.st_size, settings.max_file_bytes)
+    except OSError as error:
+        return _error(path, f"cannot read: {error.strerror or error}")
+    if stat.S_ISDIR(status.st_mode):
+        return _error(path, "is a directory")
+    if not stat.S_ISREG(status.st_mode):
+        return _error(path, "not a regular file (a pipe, socket or device): skipped")
+    if status.st_size > settings.max_file_bytes:
+        return _too_big(path, status.st_size, settings.max_file_bytes)
+    return status
+
+
+def _read(path: str, status: os.stat_result, settings: Settings) -> bytes | FileResult:
+    try:
         with open(path, "rb") as handle:
             data = handle.read(settings.max_file_bytes + 1)  # bounded: the file may grow meanwhile
         if len(data) > settings.max_file_bytes:

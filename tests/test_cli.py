@@ -425,6 +425,41 @@ def test_the_cache_is_keyed_by_peftlints_own_code(tmp_path: Path, monkeypatch: p
     assert cache.ResultCache(directory, selected).entries == {}
 
 
+def test_a_warm_run_sees_every_change_to_the_run(tmp_path: Path) -> None:
+    """A warm run reuses the last run's bytes scan only while every file keeps its size, times
+    and inode: an edit, a new file, a removed file, or an edited helper another file's finding
+    went through each give the findings a cold run gives."""
+    from peftlint import lint_paths
+
+    directory = str(tmp_path / ".peftlint_cache")
+    write(tmp_path, {"pair/train.py": TRAIN, "pair/infer.py": INFER, "clean.py": CLEAN})
+
+    def both() -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]:
+        warm = lint_paths([str(tmp_path)], cache_dir=directory)
+        cold = lint_paths([str(tmp_path)])
+        shown = [[(os.path.basename(f.path), f.code, f.start.line) for f in r.findings] for r in (warm, cold)]
+        return shown[0], shown[1]
+
+    first = lint_paths([str(tmp_path)], cache_dir=directory)
+    assert [f.code for f in first.findings] == ["PEFT002"]
+    assert both() == ([("infer.py", "PEFT002", at(INFER, "model.load_state_dict")[0])],) * 2
+    # the clean file edited into a bug (same directory as nothing else: its own finding)
+    write(tmp_path, {"clean.py": ONE_FINDING})
+    warm, cold = both()
+    assert warm == cold and any(name == "clean.py" for name, _, _ in warm)
+    # the save fixed: the pair's finding goes, though infer.py itself is unchanged
+    write(tmp_path, {"pair/train.py": TRAIN.replace("torch.save(model,", "torch.save(model.state_dict(),")})
+    warm, cold = both()
+    assert warm == cold and not any(name == "infer.py" for name, _, _ in warm)
+    # a new file, then the file removed again
+    write(tmp_path, {"pair/more.py": ONE_FINDING})
+    warm, cold = both()
+    assert warm == cold and any(name == "more.py" for name, _, _ in warm)
+    (tmp_path / "pair" / "more.py").unlink()
+    warm, cold = both()
+    assert warm == cold and not any(name == "more.py" for name, _, _ in warm)
+
+
 # --- cross-file PEFT002 --------------------------------------------------------------------------
 
 
