@@ -27,6 +27,7 @@ from peftlint.analysis.values import (
     known,
     make_facts,
     or_unknown,
+    parameter_sets,
     with_item,
 )
 
@@ -149,7 +150,7 @@ def new(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
         # keys as peft saves an adapter: without the adapter name (``lora_A.weight``, not ``lora_A.default.weight``)
         facts["adapter_keys"] = "get_peft_model_state_dict" if facts["adapter"] else None
     elif kind is Kind.OPTIMIZER:
-        params = site.role(api, "params")
+        params = parameter_sets(site.role(api, "params"))
         facts["params"] = tuple(sorted({str(s) for v in params for s in _parameter_owners(v)}))
         facts["optimizer_class"] = site.callee
         note = api.note

@@ -22,6 +22,7 @@ from peftlint.analysis.values import (
     known,
     make_facts,
     or_unknown,
+    parameter_items,
     with_item,
 )
 
@@ -231,6 +232,8 @@ class Expressions:
                     found |= item
             elif value.kind is Kind.DICT and not value.fact("open"):
                 found |= {v for key, _ in value.fact("entries", ()) for v in const(key)}
+            elif value.kind is Kind.PARAMETERS:
+                found.add(parameter_items(value))  # ``for n, p in m.named_parameters()``: p is one of m's
             else:
                 complete = False
         return frozenset(found) | (UNKNOWN if not complete or not found else frozenset())

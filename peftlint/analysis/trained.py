@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis.values import Kind, Value, known
+from peftlint.analysis.values import Kind, Value, known, parameter_sets
 
 if TYPE_CHECKING:
     from peftlint.analysis.callsite import CallSite
@@ -29,7 +29,7 @@ def trained(site: CallSite) -> list[tuple[Value, str]]:
             for model in trainer.attr("model") or ():
                 found.append((model, "trainer"))
     elif site.fact == "torch.optimizer" and site.api is not None:
-        for params in site.role(site.api, "params"):
+        for params in parameter_sets(site.role(site.api, "params")):
             for model in params.fact("models", ()):
                 found.append((model, "optimizer"))
     elif site.fact in ("torch.backward", "accelerate.backward") and site.api is not None:

@@ -6,7 +6,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from peftlint.analysis import conditions, paths, registry
-from peftlint.analysis.values import MODEL_KINDS, NONE, UNKNOWN, Kind, Origin, Value, Values, known, or_unknown
+from peftlint.analysis.values import (
+    MODEL_KINDS,
+    NONE,
+    UNKNOWN,
+    Kind,
+    Origin,
+    Value,
+    Values,
+    known,
+    or_unknown,
+    parameter_sets,
+)
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -67,9 +78,9 @@ def unfreezing_loop(interpreter: Interpreter, node: cst.For, iterated: Values) -
     n``) may make the model's adapter trainable again."""
     from peftlint.analysis.grads import parameters_unfrozen
 
-    sites = {site for v in iterated if v.kind is Kind.PARAMETERS for site in v.fact("sites", ())}
+    sites = {site for v in parameter_sets(iterated) for site in v.fact("sites", ())}
     if sites and parameters_unfrozen(node):
-        interpreter.transform_everywhere(sites, lambda v: v.updated(frozen=None))
+        thaw(interpreter, sites)
 
 
 def set_config_attribute(interpreter: Interpreter, configs: Values, name: str, node: cst.BaseExpression) -> None:
@@ -101,8 +112,23 @@ def parameters_of(interpreter: Interpreter, api: registry.Api, site: CallSite) -
 
 def unfreeze(interpreter: Interpreter, models: Values) -> None:
     """The model's parameters may now require grad: whatever froze its adapter no longer holds."""
-    sites = {v.site for v in models if v.kind in MODEL_KINDS}
+    thaw(interpreter, {v.site for v in models if v.kind in MODEL_KINDS})
+
+
+def thaw(interpreter: Interpreter, sites: set[object]) -> None:
+    """Whatever froze these models' adapters no longer holds: for the models, and for the
+    parameters taken from them earlier (``lora = [p for n, p in m.named_parameters() ...]``, then
+    ``for p in lora: p.requires_grad = True``), which remember the model they came from."""
+    if not sites:
+        return
     interpreter.transform_everywhere(sites, lambda v: v.updated(frozen=None))
+
+    def thawed(parameters: Value) -> Value:
+        models = tuple(m.updated(frozen=None) if m.site in sites else m for m in parameters.fact("models") or ())
+        return parameters.updated(models=models or None)
+
+    taken = interpreter.sites_where(lambda v: v.kind is Kind.PARAMETERS and not sites.isdisjoint(v.fact("sites", ())))
+    interpreter.transform_everywhere(taken, thawed)
 
 
 def requires_grad(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:

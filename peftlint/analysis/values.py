@@ -134,7 +134,7 @@ def _is_constant(text: str) -> bool:
 
 
 # What a container is followed for holding; anything else put in one makes its contents unknown.
-CONTAINED_KINDS = GUARDED_KINDS | {Kind.FUNCTION, Kind.CLASS}
+CONTAINED_KINDS = GUARDED_KINDS | {Kind.FUNCTION, Kind.CLASS, Kind.PARAMETERS}
 
 
 def contained(values: Values) -> Values:
@@ -250,3 +250,27 @@ def add_guard(value: Value, guard: Guard | None) -> Value:
     if guard is None or value.kind not in GUARDED_KINDS or guard in value.guards:
         return value
     return Value(value.kind, value.site, value.origin, value.guards | {guard}, value.facts)
+
+
+def parameter_items(parameters: Value) -> Value:
+    """What iterating ``m.parameters()`` gives: parameters of the same models (the value stands
+    for any subset of them); ``m.named_parameters()`` gives ``(name, parameter)`` pairs."""
+    if not parameters.fact("named"):
+        return parameters
+    one = parameters.updated(named=None)
+    return Value(Kind.TUPLE, site=("named", parameters.site), facts=make_facts(items=(UNKNOWN, frozenset({one}))))
+
+
+def parameter_sets(values: Values, depth: int = 0) -> list[Value]:
+    """The ``m.parameters()`` values an optimizer is given, also inside lists, tuples and param
+    groups (``[{"params": decay, "weight_decay": 0.01}, ...]``)."""
+    found: list[Value] = []
+    for value in values:
+        if value.kind is Kind.PARAMETERS:
+            found.append(value)
+        elif depth < 3 and value.kind in (Kind.LIST, Kind.TUPLE):
+            for item in value.fact("items", ()):
+                found += parameter_sets(item, depth + 1)
+        elif depth < 3 and value.kind is Kind.DICT:
+            found += parameter_sets(dict(value.fact("entries", ())).get("params", ()), depth + 1)
+    return found
