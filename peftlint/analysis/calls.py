@@ -178,9 +178,10 @@ class Calls:
             return self.instantiate(callee.fact("class"), site)
         if callee.kind is Kind.IMPORT:
             # a def analysed on its own has unknown arguments: another module's helpers, called
-            # with them, are not worth loading that module for
+            # with them, are worth loading that module for only if they make PEFT models (what
+            # ``get_peft_model`` returns does not depend on what it is given)
             alone = self.depth_limit < MAX_INLINE_DEPTH
-            resolved = None if alone else self.resolve_import(callee, calling=True)
+            resolved = self.resolve_import(callee, calling=True, makers=alone)
             if resolved is not None and known_callables(resolved):
                 return self.call_values(resolved, site, None, func)
             canonical = names.canonical(callee.fact("qualname"))
@@ -194,14 +195,14 @@ class Calls:
             return effects.apply(self, api, library)  # type: ignore[arg-type]
         return None
 
-    def resolve_import(self, value: Value, calling: bool = False) -> Values | None:
+    def resolve_import(self, value: Value, calling: bool = False, makers: bool = False) -> Values | None:
         """What an import of a module of the run names (through re-exports: ``from .build import f``
         in a package's ``__init__``)."""
         for _ in range(MAX_REEXPORTS):
             importer = value.fact("importer")
             if importer is None:
                 return None
-            resolved = self.project.resolve(value.fact("qualname"), importer, self, calling)  # type: ignore[arg-type]
+            resolved = self.project.resolve(value.fact("qualname"), importer, self, calling, makers)  # type: ignore[arg-type]
             if resolved is None or len(resolved) != 1:
                 return resolved
             (single,) = resolved

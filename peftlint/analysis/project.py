@@ -41,9 +41,13 @@ class Project:
         self.read: dict[str, bytes] = {}  # files read for their bindings: the cache depends on them
         self.screens: dict[str, Screen] = {}
         self.fixture_depth = 0
+        self.found: dict[tuple[str, str], str | None] = {}  # (module, importer's directory) -> file
+        self.makers: dict[tuple[str, str], bool] = {}
 
     # ----------------------------------------------------------------- modules
-    def resolve(self, qualname: str, importer: str, interpreter: Interpreter, calling: bool = False) -> Values | None:
+    def resolve(
+        self, qualname: str, importer: str, interpreter: Interpreter, calling: bool = False, makers: bool = False
+    ) -> Values | None:
         """What ``qualname`` (as imported in ``importer``) is, if a module of the run defines it.
         ``calling``: it is about to be called; a module that makes no call a rule needs is then
         not parsed (a constant, or a package's re-export, is still read)."""
@@ -57,6 +61,8 @@ class Project:
             if path is None:
                 continue
             gate = calling and not path.endswith("__init__.py")
+            if makers and calling and not self.makes_peft_models(path, parts[split]):
+                return None
             scope = self.load(path, module, interpreter, gate)
             if scope is None:
                 return None
@@ -72,6 +78,12 @@ class Project:
         return None
 
     def find_module(self, dotted: str, importer: str) -> str | None:
+        key = (dotted, os.path.dirname(importer))
+        if key not in self.found:
+            self.found[key] = self._find_module(dotted, importer)
+        return self.found[key]
+
+    def _find_module(self, dotted: str, importer: str) -> str | None:
         stripped = dotted.lstrip(".")
         dots = len(dotted) - len(stripped)
         base = os.path.dirname(os.path.abspath(importer))
@@ -156,6 +168,26 @@ class Project:
             return False
         self.read[path] = data
         return _makes_any(data, calls)
+
+    def makes_peft_models(self, path: str, name: str) -> bool:
+        """Whether the module's top-level def (or class) ``name`` makes a PEFT model in its own
+        text (``get_peft_model(...)``, a peft class's ``from_pretrained``): such a helper changes
+        what its caller holds whatever it is given. A bytes scan of the def's lines; a name the
+        module imports (a re-export) is followed to its own module."""
+        if (path, name) not in self.makers:
+            self.makers[path, name] = self._makes_peft_models(path, name)
+        return self.makers[path, name]
+
+    def _makes_peft_models(self, path: str, name: str) -> bool:
+        data = self._bytes(path)
+        if data is None:
+            return False
+        self.read[path] = data
+        defs, imported = _top_level(data)
+        where = defs.get(name)
+        if where is None:  # re-exported (followed to where it is defined), or not a def at all
+            return name in imported
+        return bool(_MAKERS.search(data, *where))
 
     def _bytes(self, path: str) -> bytes | None:
         try:
@@ -276,6 +308,27 @@ MAX_SHARED_SOURCES = 48
 def _call_pattern(calls: frozenset[str]) -> re.Pattern[bytes]:
     names = b"|".join(re.escape(name.encode()) for name in sorted(calls))
     return re.compile(rb"\b(?:" + names + rb"|\w*Peft\w*)\s*\(")
+
+
+_TOP_LEVEL = re.compile(rb"^(?:(@)|(?:async[ \t]+)?(?:def|class)[ \t]+(\w+))", re.M)
+_IMPORT_LINE = re.compile(rb"^[ \t]*(?:from|import)\b[^\n]*", re.M)
+
+
+@lru_cache(maxsize=64)
+def _top_level(data: bytes) -> tuple[dict[str, tuple[int, int]], frozenset[str]]:
+    """A module's top-level defs and classes (name -> byte range, decorators before the next
+    one ending it) and the words on its import lines, from one pass over its bytes."""
+    defs: dict[str, tuple[int, int]] = {}
+    marks = list(_TOP_LEVEL.finditer(data))
+    for index, mark in enumerate(marks):
+        if mark.group(2) is not None:
+            end = marks[index + 1].start() if index + 1 < len(marks) else len(data)
+            defs.setdefault(mark.group(2).decode("utf-8", "replace"), (mark.start(), end))
+    words = {w.decode() for line in _IMPORT_LINE.findall(data) for w in re.findall(rb"\w+", line)}
+    return defs, frozenset(words)
+
+
+_MAKERS = re.compile(rb"\b(?:get_peft_model|inject_adapter_in_model|\w*Peft\w*(?:\.from_pretrained)?)\s*\(")
 
 
 def _makes_any(data: bytes, calls: frozenset[str]) -> bool:
