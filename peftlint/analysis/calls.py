@@ -173,6 +173,12 @@ class Calls:
                 return None  # a library method reached through super()
             this = callee.fact("self")
             receiver_key = conditions.key_of(func.value) if isinstance(func, cst.Attribute) else None
+            if isinstance(func, cst.Attribute) and _is_super(func.value):
+                receiver_key = self.own_self_key()  # ``super().setup()`` sets attributes on our self
+            elif this is None and isinstance(func, cst.Attribute) and self.explicit_self(function, site):
+                # ``Base.setup(self)``: the instance is given as the first argument
+                this, site = site.args[0], site.with_arguments(site.args[1:], site.kwargs)
+                receiver_key = conditions.key_of(site.node.args[0].value)
             return self.inline(function, site, this, receiver_key)
         if callee.kind is Kind.CLASS:
             return self.instantiate(callee.fact("class"), site)
@@ -194,6 +200,23 @@ class Calls:
                 self.listener(library)
             return effects.apply(self, api, library)  # type: ignore[arg-type]
         return None
+
+    def own_self_key(self) -> str | None:
+        """The first parameter of the method being walked (its ``self``)."""
+        function = self.frame.function
+        if function is None or function.owner is None or function.is_static():
+            return None
+        positional = function.positional()
+        return positional[0].name.value if positional else None
+
+    def explicit_self(self, function: Function, site: CallSite) -> bool:
+        """``Base.method(obj, ...)``: an instance method called through its class, the instance first."""
+        if function.owner is None or function.is_static() or site.spread or not site.node.args:
+            return False
+        if function.decorators is None:
+            function.decorators = self.function_decorators(function)  # type: ignore[attr-defined]
+        first = site.node.args[0]
+        return not function.is_classmethod() and first.keyword is None and not first.star
 
     def resolve_import(self, value: Value, calling: bool = False, makers: bool = False) -> Values | None:
         """What an import of a module of the run names (through re-exports: ``from .build import f``
@@ -495,3 +518,7 @@ def _fields(kind: type) -> tuple[str, ...]:
             if not f.name.startswith("whitespace") and f.name not in _SKIP_FIELDS
         )
     return found
+
+
+def _is_super(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "super"

@@ -34,6 +34,13 @@ class CallSite:
     interpreter: Any
 
     @property
+    def guards(self) -> tuple[tuple[str, bool], ...]:
+        """The branch conditions the call is made under (``(text, polarity)``, in this file's
+        terms), so that two facts on exclusive branches (``if full: save(...) else: load(...)``)
+        are told apart."""
+        return tuple(sorted(set(self.interpreter.guards))) if self.interpreter is not None else ()
+
+    @property
     def fact(self) -> str | None:
         return self.api.fact if self.api is not None else None
 

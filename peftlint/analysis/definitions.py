@@ -17,6 +17,7 @@ from peftlint.analysis.units import ParsedUnit, statements_of, unit_node
 from peftlint.analysis.values import UNKNOWN, Kind, State, Value, Values
 
 if TYPE_CHECKING:
+    from peftlint.analysis.project import Project
     from peftlint.analysis.reach import Reach
 
 
@@ -31,6 +32,7 @@ class Definitions:
     pending: list[Function | ClassInfo]
     quiet: int
     reach: Reach | None
+    project: Project
     bind: Callable[[str, Values], None]
     expression: Callable[..., Values]
     statement: Callable[[cst.CSTNode], None]
@@ -47,6 +49,22 @@ class Definitions:
     @property
     def frame(self) -> Frame:
         return self.frames[-1]
+
+    def apart(self, frame: Frame, analyse: Callable[[], None]) -> None:
+        """Analyse one def or class on its own, from the module as its statements left it: what it
+        writes to module globals (``global MODEL``, ``state.MODEL = ...`` on an imported module)
+        is undone afterwards. Nothing says it runs before the next def analysed on its own."""
+        scopes = [scope for scope in self.project.scopes.values() if scope is not None and scope.frame is not None]
+        saved = [(f.state, dict(f.state)) for f in (frame, *(s.frame for s in scopes)) if f and f.state is not None]
+        known = set(self.project.scopes)
+        try:
+            analyse()
+        finally:
+            for state, before in saved:
+                state.clear()
+                state.update(before)
+            for key in set(self.project.scopes) - known:
+                del self.project.scopes[key]  # loaded meanwhile, and maybe written to: loaded afresh
 
     def analyse_function_alone(self, function: Function) -> None:
         """A def no analysed call reached, with what its parameters' annotations, defaults and

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from peftlint.analysis import conditions, names, paths, registry, training
+from peftlint.analysis import conditions, names, paths, pyobjects, registry, training
 from peftlint.analysis.values import (
     MODEL_KINDS,
     NONE,
@@ -23,12 +23,10 @@ from peftlint.analysis.values import (
     Value,
     Values,
     const,
-    contained,
     known,
     make_facts,
     or_unknown,
     parameter_sets,
-    with_item,
 )
 
 if TYPE_CHECKING:
@@ -353,40 +351,6 @@ def unwrap(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Value
     return or_unknown(found)
 
 
-def partial(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    if not site.args or site.spread:
-        return UNKNOWN
-    bound = (site.args[0], tuple(site.args[1:]), tuple(sorted(site.kwargs.items())))
-    return frozenset({Value(Kind.FUNCTION, site=("partial", id(site.node)), facts=(("partial", bound),))})
-
-
-def append(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    """``models.append(m)``: the list (every alias of it) now holds ``m`` too."""
-    added = site.args[-1] if site.args else UNKNOWN
-    if site.method == "extend":
-        added = interpreter.iterate(added)
-    added = contained(added)
-    lists = [v for v in site.receiver if v.kind is Kind.LIST]
-    if added == UNKNOWN and all(v.fact("open") for v in lists):
-        return NONE  # already a list of anything: nothing to change
-    interpreter.transform_everywhere({v.site for v in lists}, lambda v: with_item(v, added), nested=False)
-    return NONE
-
-
-def update(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    """``d.update(...)`` / ``d.setdefault(...)``: the dict may now hold anything under any key."""
-    added = frozenset().union(*site.args, *site.kwargs.values()) if site.args or site.kwargs else UNKNOWN
-    sites = {v.site for v in site.receiver if v.kind is Kind.DICT}
-
-    def merged(value: Value) -> Value:
-        entries = dict(value.fact("entries", ()))
-        entries["*"] = entries.get("*", frozenset()) | added | UNKNOWN
-        return value.updated(entries=tuple(sorted(entries.items(), key=lambda e: repr(e[0]))), open=True)
-
-    interpreter.transform_everywhere(sites, merged, nested=False)
-    return UNKNOWN
-
-
 def view(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``d.items()`` / ``d.values()`` / ``d.keys()``: a list of what the dict holds."""
     found: set[Value] = set()
@@ -470,40 +434,6 @@ def format_string(interpreter: Interpreter, api: registry.Api, site: CallSite) -
     return interpreter.strings(site.node, found)
 
 
-def add_argument(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    """``parser.add_argument("--ckpt", default="model.pt")``: the parser now has that option."""
-    flags = [_literal_text_of(v) for v in site.args]
-    dest = _literal_text_of(site.kwargs["dest"]) if "dest" in site.kwargs else None
-    if dest is None:
-        long = [f for f in flags if f and f.startswith("--")]
-        plain = [f for f in flags if f and not f.startswith("-")]
-        chosen = long[0][2:] if long else (plain[0] if plain else None)
-        dest = chosen.replace("-", "_") if chosen else None
-    if dest is None:
-        return UNKNOWN
-    default = site.kwargs.get("default", NONE)
-    option = (dest, default)
-    parsers = {v.site for v in site.receiver if v.kind is Kind.ARG_PARSER}
-    interpreter.transform_everywhere(
-        parsers, lambda v: v.updated(options=(*v.fact("options", ()), option)), nested=False
-    )
-    return UNKNOWN
-
-
-def parse_args(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    """Parsed arguments: each option's default, or whatever the command line said."""
-    attrs: dict[str, Values] = {}
-    for parser in site.receiver:
-        if parser.kind is not Kind.ARG_PARSER:
-            return UNKNOWN
-        for dest, default in parser.fact("options", ()):
-            attrs[dest] = attrs.get(dest, frozenset()) | default | UNKNOWN
-    namespace = interpreter.new_value(Kind.NAMESPACE, site.node, None).with_attrs(attrs)
-    if site.method == "parse_known_args":
-        return frozenset({interpreter.new_value(Kind.TUPLE, site.node, None, items=(frozenset({namespace}), UNKNOWN))})
-    return frozenset({namespace})
-
-
 def super_(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     function = interpreter.frame.function
     if function is None or function.owner is None or site.args:
@@ -537,12 +467,6 @@ def attribute(interpreter: Interpreter, value: Value, name: str) -> Values:
     if kind is Kind.OUTPUT:
         return frozenset({value})  # ``out.loss``, ``out.logits``: tensors of the same forward pass
     return UNKNOWN
-
-
-def _literal_text_of(values: Values) -> str | None:
-    texts = {v.fact("text") for v in values}
-    text = texts.pop() if len(texts) == 1 else None
-    return text if isinstance(text, str) else None
 
 
 def _chain_key(site: CallSite) -> tuple[int, ...]:
@@ -581,16 +505,17 @@ _VERBS: dict[str, Verb] = {
     "save_model": save_model,
     "arguments": arguments,
     "unwrap": unwrap,
-    "partial": partial,
-    "append": append,
+    "partial": pyobjects.partial,
+    "named_tuple": pyobjects.named_tuple,
+    "append": pyobjects.append,
     "view": view,
     "get": get,
-    "update": update,
+    "update": pyobjects.update,
     "path": path,
     "joinpath": joinpath,
     "format": format_string,
-    "add_argument": add_argument,
-    "parse_args": parse_args,
+    "add_argument": pyobjects.add_argument,
+    "parse_args": pyobjects.parse_args,
     "super": super_,
 }
 __all__ = ["apply", "attribute", "names"]

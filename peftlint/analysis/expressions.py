@@ -28,6 +28,7 @@ from peftlint.analysis.values import (
 
 if TYPE_CHECKING:
     from peftlint.analysis.frames import Frame, Function
+    from peftlint.analysis.project import Project
     from peftlint.analysis.units import ParsedUnit
 
 _BUILTINS = frozenset(dir(builtins))
@@ -50,6 +51,8 @@ class Expressions:
     refined: Callable[..., Any]
     quietly: Callable[[Callable[[], Values]], Values]
     lazy_function: Callable[..., Function]
+    project: Project
+    effect_logs: list[list[Any]]
 
     @property
     def frame(self) -> Frame:
@@ -164,11 +167,29 @@ class Expressions:
             self.bind(key, values)
             if isinstance(target, cst.Subscript):
                 self.store_item(target, values)
+            elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+                self.set_module_attribute(target.value, target.attr.value, values)
             return
         if isinstance(target, cst.Attribute):
             self.expression(target.value)
         elif isinstance(target, cst.Subscript):
             self.store_item(target, values)
+
+    def set_module_attribute(self, module: cst.Name, name: str, values: Values) -> None:
+        """``state.MODEL = model`` where ``state`` is an imported module of the run: the module is
+        one object, so every importer reads the new value (as ``global`` writes are seen)."""
+        imported = self.lookup(module.value)
+        if not imported or len(imported) != 1:
+            return
+        (value,) = imported
+        if value.kind is not Kind.IMPORT or not value.fact("importer"):
+            return
+        scope = self.project.module_scope(value.fact("qualname"), value.fact("importer"), self)  # type: ignore[arg-type]
+        if scope is None or scope.frame is None or scope.frame.state is None:
+            return
+        scope.frame.state[name] = values
+        for log in self.effect_logs:
+            log.append(("global", scope.frame, name, values))
 
     def assign_elements(self, elements: Sequence[cst.BaseElement], values: Values) -> None:
         """``tokenizer, model = build()`` where build returns ``tok, model``: element-wise."""

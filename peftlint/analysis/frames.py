@@ -170,4 +170,6 @@ class ClassInfo:
         return {base for cls in self.mro() for base in cls.library_bases}
 
     def is_dataclass(self) -> bool:
-        return any(d in ("dataclasses.dataclass", "attr.s", "attrs.define") for d in self.decorators)
+        return any(d in ("dataclasses.dataclass", "attr.s", "attrs.define") for d in self.decorators) or (
+            "typing.NamedTuple" in self.library_bases  # ``class Setup(NamedTuple): model: Any``
+        )

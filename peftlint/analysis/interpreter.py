@@ -125,9 +125,9 @@ class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
             while self.pending:
                 item = self.pending.pop(0)
                 if isinstance(item, ClassInfo):
-                    self.analyse_class(item)
+                    self.apart(frame, lambda item=item: self.analyse_class(item))  # type: ignore[misc]
                 elif id(item) not in self.inlined:
-                    self.analyse_function_alone(item)
+                    self.apart(frame, lambda item=item: self.analyse_function_alone(item))  # type: ignore[misc]
         finally:
             self.frames.pop()
             self.depth_limit = MAX_INLINE_DEPTH

@@ -77,6 +77,13 @@ class Project:
             return values
         return None
 
+    def module_scope(self, qualname: str, importer: str, interpreter: Interpreter) -> ModuleScope | None:
+        """The scope of a module of the run that ``import qualname`` names in ``importer``."""
+        if qualname.lstrip(".").split(".")[0] in names.LIBRARY_ROOTS and not qualname.startswith("."):
+            return None
+        path = self.find_module(qualname, importer)
+        return self.load(path, qualname, interpreter) if path is not None else None
+
     def find_module(self, dotted: str, importer: str) -> str | None:
         key = (dotted, os.path.dirname(importer))
         if key not in self.found:

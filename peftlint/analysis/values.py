@@ -229,7 +229,12 @@ def join_branches(branches: list[tuple[State | None, Guard | None]]) -> State | 
     if not live:
         return None
     if len(live) == 1:
-        return dict(live[0][0])  # the caller puts the rest of the block under that branch's guard
+        # The rest of the block runs only under that branch's guard (the caller puts new values
+        # under it). A value already under some branch's guard is now under this one too: after
+        # ``if wrap: model = get_peft_model(...); if resume: sys.exit()`` the wrapped model is
+        # held only when not resuming, so a later ``if resume:`` does not see it.
+        state, guard = live[0]
+        return {key: _under(values, guard) for key, values in state.items()}
     first_state = live[0][0]
     joined: State = dict(first_state)  # keys untouched by every branch, the common case, are kept as they are
     changed: set[str] = set()
@@ -244,6 +249,12 @@ def join_branches(branches: list[tuple[State | None, Guard | None]]) -> State | 
                 merged.add(add_guard(value, guard))
         joined[key] = frozenset(merged)
     return joined
+
+
+def _under(values: Values, guard: Guard | None) -> Values:
+    if guard is None or not any(v.guards for v in values):
+        return values
+    return frozenset(add_guard(v, guard) if v.guards else v for v in values)
 
 
 def add_guard(value: Value, guard: Guard | None) -> Value:

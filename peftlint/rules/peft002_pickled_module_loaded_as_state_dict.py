@@ -106,6 +106,7 @@ class PickledModuleLoadedAsStateDict(Rule):
             facts["object"] = key
             facts[_EDIT] = _state_dict_edit(site, obj_node)
             facts["constants"] = _constants(site.role(api, "path"))
+            facts["guards"] = site.guards
             self.context.remember(self, site, SAVE, site.shapes(api, "path"), facts)
         else:
             loaded = [
@@ -120,6 +121,7 @@ class PickledModuleLoadedAsStateDict(Rule):
             data = {
                 "receiver": conditions.key_of(receiver) if receiver is not None else None,
                 "constants": tuple(sorted({c for v in loaded for c in v.fact("constants", ())})),
+                "guards": site.guards,
             }
             self.context.remember(self, site, LOAD, shapes, data)
 
@@ -133,7 +135,10 @@ class PickledModuleLoadedAsStateDict(Rule):
                 (save, shape)
                 for save, save_shapes in saves
                 for shape in save_shapes
-                if paths.identity(shape) in load_shapes and _same_place(save, load, shape) and _is_module(save, load)
+                if paths.identity(shape) in load_shapes
+                and _same_place(save, load, shape)
+                and _is_module(save, load)
+                and not _exclusive(save, load)
             ]
             if not matches:
                 continue
@@ -155,7 +160,7 @@ class PickledModuleLoadedAsStateDict(Rule):
                     end=load.end,
                     severity=cls.severity,
                     related=related,
-                    facts=tuple((k, v) for k, v in save.data if k not in (_EDIT, "object", "constants", "module")),
+                    facts=tuple((k, v) for k, v in save.data if k not in _INTERNAL),
                     fix=_fix(s for s, _ in matches),
                     noqa=load.noqa,
                 ),
@@ -166,6 +171,19 @@ class PickledModuleLoadedAsStateDict(Rule):
 def _as_read(load: CrossFileFact, shape: paths.Shape) -> paths.Shape:
     """The load's own spelling of a path it shares with a save."""
     return next((mine for mine in load.shapes if paths.identity(mine) == paths.identity(shape)), shape)
+
+
+_INTERNAL = frozenset({_EDIT, "object", "constants", "module", "guards"})  # kept out of the finding's facts
+
+
+def _exclusive(save: CrossFileFact, load: CrossFileFact) -> bool:
+    """The save and the load are on exclusive branches of one file (``if args.full: torch.save(model,
+    p) ... if args.full: model = torch.load(p) else: model.load_state_dict(torch.load(p))``)."""
+    if save.anchor != load.anchor:
+        return False
+    saved = {tuple(g) for g in dict(save.data).get("guards", ())}
+    loaded = {tuple(g) for g in dict(load.data).get("guards", ())}
+    return any((text, not polarity) in loaded for text, polarity in saved)
 
 
 def _constants(values: Iterable[Value]) -> tuple[str, ...]:

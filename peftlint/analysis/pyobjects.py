@@ -1,0 +1,126 @@
+"""The verbs of the registry for Python's own objects: ``functools.partial``, namedtuples, lists
+and dicts changed in place, argparse parsers and what ``parse_args`` gives. Library verbs are in
+effects.py, training verbs in training.py."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from peftlint.analysis import registry
+from peftlint.analysis.values import NONE, UNKNOWN, Kind, Value, Values, contained, with_item
+
+if TYPE_CHECKING:
+    from peftlint.analysis.callsite import CallSite
+    from peftlint.analysis.interpreter import Interpreter
+
+
+def partial(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    if not site.args or site.spread:
+        return UNKNOWN
+    bound = (site.args[0], tuple(site.args[1:]), tuple(sorted(site.kwargs.items())))
+    return frozenset({Value(Kind.FUNCTION, site=("partial", id(site.node)), facts=(("partial", bound),))})
+
+
+def named_tuple(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``namedtuple("Setup", ["model", "tokenizer"])`` (or ``"model tokenizer"``, or typing's
+    ``NamedTuple("Setup", [("model", Any), ...])``): a class built like a dataclass, whose instances
+    carry their fields as attributes."""
+    from peftlint.analysis.frames import ClassInfo
+
+    name = site.node.args[0].value if site.node.args else None
+    fields_node = site.node.args[1].value if len(site.node.args) > 1 else None
+    fields = _field_names(fields_node)
+    if not isinstance(name, cst.SimpleString) or fields is None:
+        return UNKNOWN
+    info = ClassInfo(
+        name=str(name.evaluated_value), parent=interpreter.frame, fields=fields, decorators=("dataclasses.dataclass",)
+    )
+    return frozenset({Value(Kind.CLASS, site=("class", id(site.node)), facts=(("class", info),))})
+
+
+def _field_names(node: cst.BaseExpression | None) -> list[str] | None:
+    """The field names of a namedtuple: a literal list/tuple of names or of (name, type) pairs, or
+    one string of names separated by spaces or commas."""
+    if isinstance(node, cst.SimpleString):
+        text = node.evaluated_value
+        return text.replace(",", " ").split() if isinstance(text, str) else None
+    if not isinstance(node, (cst.List, cst.Tuple)):
+        return None
+    names = []
+    for element in node.elements:
+        value = element.value
+        if isinstance(value, cst.Tuple) and value.elements:
+            value = value.elements[0].value
+        if not isinstance(value, cst.SimpleString) or not isinstance(value.evaluated_value, str):
+            return None
+        names.append(value.evaluated_value)
+    return names
+
+
+def append(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``models.append(m)``: the list (every alias of it) now holds ``m`` too."""
+    added = site.args[-1] if site.args else UNKNOWN
+    if site.method == "extend":
+        added = interpreter.iterate(added)
+    added = contained(added)
+    lists = [v for v in site.receiver if v.kind is Kind.LIST]
+    if added == UNKNOWN and all(v.fact("open") for v in lists):
+        return NONE  # already a list of anything: nothing to change
+    interpreter.transform_everywhere({v.site for v in lists}, lambda v: with_item(v, added), nested=False)
+    return NONE
+
+
+def update(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``d.update(...)`` / ``d.setdefault(...)``: the dict may now hold anything under any key."""
+    added = frozenset().union(*site.args, *site.kwargs.values()) if site.args or site.kwargs else UNKNOWN
+    sites = {v.site for v in site.receiver if v.kind is Kind.DICT}
+
+    def merged(value: Value) -> Value:
+        entries = dict(value.fact("entries", ()))
+        entries["*"] = entries.get("*", frozenset()) | added | UNKNOWN
+        return value.updated(entries=tuple(sorted(entries.items(), key=lambda e: repr(e[0]))), open=True)
+
+    interpreter.transform_everywhere(sites, merged, nested=False)
+    return UNKNOWN
+
+
+def add_argument(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``parser.add_argument("--ckpt", default="model.pt")``: the parser now has that option."""
+    flags = [_literal_text_of(v) for v in site.args]
+    dest = _literal_text_of(site.kwargs["dest"]) if "dest" in site.kwargs else None
+    if dest is None:
+        long = [f for f in flags if f and f.startswith("--")]
+        plain = [f for f in flags if f and not f.startswith("-")]
+        chosen = long[0][2:] if long else (plain[0] if plain else None)
+        dest = chosen.replace("-", "_") if chosen else None
+    if dest is None:
+        return UNKNOWN
+    default = site.kwargs.get("default", NONE)
+    option = (dest, default)
+    parsers = {v.site for v in site.receiver if v.kind is Kind.ARG_PARSER}
+    interpreter.transform_everywhere(
+        parsers, lambda v: v.updated(options=(*v.fact("options", ()), option)), nested=False
+    )
+    return UNKNOWN
+
+
+def parse_args(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """Parsed arguments: each option's default, or whatever the command line said."""
+    attrs: dict[str, Values] = {}
+    for parser in site.receiver:
+        if parser.kind is not Kind.ARG_PARSER:
+            return UNKNOWN
+        for dest, default in parser.fact("options", ()):
+            attrs[dest] = attrs.get(dest, frozenset()) | default | UNKNOWN
+    namespace = interpreter.new_value(Kind.NAMESPACE, site.node, None).with_attrs(attrs)
+    if site.method == "parse_known_args":
+        return frozenset({interpreter.new_value(Kind.TUPLE, site.node, None, items=(frozenset({namespace}), UNKNOWN))})
+    return frozenset({namespace})
+
+
+def _literal_text_of(values: Values) -> str | None:
+    texts = {v.fact("text") for v in values}
+    text = texts.pop() if len(texts) == 1 else None
+    return text if isinstance(text, str) else None
