@@ -19,6 +19,7 @@ from peftlint.analysis.values import (
     MODEL_KINDS,
     NONE,
     UNKNOWN,
+    Guard,
     Kind,
     Origin,
     State,
@@ -201,6 +202,41 @@ class Calls:
             return effects.apply(self, api, library)  # type: ignore[arg-type]
         return None
 
+    def caller_guards(self, function: Function, site: CallSite, this: Values | None, returned: Values) -> Values:
+        """What the callee returns under a test of its parameter (``if not lora: return model``)
+        is, for the caller, under the same test of the argument it gave (``lora=args.resume is
+        None``): the guard is renamed, so the caller's own tests can exclude it."""
+        node = function.node
+        if not isinstance(node, cst.FunctionDef) or site.spread:
+            return returned
+        positional = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
+        if this is not None and positional and not function.is_static():
+            positional = positional[1:]
+        given = [arg for arg in site.node.args if arg.keyword is None and not arg.star]
+        if len(given) != len(site.args):
+            return returned  # a partial's bound arguments: not this call's own
+        renamed: dict[str, str] = {}
+        for index, arg in enumerate(site.node.args):
+            name = (
+                arg.keyword.value
+                if arg.keyword is not None
+                else (positional[index] if index < len(positional) else None)
+            )
+            if name is not None and not arg.star:
+                renamed[name] = conditions.condition_text(arg.value, self.code)  # type: ignore[attr-defined]
+
+        def rename(guard: Guard) -> Guard:
+            text, polarity = guard
+            subject, space, rest = text.partition(" ")
+            if subject in renamed:
+                return (f"{renamed[subject]}{space}{rest}" if space else renamed[subject], polarity)
+            return guard
+
+        return frozenset(
+            Value(v.kind, v.site, v.origin, frozenset(rename(g) for g in v.guards), v.facts) if v.guards else v
+            for v in returned
+        )
+
     def own_self_key(self) -> str | None:
         """The first parameter of the method being walked (its ``self``)."""
         function = self.frame.function
@@ -285,6 +321,8 @@ class Calls:
         else:
             self.replay(memo[3])
         returned, end, returns, _ = memo
+        if any(v.guards for v in returned):
+            returned = self.caller_guards(function, site, this, returned)
         if not self.quiet:
             self.inlined.add(id(function))  # type: ignore[attr-defined]
         if this is not None and receiver_key is not None and first is not None:

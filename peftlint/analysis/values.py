@@ -116,7 +116,18 @@ class Value:
                 return False
             if polarity and " == " in cond and any(_other_constant(cond, mine) for mine in self.guards):
                 return False
+            if polarity and any(
+                _none_and_true(cond, mine) or (mine[1] and _none_and_true(mine[0], (cond, True)))
+                for mine in self.guards
+            ):
+                return False
         return True
+
+
+def _none_and_true(cond: str, guard: Guard) -> bool:
+    """``x is None`` and a true ``x`` cannot both hold."""
+    other, holds = guard
+    return holds and cond.endswith(" is None") and cond[: -len(" is None")] == other
 
 
 def _other_constant(cond: str, guard: Guard) -> bool:
