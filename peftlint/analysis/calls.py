@@ -207,8 +207,8 @@ class Calls:
         is, for the caller, under the same test of the argument it gave (``lora=args.resume is
         None``): the guard is renamed, so the caller's own tests can exclude it."""
         node = function.node
-        if not isinstance(node, cst.FunctionDef) or site.spread:
-            return returned
+        if not isinstance(node, cst.FunctionDef) or not isinstance(site.node, cst.Call) or site.spread:
+            return returned  # a property read has no arguments
         positional = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
         if this is not None and positional and not function.is_static():
             positional = positional[1:]
@@ -247,7 +247,9 @@ class Calls:
 
     def explicit_self(self, function: Function, site: CallSite) -> bool:
         """``Base.method(obj, ...)``: an instance method called through its class, the instance first."""
-        if function.owner is None or function.is_static() or site.spread or not site.node.args:
+        if function.owner is None or function.is_static() or site.spread or not isinstance(site.node, cst.Call):
+            return False
+        if not site.node.args:
             return False
         if function.decorators is None:
             function.decorators = self.function_decorators(function)  # type: ignore[attr-defined]
