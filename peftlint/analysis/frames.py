@@ -63,6 +63,8 @@ class Frame:
     call_chain: tuple[Origin, ...] = ()
     globals: set[str] = field(default_factory=set)  # names declared ``global`` here
     function: Function | None = None
+    # names bound to a test (``do_train = args.mode != "eval"``): ``if do_train:`` tests that too
+    tests: dict[str, Any] = field(default_factory=dict)
 
     def module_frame(self) -> Frame:
         frame: Frame = self

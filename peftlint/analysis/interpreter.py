@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from peftlint.analysis import conditions, names, training
+from peftlint.analysis.branches import Branches, as_name
 from peftlint.analysis.calls import Calls
 from peftlint.analysis.definitions import Definitions, def_of
 from peftlint.analysis.expressions import Expressions
@@ -32,9 +33,9 @@ from peftlint.analysis.frames import (
 )
 from peftlint.analysis.objects import Objects
 from peftlint.analysis.prescreen import CLASS, DEF, STATEMENTS, Unit
-from peftlint.analysis.scopes import Scopes, root
+from peftlint.analysis.scopes import Scopes
 from peftlint.analysis.strings import Strings
-from peftlint.analysis.units import ParsedUnit, statements_of
+from peftlint.analysis.units import ParsedUnit
 from peftlint.analysis.values import (
     NONE,
     UNKNOWN,
@@ -44,7 +45,6 @@ from peftlint.analysis.values import (
     State,
     Value,
     Values,
-    join_branches,
     join_states,
     make_facts,
 )
@@ -61,7 +61,7 @@ MAX_LOOP_PASSES = 3
 MAX_INLINED_WALKS = 3000
 
 
-class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
+class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Objects):
     def __init__(
         self, project: Project, listener: Callable[[CallSite], None] | None = None, reach: Reach | None = None
     ) -> None:
@@ -280,6 +280,9 @@ class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
             if isinstance(target.target, cst.Attribute):
                 training.set_attribute(self, target.target, node.value)
             self.assign_target(target.target, values)
+        named = node.targets[0].target
+        if len(node.targets) == 1 and isinstance(named, cst.Name) and _is_test(node.value):
+            self.frame.tests[named.value] = node.value
 
     def ann_assign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:
@@ -331,7 +334,7 @@ class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
         for alias in node.names:
             dotted = self.dotted(alias.name)
             if alias.asname is not None:
-                self.bind(_as_name(alias.asname), self.import_value(dotted))
+                self.bind(as_name(alias.asname), self.import_value(dotted))
             else:
                 root = dotted.split(".", 1)[0]
                 self.bind(root, self.import_value(root))
@@ -343,7 +346,7 @@ class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
             return
         for alias in node.names:
             name = self.dotted(alias.name)
-            local = _as_name(alias.asname) if alias.asname is not None else name
+            local = as_name(alias.asname) if alias.asname is not None else name
             separator = "" if module.endswith(".") else "."
             self.bind(local, self.import_value(f"{module}{separator}{name}"))
 
@@ -380,72 +383,6 @@ class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
             self.block(node.body)
         finally:
             self.adapters_disabled -= disabling
-
-    def if_statement(self, node: cst.If) -> None:
-        self.expression(node.test)
-        before = self.frame.state
-        true_guards = conditions.guards(node.test, True, self.code)
-        false_guards = conditions.guards(node.test, False, self.code)
-        after_true = self.branch(self.refined(before, node.test, True), true_guards, lambda: self.block(node.body))
-        false_entry = self.refined(before, node.test, False)
-        orelse = node.orelse
-        if isinstance(orelse, cst.If):  # ``elif``: an ``if`` alone in the else branch
-            after_false = self.branch(false_entry, false_guards, lambda: self.statement(orelse))
-        elif isinstance(orelse, cst.Else):
-            after_false = self.branch(false_entry, false_guards, lambda: self.block(orelse.body))
-        else:
-            after_false = false_entry
-        self.frame.state = join_branches([(after_true, true_guards[0]), (after_false, false_guards[0])])
-        if after_true is None and after_false is not None:
-            self.guards.extend(false_guards)  # `if c: return`: the rest of the block runs only when not c
-        elif after_false is None and after_true is not None:
-            self.guards.extend(true_guards)
-
-    def refined(self, state: State | None, test: cst.BaseExpression, polarity: bool) -> State | None:
-        """``state`` as a branch sees it when ``test`` has truth value ``polarity``; None if it cannot."""
-        if state is None:
-            return None
-        branch = dict(state)
-        for refinement in conditions.refinements(test, polarity, self.resolve_classes):
-            values = branch.get(refinement.key)
-            if values is None:
-                if self.frame.kind != "function" and root(refinement.key) not in branch:
-                    continue  # a name of an enclosing scope: binding it here would hide it
-                saved, self.frame.state = self.frame.state, branch
-                try:
-                    values = self.quietly(lambda node=refinement.node: self.expression(node))  # type: ignore[misc]
-                finally:
-                    self.frame.state = saved
-            values = self.resolved_constants(values)
-            kept = conditions.refine(values, refinement)
-            if not kept:
-                return None  # no value the name can hold makes the test come out this way
-            if kept != values:
-                branch[refinement.key] = kept
-        return branch
-
-    def resolved_constants(self, values: Values) -> Values:
-        """An imported name that is a constant of a module of the run (``from config import
-        USE_LORA``) decides a branch by its value."""
-        if not any(v.kind is Kind.IMPORT and v.fact("importer") for v in values):
-            return values
-        found: set[Value] = set()
-        for value in values:
-            resolved = self.resolve_import(value) if value.kind is Kind.IMPORT else None
-            found |= resolved if resolved is not None and value.fact("importer") else {value}
-        return frozenset(found)
-
-    def branch(self, entry: State | None, guards: list[Guard], walk: Callable[[], None]) -> State | None:
-        self.frame.state = entry
-        if entry is None:
-            return None
-        depth = len(self.guards)
-        self.guards.extend(guards)
-        try:
-            walk()
-        finally:
-            del self.guards[depth:]
-        return self.frame.state
 
     def loop(
         self,
@@ -495,75 +432,6 @@ class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
     def while_statement(self, node: cst.While) -> None:
         self.loop(lambda: None if self.expression(node.test) else None, node.body, node.orelse, test=node.test)
 
-    def try_statement(self, node: cst.Try | cst.TryStar) -> None:
-        seen: list[State | None] = [self.frame.state]
-        depth = len(self.guards)
-        for statement in statements_of(node.body):
-            if self.frame.state is None:
-                break
-            self.statement(statement)
-            seen.append(self.frame.state)
-        del self.guards[depth:]
-        if node.orelse is not None and self.frame.state is not None:
-            self.block(node.orelse.body)
-        ends = [self.frame.state]
-        handler_entry = join_states(seen)
-        for handler in node.handlers:
-            self.frame.state = None if handler_entry is None else dict(handler_entry)
-            if handler.type is not None:
-                saved, self.statement_node = self.statement_node, handler
-                try:
-                    self.expression(handler.type)
-                finally:
-                    self.statement_node = saved
-            if handler.name is not None:
-                self.bind(_as_name(handler.name), UNKNOWN)
-            self.block(handler.body)
-            ends.append(self.frame.state)
-        after = join_states(ends)
-        if node.finalbody is not None:
-            self.frame.state = after if after is not None else handler_entry
-            self.block(node.finalbody.body)
-            if after is None:
-                self.frame.state = None
-        else:
-            self.frame.state = after
-
-    def match_statement(self, node: cst.Match) -> None:
-        self.expression(node.subject)
-        before = self.frame.state
-        ends: list[State | None] = [None if before is None else dict(before)]
-        for case in node.cases:
-            self.frame.state = None if before is None else dict(before)
-            self.bind_pattern(case.pattern)
-            if case.guard is not None:
-                saved, self.statement_node = self.statement_node, case
-                try:
-                    self.expression(case.guard)
-                finally:
-                    self.statement_node = saved
-            self.block(case.body)
-            ends.append(self.frame.state)
-        self.frame.state = join_states(ends)
-
-    def bind_pattern(self, pattern: cst.MatchPattern) -> None:
-        """Names a case pattern captures hold something the analysis does not follow."""
-        stack: list[Any] = [pattern]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, cst.MatchAs) and node.name is not None:
-                self.bind(node.name.value, UNKNOWN)
-            elif isinstance(node, cst.MatchStar) and node.name is not None:
-                self.bind(node.name.value, UNKNOWN)
-            elif isinstance(node, cst.MatchMapping) and node.rest is not None:
-                self.bind(node.rest.value, UNKNOWN)
-            for name in ("pattern", "patterns", "elements", "elements", "kwds", "value"):
-                child = getattr(node, name, None)
-                if isinstance(child, (list, tuple)):
-                    stack.extend(child)
-                elif isinstance(child, cst.CSTNode):
-                    stack.append(child)
-
     def quietly(self, evaluate: Callable[[], Values]) -> Values:
         self.quiet += 1
         try:
@@ -575,14 +443,16 @@ class Interpreter(Scopes, Definitions, Expressions, Strings, Calls, Objects):
 _EXPECTS_RAISE = frozenset({"raises", "assertRaises", "assertRaisesRegex"})
 
 
-def _as_name(asname: cst.AsName) -> str:
-    name = asname.name
-    return name.value if isinstance(name, cst.Name) else ""
-
-
 def _flatten_targets(node: cst.CSTNode) -> list[cst.CSTNode]:
     if isinstance(node, cst.Del):
         return _flatten_targets(node.target)
     if isinstance(node, (cst.Tuple, cst.List)):
         return [leaf for element in node.elements for leaf in _flatten_targets(element.value)]
     return [node]
+
+
+def _is_test(node: cst.BaseExpression) -> bool:
+    """A comparison, ``not x`` or ``a and b``: a value that is a branch condition."""
+    if isinstance(node, cst.UnaryOperation):
+        return isinstance(node.operator, cst.Not)
+    return isinstance(node, (cst.Comparison, cst.BooleanOperation))

@@ -61,6 +61,8 @@ class Scopes:
         state = frame.state
         if state is None:
             return
+        if frame.tests:
+            frame.tests.pop(key, None)
         if key in self.attribute_parents:  # the scan costs; most keys never have attribute facts
             for existing in [k for k in state if k.startswith((key + ".", key + "["))]:
                 del state[existing]

@@ -39,4 +39,7 @@ def trained(site: CallSite) -> list[tuple[Value, str]]:
         # its frozen reference) trains that one: the frozen one may be there on purpose
         if loss and known(loss) and all(v.kind is Kind.OUTPUT for v in loss) and all(m.fact("frozen") for m in models):
             found += [(model, "backward") for model in models]
-    return found
+    # a model held (by a trainer, in an optimizer's parameters) on a path this call is not on:
+    # ``if mode == "eval": model = <frozen load>`` ... ``if mode != "eval": trainer.train()``
+    guards = site.guards
+    return [(model, how) for model, how in found if model.feasible_under(guards)]

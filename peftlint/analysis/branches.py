@@ -1,0 +1,226 @@
+"""The statements that branch: ``if`` (refinements and guards, conditions.py), ``try``, ``match``.
+
+A mixin of the interpreter (interpreter.py): each branch starts from the state before it, refined
+by what its test says, and the branches join with the guards that tell them apart (values.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from peftlint.analysis import conditions
+from peftlint.analysis.scopes import root
+from peftlint.analysis.units import statements_of
+from peftlint.analysis.values import UNKNOWN, Guard, Kind, State, Value, Values, join_branches, join_states
+
+if TYPE_CHECKING:
+    from peftlint.analysis.frames import Frame
+
+
+class Branches:
+    # provided by Interpreter / Scopes / Expressions / Calls
+    frames: list[Frame]
+    guards: list[Guard]
+    statement_node: cst.CSTNode | None
+    expression: Callable[..., Values]
+    statement: Callable[[cst.CSTNode], None]
+    block: Callable[..., None]
+    bind: Callable[[str, Values], None]
+    code: Callable[[cst.CSTNode], str]
+    quietly: Callable[[Callable[[], Values]], Values]
+    resolve_import: Callable[..., Values | None]
+    resolve_classes: Callable[..., tuple[str, ...]]
+
+    @property
+    def frame(self) -> Frame:
+        return self.frames[-1]
+
+    def if_statement(self, node: cst.If) -> None:
+        self.expression(node.test)
+        before = self.frame.state
+        true_guards = self.test_guards(node.test, True)
+        false_guards = self.test_guards(node.test, False)
+        after_true = self.branch(self.refined(before, node.test, True), true_guards, lambda: self.block(node.body))
+        false_entry = self.refined(before, node.test, False)
+        orelse = node.orelse
+        if isinstance(orelse, cst.If):  # ``elif``: an ``if`` alone in the else branch
+            after_false = self.branch(false_entry, false_guards, lambda: self.statement(orelse))
+        elif isinstance(orelse, cst.Else):
+            after_false = self.branch(false_entry, false_guards, lambda: self.block(orelse.body))
+        else:
+            after_false = false_entry
+        self.frame.state = join_branches([(after_true, true_guards[0]), (after_false, false_guards[0])])
+        if after_true is None and after_false is not None:
+            self.guards.extend(false_guards)  # `if c: return`: the rest of the block runs only when not c
+        elif after_false is None and after_true is not None:
+            self.guards.extend(true_guards)
+
+    def test_guards(self, test: cst.BaseExpression, polarity: bool) -> list[Guard]:
+        """The guards of a branch; a name bound to a test brings that test's guards too."""
+        found = conditions.guards(test, polarity, self.code)
+        while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            test, polarity = test.expression, not polarity
+        if isinstance(test, cst.Name) and test.value in self.frame.tests:
+            found += conditions.guards(self.frame.tests[test.value], polarity, self.code)
+        return found
+
+    def refined(self, state: State | None, test: cst.BaseExpression, polarity: bool) -> State | None:
+        """``state`` as a branch sees it when ``test`` has truth value ``polarity``; None if it cannot."""
+        if state is None:
+            return None
+        branch = dict(state)
+        for refinement in conditions.refinements(test, polarity, self.resolve_classes):
+            values = branch.get(refinement.key)
+            if values is None:
+                if self.frame.kind != "function" and root(refinement.key) not in branch:
+                    continue  # a name of an enclosing scope: binding it here would hide it
+                saved, self.frame.state = self.frame.state, branch
+                try:
+                    values = self.quietly(lambda node=refinement.node: self.expression(node))  # type: ignore[misc]
+                finally:
+                    self.frame.state = saved
+            values = self.resolved_constants(values)
+            kept = conditions.refine(values, refinement)
+            if not kept:
+                return None  # no value the name can hold makes the test come out this way
+            if kept != values:
+                branch[refinement.key] = kept
+        return branch
+
+    def resolved_constants(self, values: Values) -> Values:
+        """An imported name that is a constant of a module of the run (``from config import
+        USE_LORA``) decides a branch by its value."""
+        if not any(v.kind is Kind.IMPORT and v.fact("importer") for v in values):
+            return values
+        found: set[Value] = set()
+        for value in values:
+            resolved = self.resolve_import(value) if value.kind is Kind.IMPORT else None
+            found |= resolved if resolved is not None and value.fact("importer") else {value}
+        return frozenset(found)
+
+    def branch(self, entry: State | None, guards: list[Guard], walk: Callable[[], None]) -> State | None:
+        self.frame.state = entry
+        if entry is None:
+            return None
+        depth = len(self.guards)
+        self.guards.extend(guards)
+        try:
+            walk()
+        finally:
+            del self.guards[depth:]
+        return self.frame.state
+
+    def try_statement(self, node: cst.Try | cst.TryStar) -> None:
+        # A handler starts from the state before any statement of the body that may raise: one
+        # simple statement that raises (``model = PeftModel.from_pretrained(...)``) binds nothing;
+        # a compound one may raise after some of its own bindings. States are copied: binding
+        # changes the dict in place.
+        seen: list[State | None] = []
+        depth = len(self.guards)
+        for statement in statements_of(node.body):
+            if self.frame.state is None:
+                break
+            seen.append(dict(self.frame.state))
+            self.statement(statement)
+            simple = isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+            if not simple and self.frame.state is not None:
+                seen.append(dict(self.frame.state))
+        del self.guards[depth:]
+        if node.orelse is not None and self.frame.state is not None:
+            self.block(node.orelse.body)
+        ends = [self.frame.state]
+        handler_entry = join_states(seen)
+        for handler in node.handlers:
+            self.frame.state = None if handler_entry is None else dict(handler_entry)
+            if handler.type is not None:
+                saved, self.statement_node = self.statement_node, handler
+                try:
+                    self.expression(handler.type)
+                finally:
+                    self.statement_node = saved
+            if handler.name is not None:
+                self.bind(as_name(handler.name), UNKNOWN)
+            self.block(handler.body)
+            ends.append(self.frame.state)
+        after = join_states(ends)
+        if node.finalbody is not None:
+            self.frame.state = after if after is not None else handler_entry
+            self.block(node.finalbody.body)
+            if after is None:
+                self.frame.state = None
+        else:
+            self.frame.state = after
+
+    def match_statement(self, node: cst.Match) -> None:
+        """Each case is a branch; ``case "eval":`` is ``subject == "eval"`` for guards (values made
+        in it carry it, so ``if args.mode != "eval":`` later does not see them), and a case runs
+        only when the literal cases before it did not match."""
+        self.expression(node.subject)
+        before = self.frame.state
+        subject = conditions.condition_text(node.subject, self.code)
+        branches: list[tuple[State | None, Guard | None]] = []
+        missed: list[Guard] = []
+        irrefutable = False
+        for case in node.cases:
+            own = _case_guard(subject, case.pattern, self.code)
+            guards = [own, *missed] if own is not None else list(missed)
+
+            def walk(case: cst.MatchCase = case) -> None:
+                self.bind_pattern(case.pattern)
+                if case.guard is not None:
+                    saved, self.statement_node = self.statement_node, case
+                    try:
+                        self.expression(case.guard)
+                    finally:
+                        self.statement_node = saved
+                self.block(case.body)
+
+            branches.append((self.branch(None if before is None else dict(before), guards, walk), own))
+            if own is not None and case.guard is None:
+                missed.append((own[0], False))
+            if _captures_all(case.pattern) and case.guard is None:
+                irrefutable = True
+                break
+        if not irrefutable:
+            branches.append((None if before is None else dict(before), None))  # no case matched
+        self.frame.state = join_branches(branches)
+
+    def bind_pattern(self, pattern: cst.MatchPattern) -> None:
+        """Names a case pattern captures hold something the analysis does not follow."""
+        stack: list[Any] = [pattern]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.MatchAs) and node.name is not None:
+                self.bind(node.name.value, UNKNOWN)
+            elif isinstance(node, cst.MatchStar) and node.name is not None:
+                self.bind(node.name.value, UNKNOWN)
+            elif isinstance(node, cst.MatchMapping) and node.rest is not None:
+                self.bind(node.rest.value, UNKNOWN)
+            for name in ("pattern", "patterns", "elements", "elements", "kwds", "value"):
+                child = getattr(node, name, None)
+                if isinstance(child, (list, tuple)):
+                    stack.extend(child)
+                elif isinstance(child, cst.CSTNode):
+                    stack.append(child)
+
+
+def _case_guard(subject: str, pattern: cst.MatchPattern, code: Callable[[cst.CSTNode], str]) -> Guard | None:
+    """``case "eval":`` (a literal or a dotted constant) as the guard ``subject == "eval"``."""
+    if isinstance(pattern, cst.MatchValue):
+        return (f"{subject} == {conditions.condition_text(pattern.value, code)}", True)
+    if isinstance(pattern, cst.MatchSingleton):
+        return (f"{subject} is {code(pattern.value)}", True) if code(pattern.value) == "None" else None
+    return None
+
+
+def _captures_all(pattern: cst.MatchPattern) -> bool:
+    """``case _:`` or ``case name:``: every subject matches."""
+    return isinstance(pattern, cst.MatchAs) and pattern.pattern is None
+
+
+def as_name(asname: cst.AsName) -> str:
+    name = asname.name
+    return name.value if isinstance(name, cst.Name) else ""
