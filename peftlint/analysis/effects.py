@@ -379,8 +379,15 @@ def get(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     found: set[Value] = set()
     for value in site.receiver:
         entries = dict(value.fact("entries", ()))
-        if exact and not value.fact("open") and all(k in entries for k in keys):
-            found |= frozenset().union(*(entries[k] for k in keys))
+        if exact and value.kind is Kind.DICT:
+            # a known key: its entry (or one under a key the analysis could not read); a dict
+            # opened by ``**spread`` may hold it from there instead, or not at all
+            for k in keys:
+                found |= entries.get(k, frozenset()) | entries.get("*", frozenset())
+                if k not in entries:
+                    found |= default | (UNKNOWN if value.fact("open") else frozenset())
+            if value.fact("open"):
+                found |= UNKNOWN
         else:
             found |= interpreter.item_of(value, None) | default
     return or_unknown(found)

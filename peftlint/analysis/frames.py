@@ -65,6 +65,8 @@ class Frame:
     function: Function | None = None
     # names bound to a test (``do_train = args.mode != "eval"``): ``if do_train:`` tests that too
     tests: dict[str, Any] = field(default_factory=dict)
+    # a module whose statements end the program (``sys.exit(main())``): its state just before
+    ended: State | None = None
 
     def module_frame(self) -> Frame:
         frame: Frame = self

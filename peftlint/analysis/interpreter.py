@@ -119,6 +119,10 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
         on its own (one that can reach a call some rule reports at)."""
         frame = self.module_frame(scope)
         self.walk_module(scope, frame)
+        if frame.state is None:
+            # ``sys.exit(main())`` ends the script: the defs analysed on their own still see the
+            # module as its statements left it (its imports first)
+            frame.state = frame.ended
         self.frames.append(frame)
         self.depth_limit = MAX_INLINE_DEPTH_ALONE
         try:
@@ -173,9 +177,12 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
         saved, self.unit = self.unit, parsed
         try:
             for statement in statements:
-                if self.frame.state is None:
+                before = self.frame.state
+                if before is None:
                     return
                 self.statement(statement)
+                if self.frame.state is None and self.frame.kind == "module":
+                    self.frame.ended = before
         finally:
             self.unit = saved
 
