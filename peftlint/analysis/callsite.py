@@ -58,6 +58,17 @@ class CallSite:
         where = api.role(name)
         return self.arg(*where) if where is not None else UNKNOWN
 
+    def constants(self, api: Api, name: str) -> tuple[str, ...]:
+        """The module constants of the run (``path:NAME``) the argument is: ``from common.settings
+        import CHECKPOINT`` names one file wherever it is imported from."""
+        found: set[str] = set()
+        for value in self.role(api, name):
+            if value.kind is Kind.IMPORT and self.interpreter is not None and value.fact("importer"):
+                value = next(iter(self.interpreter.resolve_import(value) or ()), value)
+            if value.fact("constant"):
+                found.add(value.fact("constant"))
+        return tuple(sorted(found))
+
     def has_role(self, api: Api, name: str) -> bool:
         where = api.role(name)
         return where is not None and self.has_arg(*where)

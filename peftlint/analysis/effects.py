@@ -219,7 +219,7 @@ def nothing(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Valu
 
 def torch_load(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     shapes = tuple(site.shapes(api, "path"))
-    constants = tuple(sorted({v.fact("constant") for v in site.role(api, "path") if v.fact("constant")}))
+    constants = site.constants(api, "path")
     return frozenset(
         {interpreter.new_value(Kind.TORCH_LOADED, site.node, None, shapes=shapes, constants=constants or None)}
     )

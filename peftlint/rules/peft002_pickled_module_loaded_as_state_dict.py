@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from peftlint.analysis import paths
-from peftlint.analysis.values import MODEL_KINDS, Kind, Value
+from peftlint.analysis.values import MODEL_KINDS, Kind
 from peftlint.findings import Edit, Finding, Fix, Position, Related
 from peftlint.rules.base import CrossFileFact, Rule, model_facts
 
@@ -105,7 +105,7 @@ class PickledModuleLoadedAsStateDict(Rule):
             facts["module"] = bool(modules)
             facts["object"] = key
             facts[_EDIT] = _state_dict_edit(site, obj_node)
-            facts["constants"] = _constants(site.role(api, "path"))
+            facts["constants"] = site.constants(api, "path")
             facts["guards"] = site.guards
             self.context.remember(self, site, SAVE, site.shapes(api, "path"), facts)
         else:
@@ -184,10 +184,6 @@ def _exclusive(save: CrossFileFact, load: CrossFileFact) -> bool:
     saved = {tuple(g) for g in dict(save.data).get("guards", ())}
     loaded = {tuple(g) for g in dict(load.data).get("guards", ())}
     return any((text, not polarity) in loaded for text, polarity in saved)
-
-
-def _constants(values: Iterable[Value]) -> tuple[str, ...]:
-    return tuple(sorted({v.fact("constant") for v in values if v.fact("constant")}))
 
 
 def _is_module(save: CrossFileFact, load: CrossFileFact) -> bool:
