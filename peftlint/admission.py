@@ -114,6 +114,12 @@ def _calls_of(names: frozenset[str]) -> re.Pattern[bytes]:
     return re.compile(rb"\b(?:" + b"|".join(re.escape(t.encode()) for t in sorted(names)) + rb")\s*\(")
 
 
+def header_of(data: bytes) -> bytes:
+    """The part of a module admission reads of a file no rule wants: its imports, before its first
+    top-level def or class (a run keeps only this much of such files)."""
+    return data[: _first_definition(data)]
+
+
 def _first_definition(data: bytes) -> int:
     """Where a module's first top-level ``def`` or ``class`` starts (its imports come before)."""
     starts = (data.find(marker, 0, _HEADER_BYTES) for marker in (b"\ndef ", b"\nclass ", b"\nasync def "))

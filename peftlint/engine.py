@@ -11,7 +11,6 @@ import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from peftlint.admission import admitted_by_imports
 from peftlint.analyse import analyse_bytes, dedupe
 from peftlint.cache import ResultCache, content_hash, run_signature
 from peftlint.config import Settings, per_file_ignored
@@ -68,18 +67,25 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
                 break
             results[path] = data
     if memo is None:
+        from peftlint.admission import admitted_by_imports, header_of
+
         unreadable = []
+        headers: dict[str, bytes] = {}  # of the files no rule wants: only their imports are kept
         for path, status in statuses.items():
             data = _read(path, status, settings)
             if isinstance(data, FileResult):
                 results[path] = data
                 unreadable.append(path)
                 continue
-            contents[path] = data
             if settings.report_unused_noqa and b"noqa" in data:
                 with_noqa[path] = data
-        wanted = {path for path, data in contents.items() if _wanted(data, rules)}
-        admitted = admitted_by_imports(contents, rules, wanted)
+            if _wanted(data, rules):
+                contents[path] = data
+            else:
+                headers[path] = header_of(data)
+        wanted = set(contents)
+        admitted = admitted_by_imports({**headers, **contents}, rules, wanted)
+        headers.clear()
         if cache:
             cache.remember_screening(signature, wanted, admitted, unreadable)
     todo: list[Job] = []
@@ -175,6 +181,7 @@ def _analyse_all(
     workers = min(jobs or os.cpu_count() or 1, len(todo) // MIN_FILES_PER_WORKER)
     if workers <= 1:
         return [analyse_bytes(path, data, rules, run_files, admitted=admit) for path, data, _, admit in todo]
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     codes = [rule.code for rule in rules]
@@ -182,7 +189,12 @@ def _analyse_all(
     # and handing them out first keeps every worker busy to the end.
     order = sorted(range(len(todo)), key=lambda i: -len(todo[i][1]))
     results: list[FileResult | None] = [None] * len(todo)
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(tuple(run_files),)) as pool:
+    # fresh interpreters, not forks: a fork would carry (and count) all the memory this process
+    # used reading and scanning every file of the run
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_worker_init, initargs=(tuple(run_files),)
+    ) as pool:
         work = [(todo[i][0], todo[i][1], codes, todo[i][3]) for i in order]
         for index, result in zip(order, pool.map(_analyse_in_worker, work), strict=True):
             results[index] = result
