@@ -189,9 +189,16 @@ def _analyse_all(
     # and handing them out first keeps every worker busy to the end.
     order = sorted(range(len(todo)), key=lambda i: -len(todo[i][1]))
     results: list[FileResult | None] = [None] * len(todo)
-    # fresh interpreters, not forks: a fork would carry (and count) all the memory this process
-    # used reading and scanning every file of the run
-    context = multiprocessing.get_context("spawn")
+    # Workers forked from a fresh server process that has imported the analysis once, not from
+    # this process: a fork of it would carry (and count) all the memory used reading and scanning
+    # every file of the run. Where there is no fork server (Windows), fresh interpreters.
+    context: multiprocessing.context.BaseContext
+    try:
+        server = multiprocessing.get_context("forkserver")
+        server.set_forkserver_preload(["peftlint.analyse", "peftlint.rules", "libcst"])
+        context = server
+    except ValueError:
+        context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_worker_init, initargs=(tuple(run_files),)
     ) as pool:
