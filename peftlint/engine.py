@@ -61,7 +61,7 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
     if memo is not None:
         wanted, admitted, unreadable = memo
         for path in unreadable:  # their error is reported afresh, and one now readable is news
-            data = _read(path, statuses[path], settings) if path in statuses else None
+            data = _read(path, settings) if path in statuses else None
             if not isinstance(data, FileResult):
                 memo = None
                 break
@@ -71,8 +71,8 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
 
         unreadable = []
         headers: dict[str, bytes] = {}  # of the files no rule wants: only their imports are kept
-        for path, status in statuses.items():
-            data = _read(path, status, settings)
+        for path in statuses:
+            data = _read(path, settings)
             if isinstance(data, FileResult):
                 results[path] = data
                 unreadable.append(path)
@@ -96,15 +96,22 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
         record of the file's size and times when those are unchanged)."""
         if path not in hashes and path in statuses:
             status = statuses[path]
-            data = contents.get(path)
-            known = cache.digest(path, status) if cache and data is None else None
-            if known is None and data is None:
-                data = _read(path, status, settings)  # type: ignore[assignment]
+            known = cache.digest(path, status) if cache and path not in contents else None
+            data = data_of(path) if known is None else None
             if known is not None or isinstance(data, bytes):
                 hashes[path] = known or content_hash(data)  # type: ignore[arg-type]
                 if cache:
                     cache.remember_digest(path, status, hashes[path])
         return hashes.get(path)
+
+    def data_of(path: str) -> bytes | FileResult:
+        """A run file's bytes, read once (kept for the analysis when they had to be read)."""
+        if path not in contents:
+            data = _read(path, settings)
+            if isinstance(data, FileResult):
+                return data
+            contents[path] = data
+        return contents[path]
 
     for path in statuses:
         if path in results:
@@ -118,12 +125,10 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
         if cached is not None:
             results[path] = cached
             continue
-        data = contents.get(path)
-        if data is None:
-            data = _read(path, statuses[path], settings)
-            if isinstance(data, FileResult):
-                results[path] = data
-                continue
+        data = data_of(path)
+        if isinstance(data, FileResult):
+            results[path] = data
+            continue
         todo.append((path, data, digest, imports_wanted))
     contents.clear()  # the files to analyse travel with their jobs; the rest is not needed again
     run_files = tuple(found.files)
@@ -158,7 +163,7 @@ def _stat(path: str, settings: Settings) -> os.stat_result | FileResult:
     return status
 
 
-def _read(path: str, status: os.stat_result, settings: Settings) -> bytes | FileResult:
+def _read(path: str, settings: Settings) -> bytes | FileResult:
     try:
         with open(path, "rb") as handle:
             data = handle.read(settings.max_file_bytes + 1)  # bounded: the file may grow meanwhile

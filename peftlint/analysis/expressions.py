@@ -42,7 +42,7 @@ class Expressions:
     unit: ParsedUnit | None
     attribute_parents: set[str]
     lookup: Callable[[str], Values | None]
-    bind: Callable[[str, Values], None]
+    bind: Callable[..., None]
     attributes_of_key: Callable[[str], dict[str, Values]]
     call: Callable[..., Values]
     attribute_of: Callable[..., Values]
@@ -52,7 +52,6 @@ class Expressions:
     quietly: Callable[[Callable[[], Values]], Values]
     lazy_function: Callable[..., Function]
     project: Project
-    effect_logs: list[list[Any]]
 
     @property
     def frame(self) -> Frame:
@@ -185,11 +184,8 @@ class Expressions:
         if value.kind is not Kind.IMPORT or not value.fact("importer"):
             return
         scope = self.project.module_scope(value.fact("qualname"), value.fact("importer"), self)  # type: ignore[arg-type]
-        if scope is None or scope.frame is None or scope.frame.state is None:
-            return
-        scope.frame.state[name] = values
-        for log in self.effect_logs:
-            log.append(("global", scope.frame, name, values))
+        if scope is not None and scope.frame is not None:
+            self.bind(name, values, module=scope.frame)
 
     def assign_elements(self, elements: Sequence[cst.BaseElement], values: Values) -> None:
         """``tokenizer, model = build()`` where build returns ``tok, model``: element-wise."""

@@ -19,6 +19,7 @@ from peftlint.analysis import names
 from peftlint.analysis.frames import Function, ModuleScope
 from peftlint.analysis.prescreen import Screen
 from peftlint.analysis.reach import Reach
+from peftlint.analysis.registry import PEFT_HELPER_CALLS
 from peftlint.analysis.values import Kind, Value, Values
 
 if TYPE_CHECKING:
@@ -335,7 +336,13 @@ def _top_level(data: bytes) -> tuple[dict[str, tuple[int, int]], frozenset[str]]
     return defs, frozenset(words)
 
 
-_MAKERS = re.compile(rb"\b(?:get_peft_model|inject_adapter_in_model|\w*Peft\w*(?:\.from_pretrained)?)\s*\(")
+# A call that makes a PEFT model: peft's helpers (the registry's list), or a peft class or its
+# ``from_pretrained`` (``PeftModel.from_pretrained(``)
+_MAKERS = re.compile(
+    rb"\b(?:"
+    + b"|".join(re.escape(name.encode()) for name in sorted(PEFT_HELPER_CALLS))
+    + rb"|\w*Peft\w*(?:\.from_pretrained)?)\s*\("
+)
 
 
 def _makes_any(data: bytes, calls: frozenset[str]) -> bool:

@@ -51,11 +51,14 @@ class Scopes:
                 frame = frame.parent  # a method does not see its class's names
         return None
 
-    def bind(self, key: str, values: Values) -> None:
-        """Rebinding ``x`` kills the facts about ``x.attr`` and ``x[...]`` too."""
-        frame = self.frame
-        if root(key) in frame.globals:
+    def bind(self, key: str, values: Values, module: Frame | None = None) -> None:
+        """Rebinding ``x`` kills the facts about ``x.attr`` and ``x[...]`` too. ``module``: the
+        frame of another module (``state.MODEL = ...``); such a write, like one to a ``global``,
+        is logged for replay."""
+        frame = module or self.frame
+        if module is None and root(key) in frame.globals:
             frame = frame.module_frame()
+        if frame is not self.frame:
             for log in self.effect_logs:
                 log.append(("global", frame, key, values))
         state = frame.state

@@ -109,19 +109,23 @@ class Value:
 
     def feasible_under(self, guards: Iterable[Guard]) -> bool:
         """False when this value was produced under a condition the current path contradicts."""
-        if not self.guards:
+        return not self.guards or not guards_exclude(self.guards, guards)
+
+
+def guards_exclude(mine: Iterable[Guard], other: Iterable[Guard]) -> bool:
+    """Two sets of branch conditions no path satisfies at once: a test and its negation,
+    ``x == 'train'`` and ``x == 'eval'``, ``x is None`` and a true ``x``."""
+    mine = frozenset(mine)
+    for cond, polarity in other:
+        if (cond, not polarity) in mine:
             return True
-        for cond, polarity in guards:
-            if (cond, not polarity) in self.guards:
-                return False
-            if polarity and " == " in cond and any(_other_constant(cond, mine) for mine in self.guards):
-                return False
-            if polarity and any(
-                _none_and_true(cond, mine) or (mine[1] and _none_and_true(mine[0], (cond, True)))
-                for mine in self.guards
-            ):
-                return False
-        return True
+        if polarity and " == " in cond and any(_other_constant(cond, held) for held in mine):
+            return True
+        if polarity and any(
+            _none_and_true(cond, held) or (held[1] and _none_and_true(held[0], (cond, True))) for held in mine
+        ):
+            return True
+    return False
 
 
 def _none_and_true(cond: str, guard: Guard) -> bool:

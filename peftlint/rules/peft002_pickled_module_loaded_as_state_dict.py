@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from peftlint.analysis import paths
-from peftlint.analysis.values import MODEL_KINDS, Kind
+from peftlint.analysis.values import MODEL_KINDS, Kind, guards_exclude
 from peftlint.findings import Edit, Finding, Fix, Position, Related
 from peftlint.rules.base import CrossFileFact, Rule, model_facts
 
@@ -181,9 +181,9 @@ def _exclusive(save: CrossFileFact, load: CrossFileFact) -> bool:
     p) ... if args.full: model = torch.load(p) else: model.load_state_dict(torch.load(p))``)."""
     if save.anchor != load.anchor:
         return False
-    saved = {tuple(g) for g in dict(save.data).get("guards", ())}
-    loaded = {tuple(g) for g in dict(load.data).get("guards", ())}
-    return any((text, not polarity) in loaded for text, polarity in saved)
+    saved = [(text, polarity) for text, polarity in dict(save.data).get("guards", ())]
+    loaded = [(text, polarity) for text, polarity in dict(load.data).get("guards", ())]
+    return guards_exclude(saved, loaded)
 
 
 def _is_module(save: CrossFileFact, load: CrossFileFact) -> bool:
