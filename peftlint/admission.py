@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from peftlint.modules import find_module, modules_of
+
 if TYPE_CHECKING:
     from peftlint.rules.base import Rule
 
@@ -23,13 +25,10 @@ def admitted_by_imports(
 ) -> dict[str, frozenset[str]]:
     """Per file, the local names it imports that are such helpers (the analysis then runs on it
     if it calls one of them); ``wanted_paths``: the files some rule wants by their own tokens."""
-    wanted = {os.path.abspath(path): contents[path] for path in wanted_paths if path.endswith(".py")}
+    wanted = {os.path.abspath(path): contents[path] for path in sorted(wanted_paths) if path.endswith(".py")}
     if not wanted:
         return {}
-    by_dotted: dict[str, str] = {}
-    for path in wanted:
-        for suffix in _dotted_suffixes(path):
-            by_dotted.setdefault(suffix, path)
+    run_modules = modules_of(contents)
     helpers = _Helpers(wanted, frozenset().union(*(rule.helper_triggers() for rule in rules)))
     useful = [path for path in wanted if helpers.any_reaches(path)]  # modules with such a helper
     if not useful:
@@ -51,18 +50,20 @@ def admitted_by_imports(
                 continue  # an import of no wanted module
             dots, module, imported, plain = (g.decode("utf-8", "replace") if g else "" for g in match.groups())
             if plain:
-                target = by_dotted.get(plain)
-                if target is not None and helpers.any_reaches(target):
+                target = find_module(plain, path, run_modules)
+                if target in wanted and helpers.any_reaches(target):
                     names.add(plain.split(".")[0])
                 continue
             items = [item.partition(" as ") for item in (n.strip() for n in imported.split(",")) if item]
-            target = _module_path(path, dots, module, by_dotted, wanted)
+            target = find_module(dots + module, path, run_modules)
             for name, _, alias in items:
-                if target is None:  # ``from package import module``
-                    submodule = _module_path(path, dots, f"{module}.{name.strip()}".strip("."), by_dotted, wanted)
-                    if submodule is not None and helpers.any_reaches(submodule):
+                if target is None or target.endswith("__init__.py"):  # ``from package import module``
+                    dotted = f"{dots}{module}.{name.strip()}" if module else f"{dots}{name.strip()}"
+                    submodule = find_module(dotted, path, run_modules)
+                    if submodule in wanted and helpers.any_reaches(submodule):  # type: ignore[arg-type]
                         names.add((alias or name).strip())
-                elif helpers.reaches(target, name.strip()):
+                        continue
+                if target in wanted and helpers.reaches(target, name.strip()):  # type: ignore[arg-type]
                     names.add((alias or name).strip())
         if names:
             admitted[path] = frozenset(names)
@@ -128,27 +129,3 @@ def _first_definition(data: bytes) -> int:
 
 
 _HEADER_BYTES = 64 * 1024  # where a module's imports are looked for, at most
-
-
-def _module_path(
-    importer: str, dots: str, module: str, by_dotted: Mapping[str, str], wanted: Mapping[str, bytes]
-) -> str | None:
-    if not dots:
-        return by_dotted.get(module)
-    base = os.path.dirname(os.path.abspath(importer))
-    for _ in range(len(dots) - 1):
-        base = os.path.dirname(base)
-    candidate = os.path.join(base, *module.split(".")) if module else base
-    for path in (candidate + ".py", os.path.join(candidate, "__init__.py")):
-        if path in wanted:
-            return path
-    return None
-
-
-def _dotted_suffixes(path: str) -> list[str]:
-    parts = os.path.normpath(path).split(os.sep)
-    parts[-1] = parts[-1].removesuffix(".py")
-    if parts[-1] == "__init__":
-        parts = parts[:-1]
-    parts = [p for p in parts if p]
-    return [".".join(parts[i:]) for i in range(len(parts))]

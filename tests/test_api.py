@@ -159,3 +159,26 @@ def test_second_stage_screen_parses_only_files_whose_calls_can_match(tmp_path: P
     result = lint_paths([str(tmp_path)])
     assert result.files_analysed == 1
     assert [(Path(f.path).name, f.start.line) for f in result.findings] == [("aliased.py", 3)]
+
+
+def test_admission_resolves_an_import_as_python_would_whatever_the_order(tmp_path: Path) -> None:
+    """Two sibling projects each hold a ``utils.py``: ``from utils import build`` in a train.py
+    means the one beside it, as for a script run from its directory, whatever order the run lists
+    the files in (it once depended on set order, so the analysed count of a run varied)."""
+    from peftlint.admission import admitted_by_imports
+    from peftlint.rules import all_rules
+
+    for name, body in (
+        ("lora_proj/utils.py", "from peft import LoraConfig, get_peft_model\n\ndef build(base):\n    return get_peft_model(base, LoraConfig())\n"),
+        ("plain_proj/utils.py", "import torch\n\ndef build(base):\n    return base\n\ndef keep(model, p):\n    torch.save(model.state_dict(), p)\n"),
+        ("lora_proj/train.py", "from utils import build\n\nmodel = build(load())\n"),
+        ("plain_proj/train.py", "from utils import build\n\nmodel = build(load())\n"),
+    ):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(body, encoding="utf-8")
+    contents = {str(p): p.read_bytes() for p in sorted(tmp_path.rglob("*.py"))}
+    wanted = [path for path in contents if path.endswith("utils.py")]
+    rules = [rule for rule in all_rules() if rule.analysed]
+    orders = [admitted_by_imports(contents, rules, order) for order in (wanted, wanted[::-1])]
+    expected = {str(tmp_path / "lora_proj" / "train.py"): frozenset({"build"})}
+    assert orders == [expected, expected]

@@ -21,6 +21,7 @@ from peftlint.analysis.prescreen import Screen
 from peftlint.analysis.reach import Reach
 from peftlint.analysis.registry import PEFT_HELPER_CALLS
 from peftlint.analysis.values import Kind, Value, Values
+from peftlint.modules import MAX_ANCESTORS, find_module, modules_of
 
 if TYPE_CHECKING:
     from peftlint.analysis.callsite import CallSite
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from peftlint.analysis.units import Source
 
 MAX_MODULE_BYTES = 2_000_000
-MAX_ANCESTORS = 4  # how far up from the importer a package is looked for
 MAX_FIXTURE_DEPTH = 3
 MAX_DEPTH = 150  # deeper code is analysed only in a process of its own (see engine.py)
 FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
@@ -88,29 +88,8 @@ class Project:
     def find_module(self, dotted: str, importer: str) -> str | None:
         key = (dotted, os.path.dirname(importer))
         if key not in self.found:
-            self.found[key] = self._find_module(dotted, importer)
+            self.found[key] = find_module(dotted, importer, _modules_of(self.run_files))
         return self.found[key]
-
-    def _find_module(self, dotted: str, importer: str) -> str | None:
-        stripped = dotted.lstrip(".")
-        dots = len(dotted) - len(stripped)
-        base = os.path.dirname(os.path.abspath(importer))
-        relative = stripped.split(".") if stripped else []
-        if dots:
-            for _ in range(dots - 1):
-                base = os.path.dirname(base)
-            return _module_file(base, relative)
-        directory = base
-        for _ in range(MAX_ANCESTORS + 1):
-            found = _module_file(directory, relative)
-            if found is not None:
-                return found
-            parent = os.path.dirname(directory)
-            if parent == directory:
-                break
-            directory = parent
-        candidates = sorted(_modules_of(self.run_files).get(stripped, []))
-        return os.path.abspath(candidates[0]) if len(candidates) == 1 else None
 
     def load(self, path: str, name: str, interpreter: Interpreter, gate: bool = False) -> ModuleScope | None:
         key = os.path.abspath(path)
@@ -299,12 +278,7 @@ class Project:
 @lru_cache(maxsize=2)
 def _modules_of(run_files: tuple[str, ...]) -> dict[str, list[str]]:
     """The run's files by every dotted name they could be imported as (built once per run)."""
-    by_module: dict[str, list[str]] = {}
-    for path in run_files:
-        if path.endswith(".py"):
-            for dotted in _dotted_names(path):
-                by_module.setdefault(dotted, []).append(path)
-    return by_module
+    return modules_of(run_files)
 
 
 _SOURCES: dict[tuple[str, int, int], tuple[bytes | None, Source | None, Screen | None]] = {}
@@ -370,26 +344,6 @@ def _read_module(path: str, size: int) -> tuple[bytes | None, Source | None, Scr
     if prescreened.depth > MAX_DEPTH:
         return data, None, None
     return data, Source(path, text, prescreened.units), prescreened
-
-
-def _module_file(directory: str, parts: list[str]) -> str | None:
-    if not parts:
-        init = os.path.join(directory, "__init__.py")
-        return init if os.path.isfile(init) else None
-    candidate = os.path.join(directory, *parts)
-    for path in (candidate + ".py", os.path.join(candidate, "__init__.py")):
-        if os.path.isfile(path):
-            return os.path.abspath(path)
-    return None
-
-
-def _dotted_names(path: str) -> list[str]:
-    parts = os.path.normpath(path).split(os.sep)
-    parts[-1] = parts[-1].removesuffix(".py")
-    if parts[-1] == "__init__":
-        parts = parts[:-1]
-    parts = [p for p in parts if p not in ("", ".", "..")]
-    return [".".join(parts[i:]) for i in range(len(parts))]
 
 
 __all__ = ["Project", "Value"]
