@@ -169,8 +169,16 @@ def test_admission_resolves_an_import_as_python_would_whatever_the_order(tmp_pat
     from peftlint.rules import all_rules
 
     for name, body in (
-        ("lora_proj/utils.py", "from peft import LoraConfig, get_peft_model\n\ndef build(base):\n    return get_peft_model(base, LoraConfig())\n"),
-        ("plain_proj/utils.py", "import torch\n\ndef build(base):\n    return base\n\ndef keep(model, p):\n    torch.save(model.state_dict(), p)\n"),
+        (
+            "lora_proj/utils.py",
+            "from peft import LoraConfig, get_peft_model\n\n"
+            "def build(base):\n    return get_peft_model(base, LoraConfig())\n",
+        ),
+        (
+            "plain_proj/utils.py",
+            "import torch\n\ndef build(base):\n    return base\n\n"
+            "def keep(model, p):\n    torch.save(model.state_dict(), p)\n",
+        ),
         ("lora_proj/train.py", "from utils import build\n\nmodel = build(load())\n"),
         ("plain_proj/train.py", "from utils import build\n\nmodel = build(load())\n"),
     ):

@@ -74,9 +74,6 @@ def wrap(interpreter: Interpreter, api: registry.Api, site: CallSite, how: str |
     adapter = site.shapes(api, "path")
     if adapter and api.fact == "peft.load_adapter_model":
         facts["adapter"] = paths.render(adapter[0])
-    trainable = site.literal(api, "is_trainable")
-    if trainable is not conditions.UNKNOWN_LITERAL:
-        facts["is_trainable"] = trainable
     if api.fact == "peft.load_adapter_model":
         facts["frozen"] = training.frozen_load(site, api)
     else:
@@ -135,8 +132,6 @@ def new(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
         facts["model_id"] = site.literal_text(api, "path")
     elif kind is Kind.PEFT_MODEL:
         note = f"the model got PEFT layers here ({_owner(site)}.from_pretrained)"
-        trainable = site.literal(api, "is_trainable")
-        facts["is_trainable"] = trainable if trainable is not conditions.UNKNOWN_LITERAL else None
         facts["adapter"] = site.literal_text(api, "path")
         facts["frozen"] = training.frozen_load(site, api)
         facts["wrapped_by"] = f"{_owner(site)}.from_pretrained"
@@ -335,8 +330,9 @@ def _checkpoint_dir(interpreter: Interpreter, owner: str) -> Values:
 
 
 def arguments(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    """accelerate's prepare: the same objects back, in order (a tuple for several)."""
-    if site.kwargs or site.spread:
+    """accelerate's prepare: the same objects back, in order (a tuple for several); its keywords
+    (``device_placement``, ``evaluation_mode``) change where they live, not what comes back."""
+    if site.spread:
         return UNKNOWN
     if len(site.args) == 1:
         return site.args[0]
@@ -416,6 +412,8 @@ def path(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
 
 def joinpath(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     nodes = [a.value for a in site.node.args if not a.keyword and not a.star]
+    if site.spread or len(nodes) != len(site.args):  # ``joinpath(*parts)``: which parts is not known
+        return UNKNOWN
     receiver = site.node.func.value if isinstance(site.node.func, cst.Attribute) else None
     pieces = [interpreter.shapes(site.receiver, receiver)]
     pieces += [interpreter.shapes(values, node) for values, node in zip(site.args, nodes, strict=False)]

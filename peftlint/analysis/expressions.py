@@ -216,9 +216,9 @@ class Expressions:
         index = target.slice[0].slice if len(target.slice) == 1 else None
         constant = conditions.literal(index.value) if isinstance(index, cst.Index) else None
         if values == UNKNOWN and all(
-            v.fact("open") or (v.kind is Kind.DICT and constant not in dict(v.fact("entries", ()))) for v in containers
+            v.fact("open") and constant not in dict(v.fact("entries", ())) for v in containers
         ):
-            return  # nothing the rules follow goes in, and nothing they follow is overwritten
+            return  # nothing the rules follow goes in, nothing they follow is overwritten, no key is new
         sites = {v.site for v in containers}
 
         def add(value: Value) -> Value:

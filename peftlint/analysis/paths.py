@@ -9,7 +9,7 @@ constant (``("import", "config.CHECKPOINT")``), resolved once every file of the 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 Part = tuple[str, str]
 Shape = tuple[Part, ...]
@@ -78,15 +78,6 @@ def normalise(shape: Shape) -> Shape:
 
 def has_literal(shape: Shape) -> bool:
     return any(kind == "lit" and text.strip("/") for kind, text in shape)
-
-
-def resolve_imports(shape: Shape, lookup: Callable[[str], Shape | None]) -> Shape:
-    """Replace imported constants by their value where ``lookup`` knows it."""
-    pieces: list[Shape] = []
-    for kind, text in shape:
-        resolved = lookup(text) if kind == "import" else None
-        pieces.append(resolved if resolved is not None else ((kind, text),))
-    return normalise(concat(*pieces))
 
 
 def render(shape: Shape) -> str:

@@ -316,15 +316,6 @@ PEFT_CALL_NAMES = frozenset().union(*(api.call_names for api in APIS if api.fact
 # writes with ``_save(dir)``.
 TRAINER_HOOKS: dict[str, tuple[str, ...]] = {"train": ("_load_from_checkpoint", "_save"), "save_model": ("_save",)}
 
-# Attributes of known objects: (receiver kinds, attribute) -> what it is.
-#   "same": the object itself; "base": the model a PEFT wrapper injected into; "attr": a fact
-#   the object carries (``trainer.model``); "component": a pipeline's model, one per name.
-ATTRIBUTES: dict[str, tuple[frozenset[Kind], str]] = {
-    "module": (frozenset({Kind.DISTRIBUTED}), "attr"),
-    "model": (frozenset({Kind.TRAINER, Kind.PEFT_MODEL}), "attr_or_base"),
-    "base_model": (PEFT, "same_tuner"),
-    "_orig_mod": (MODEL, "same"),
-}
 PIPELINE_COMPONENTS = frozenset(
     {"unet", "text_encoder", "text_encoder_2", "text_encoder_3", "transformer", "vae", "prior", "decoder"}
 )
