@@ -92,3 +92,22 @@ def test_classes_are_split_into_members_only_when_each_starts_its_own_line() -> 
     units = screen(parse_python(text), text.splitlines()).units
     classes = [unit for unit in units if unit.kind == CLASS]
     assert [bool(unit.members) for unit in classes] == [False, True, False]
+
+
+def test_units_parse_to_the_tree_libcst_checks_node_by_node() -> None:
+    """Units are parsed with libcst's node checks left out (its parser only builds valid nodes):
+    the tree is the same as a checked parse of the same text, the checks are back afterwards,
+    and the shortcut applies to the libcst installed (were it to change, this says so)."""
+    from peftlint.analysis import units
+
+    post_init = cst.CSTNode.__dict__["__post_init__"]
+    assert post_init.__code__.co_names == ("_validate",), "libcst's __post_init__ changed: re-check _unvalidated"
+    root = Path(__file__).resolve().parent.parent
+    for path in (
+        sorted((root / "peftlint" / "analysis").glob("*.py"))[:8] + sorted((root / "fixtures").rglob("*.py"))[:40]
+    ):
+        text = path.read_text(encoding="utf-8")
+        assert units._parse(text).deep_equals(cst.parse_module(text)), path
+    assert cst.CSTNode.__dict__["__post_init__"] is post_init
+    with pytest.raises(cst.CSTValidationError):
+        cst.Name("not a name")  # checks are on again outside the parse

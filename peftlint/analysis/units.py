@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -137,9 +138,32 @@ def _indentation(line: str) -> str:
 
 def _parse(text: str) -> cst.Module:
     try:
-        return cst.parse_module(text)
+        with _unvalidated():
+            return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         raise UnitParseError(f"line {error.raw_line}: {error.message}") from None
+
+
+@contextmanager
+def _unvalidated() -> Iterator[None]:
+    """libcst checks every node it builds (``CSTNode.__post_init__`` calls ``_validate``), also
+    the nodes its own parser builds from source it just accepted, where no check can fail; its
+    comment there says as much ("avoid validating the tree when parsing a file"). The checks are
+    about a third of a parse: they are left out while the parser runs, as long as
+    ``__post_init__`` is that one call (another libcst keeps its own)."""
+    post_init = cst.CSTNode.__dict__.get("__post_init__")
+    if post_init is None or post_init.__code__.co_names != ("_validate",):
+        yield
+        return
+    cst.CSTNode.__post_init__ = _no_check  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        cst.CSTNode.__post_init__ = post_init  # type: ignore[method-assign]
+
+
+def _no_check(self: cst.CSTNode) -> None:
+    del self
 
 
 def unit_node(parsed: ParsedUnit) -> cst.CSTNode:

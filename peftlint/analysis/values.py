@@ -119,19 +119,19 @@ def guards_exclude(mine: Iterable[Guard], other: Iterable[Guard]) -> bool:
     for cond, polarity in other:
         if (cond, not polarity) in mine:
             return True
-        if polarity and " == " in cond and any(_other_constant(cond, held) for held in mine):
+        if not polarity:
+            continue
+        if " == " in cond and any(_other_constant(cond, held) for held in mine):
             return True
-        if polarity and any(
-            _none_and_true(cond, held) or (held[1] and _none_and_true(held[0], (cond, True))) for held in mine
-        ):
+        # ``x is None`` and a true ``x`` cannot both hold, whichever of the two is held
+        if cond.endswith(_IS_NONE) and (cond[: -len(_IS_NONE)], True) in mine:
+            return True
+        if (cond + _IS_NONE, True) in mine:
             return True
     return False
 
 
-def _none_and_true(cond: str, guard: Guard) -> bool:
-    """``x is None`` and a true ``x`` cannot both hold."""
-    other, holds = guard
-    return holds and cond.endswith(" is None") and cond[: -len(" is None")] == other
+_IS_NONE = " is None"
 
 
 def _other_constant(cond: str, guard: Guard) -> bool:
