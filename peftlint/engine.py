@@ -10,6 +10,7 @@ import os
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from peftlint.analyse import analyse_bytes, dedupe
 from peftlint.cache import ResultCache, content_hash, run_signature
@@ -18,9 +19,12 @@ from peftlint.discovery import discover
 from peftlint.findings import FileError, Finding, Position
 from peftlint.results import FileResult, LintResult
 from peftlint.rules import all_rules, select_rules
-from peftlint.rules.base import Rule, Tokens
+from peftlint.rules.base import Rule, Tokens, necessary_tokens
 from peftlint.sources import NOTEBOOK_SUFFIX, SourceError, SourceFile, load_source
 from peftlint.suppression import ALL, Suppressions, parse_suppressions
+
+if TYPE_CHECKING:
+    import multiprocessing.context
 
 __all__ = ["FileResult", "LintResult", "lint_paths", "lint_source"]
 
@@ -69,7 +73,11 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
     if memo is None:
         from peftlint.admission import admitted_by_imports, header_of
 
+        if settings.jobs != 1 and len(statuses) >= 4 * MIN_FILES_PER_WORKER and (os.cpu_count() or 1) > 1:
+            _pool_context(start=True)  # a pool is likely: its imports overlap the reading below
+
         unreadable = []
+        necessary = necessary_tokens(rules)
         headers: dict[str, bytes] = {}  # of the files no rule wants: only their imports are kept
         for path in statuses:
             data = _read(path, settings)
@@ -79,7 +87,7 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
                 continue
             if settings.report_unused_noqa and b"noqa" in data:
                 with_noqa[path] = data
-            if _wanted(data, rules):
+            if _wanted(data, rules, necessary):
                 contents[path] = data
             else:
                 headers[path] = header_of(data)
@@ -143,8 +151,10 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
     return _finish(ordered, rules, found.files, settings, with_noqa)
 
 
-def _wanted(data: bytes, rules: Sequence[type[Rule]]) -> bool:
+def _wanted(data: bytes, rules: Sequence[type[Rule]], necessary: tuple[bytes, ...] | None) -> bool:
     tokens = Tokens(data)
+    if necessary is not None and not any(tokens[token] for token in necessary):
+        return False
     return any(rule.wants(tokens) for rule in rules)
 
 
@@ -186,7 +196,6 @@ def _analyse_all(
     workers = min(jobs or os.cpu_count() or 1, len(todo) // MIN_FILES_PER_WORKER)
     if workers <= 1:
         return [analyse_bytes(path, data, rules, run_files, admitted=admit) for path, data, _, admit in todo]
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     codes = [rule.code for rule in rules]
@@ -197,13 +206,7 @@ def _analyse_all(
     # Workers forked from a fresh server process that has imported the analysis once, not from
     # this process: a fork of it would carry (and count) all the memory used reading and scanning
     # every file of the run. Where there is no fork server (Windows), fresh interpreters.
-    context: multiprocessing.context.BaseContext
-    try:
-        server = multiprocessing.get_context("forkserver")
-        server.set_forkserver_preload(["peftlint.analyse", "peftlint.rules", "libcst"])
-        context = server
-    except ValueError:
-        context = multiprocessing.get_context("spawn")
+    context = _pool_context()
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_worker_init, initargs=(tuple(run_files),)
     ) as pool:
@@ -211,6 +214,23 @@ def _analyse_all(
         for index, result in zip(order, pool.map(_analyse_in_worker, work), strict=True):
             results[index] = result
     return results  # type: ignore[return-value]
+
+
+def _pool_context(start: bool = False) -> multiprocessing.context.BaseContext:
+    """The fork server's context (``start``: launch the server now, so that it imports the analysis
+    while this process still reads the run's files), or spawn's where there is none."""
+    import multiprocessing
+
+    try:
+        server = multiprocessing.get_context("forkserver")
+    except ValueError:
+        return multiprocessing.get_context("spawn")
+    server.set_forkserver_preload(["peftlint.analyse", "peftlint.rules", "libcst"])
+    if start:
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+    return server
 
 
 _RUN_FILES: tuple[str, ...] = ()

@@ -212,6 +212,24 @@ class Tokens(dict[bytes, bool]):
         return found
 
 
+def necessary_tokens(rules: Sequence[type[Rule]]) -> tuple[bytes, ...] | None:
+    """Tokens one of which every file some rule ``wants`` contains (one group of each rule's
+    conjunction: its first required group, or the first group of each call it reports at), so a
+    file with none of them is passed over with a few searches instead of every rule's; None when
+    some rule can want a file without any token."""
+    found: set[bytes] = set()
+    for rule in rules:
+        required = (*rule.requires, *(registry.PEFT_TOKENS + registry.PEFT_MAKER_TOKENS if rule.peft_only else ()))
+        if required:
+            found.update(required[0])
+            continue
+        for groups in _token_groups(rule.reports_at):
+            if not groups:
+                return None
+            found.update(groups[0])
+    return tuple(sorted(t for t in found if not any(other != t and other in t for other in found)))
+
+
 def makes_peft_models(screen: Screen) -> bool:
     """The file makes a model carry PEFT layers itself (``get_peft_model``, a peft ``from_pretrained``,
     ``PeftModel(...)``, a config handed to a trainer): a library module that only receives models
