@@ -55,7 +55,8 @@ class Api:
     @property
     def call_names(self) -> frozenset[str]:
         """The ``f`` of ``f(...)`` or ``x.f(...)`` for this API (what Reach looks for)."""
-        found = {qualname.rstrip("*").rsplit(".", 1)[-1] for qualname in self.functions}
+        found = {qualname.rsplit(".", 1)[-1] for qualname in self.functions if not qualname.endswith("*")}  # a
+        # wildcard's (``torch.optim.*``) calls are its ``calls``
         return frozenset(found | set(self.methods) | set(self.calls))
 
 
