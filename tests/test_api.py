@@ -63,12 +63,15 @@ def test_output_is_deterministic_across_runs() -> None:
 
 
 def test_findings_and_their_facts_do_not_depend_on_the_hash_seed() -> None:
-    """What a finding carries for the verifier (the model's class, the peft config) is the same in
-    every process: when two configs can reach one wrap, the one chosen must not follow set order."""
+    """What a finding says and carries (its message, its notes, the model's class and peft config
+    for the verifier) is the same in every process, over every fixture: when two models or configs
+    can reach one call, the one named must not follow set order or memory layout."""
     script = (
         "import json; from peftlint import lint_paths; from peftlint.config import Settings;"
-        f"r = lint_paths([{str(ROOT / 'fixtures' / 'peft001')!r}], Settings(cache=False));"
-        "rows = [(f.code, f.path, f.start.line, f.fact_map) for f in r.findings];"
+        "from peftlint.rules import all_rules; every = tuple(x.code for x in all_rules());"
+        f"r = lint_paths([{str(ROOT / 'fixtures')!r}], Settings(cache=False, select=every));"
+        "rows = [(f.code, f.path, f.start.line, f.message, [(x.path, x.start.line, x.message) for x in f.related],"
+        " f.fact_map) for f in r.findings];"
         "print(json.dumps(rows, sort_keys=True, default=str))"
     )
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import hypothesmith
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from peftlint import lint_paths, lint_source
@@ -178,8 +178,30 @@ def mutated_fixture(draw: st.DrawFn) -> tuple[str, str]:
     return path.name, "".join(lines)
 
 
+# Two wraps of one base kept in a dict (a mutant of a fixture): the order of the load's notes once
+# followed memory layout, so two lints of it in one process differed.
+TWO_WRAPS_IN_A_DICT = (
+    "from peft import LoraConfig, PeftModel, get_peft_model\n"
+    "# items and loads each saved adapter onto the wrapper it holds: nested, silently unused. Fires.\n"
+    "# The per-language experts are get_peft_model wrappers kept in a dict; resuming walks the dict's\n"
+    "from transformers import AutoModelForCausalLM\n"
+    "\n"
+    'LANGS = ["de", "fr", "it"]\n'
+    "experts = {}\n"
+    "for lang in LANGS:\n"
+    '    base = AutoModelForCausalLM.from_pretrained("HuggingFaceTB/SmolLM2-135M")\n'
+    '    experts[lang] = get_peft_model(base, LoraConfig(r=8, lora_alpha=16, task_type="CAUSAL_LM"))\n'
+    '    experts[lang] = get_peft_model(base, LoraConfig(r=8, lora_alpha=16, task_type="CAUSAL_LM"))\n'
+    "\n"
+    "for lang, expert in experts.items():\n"
+    '    experts[lang] = PeftModel.from_pretrained(expert, f"runs/{lang}/adapter", is_trainable=True)'
+    "  # expect: PEFT001\n"
+)
+
+
 @settings(FUZZ, max_examples=1200)
 @given(mutated_fixture())
+@example(case=("fire_container_dict_items_resume.py", TWO_WRAPS_IN_A_DICT))
 def test_mutated_fixtures_never_crash(case: tuple[str, str]) -> None:
     name, source = case
     data = source.encode("utf-8", errors="surrogateescape")  # "\udcff" becomes an undecodable byte

@@ -548,3 +548,24 @@ def test_non_utf8_file_name_in_every_report(project: Path, output_format: str, r
     else:
         assert re.search(rb"proj/caf.{1,12}\.py", output), output
         assert b"proj/good.py" in output
+
+
+def test_an_invalid_escape_in_a_path_literal_warns_nobody() -> None:
+    """``"D:\\lora\\model.pt"`` holds invalid escapes: reading its value (libcst's literal_eval)
+    must not print the user's SyntaxWarning/DeprecationWarning, nor fail where warnings are errors."""
+    import warnings
+
+    from peftlint import lint_source
+
+    source = (
+        "import torch\n"
+        "from transformers import AutoModelForCausalLM\n"
+        'm = AutoModelForCausalLM.from_pretrained("gpt2")\n'
+        'torch.save(m, "D:\\lora\\model.pt")\n'
+        'm.load_state_dict(torch.load("D:\\lora\\model.pt"))\n'
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = lint_source(source)
+    assert result.errors == ()
+    assert [(f.code, f.start.line) for f in result.findings] == [("PEFT002", 5)]

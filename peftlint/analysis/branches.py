@@ -114,7 +114,9 @@ class Branches:
         return self.frame.state
 
     def try_statement(self, node: cst.Try | cst.TryStar) -> None:
-        # A handler starts from the state before any statement of the body that may raise: one
+        # A handler starts from the state before any statement of the body that may raise (a
+        # logging call or a print does not: ``pm = PeftModel.from_pretrained(m, p); log.info(...)``
+        # reaches the handler only from the load, before it changed ``m``): one
         # simple statement that raises (``model = PeftModel.from_pretrained(...)``) binds nothing;
         # a compound one may raise after some of its own bindings. States are copied: binding
         # changes the dict in place.
@@ -123,7 +125,8 @@ class Branches:
         for statement in statements_of(node.body):
             if self.frame.state is None:
                 break
-            seen.append(dict(self.frame.state))
+            if not seen or not _cannot_raise(statement):
+                seen.append(dict(self.frame.state))
             self.statement(statement)
             simple = isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
             if not simple and self.frame.state is not None:
@@ -224,3 +227,33 @@ def _captures_all(pattern: cst.MatchPattern) -> bool:
 def as_name(asname: cst.AsName) -> str:
     name = asname.name
     return name.value if isinstance(name, cst.Name) else ""
+
+
+_LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+
+
+def _cannot_raise(statement: cst.CSTNode) -> bool:
+    """A line of ``pass``, ``print(...)`` or logging calls (``logger.info(...)``, ``logging.warning``):
+    logging reports its own failures instead of raising them, so no handler is entered from it."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    for small in statement.body:
+        if isinstance(small, cst.Pass):
+            continue
+        call = small.value if isinstance(small, cst.Expr) else None
+        if not isinstance(call, cst.Call):
+            return False
+        func = call.func
+        if isinstance(func, cst.Name) and func.value == "print":
+            continue
+        if isinstance(func, cst.Attribute) and func.attr.value in _LOG_METHODS and "log" in _owner_text(func.value):
+            continue
+        return False
+    return True
+
+
+def _owner_text(node: cst.BaseExpression) -> str:
+    """``logger`` / ``self.logger`` / ``logging`` -> its last name, lower-cased."""
+    if isinstance(node, cst.Attribute):
+        return node.attr.value.lower()
+    return node.value.lower() if isinstance(node, cst.Name) else ""

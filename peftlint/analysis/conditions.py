@@ -16,8 +16,10 @@ Two mechanisms, both on libcst's nodes:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import libcst as cst
 
@@ -67,13 +69,13 @@ def literal(node: cst.BaseExpression) -> object:
     if isinstance(node, cst.SimpleString):
         return string_value(node)
     if isinstance(node, cst.ConcatenatedString):
-        value = node.evaluated_value
+        value = evaluated(node)
         return value if value is not None else _UNKNOWN
     if isinstance(node, cst.Integer):
         try:
             return int(node.value.replace("_", ""), 0)
         except ValueError:
-            return node.evaluated_value  # a literal such as 00
+            return evaluated(node)  # a literal such as 00
     if isinstance(node, cst.Float):
         return float(node.value.replace("_", ""))
     if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
@@ -93,8 +95,16 @@ def string_value(node: cst.SimpleString) -> object:
     body = text[len(node.prefix) + len(quote) : -len(quote)]
     if prefix in ("", "u", "r") and ("\\" not in body or prefix == "r"):
         return body
-    value = node.evaluated_value
+    value = evaluated(node)
     return value if value is not None else _UNKNOWN
+
+
+def evaluated(node: cst.BaseExpression) -> Any:
+    """libcst's ``evaluated_value`` (``ast.literal_eval`` of the literal), without the
+    SyntaxWarnings an invalid escape such as ``"D:\\logs"`` gives: those are the user's business."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return node.evaluated_value  # type: ignore[attr-defined]
 
 
 def is_literal(value: object) -> bool:

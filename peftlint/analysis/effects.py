@@ -27,6 +27,7 @@ from peftlint.analysis.values import (
     make_facts,
     or_unknown,
     parameter_sets,
+    stable_key,
 )
 
 if TYPE_CHECKING:
@@ -315,7 +316,7 @@ def save_model(interpreter: Interpreter, api: registry.Api, site: CallSite) -> V
 
 
 def _run_hook(interpreter: Interpreter, site: CallSite, hook: str, directory: Callable[[str], Values]) -> None:
-    for value in sorted(site.receiver, key=lambda v: str(v.site)):
+    for value in sorted(site.receiver, key=stable_key):
         info = value.fact("class")
         if value.kind is not Kind.TRAINER or info is None or info.lookup(hook) is None:
             continue  # the library's own method: nothing of the analysed code runs

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from peftlint.analysis import registry
+from peftlint.analysis import conditions, registry
 from peftlint.analysis.values import NONE, UNKNOWN, Kind, Value, Values, contained, with_item
 
 if TYPE_CHECKING:
@@ -35,7 +35,10 @@ def named_tuple(interpreter: Interpreter, api: registry.Api, site: CallSite) -> 
     if not isinstance(name, cst.SimpleString) or fields is None:
         return UNKNOWN
     info = ClassInfo(
-        name=str(name.evaluated_value), parent=interpreter.frame, fields=fields, decorators=("dataclasses.dataclass",)
+        name=str(conditions.evaluated(name)),
+        parent=interpreter.frame,
+        fields=fields,
+        decorators=("dataclasses.dataclass",),
     )
     return frozenset({Value(Kind.CLASS, site=("class", id(site.node)), facts=(("class", info),))})
 
@@ -44,7 +47,7 @@ def _field_names(node: cst.BaseExpression | None) -> list[str] | None:
     """The field names of a namedtuple: a literal list/tuple of names or of (name, type) pairs, or
     one string of names separated by spaces or commas."""
     if isinstance(node, cst.SimpleString):
-        text = node.evaluated_value
+        text = conditions.evaluated(node)
         return text.replace(",", " ").split() if isinstance(text, str) else None
     if not isinstance(node, (cst.List, cst.Tuple)):
         return None
@@ -53,9 +56,9 @@ def _field_names(node: cst.BaseExpression | None) -> list[str] | None:
         value = element.value
         if isinstance(value, cst.Tuple) and value.elements:
             value = value.elements[0].value
-        if not isinstance(value, cst.SimpleString) or not isinstance(value.evaluated_value, str):
+        if not isinstance(value, cst.SimpleString) or not isinstance(conditions.evaluated(value), str):
             return None
-        names.append(value.evaluated_value)
+        names.append(conditions.evaluated(value))
     return names
 
 

@@ -145,7 +145,7 @@ class Strings:
             if not all(isinstance(p, (cst.SimpleString, cst.ConcatenatedString)) for p in parts):
                 pieces = [self.shapes(self.expression(p), p) for p in parts]
                 return self.strings(node, self.product(pieces, paths.concat))
-        value = conditions.string_value(node) if isinstance(node, cst.SimpleString) else node.evaluated_value
+        value = conditions.string_value(node) if isinstance(node, cst.SimpleString) else conditions.evaluated(node)
         if isinstance(value, bytes):
             return const(value)
         if not isinstance(value, str):

@@ -17,6 +17,7 @@ from peftlint.analysis.values import (
     known,
     or_unknown,
     parameter_sets,
+    stable_key,
 )
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ def requires_grad(interpreter: Interpreter, api: registry.Api, site: CallSite) -
 
 def forward(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``model(**batch)``: an output (its ``.loss``, ``.logits``...) that remembers the model."""
-    models = tuple(sorted((v for v in site.receiver if v.kind in MODEL_KINDS), key=lambda v: str(v.site)))
+    models = tuple(sorted((v for v in site.receiver if v.kind in MODEL_KINDS), key=stable_key))
     made = interpreter.new_value(Kind.OUTPUT, site.node, None, models=models)
     return frozenset({made}) if known(site.receiver) else frozenset({made}) | UNKNOWN
 

@@ -13,6 +13,7 @@ can decide a branch; rules look for the kinds they know and ignore the rest.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,6 +111,27 @@ class Value:
     def feasible_under(self, guards: Iterable[Guard]) -> bool:
         """False when this value was produced under a condition the current path contradicts."""
         return not self.guards or not guards_exclude(self.guards, guards)
+
+
+def stable_key(value: Value) -> tuple[object, ...]:
+    """An order of values that is the same in every run: where each was made (its origins'
+    places), its kind, then its site's text. A site alone holds ``id()`` numbers, whose order
+    follows the memory layout, which the hash seed shifts: rules that pick "the first" of several
+    values (for a message or a note) pick by this."""
+    places = []
+    for origin in value.origin:
+        unit = origin.unit
+        start = unit.start(origin.node) if unit is not None and hasattr(unit, "start") else None
+        path = getattr(getattr(unit, "source", None), "path", "")
+        places.append((path, start.line, start.column, origin.note) if start is not None else (path, 0, 0, origin.note))
+    return (tuple(places), value.kind.value, _without_ids(str(value.site)))
+
+
+def _without_ids(text: str) -> str:
+    return _ID_NUMBER.sub("#", text)
+
+
+_ID_NUMBER = re.compile(r"\b\d{6,}\b")  # id() numbers; line numbers and small constants stay
 
 
 def guards_exclude(mine: Iterable[Guard], other: Iterable[Guard]) -> bool:

@@ -173,10 +173,10 @@ def _child_fields(kind: type) -> tuple[str, ...]:
 def with_peft_layers(values: frozenset[Value]) -> list[Value]:
     """The models among ``values`` known to carry PEFT layers: a PEFT wrapper, or a base a wrap
     injected its layers into (with the place it happened), in a stable order."""
-    from peftlint.analysis.values import Kind
+    from peftlint.analysis.values import Kind, stable_key
 
     found = (v for v in values if v.kind is Kind.PEFT_MODEL or (v.kind is Kind.INJECTED_BASE and v.origin))
-    return sorted(found, key=lambda v: str(v.site))
+    return sorted(found, key=stable_key)
 
 
 def model_facts(value: Value) -> dict[str, Any]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from peftlint.analysis import paths
-from peftlint.analysis.values import Kind, Value
+from peftlint.analysis.values import Kind, Value, stable_key
 from peftlint.findings import Edit, Fix, Related
 from peftlint.rules.base import Rule, model_facts
 
@@ -70,7 +70,7 @@ class AdapterLoadedOntoPeftModel(Rule):
     def on_call(self, site: CallSite) -> None:
         api = site.api
         assert api is not None
-        wrapped = sorted((v for v in site.role(api, "model") if v.kind is Kind.PEFT_MODEL), key=_order)
+        wrapped = sorted((v for v in site.role(api, "model") if v.kind is Kind.PEFT_MODEL), key=stable_key)
         if not wrapped:
             return
         context = self.context
@@ -123,10 +123,6 @@ def _argument(call: cst.Call, index: int, keyword: str) -> cst.BaseExpression | 
             return arg.value
     positional = [a for a in call.args if a.keyword is None and not a.star]
     return positional[index].value if index < len(positional) else None
-
-
-def _order(value: Value) -> tuple[str, ...]:
-    return tuple(origin.note for origin in value.origin)
 
 
 def _short(code: str) -> str:

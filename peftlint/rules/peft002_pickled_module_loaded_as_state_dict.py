@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from peftlint.analysis import paths
-from peftlint.analysis.values import MODEL_KINDS, Kind, guards_exclude
+from peftlint.analysis.values import MODEL_KINDS, Kind, guards_exclude, stable_key
 from peftlint.findings import Edit, Finding, Fix, Position, Related
 from peftlint.rules.base import CrossFileFact, Rule, model_facts
 
@@ -20,6 +20,7 @@ _MESSAGE = (
     "save `model.state_dict()` instead, or load the object itself with torch.load"
 )
 SAVE = "save"
+SAVE_OTHER = "save_other"  # a state dict or a dict saved on a branch: that branch's format
 LOAD = "load"
 _EDIT = "state_dict_edit"
 # What torch.save can be given that is certainly not a module.
@@ -99,8 +100,10 @@ class PickledModuleLoadedAsStateDict(Rule):
             modules = [v for v in saved if v.kind in MODEL_KINDS]
             key = conditions.key_of(obj_node) if obj_node is not None else None
             if not modules and (key is None or any(v.kind in _NOT_MODULES for v in saved)):
+                # what the file holds where this save runs (see _exclusive)
+                self.context.remember(self, site, SAVE_OTHER, site.shapes(api, "path"), {"guards": site.guards})
                 return
-            facts = model_facts(sorted(modules, key=lambda v: v.kind.value)[0]) if modules else {}
+            facts = model_facts(sorted(modules, key=lambda v: (v.kind.value, stable_key(v)))[0]) if modules else {}
             facts["saved_kind"] = "peft" if any(v.kind is Kind.PEFT_MODEL for v in modules) else "base"
             facts["module"] = bool(modules)
             facts["object"] = key
@@ -128,6 +131,7 @@ class PickledModuleLoadedAsStateDict(Rule):
     @classmethod
     def join(cls, facts: Sequence[CrossFileFact]) -> list[Finding]:
         saves = [(fact, list(fact.shapes)) for fact in facts if fact.kind == SAVE]
+        others = [fact for fact in facts if fact.kind == SAVE_OTHER]
         findings: dict[tuple[str, int, int], Finding] = {}
         for load in (fact for fact in facts if fact.kind == LOAD):
             load_shapes = {paths.identity(shape) for shape in load.shapes}
@@ -138,7 +142,7 @@ class PickledModuleLoadedAsStateDict(Rule):
                 if paths.identity(shape) in load_shapes
                 and _same_place(save, load, shape)
                 and _is_module(save, load)
-                and not _exclusive(save, load)
+                and not _exclusive(save, load, shape, others)
             ]
             if not matches:
                 continue
@@ -176,14 +180,29 @@ def _as_read(load: CrossFileFact, shape: paths.Shape) -> paths.Shape:
 _INTERNAL = frozenset({_EDIT, "object", "constants", "module", "guards"})  # kept out of the finding's facts
 
 
-def _exclusive(save: CrossFileFact, load: CrossFileFact) -> bool:
-    """The save and the load are on exclusive branches of one file (``if args.full: torch.save(model,
-    p) ... if args.full: model = torch.load(p) else: model.load_state_dict(torch.load(p))``)."""
+def _exclusive(save: CrossFileFact, load: CrossFileFact, shape: paths.Shape, others: Sequence[CrossFileFact]) -> bool:
+    """The save and the load are on exclusive branches of one file, and the load's branch writes
+    that file its own way (``if args.full: torch.save(model, p) else: torch.save(model.state_dict(),
+    p)`` ... ``if args.full: torch.load(p) else: model.load_state_dict(torch.load(p))``): one flag
+    decides the format and the reading. Where the load's branch writes nothing there (``train``
+    saves, ``eval`` loads), the file comes from another run of the same script: paired."""
     if save.anchor != load.anchor:
         return False
-    saved = [(text, polarity) for text, polarity in dict(save.data).get("guards", ())]
-    loaded = [(text, polarity) for text, polarity in dict(load.data).get("guards", ())]
-    return guards_exclude(saved, loaded)
+    saved = _guards(save)
+    loaded = _guards(load)
+    if not guards_exclude(saved, loaded):
+        return False
+    place = paths.identity(shape)
+    return any(
+        other.anchor == load.anchor
+        and any(paths.identity(mine) == place for mine in other.shapes)
+        and not guards_exclude(_guards(other), loaded)
+        for other in others
+    )
+
+
+def _guards(fact: CrossFileFact) -> list[tuple[str, bool]]:
+    return [(text, polarity) for text, polarity in dict(fact.data).get("guards", ())]
 
 
 def _is_module(save: CrossFileFact, load: CrossFileFact) -> bool:

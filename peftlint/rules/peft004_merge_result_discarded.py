@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis.values import Kind
+from peftlint.analysis.values import Kind, stable_key
 from peftlint.findings import Edit, Fix, Related, Severity
 from peftlint.rules.base import Rule, model_facts
 
@@ -73,7 +73,7 @@ class MergeResultDiscarded(Rule):
             return
         if not site.discarded:
             return
-        for model in sorted((v for v in site.receiver if v.kind is Kind.PEFT_MODEL), key=lambda v: str(v.site))[:1]:
+        for model in sorted((v for v in site.receiver if v.kind is Kind.PEFT_MODEL), key=stable_key)[:1]:
             self._report(site, model, None, saved=False)
 
     def _report(self, site: CallSite, model: Value, merge: Origin | None, saved: bool) -> None:

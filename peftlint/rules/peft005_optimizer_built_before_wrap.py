@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis.values import Kind, Value
+from peftlint.analysis.values import Kind, Value, stable_key
 from peftlint.rules.base import Rule
 
 if TYPE_CHECKING:
@@ -101,4 +101,4 @@ def _stale(site: CallSite) -> list[Value]:
     else:
         given += list(site.args)
     found = {v for values in given for v in values if v.kind is Kind.OPTIMIZER and v.fact("stale")}
-    return sorted(found, key=lambda v: str(v.site))
+    return sorted(found, key=stable_key)

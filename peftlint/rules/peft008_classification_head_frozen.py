@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from peftlint.analysis import registry
-from peftlint.analysis.values import Kind, known
+from peftlint.analysis.values import Kind, known, stable_key
 from peftlint.rules.base import Rule, model_facts
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class ClassificationHeadFrozen(Rule):
         assert site.api is not None
         models = site.role(site.api, "model")
         configs = site.role(site.api, "config")
-        heads = sorted((v for v in models if _head(v)), key=lambda v: str(v.site))
+        heads = sorted((v for v in models if _head(v)), key=stable_key)
         if not heads or not known(models) or not all(_head(v) for v in models):
             return
         if not configs or not known(configs) or not all(_silent_about_head(c) for c in configs):
@@ -75,7 +75,7 @@ class ClassificationHeadFrozen(Rule):
             f"`{_head(model)}` gets a new, random head, and the peft config has neither `task_type` nor "
             "`modules_to_save`: the head stays frozen and random and is not saved with the adapter; "
             f'pass `task_type="{_task(_head(model))}"` (or `modules_to_save=[<head>]`)',
-            related=[self.context.related(o) for c in sorted(configs, key=lambda v: str(v.site)) for o in c.origin[:1]],
+            related=[self.context.related(o) for c in sorted(configs, key=stable_key) for o in c.origin[:1]],
             facts=model_facts(model),
         )
 

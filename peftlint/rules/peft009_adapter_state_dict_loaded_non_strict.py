@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from peftlint.analysis import paths
-from peftlint.analysis.values import Kind, Value, known
+from peftlint.analysis.values import Kind, Value, known, stable_key
 from peftlint.findings import Related
 from peftlint.rules.base import Rule, model_facts
 
@@ -70,8 +70,8 @@ class AdapterStateDictLoadedNonStrict(Rule):
         if not given or not known(given) or not all(sources):
             return
         source = sorted(s for s in sources if s)[0]
-        value = sorted(given, key=lambda v: str(v.site))[0]
-        models = sorted((v for v in site.receiver if v.kind in (Kind.PEFT_MODEL, Kind.BASE_MODEL)), key=str)
+        value = sorted(given, key=stable_key)[0]
+        models = sorted((v for v in site.receiver if v.kind in (Kind.PEFT_MODEL, Kind.BASE_MODEL)), key=stable_key)
         self.context.report(
             self,
             site,

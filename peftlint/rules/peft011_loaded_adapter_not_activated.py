@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis.values import Kind, Value
+from peftlint.analysis.values import Kind, Value, stable_key
 from peftlint.rules.base import Rule, model_facts
 
 if TYPE_CHECKING:
@@ -89,4 +89,4 @@ def _used_models(site: CallSite) -> list[Value]:
         # trl's preference trainers run adapters by name (``ref_adapter_name=``): only these run the active one
         trainers = [t for t in site.receiver if t.fact("trainer_class") in ("Trainer", "Seq2SeqTrainer", "SFTTrainer")]
         values = frozenset(m for trainer in trainers for m in trainer.attr("model") or ())
-    return sorted((v for v in values if v.kind is Kind.PEFT_MODEL and v.fact("inactive_adapters")), key=str)
+    return sorted((v for v in values if v.kind is Kind.PEFT_MODEL and v.fact("inactive_adapters")), key=stable_key)

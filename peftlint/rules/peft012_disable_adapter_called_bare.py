@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis.values import Kind
+from peftlint.analysis.values import Kind, stable_key
 from peftlint.rules.base import Rule, model_facts
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class DisableAdapterCalledBare(Rule):
     needs = frozenset({"peft.get_peft_model", "peft.load_adapter_model", "peft.auto_load", "trainer"})
 
     def on_call(self, site: CallSite) -> None:
-        models = sorted((v for v in site.receiver if v.kind is Kind.PEFT_MODEL), key=lambda v: str(v.site))
+        models = sorted((v for v in site.receiver if v.kind is Kind.PEFT_MODEL), key=stable_key)
         if not site.discarded or not models:
             return
         self.context.report(

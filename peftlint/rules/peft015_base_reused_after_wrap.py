@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis.values import Kind, Value
+from peftlint.analysis.values import Kind, Value, stable_key
 from peftlint.findings import Severity
 from peftlint.rules.base import Rule, model_facts
 
@@ -67,7 +67,7 @@ class BaseReusedAfterWrap(Rule):
         candidates = site.receiver  # for a forward pass, the model called
         if site.in_closure_walked_alone:
             return  # a nested def walked on its own sees its free names' last values, not those at its call
-        bases = sorted((v for v in candidates if v.kind is Kind.INJECTED_BASE and _wrapped_apart(v)), key=str)
+        bases = sorted((v for v in candidates if v.kind is Kind.INJECTED_BASE and _wrapped_apart(v)), key=stable_key)
         if not bases or not all(v.kind is Kind.INJECTED_BASE for v in candidates):
             return
         base = bases[0]
