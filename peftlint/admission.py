@@ -23,18 +23,25 @@ _IMPORT = re.compile(
 def admitted_by_imports(
     contents: Mapping[str, bytes], rules: Sequence[type[Rule]], wanted_paths: Iterable[str]
 ) -> dict[str, frozenset[str]]:
-    """Per file, the local names it imports that are such helpers (the analysis then runs on it
-    if it calls one of them); ``wanted_paths``: the files some rule wants by their own tokens."""
+    """Per file, the local names it imports that are such helpers, each as ``"CODE:name"`` for
+    every rule whose helper calls that helper reaches (the analysis then runs that rule on the
+    file if it calls one of them: a trainer module that imports a saving helper is analysed for
+    the rule about saves, not for every rule); ``wanted_paths``: the files some rule wants by
+    their own tokens."""
     wanted = {os.path.abspath(path): contents[path] for path in sorted(wanted_paths) if path.endswith(".py")}
     if not wanted:
         return {}
     run_modules = modules_of(contents)
-    helpers = _Helpers(wanted, frozenset().union(*(rule.helper_triggers() for rule in rules)))
+    by_triggers: dict[frozenset[str], list[str]] = {}
+    for rule in rules:
+        by_triggers.setdefault(rule.helper_triggers(), []).append(rule.code)
+    groups = sorted(by_triggers.items(), key=lambda item: item[1])
+    helpers = _Rules([(tuple(codes), _Helpers(wanted, triggers)) for triggers, codes in groups])
     useful = [path for path in wanted if helpers.any_reaches(path)]  # modules with such a helper
     if not useful:
         return {}
     # a file that never names one of those helpers (nor a module holding one) imports none of them
-    words = {name.encode() for path in useful for name, reaches in helpers.defs_of(path).items() if reaches}
+    words = {name.encode() for path in useful for name in helpers.reaching_defs(path)}
     words |= {os.path.basename(path).removesuffix(".py").encode() for path in useful}
     words |= {os.path.basename(os.path.dirname(path)).encode() for path in useful if path.endswith("__init__.py")}
     candidates = re.compile(rb"import[^\n]*\b(?:" + b"|".join(re.escape(w) for w in sorted(words)) + rb")\b")
@@ -51,23 +58,56 @@ def admitted_by_imports(
             dots, module, imported, plain = (g.decode("utf-8", "replace") if g else "" for g in match.groups())
             if plain:
                 target = find_module(plain, path, run_modules)
-                if target in wanted and helpers.any_reaches(target):
-                    names.add(plain.split(".")[0])
+                if target in wanted:
+                    names |= _entries(helpers.any_reaches(target), plain.split(".")[0])
                 continue
             items = [item.partition(" as ") for item in (n.strip() for n in imported.split(",")) if item]
             target = find_module(dots + module, path, run_modules)
             for name, _, alias in items:
+                local = (alias or name).strip()
                 if target is None or target.endswith("__init__.py"):  # ``from package import module``
                     dotted = f"{dots}{module}.{name.strip()}" if module else f"{dots}{name.strip()}"
                     submodule = find_module(dotted, path, run_modules)
-                    if submodule in wanted and helpers.any_reaches(submodule):  # type: ignore[arg-type]
-                        names.add((alias or name).strip())
+                    codes = helpers.any_reaches(submodule) if submodule in wanted else ()
+                    if codes:
+                        names |= _entries(codes, local)
                         continue
-                if target in wanted and helpers.reaches(target, name.strip()):  # type: ignore[arg-type]
-                    names.add((alias or name).strip())
+                if target in wanted:
+                    names |= _entries(helpers.reaches(target, name.strip()), local)  # type: ignore[arg-type]
         if names:
             admitted[path] = frozenset(names)
     return admitted
+
+
+def admitted_codes(admitted: frozenset[str]) -> dict[str, frozenset[str]]:
+    """``{"PEFT002:save_checkpoint", ...}`` -> per rule code, the names that admit the file for it."""
+    found: dict[str, set[str]] = {}
+    for entry in admitted:
+        code, _, name = entry.partition(":")
+        found.setdefault(code, set()).add(name)
+    return {code: frozenset(names) for code, names in found.items()}
+
+
+def _entries(codes: Iterable[str], name: str) -> set[str]:
+    return {f"{code}:{name}" for code in codes}
+
+
+class _Rules:
+    """The helper scans of each group of rules that share their helper calls."""
+
+    def __init__(self, groups: list[tuple[tuple[str, ...], _Helpers]]) -> None:
+        self.groups = groups
+
+    def any_reaches(self, path: str | None) -> tuple[str, ...]:
+        if path is None:
+            return ()
+        return tuple(code for codes, helpers in self.groups if helpers.any_reaches(path) for code in codes)
+
+    def reaches(self, path: str, name: str) -> tuple[str, ...]:
+        return tuple(code for codes, helpers in self.groups if helpers.reaches(path, name) for code in codes)
+
+    def reaching_defs(self, path: str) -> set[str]:
+        return {name for _, helpers in self.groups for name, reaches in helpers.defs_of(path).items() if reaches}
 
 
 class _Helpers:
@@ -112,7 +152,12 @@ _DEF = re.compile(rb"^(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.MULTILINE)
 
 
 def _calls_of(names: frozenset[str]) -> re.Pattern[bytes]:
-    return re.compile(rb"\b(?:" + b"|".join(re.escape(t.encode()) for t in sorted(names)) + rb")\s*\(")
+    """A call of one of ``names``; with peft's model makers among them, a peft class's own
+    ``from_pretrained`` too (``PeftModel.from_pretrained(base, dir)`` makes a PEFT model)."""
+    from peftlint.analysis.registry import PEFT_HELPER_CALLS
+
+    loaders = rb"|\w*Peft\w*\.from_pretrained" if names & PEFT_HELPER_CALLS else b""
+    return re.compile(rb"\b(?:" + b"|".join(re.escape(t.encode()) for t in sorted(names)) + loaders + rb")\s*\(")
 
 
 def header_of(data: bytes) -> bytes:

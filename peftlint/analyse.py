@@ -33,10 +33,16 @@ def analyse_bytes(
     isolated: bool = False,
     admitted: frozenset[str] = frozenset(),
 ) -> FileResult:
-    """``admitted``: names the file imports from modules of the run that some rule wants; a call
-    to one of them gets the file analysed even if it mentions none of the rules' tokens itself."""
+    """``admitted``: names the file imports from modules of the run that some rule wants, as
+    ``"CODE:name"`` (admission.py); a call to one of them gets the file analysed for that rule
+    even if it mentions none of the rule's tokens itself."""
     tokens = Tokens(data)
-    wanted = [rule for rule in rules if admitted or rule.wants(tokens)]
+    by_rule: dict[str, frozenset[str]] = {}
+    if admitted:
+        from peftlint.admission import admitted_codes
+
+        by_rule = admitted_codes(admitted)
+    wanted = [rule for rule in rules if rule.code in by_rule or rule.wants(tokens)]
     if not wanted:
         return FileResult(path)
     try:
@@ -48,8 +54,8 @@ def analyse_bytes(
     except SourceError as error:
         return _error(path, str(error))
     if screened is not None:
-        calls_admitted = bool(admitted & (screened.functions | {owner for owner, _ in screened.methods}))
-        wanted = [rule for rule in wanted if calls_admitted or rule.screen(screened)]
+        called = screened.functions | {owner for owner, _ in screened.methods}
+        wanted = [rule for rule in wanted if by_rule.get(rule.code, frozenset()) & called or rule.screen(screened)]
         if not wanted:  # the tokens were only in strings or comments
             return _with_problems(FileResult(path), source.problems)
         if screened.depth > MAX_DEPTH and not isolated:
