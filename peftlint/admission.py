@@ -68,7 +68,7 @@ def admitted_by_imports(
                 if target is None or target.endswith("__init__.py"):  # ``from package import module``
                     dotted = f"{dots}{module}.{name.strip()}" if module else f"{dots}{name.strip()}"
                     submodule = find_module(dotted, path, run_modules)
-                    codes = helpers.any_reaches(submodule) if submodule in wanted else ()
+                    codes = helpers.any_reaches(submodule) if submodule in wanted else ()  # type: ignore[arg-type]
                     if codes:
                         names |= _entries(codes, local)
                         continue
@@ -98,9 +98,7 @@ class _Rules:
     def __init__(self, groups: list[tuple[tuple[str, ...], _Helpers]]) -> None:
         self.groups = groups
 
-    def any_reaches(self, path: str | None) -> tuple[str, ...]:
-        if path is None:
-            return ()
+    def any_reaches(self, path: str) -> tuple[str, ...]:
         return tuple(code for codes, helpers in self.groups if helpers.any_reaches(path) for code in codes)
 
     def reaches(self, path: str, name: str) -> tuple[str, ...]:

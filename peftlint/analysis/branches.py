@@ -114,12 +114,12 @@ class Branches:
         return self.frame.state
 
     def try_statement(self, node: cst.Try | cst.TryStar) -> None:
-        # A handler starts from the state before any statement of the body that may raise (a
-        # logging call or a print does not: ``pm = PeftModel.from_pretrained(m, p); log.info(...)``
-        # reaches the handler only from the load, before it changed ``m``): one
+        # A handler starts from the state before any statement of the body that may raise: one
         # simple statement that raises (``model = PeftModel.from_pretrained(...)``) binds nothing;
-        # a compound one may raise after some of its own bindings. States are copied: binding
-        # changes the dict in place.
+        # a compound one may raise after some of its own bindings. A logging call or a print does
+        # not raise (``pm = PeftModel.from_pretrained(m, p); log.info(...)`` reaches the handler
+        # only from the load, before it changed ``m``). States are copied: binding changes the
+        # dict in place.
         seen: list[State | None] = []
         depth = len(self.guards)
         for statement in statements_of(node.body):
@@ -202,7 +202,7 @@ class Branches:
                 self.bind(node.name.value, UNKNOWN)
             elif isinstance(node, cst.MatchMapping) and node.rest is not None:
                 self.bind(node.rest.value, UNKNOWN)
-            for name in ("pattern", "patterns", "elements", "elements", "kwds", "value"):
+            for name in ("pattern", "patterns", "elements", "kwds", "value"):
                 child = getattr(node, name, None)
                 if isinstance(child, (list, tuple)):
                     stack.extend(child)

@@ -118,12 +118,13 @@ def stable_key(value: Value) -> tuple[object, ...]:
     places), its kind, then its site's text. A site alone holds ``id()`` numbers, whose order
     follows the memory layout, which the hash seed shifts: rules that pick "the first" of several
     values (for a message or a note) pick by this."""
-    places = []
+    places: list[tuple[str, int, int, str]] = []
     for origin in value.origin:
-        unit = origin.unit
-        start = unit.start(origin.node) if unit is not None and hasattr(unit, "start") else None
-        path = getattr(getattr(unit, "source", None), "path", "")
-        places.append((path, start.line, start.column, origin.note) if start is not None else (path, 0, 0, origin.note))
+        if origin.unit is None:
+            places.append(("", 0, 0, origin.note))
+            continue
+        start = origin.unit.start(origin.node)
+        places.append((origin.unit.path, start.line, start.column, origin.note))
     return (tuple(places), value.kind.value, _without_ids(str(value.site)))
 
 

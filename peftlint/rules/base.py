@@ -219,7 +219,7 @@ def necessary_tokens(rules: Sequence[type[Rule]]) -> tuple[bytes, ...] | None:
     some rule can want a file without any token."""
     found: set[bytes] = set()
     for rule in rules:
-        required = (*rule.requires, *(registry.PEFT_TOKENS + registry.PEFT_MAKER_TOKENS if rule.peft_only else ()))
+        required = rule.required_tokens()
         if required:
             found.update(required[0])
             continue
@@ -293,10 +293,15 @@ class Rule:
         """First stage, on the raw bytes: some call the rule reports at can occur. Given ``Tokens``,
         each token is looked for once for all the rules that ask about one file."""
         found = data if isinstance(data, Tokens) else Tokens(data)
-        required = (*cls.requires, *(registry.PEFT_TOKENS + registry.PEFT_MAKER_TOKENS if cls.peft_only else ()))
-        if not all(any(found[t] for t in group) for group in required):
+        if not all(any(found[t] for t in group) for group in cls.required_tokens()):
             return False
         return any(all(any(found[t] for t in group) for group in groups) for groups in _token_groups(cls.reports_at))
+
+    @classmethod
+    def required_tokens(cls) -> tuple[tuple[bytes, ...], ...]:
+        """Token groups a file must all contain (one token of each) for the rule to want it: its
+        own ``requires``, and for a rule about PEFT models, peft's name and a maker's."""
+        return (*cls.requires, *(registry.PEFT_TOKENS + registry.PEFT_MAKER_TOKENS if cls.peft_only else ()))
 
     @classmethod
     def screen(cls, screen: Screen) -> bool:
