@@ -5,6 +5,7 @@ caller passes it). Decided on bytes alone."""
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -118,20 +119,23 @@ class _Helpers:
         from peftlint.analysis.registry import PEFT_HELPER_CALLS
 
         self.wanted = wanted
-        self.calls = _calls_of(triggers)
-        self.class_calls = _calls_of(PEFT_HELPER_CALLS)
+        self.calls = _Calls(triggers)
+        self.class_calls = _Calls(PEFT_HELPER_CALLS)
         self.defs: dict[str, dict[str, bool]] = {}
 
     def _defs(self, path: str) -> dict[str, bool]:
         found = self.defs.get(path)
         if found is None:
             data = self.wanted[path]
-            starts = [(m.start(), m.group(1), m.group(2).decode("utf-8", "replace")) for m in _DEF.finditer(data)]
+            starts = _definitions(data)
+            calls = self.calls.positions(data)
+            class_calls = self.class_calls.positions(data) if self.class_calls.names != self.calls.names else calls
             found = {}
             for index, (start, keyword, name) in enumerate(starts):
                 end = starts[index + 1][0] if index + 1 < len(starts) else len(data)
-                calls = self.class_calls if keyword == b"class" else self.calls
-                found[name] = found.get(name, False) or bool(calls.search(data, start, end))
+                where = class_calls if keyword == b"class" else calls
+                at = bisect.bisect_left(where, start)
+                found[name] = found.get(name, False) or (at < len(where) and where[at] < end)
             self.defs[path] = found
         return found
 
@@ -146,16 +150,80 @@ class _Helpers:
 
 
 # a top-level def, or a class (its methods: ``trainer = LoraTrainer(model); trainer.add_lora()``)
-_DEF = re.compile(rb"^(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.MULTILINE)
+_DEF = re.compile(rb"(?:async[ \t]+)?(def|class)[ \t]+(\w+)")
+_DEF_MARKERS = (b"def", b"class", b"async")
 
 
-def _calls_of(names: frozenset[str]) -> re.Pattern[bytes]:
-    """A call of one of ``names``; with peft's model makers among them, a peft class's own
+def _definitions(data: bytes) -> list[tuple[int, bytes, str]]:
+    """The top-level defs and classes of a module, in order: (offset, keyword, name). Found with
+    ``bytes.find`` of each keyword at a line's start, then checked (a regex over every line of a
+    5,000-line module would cost more than the rest of admission)."""
+    found: list[tuple[int, bytes, str]] = []
+    for marker in _DEF_MARKERS:
+        index = 0 if data.startswith(marker) else _line_starting(data, marker, 0)
+        while index >= 0:
+            match = _DEF.match(data, index)
+            if match is not None:
+                found.append((index, match.group(1), match.group(2).decode("utf-8", "replace")))
+            index = _line_starting(data, marker, index)
+    found.sort()
+    return found
+
+
+def _line_starting(data: bytes, marker: bytes, after: int) -> int:
+    """The offset of the next line after ``after`` that starts with ``marker``, or -1."""
+    index = data.find(b"\n" + marker, after)
+    return index + 1 if index >= 0 else -1
+
+
+class _Calls:
+    """Where a call of one of ``names`` occurs (``name(``, with spaces allowed before the bracket,
+    not inside a longer word); with peft's model makers among them, a peft class's own
     ``from_pretrained`` too (``PeftModel.from_pretrained(base, dir)`` makes a PEFT model)."""
-    from peftlint.analysis.registry import PEFT_HELPER_CALLS
 
-    loaders = rb"|\w*Peft\w*\.from_pretrained" if names & PEFT_HELPER_CALLS else b""
-    return re.compile(rb"\b(?:" + b"|".join(re.escape(t.encode()) for t in sorted(names)) + loaders + rb")\s*\(")
+    def __init__(self, names: frozenset[str]) -> None:
+        from peftlint.analysis.registry import PEFT_HELPER_CALLS
+
+        self.names = names
+        self.words = tuple(sorted(name.encode() for name in names))
+        self.loaders = bool(names & PEFT_HELPER_CALLS)
+
+    def positions(self, data: bytes) -> list[int]:
+        """The offsets of the calls in ``data``, sorted."""
+        found = [at for word in self.words for at in _calls_named(data, word)]
+        if self.loaders:
+            found += [at for at in _calls_named(data, b"from_pretrained") if _peft_owner(data, at)]
+        found.sort()
+        return found
+
+
+def _calls_named(data: bytes, word: bytes) -> list[int]:
+    found = []
+    index = data.find(word)
+    while index >= 0:
+        after = index + len(word)
+        if index == 0 or data[index - 1 : index] not in _WORD_BYTES:
+            bracket = after
+            while data[bracket : bracket + 1] in _SPACE_BYTES:
+                bracket += 1
+            if data[bracket : bracket + 1] == b"(":
+                found.append(index)
+        index = data.find(word, after)
+    return found
+
+
+def _peft_owner(data: bytes, at: int) -> bool:
+    """``from_pretrained`` at ``at`` is called on a name with ``Peft`` in it (``AutoPeftModel.``)."""
+    if data[at - 1 : at] != b".":
+        return False
+    start = at - 1
+    while start > 0 and data[start - 1 : start] in _WORD_BYTES:
+        start -= 1
+    return b"Peft" in data[start : at - 1]
+
+
+_SPACE_BYTES = frozenset(bytes([c]) for c in b" \t\n\r\f\v")
+_WORD_BYTES = frozenset(bytes([c]) for c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 def header_of(data: bytes) -> bytes:

@@ -198,3 +198,38 @@ def test_admission_resolves_an_import_as_python_would_whatever_the_order(tmp_pat
     # admitted for the rules about PEFT models (build makes one), not for the one about saves
     codes = {entry.partition(":")[0] for entry in entries}
     assert {"PEFT003", "PEFT013"} <= codes and "PEFT002" not in codes
+
+
+def test_admission_finds_defs_and_calls_as_a_regex_over_each_line_would() -> None:
+    """Admission finds top-level defs and helper calls with ``bytes.find`` (a regex over every
+    line of the run's wanted modules cost more than the rest of admission). Its answers are those
+    of the regexes it replaced, on the awkward spellings: a def on the first line, ``async def``,
+    CRLF endings, a space or a newline before the bracket, a longer word, a peft class's own
+    ``from_pretrained``, indented (not top-level) defs."""
+    import re
+
+    from peftlint.admission import _Calls, _definitions
+
+    source = (
+        b"def first(model):\r\n    return get_peft_model (model, cfg)\r\n"
+        b"async  def later(m):\n    m.save(\n  p)\n    my_save(m)\n"
+        b"class Wrapper(Base):\n    def inner(self):\n        AutoPeftModelForCausalLM.from_pretrained(d)\n"
+        b"    def other(self):\n        Model.from_pretrained(d)\n"
+        b"default = 3\nclassy = 4\ndef\tlast():\n    x.PeftModel(\n    )\n    resave(1)\n"
+    )
+    old_defs = re.compile(rb"^(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.MULTILINE)
+    expected = [(m.start(), m.group(1), m.group(2).decode()) for m in old_defs.finditer(source)]
+    assert _definitions(source) == expected
+    assert [name for _, _, name in expected] == ["first", "later", "Wrapper", "last"]
+    for names, loaders in (
+        (frozenset({"save", "load_state_dict"}), b""),
+        (frozenset({"get_peft_model", "PeftModel"}), rb"|\w*Peft\w*\.from_pretrained"),
+    ):
+        alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names)) + loaders
+        old_calls = re.compile(rb"\b(?:" + alternatives + rb")\s*\(")
+        ends = [start for start, _, _ in expected[1:]] + [len(source)]
+        old = [bool(old_calls.search(source, start, end)) for (start, _, _), end in zip(expected, ends)]
+        found = _Calls(names).positions(source)
+        new = [any(start <= at < end for at in found) for (start, _, _), end in zip(expected, ends)]
+        assert new == old
+    assert new == [True, False, True, True]  # the peft makers: not ``later``, which only saves
