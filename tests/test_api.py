@@ -228,8 +228,8 @@ def test_admission_finds_defs_and_calls_as_a_regex_over_each_line_would() -> Non
         alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names)) + loaders
         old_calls = re.compile(rb"\b(?:" + alternatives + rb")\s*\(")
         ends = [start for start, _, _ in expected[1:]] + [len(source)]
-        old = [bool(old_calls.search(source, start, end)) for (start, _, _), end in zip(expected, ends)]
+        old = [bool(old_calls.search(source, start, end)) for (start, _, _), end in zip(expected, ends, strict=True)]
         found = _Calls(names).positions(source)
-        new = [any(start <= at < end for at in found) for (start, _, _), end in zip(expected, ends)]
+        new = [any(start <= at < end for at in found) for (start, _, _), end in zip(expected, ends, strict=True)]
         assert new == old
     assert new == [True, False, True, True]  # the peft makers: not ``later``, which only saves
