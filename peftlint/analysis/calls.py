@@ -191,6 +191,8 @@ class Calls:
             resolved = self.resolve_import(callee, calling=True, makers=alone)
             if resolved is not None and known_callables(resolved):
                 return self.call_values(resolved, site, None, func)
+            if resolved is not None and len(resolved) == 1 and next(iter(resolved)).kind is Kind.IMPORT:
+                callee = next(iter(resolved))  # ``from compat import PeftModel``: peft's own
             canonical = names.canonical(callee.fact("qualname"))
             api = registry.function_api(canonical)
             if api is None or site.callee == canonical:
@@ -259,11 +261,12 @@ class Calls:
     def resolve_import(self, value: Value, calling: bool = False, makers: bool = False) -> Values | None:
         """What an import of a module of the run names (through re-exports: ``from .build import f``
         in a package's ``__init__``)."""
+        first = value
         for _ in range(MAX_REEXPORTS):
             importer = value.fact("importer")
-            if importer is None:
-                return None
-            resolved = self.project.resolve(value.fact("qualname"), importer, self, calling, makers)  # type: ignore[arg-type]
+            resolved = None if importer is None else self.project.resolve(value.fact("qualname"), importer, self, calling, makers)  # type: ignore[arg-type]  # fmt: skip
+            if resolved is None and value is not first:
+                return frozenset({value})  # a module of the run re-exports a library's name
             if resolved is None or len(resolved) != 1:
                 return resolved
             (single,) = resolved

@@ -61,7 +61,10 @@ class Project:
             path = self.find_module(module, importer)
             if path is None:
                 continue
-            gate = calling and not path.endswith("__init__.py")
+            # a module that makes no needed call is not parsed for a call into it, unless what is
+            # called is only passed through (a package's ``__init__``, ``from peft import
+            # PeftModel`` in a compat module): it is followed to where it is defined
+            gate = calling and not path.endswith("__init__.py") and not self.imports_name(path, parts[split])
             if makers and calling and not self.makes_peft_models(path, parts[split]):
                 return None
             scope = self.load(path, module, interpreter, gate)
@@ -155,6 +158,11 @@ class Project:
             return False
         self.read[path] = data
         return _makes_any(data, calls)
+
+    def imports_name(self, path: str, name: str) -> bool:
+        """Whether ``name`` is a word on the module's top-level import lines (a bytes scan)."""
+        data = self._bytes(path)
+        return data is not None and name in _top_level(data)[1]
 
     def makes_peft_models(self, path: str, name: str) -> bool:
         """Whether the module's top-level def (or class) ``name`` makes a PEFT model in its own
