@@ -264,7 +264,9 @@ class Calls:
         first = value
         for _ in range(MAX_REEXPORTS):
             importer = value.fact("importer")
-            resolved = None if importer is None else self.project.resolve(value.fact("qualname"), importer, self, calling, makers)  # type: ignore[arg-type]  # fmt: skip
+            resolved = None
+            if importer is not None:
+                resolved = self.project.resolve(value.fact("qualname"), importer, self, calling, makers)  # type: ignore[arg-type]
             if resolved is None and value is not first:
                 return frozenset({value})  # a module of the run re-exports a library's name
             if resolved is None or len(resolved) != 1:
