@@ -111,3 +111,19 @@ def test_units_parse_to_the_tree_libcst_checks_node_by_node() -> None:
     assert cst.CSTNode.__dict__["__post_init__"] is post_init
     with pytest.raises(cst.CSTValidationError):
         cst.Name("not a name")  # checks are on again outside the parse
+
+
+def test_every_node_is_where_libcsts_position_provider_puts_it() -> None:
+    """positions.py computes the ranges of libcst's PositionProvider in a lighter code-generation
+    pass: the same range for every node of the awkward sources, of every fixture and of a few of
+    the analysis's own modules (and libcst's private code-generation state is where it expects)."""
+    from peftlint.analysis import positions
+
+    assert positions._CodegenState is not None, "libcst moved CodegenState: positions.py uses the provider"
+    sources = [text for _, text in _sources()]
+    own = sorted((ROOT / "peftlint" / "analysis").glob("*.py"))[:6]
+    for path in [*sorted((ROOT / "fixtures").rglob("*.py")), *own]:
+        sources.append(path.read_text(encoding="utf-8"))
+    for text in sources:
+        module = cst.parse_module(text)
+        assert positions.positions_of(module) == positions._from_provider(module), text[:200]

@@ -6,8 +6,8 @@ stay as written; a split class's header with a ``pass`` for a body. Lines are co
 tokenizer counts them (``\\r\\n``, ``\\r`` or ``\\n``), so a unit's line ``n`` is line
 ``n + offset`` of the file.
 
-Positions come from libcst's ``PositionProvider``, computed per unit and only for units that
-have something to report: on a whole 5,000-line module that provider costs more than the parse.
+Positions are libcst's ``PositionProvider``'s (positions.py computes the same ranges more
+cheaply), per unit and only for units that have something to report.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -23,7 +23,7 @@ from peftlint.analysis.prescreen import CLASS, DEF, STATEMENTS, Unit
 from peftlint.findings import Position
 
 if TYPE_CHECKING:
-    from libcst.metadata import CodeRange
+    from peftlint.analysis.positions import Range
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _WRAPPER = "class _:\n"
@@ -46,7 +46,7 @@ class ParsedUnit:
         self.module = module
         self.offset = offset  # file line = unit line + offset
         self.unit = unit
-        self._positions: Any = None
+        self._positions: dict[cst.CSTNode, Range] | None = None
 
     @property
     def path(self) -> str:
@@ -64,17 +64,14 @@ class ParsedUnit:
     def range(self, node: cst.CSTNode) -> tuple[Position, Position]:
         """1-based start and end (end exclusive) of ``node`` in the file, columns in characters."""
         if self._positions is None:
-            from libcst.metadata import MetadataWrapper, PositionProvider
+            from peftlint.analysis.positions import positions_of
 
-            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-            self._positions = wrapper.resolve(PositionProvider)
-        where: CodeRange | None = self._positions.get(node)
+            self._positions = positions_of(self.module)
+        where = self._positions.get(node)
         if where is None:
             return Position(self.offset + 1, 1), Position(self.offset + 1, 1)
-        return (
-            Position(where.start.line + self.offset, where.start.column + 1),
-            Position(where.end.line + self.offset, where.end.column + 1),
-        )
+        line, column, end_line, end_column = where
+        return Position(line + self.offset, column + 1), Position(end_line + self.offset, end_column + 1)
 
     def start(self, node: cst.CSTNode) -> Position:
         return self.range(node)[0]
