@@ -110,7 +110,7 @@ def inject(
     interpreter.transform_everywhere(sites, injected_base)
     keys = {str(s) for s in sites}
     stale = interpreter.sites_where(lambda v: v.kind is Kind.OPTIMIZER and bool(keys & set(v.fact("params", ()))))
-    interpreter.transform_everywhere(stale, lambda v: v.updated(stale=(injected,)))
+    interpreter.transform_everywhere(stale, lambda v: v.updated(stale=(injected,), stale_by=how))
     key = conditions.key_of(model_node) if model_node is not None else None
     if key is not None and not known(models):
         value = Value(Kind.INJECTED_BASE, site=("injected", id(site.node)), origin=(injected,), guards=frozenset())

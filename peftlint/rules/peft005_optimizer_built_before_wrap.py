@@ -81,9 +81,9 @@ class OptimizerBuiltBeforeWrap(Rule):
             self.context.report(
                 self,
                 site,
-                "this optimizer is built over the model's parameters before `get_peft_model` adds the adapter, "
-                "and is used after it: it holds none of the adapter's parameters and the adapter never learns; "
-                "build the optimizer after the wrap, from the PEFT model's parameters",
+                f"this optimizer is built over the model's parameters before `{optimizer.fact('stale_by')}` adds the "
+                "adapter, and is used after it: it holds none of the adapter's parameters and the adapter never "
+                "learns; build the optimizer after the wrap, from the PEFT model's parameters",
                 related=related,
                 facts={"optimizer_class": optimizer.fact("optimizer_class")},
                 at=creation,
