@@ -82,6 +82,51 @@ def unfreezing_loop(interpreter: Interpreter, node: cst.For, iterated: Values) -
     sites = {site for v in parameter_sets(iterated) for site in v.fact("sites", ())}
     if sites and parameters_unfrozen(node):
         thaw(interpreter, sites)
+    _loop_over_taken_parameters(interpreter, node, iterated)
+
+
+def _loop_over_taken_parameters(interpreter: Interpreter, node: cst.For, iterated: Values) -> None:
+    """``params = list(model.parameters())`` ... ``for p in params:`` is a loop over every
+    parameter of the model as much as ``for p in model.parameters():`` is: the rules about such
+    loops are told of it as of a ``model.parameters()`` call where the loop names its iterable.
+    Not a filtered subset (``filter(...)``, a comprehension), and only when every value the
+    iterable can hold is such a set; a loop over the call itself is that call's own site."""
+    from peftlint.analysis.callsite import CallSite
+
+    if interpreter.listener is None or interpreter.quiet or _calls_parameters(node.iter):
+        return
+    if not iterated or any(v.kind is not Kind.PARAMETERS or v.fact("subset") for v in iterated):
+        return
+    models = frozenset(model for v in iterated for model in v.fact("models") or ())
+    api = registry.method_api("parameters", frozenset(model.kind for model in models)) if models else None
+    if api is None:
+        return
+    site = CallSite(
+        node=node.iter,  # type: ignore[arg-type]
+        unit=interpreter.unit,
+        statement=node,
+        callee=None,
+        method="parameters",
+        api=api,
+        receiver=models,
+        args=(),
+        kwargs={},
+        spread=False,
+        discarded=False,
+        call_chain=interpreter.frame.call_chain,
+        interpreter=interpreter,
+    )
+    interpreter.listener(site)
+
+
+def _calls_parameters(node: cst.BaseExpression) -> bool:
+    import libcst as cst
+
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in ("parameters", "named_parameters")
+    )
 
 
 def set_config_attribute(interpreter: Interpreter, configs: Values, name: str, node: cst.BaseExpression) -> None:
@@ -107,7 +152,7 @@ def parameters_of(interpreter: Interpreter, api: registry.Api, site: CallSite) -
     """``filter(f, m.parameters())`` / ``list(m.parameters())``: some of m's parameters; else unknown."""
     given = site.role(api, "iterable")
     if given and all(v.kind is Kind.PARAMETERS for v in given):
-        return given
+        return given if api.fact != "builtins.filter" else frozenset(v.updated(subset=True) for v in given)
     return UNKNOWN
 
 
