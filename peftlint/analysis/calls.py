@@ -536,16 +536,13 @@ def _names_in(node: cst.CSTNode) -> frozenset[str]:
     stack: list[Any] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Name):
+        kind = type(current)  # exact types: libcst's node classes are ABCs, slow to isinstance
+        if kind is cst.Name:
             found.add(current.value)
-            continue
-        if isinstance(current, (list, tuple)):
+        elif kind is list or kind is tuple:
             stack.extend(current)
-            continue
-        if not isinstance(current, cst.CSTNode):
-            continue
-        for field_name in _fields(type(current)):
-            stack.append(getattr(current, field_name))
+        else:
+            stack.extend([getattr(current, name) for name in _fields(kind)])
     return frozenset(found)
 
 
@@ -557,10 +554,14 @@ def _fields(kind: type) -> tuple[str, ...]:
     if found is None:
         import dataclasses
 
-        found = _FIELDS[kind] = tuple(
-            f.name
-            for f in dataclasses.fields(kind)  # type: ignore[arg-type]
-            if not f.name.startswith("whitespace") and f.name not in _SKIP_FIELDS
+        found = _FIELDS[kind] = (
+            tuple(
+                f.name
+                for f in dataclasses.fields(kind)  # type: ignore[arg-type]
+                if not f.name.startswith("whitespace") and f.name not in _SKIP_FIELDS
+            )
+            if issubclass(kind, cst.CSTNode)
+            else ()  # a string, a token, None, a sentinel: nothing under it
         )
     return found
 

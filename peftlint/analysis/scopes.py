@@ -144,10 +144,10 @@ class Scopes:
 
 
 def root(key: str) -> str:
-    for index, char in enumerate(key):
-        if char in ".[":
-            return key[:index]
-    return key
+    """``a.b[c]`` -> ``a``: the name before the first ``.`` or ``[``."""
+    dot, bracket = key.find("."), key.find("[")
+    end = bracket if dot < 0 else dot if bracket < 0 else min(dot, bracket)
+    return key if end < 0 else key[:end]
 
 
 MAX_NESTING = 2  # how deep into containers and attributes an in-place change is followed
