@@ -240,16 +240,18 @@ def _scan(root: ast.AST, unit: Unit, result: Screen) -> None:
     stack: list[tuple[ast.AST, int]] = [(root, 1)]
     calls, methods, functions = unit.calls, result.methods, result.functions
     first = None
-    if unit.kind == DEF and isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef)):
+    is_def = unit.kind == DEF
+    if is_def and isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef)):
         unit.parameters = tuple(a.arg for a in (*root.args.posonlyargs, *root.args.args))
         unit.decorators = {_last_name(d.func if isinstance(d, ast.Call) else d) for d in root.decorator_list}
         first = unit.parameters[0] if unit.parameters else None
+    deepest = unit.depth
     while stack:
         node, depth = stack.pop()
-        if depth > unit.depth:
-            unit.depth = depth
+        if depth > deepest:
+            deepest = depth
         kind = type(node)
-        if unit.kind == DEF and kind in _EFFECT_KINDS:
+        if is_def and kind in _EFFECT_KINDS:
             _effects(node, kind, unit, first, root)
         if kind is ast.Call:
             result.keywords.update(k.arg for k in node.keywords if k.arg)  # type: ignore[attr-defined]
@@ -282,14 +284,15 @@ def _scan(root: ast.AST, unit: Unit, result: Screen) -> None:
             skipped = _SKIPPED_FIELDS | {_STRING_LISTS.get(kind, "")}  # type: ignore[call-overload]
             fields = _CHILD_FIELDS[kind] = tuple(f for f in getattr(kind, "_fields", ()) if f not in skipped)
         # libcst nests ``a and b and c`` one operator deep per term where CPython keeps it flat
-        step = len(node.values) if kind is ast.BoolOp else 1  # type: ignore[attr-defined]
+        below = depth + (len(node.values) if kind is ast.BoolOp else 1)  # type: ignore[attr-defined]
         for name in fields:
             value = getattr(node, name, None)
             if type(value) is list:
-                stack.extend((item, depth + step) for item in value if item is not None)
+                stack.extend([(item, below) for item in value if item is not None])
             elif isinstance(value, ast.AST):
-                stack.append((value, depth + step))
-    if unit.kind == DEF and isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                stack.append((value, below))
+    unit.depth = deepest
+    if is_def and isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef)):
         unit.never_returns = not unit.returns and _ends_in_exit(root.body)
 
 
