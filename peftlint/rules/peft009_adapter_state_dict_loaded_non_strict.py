@@ -65,7 +65,9 @@ class AdapterStateDictLoadedNonStrict(Rule):
         assert api is not None
         if site.literal(api, "strict") is not False:
             return
-        given = site.role(api, "state_dict")
+        # ``load_state_dict(None)`` raises: a path that gets past the call gave it a state dict
+        # (``best = None`` before a loop that keeps the best epoch's adapter weights)
+        given = frozenset(v for v in site.role(api, "state_dict") if not _none(v))
         sources = [_adapter_keys(v) for v in given]
         if not given or not known(given) or not all(sources):
             return
@@ -89,6 +91,10 @@ class AdapterStateDictLoadedNonStrict(Rule):
         return self.context.at_call(
             site, "the adapter's state dict comes from here", site.role_node(site.api, "state_dict")
         )
+
+
+def _none(value: Value) -> bool:
+    return value.kind is Kind.CONST and value.fact("value") is None
 
 
 def _adapter_keys(value: Value) -> str | None:

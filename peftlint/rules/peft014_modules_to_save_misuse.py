@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from peftlint.analysis import registry
-from peftlint.analysis.values import NONE, Kind, Values, known
+from peftlint.analysis.values import NONE, Kind, Value, Values, known
 from peftlint.rules.base import Rule
 
 if TYPE_CHECKING:
@@ -58,20 +58,22 @@ class ModulesToSaveMisuse(Rule):
     requires = ((b"modules_to_save",), *registry.PEFT_TOKENS)  # about a config, not a model
 
     def on_call(self, site: CallSite) -> None:
-        import libcst as cst
-
         node = site.arg_node(None, "modules_to_save")
         if node is None:
             return
         saved = site.kwargs.get("modules_to_save", NONE)
+        in_place = _in_place_call(node)
         if (
-            isinstance(node, cst.Call)
-            and isinstance(node.func, cst.Attribute)
-            and node.func.attr.value in IN_PLACE
-            and all(v.kind is Kind.UNKNOWN or (v.kind is Kind.CONST and v.fact("value") is None) for v in saved)
-            and not _head_kept_by_task(site, node)
+            in_place is not None
+            and (
+                all(_none_or_unknown(v) for v in saved)
+                # ``lst.append(x) if flag else lst``: the in-place arm gives None on its path
+                or (in_place is not node and any(v.kind is Kind.CONST and v.fact("value") is None for v in saved))
+            )
+            and not _head_kept_by_task(site, in_place)
         ):
-            method = node.func.attr.value
+            method = in_place.func.attr.value  # type: ignore[attr-defined]
+            node = in_place
             self.context.report(
                 self,
                 site,
@@ -102,6 +104,22 @@ class ModulesToSaveMisuse(Rule):
 
     def _config(self, site: CallSite) -> list[Related]:
         return self.context.at_call(site, "the peft config is built here")
+
+
+def _in_place_call(node: cst.BaseExpression) -> cst.Call | None:
+    """``lst.append(x)``, also as an arm of a conditional expression; not ``lst.append(x) or lst``,
+    which gives the list back."""
+    import libcst as cst
+
+    if isinstance(node, cst.IfExp):
+        return _in_place_call(node.body) or _in_place_call(node.orelse)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in IN_PLACE:
+        return node
+    return None
+
+
+def _none_or_unknown(value: Value) -> bool:
+    return value.kind is Kind.UNKNOWN or (value.kind is Kind.CONST and value.fact("value") is None)
 
 
 HEADS = frozenset({"classifier", "score", "qa_outputs"})
