@@ -319,8 +319,9 @@ class Calls:
             self.inlining.append(function)
             self.inline_budget -= 1
             chain = (*self.frame.call_chain, self.origin(site.node, f"{function.name}() is called here"))
+            placeholders = self.argument_parts(function, site, this)  # type: ignore[attr-defined]
             try:
-                returned, end, returns = self.run_function(function, bindings, chain)
+                returned, end, returns = self.run_function(function, bindings, chain, placeholders)
             finally:
                 self.inlining.pop()
                 self.effect_logs.pop()

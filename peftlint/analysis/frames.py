@@ -67,6 +67,9 @@ class Frame:
     tests: dict[str, Any] = field(default_factory=dict)
     # a module whose statements end the program (``sys.exit(main())``): its state just before
     ended: State | None = None
+    # an inlined call's parameters, named as the caller named the arguments it gave (path parts,
+    # strings.placeholder_part): ``save(model, out)`` saves where the caller's ``out`` points
+    placeholders: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def module_frame(self) -> Frame:
         frame: Frame = self

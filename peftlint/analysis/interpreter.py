@@ -190,7 +190,11 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
         return self.reach is None or unit is None or self.reach.unit_reaches(unit)
 
     def run_function(
-        self, function: Function, bindings: dict[str, Values], call_chain: tuple[Any, ...]
+        self,
+        function: Function,
+        bindings: dict[str, Values],
+        call_chain: tuple[Any, ...],
+        placeholders: dict[str, tuple[str, str]] | None = None,
     ) -> tuple[Values, State, bool]:
         """Walk a function body with its parameters bound: what it returns, the state at its
         exits, and whether it can return at all (False: every path raises or exits)."""
@@ -200,6 +204,7 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
                 self.note_parents(key)
         frame = Frame(state=dict(bindings), parent=function.parent, module=function.parent.module, function=function)
         frame.call_chain = call_chain
+        frame.placeholders = placeholders or {}
         frame.globals = set()
         self.frames.append(frame)
         saved_guards, self.guards = self.guards, list(self.guards)

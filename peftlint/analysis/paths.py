@@ -1,7 +1,8 @@
 """Path shapes: a save and a load name the same file when their shapes agree.
 
 A shape is a tuple of parts: ``("lit", text)`` for literal text and ``("var", expr)`` for a part
-only known by the expression that computes it (``args.output_dir``) or by an imported module
+only known by the expression that computes it (``args.output_dir``), ``("local", ...)`` for one
+known by an expression of one function's own (strings.placeholder_part), or by an imported module
 constant (``("import", "config.CHECKPOINT")``), resolved once every file of the run is known.
 ``os.path.join``, ``Path(...) / "x"``, f-strings and ``+`` all reduce to the same parts.
 """
@@ -25,14 +26,32 @@ def placeholder(expr: str) -> Shape:
     return (("var", expr),)
 
 
+def local(scope: str, expr: str) -> Part:
+    """A part named by ``expr`` in one function only (``scope``): the scope is part of its
+    identity, not of how it reads."""
+    return ("local", f"{scope}\n{expr}")
+
+
 def each(loop: str) -> Shape:
     """An element of a loop, ``"epoch in range(args.epochs)"``: the loop's iterable is its identity."""
     return (("each", loop),)
 
 
 def identity(shape: Shape) -> Shape:
-    """What decides that two shapes name the same files: a loop element by its iterable alone."""
-    return tuple((kind, text.split(" in ", 1)[1]) if kind == "each" else (kind, text) for kind, text in shape)
+    """What decides that two shapes name the same files: a loop element by its iterable alone; a
+    function's own unknown by its function too, unless a literal is part of the path: ``{path}``
+    in two defs is whatever each caller gives, while ``{out_dir}/best.pt`` in ``save_best`` and
+    ``load_best`` names the file the pair is written for."""
+    literal = has_literal(shape)
+
+    def part(kind: str, text: str) -> Part:
+        if kind == "each":
+            return (kind, text.split(" in ", 1)[1])
+        if kind == "local" and literal:
+            return ("var", text.split("\n", 1)[1])
+        return (kind, text)
+
+    return tuple(part(kind, text) for kind, text in shape)
 
 
 def imported(qualname: str) -> Shape:
@@ -90,6 +109,8 @@ def render(shape: Shape) -> str:
             out.append("{" + text.rsplit(".", 1)[-1] + "}")
         elif kind == "each":
             out.append("{" + text.split(" in ", 1)[0] + "}")
+        elif kind == "local":
+            out.append("{" + text.split("\n", 1)[1] + "}")
         else:
             out.append("{" + text + "}")
     return "".join(out)

@@ -51,6 +51,21 @@ class Scopes:
                 frame = frame.parent  # a method does not see its class's names
         return None
 
+    def binding_frame(self, name: str) -> Frame | None:
+        """The frame whose state binds ``name`` where it is read here (the scopes ``lookup`` reads)."""
+        frame: Frame | None = self.frame
+        if frame is not None and name in frame.globals:
+            frame = frame.module_frame()
+        while frame is not None:
+            if frame.state is not None and name in frame.state:
+                return frame
+            if frame.kind == "module":
+                return None
+            frame = frame.parent
+            while frame is not None and frame.kind == "class":
+                frame = frame.parent
+        return None
+
     def bind(self, key: str, values: Values, module: Frame | None = None) -> None:
         """Rebinding ``x`` kills the facts about ``x.attr`` and ``x[...]`` too. ``module``: the
         frame of another module (``state.MODEL = ...``); such a write, like one to a ``global``,

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from peftlint.analysis import conditions, paths, training
+from peftlint.analysis import conditions, paths, scopes, training
 from peftlint.analysis.values import UNKNOWN, Kind, Value, Values, const, known, make_facts, or_unknown
 
 if TYPE_CHECKING:
+    from peftlint.analysis.frames import Frame, Function
     from peftlint.analysis.units import ParsedUnit
 
 MAX_SHAPES = 8
@@ -25,6 +26,7 @@ class Strings:
     code: Callable[[cst.CSTNode], str]
     resolve_import: Callable[..., Values | None]
     resolved_constants: Callable[[Values], Values]
+    binding_frame: Callable[[str], Frame | None]
 
     def string_value(self, text: str, node: cst.CSTNode | None = None) -> Values:
         return self.strings(node, [paths.literal(text)], text=text)
@@ -60,13 +62,59 @@ class Strings:
             else:
                 placeholder = True
         if placeholder or not found:
-            found.append(paths.placeholder(self.placeholder_text(node) if node is not None else "?"))
+            found.append(self.placeholder_shape(node) if node is not None else paths.placeholder("?"))
         return list(dict.fromkeys(found))[:MAX_SHAPES]
 
-    def placeholder_text(self, node: cst.CSTNode) -> str:
-        """The text a part unknown to the analysis is named by: its key where it has one, so
-        ``cfg["out"]`` and ``cfg['out']`` are one place, else its code without layout."""
-        return conditions.key_of(node) or " ".join(self.code(node).split())
+    def placeholder_shape(self, node: cst.CSTNode) -> paths.Shape:
+        """A part unknown to the analysis, named by its key where it has one (``cfg["out"]`` and
+        ``cfg['out']`` are one place), else by its code without layout."""
+        key = conditions.key_of(node)
+        if key is None:
+            return paths.placeholder(" ".join(self.code(node).split()))
+        return (self.placeholder_part(key),)
+
+    def placeholder_part(self, key: str) -> paths.Part:
+        """The same text names the same place in one scope, not across functions: a name bound in
+        a function to a value the analysis cannot read (a parameter of a def analysed alone, a
+        local) is that function's own (``def save_full(model, path)`` and ``def
+        load_weights(model, path)`` are given different paths). A parameter of an inlined call is
+        named as the caller named the argument (``save(model, out)`` then ``load(model, out)`` do
+        share one). Module-level names, and names of objects the analysis knows (``self``, an
+        argparse namespace), keep their text."""
+        name = scopes.root(key)
+        frame = self.binding_frame(name)
+        if frame is None or frame.kind != "function" or frame.function is None or frame.state is None:
+            return ("var", key)
+        given = frame.placeholders.get(name)
+        if given is not None:
+            return (given[0], given[1] + key[len(name) :])
+        values = frame.state.get(name)
+        if values and all(v.kind is Kind.UNKNOWN for v in values):
+            function = frame.function
+            return paths.local(f"{function.name}@{frame.module.path}:{function.unit.offset}", key)
+        return ("var", key)
+
+    def argument_parts(self, function: Function, site: Any, this: Values | None) -> dict[str, paths.Part]:
+        """How the caller names the arguments it gives an inlined call, by parameter (only when the
+        call site's arguments are the call's own: not a partial's or an explicit ``self``'s)."""
+        node = site.node
+        if not isinstance(node, cst.Call) or site.spread:
+            return {}
+        positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
+        keywords = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
+        if len(positional) != len(site.args) or set(keywords) != set(site.kwargs):
+            return {}
+        params = [param.name.value for param in function.positional()]
+        if this is not None and params and not function.is_static():
+            params = params[1:]
+        named = {param.name.value for param in function.params()}
+        given = [*zip(params, positional, strict=False), *((k, v) for k, v in keywords.items() if k in named)]
+        found: dict[str, paths.Part] = {}
+        for param, arg in given:
+            key = conditions.key_of(arg)
+            if key is not None:
+                found[param] = self.placeholder_part(key)
+        return found
 
     def product(self, pieces: Sequence[list[paths.Shape]], combine: Callable[..., paths.Shape]) -> list[paths.Shape]:
         combos: list[tuple[paths.Shape, ...]] = [()]
@@ -134,7 +182,7 @@ class Strings:
             elif isinstance(part, cst.FormattedStringExpression):
                 values = self.expression(part.expression)
                 if part.format_spec or part.conversion:
-                    pieces.append([paths.placeholder(self.placeholder_text(part.expression))])
+                    pieces.append([self.placeholder_shape(part.expression)])
                 else:
                     pieces.append(self.shapes(values, part.expression))
         return self.strings(node, self.product(pieces, paths.concat))
