@@ -67,6 +67,7 @@ class CallSite:
                 value = next(iter(self.interpreter.resolve_import(value) or ()), value)
             if value.fact("constant"):
                 found.add(value.fact("constant"))
+            found.update(value.fact("constants") or ())  # a path built from constants
         return tuple(sorted(found))
 
     def has_role(self, api: Api, name: str) -> bool:

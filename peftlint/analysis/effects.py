@@ -404,11 +404,12 @@ def path(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     if site.spread or not site.args or len(nodes) != len(site.args):
         return UNKNOWN
     pieces = [interpreter.shapes(values, node) for values, node in zip(site.args, nodes, strict=True)]
+    sources = [interpreter.resolved_constants(values) for values in site.args]
     if site.callee in ("os.path.join", "pathlib.Path"):
-        return interpreter.strings(site.node, interpreter.product(pieces, lambda *s: paths.join(s)))
+        return interpreter.strings(site.node, interpreter.product(pieces, lambda *s: paths.join(s)), sources=sources)
     if len(pieces) != 1:
         return UNKNOWN
-    return interpreter.strings(site.node, pieces[0])
+    return interpreter.strings(site.node, pieces[0], sources=sources)
 
 
 def joinpath(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
@@ -418,7 +419,8 @@ def joinpath(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Val
     receiver = site.node.func.value if isinstance(site.node.func, cst.Attribute) else None
     pieces = [interpreter.shapes(site.receiver, receiver)]
     pieces += [interpreter.shapes(values, node) for values, node in zip(site.args, nodes, strict=False)]
-    return interpreter.strings(site.node, interpreter.product(pieces, lambda *s: paths.join(s)))
+    sources = [interpreter.resolved_constants(values) for values in (site.receiver, *site.args)]
+    return interpreter.strings(site.node, interpreter.product(pieces, lambda *s: paths.join(s)), sources=sources)
 
 
 def format_string(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:

@@ -105,8 +105,8 @@ def render(shape: Shape) -> str:
     for kind, text in shape:
         if kind == "lit":
             out.append(text)
-        elif kind == "import":
-            out.append("{" + text.rsplit(".", 1)[-1] + "}")
+        elif kind == "import":  # ``config.CHECKPOINT``, or ``path/to/config.py:CHECKPOINT``
+            out.append("{" + text.rsplit(":", 1)[-1].rsplit(".", 1)[-1] + "}")
         elif kind == "each":
             out.append("{" + text.split(" in ", 1)[0] + "}")
         elif kind == "local":

@@ -56,7 +56,7 @@ class Project:
         dots = len(qualname) - len(qualname.lstrip("."))
         if not dots and parts[0] in names.LIBRARY_ROOTS:
             return None
-        for split in range(len(parts) - 1, 0 if dots else 0, -1):
+        for split in range(len(parts) - 1, -1 if dots else 0, -1):  # ``from . import f``: the package itself
             module = "." * dots + ".".join(parts[:split])
             path = self.find_module(module, importer)
             if path is None:
@@ -80,6 +80,16 @@ class Project:
                 values = interpreter.attribute_of(values, attribute, None)  # type: ignore[arg-type]
             return values
         return None
+
+    def place_of(self, qualname: str, importer: str) -> str | None:
+        """``path:NAME`` for a module-level name of a module of the run, as ``qualname`` (imported
+        in ``importer``, relatively or not) names it: one place whatever the import's spelling."""
+        parts = qualname.lstrip(".").split(".")
+        dots = len(qualname) - len(qualname.lstrip("."))
+        if len(parts) < 2 - bool(dots) or (not dots and parts[0] in names.LIBRARY_ROOTS):
+            return None
+        path = self.find_module("." * dots + ".".join(parts[:-1]), importer)
+        return f"{path}:{parts[-1]}" if path is not None else None
 
     def module_scope(self, qualname: str, importer: str, interpreter: Interpreter) -> ModuleScope | None:
         """The scope of a module of the run that ``import qualname`` names in ``importer``."""

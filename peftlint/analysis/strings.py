@@ -13,6 +13,7 @@ from peftlint.analysis.values import UNKNOWN, Kind, Value, Values, const, known,
 
 if TYPE_CHECKING:
     from peftlint.analysis.frames import Frame, Function
+    from peftlint.analysis.project import Project
     from peftlint.analysis.units import ParsedUnit
 
 MAX_SHAPES = 8
@@ -27,16 +28,27 @@ class Strings:
     resolve_import: Callable[..., Values | None]
     resolved_constants: Callable[[Values], Values]
     binding_frame: Callable[[str], Frame | None]
+    project: Project
 
     def string_value(self, text: str, node: cst.CSTNode | None = None) -> Values:
         return self.strings(node, [paths.literal(text)], text=text)
 
-    def strings(self, node: cst.CSTNode | None, shapes: Sequence[paths.Shape], text: str | None = None) -> Values:
+    def strings(
+        self,
+        node: cst.CSTNode | None,
+        shapes: Sequence[paths.Shape],
+        text: str | None = None,
+        sources: Sequence[Values] = (),
+    ) -> Values:
+        """``sources``: the values the strings are built from; the module constants among them
+        (``CKPT_DIR / "policy.pt"``) are the new strings' too, so a path built from one names the
+        same place wherever the constant is imported."""
         guards = frozenset(self.guards)
+        constants = _constants(sources)
         found = []
         for shape in list(dict.fromkeys(paths.normalise(s) for s in shapes))[:MAX_SHAPES]:
             literal_text = text if text is not None else paths.literal_text(shape)
-            facts = make_facts(shape=shape, text=literal_text)
+            facts = make_facts(shape=shape, text=literal_text, constants=constants)
             found.append(Value(Kind.STRING, site=(id(node), shape), guards=guards, facts=facts))
         return or_unknown(found)
 
@@ -58,7 +70,9 @@ class Strings:
             elif value.kind is Kind.SYMBOL:
                 found.append(paths.each(value.fact("text")))  # named by the loop it comes from
             elif value.kind is Kind.IMPORT and not value.fact("qualname").startswith("builtins."):
-                found.append(paths.imported(value.fact("qualname")))
+                importer = value.fact("importer")
+                place = self.project.place_of(value.fact("qualname"), importer) if importer else None
+                found.append(paths.imported(place or value.fact("qualname")))
             else:
                 placeholder = True
         if placeholder or not found:
@@ -139,11 +153,11 @@ class Strings:
         strings = any(v.kind is Kind.STRING for v in left)
         if operator == "Add" and (strings or any(v.kind is Kind.STRING for v in right)):
             pieces = [self.shapes(left, left_node), self.shapes(right, right_node)]
-            return self.strings(left_node, self.product(pieces, paths.concat))
+            return self.strings(left_node, self.product(pieces, paths.concat), sources=(left, right))
         # ``x / "adapter_model.safetensors"``: only a path divides by a string, whatever ``x`` is
         if operator == "Divide" and (strings or any(v.kind is Kind.STRING for v in right)):
             pieces = [self.shapes(left, left_node), self.shapes(right, right_node)]
-            return self.strings(left_node, self.product(pieces, lambda *s: paths.join(s)))
+            return self.strings(left_node, self.product(pieces, lambda *s: paths.join(s)), sources=(left, right))
         if operator == "Modulo" and strings:
             arguments = [
                 self.shapes(item, None) for v in right if v.kind is Kind.TUPLE for item in v.fact("items")
@@ -154,7 +168,7 @@ class Strings:
                 if v.kind is Kind.STRING
                 for combo in self.product(arguments, lambda *s: s)  # type: ignore[arg-type]
             ]
-            return self.strings(left_node, [s for s in shapes if s is not None])
+            return self.strings(left_node, [s for s in shapes if s is not None], sources=(left, right))
         if known(left) and known(right):
             numbers = [
                 (a.fact("value"), b.fact("value"))
@@ -176,6 +190,7 @@ class Strings:
 
     def formatted(self, node: cst.FormattedString) -> Values:
         pieces: list[list[paths.Shape]] = []
+        sources: list[Values] = []
         for part in node.parts:
             if isinstance(part, cst.FormattedStringText):
                 pieces.append([paths.literal(part.value)])
@@ -185,7 +200,8 @@ class Strings:
                     pieces.append([self.placeholder_shape(part.expression)])
                 else:
                     pieces.append(self.shapes(values, part.expression))
-        return self.strings(node, self.product(pieces, paths.concat))
+                    sources.append(self.resolved_constants(values))
+        return self.strings(node, self.product(pieces, paths.concat), sources=sources)
 
     def literal_string(self, node: cst.SimpleString | cst.ConcatenatedString) -> Values:
         if isinstance(node, cst.ConcatenatedString):
@@ -199,6 +215,18 @@ class Strings:
         if not isinstance(value, str):
             return UNKNOWN
         return self.strings(node, [paths.literal(value)], text=value)
+
+
+def _constants(sources: Sequence[Values]) -> tuple[str, ...] | None:
+    found = {
+        constant
+        for values in sources
+        for value in values
+        if value.kind is Kind.STRING
+        for constant in (value.fact("constant"), *(value.fact("constants") or ()))
+        if constant
+    }
+    return tuple(sorted(found)) or None
 
 
 _ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {

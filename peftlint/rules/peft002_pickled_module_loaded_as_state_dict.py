@@ -223,7 +223,7 @@ def _same_place(save: CrossFileFact, load: CrossFileFact, shape: paths.Shape) ->
     if save.anchor == load.anchor or paths.is_absolute(shape):
         return True
     shared = set(dict(save.data).get("constants", ())) & set(dict(load.data).get("constants", ()))
-    if shared:
+    if shared or any(kind == "import" for kind, _ in shape):  # built from one module-level name of the run
         return True
     return os.path.dirname(os.path.abspath(save.anchor)) == os.path.dirname(os.path.abspath(load.anchor))
 
