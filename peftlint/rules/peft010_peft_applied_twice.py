@@ -69,6 +69,8 @@ class PeftAppliedTwice(Rule):
         looped = any(origin.node is site.node for v in wrapped for origin in v.origin)
         if looped and any(v.fact("merged") for v in given):
             return  # some iterations merge first: which path loops back, the analysis cannot tell
+        if all(any(o.node is site.node for o in v.origin) for v in wrapped) and _other_slot(site):
+            return  # ``models[i] = get_peft_model(models[i], cfg)``: each iteration wraps another slot
         related = []
         for value in wrapped:
             for origin in value.origin:
@@ -91,3 +93,23 @@ class PeftAppliedTwice(Rule):
                 "first_wrap": first.split(".")[0] if first.startswith("AutoPeft") else first,
             },
         )
+
+
+def _other_slot(site: CallSite) -> bool:
+    """The model is read from a container by an index the analysis does not know (``models[i]``):
+    what an earlier iteration wrapped may be another slot."""
+    import libcst as cst
+
+    from peftlint.analysis import conditions
+
+    assert site.api is not None
+    node = site.role_node(site.api, "model")
+    while isinstance(node, cst.Subscript):
+        if any(
+            not isinstance(element.slice, cst.Index)
+            or conditions.literal(element.slice.value) is conditions.UNKNOWN_LITERAL
+            for element in node.slice
+        ):
+            return True
+        node = node.value
+    return False
