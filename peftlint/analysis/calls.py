@@ -62,7 +62,7 @@ class Calls:
     quietly: Callable[[Callable[[], Values]], Values]
     import_value: Callable[[str], Values]
     function_value: Callable[[Function], Values]
-    attributes_of_key: Callable[[str], dict[str, Values]]
+    attributes_of_key: Callable[..., dict[str, Values]]
     attribute_of: Callable[..., Values]
     instantiate: Callable[[ClassInfo, CallSite], Values]
     iterate: Callable[[Values], Values]
@@ -302,7 +302,7 @@ class Calls:
         bindings = self.bind_arguments(function, site, this)
         first = function.first_parameter()
         if this is not None and receiver_key is not None and first is not None and self.frame.state is not None:
-            for name, values in self.attributes_of_key(receiver_key).items():
+            for name, values in self.attributes_of_key(receiver_key, deep=True).items():
                 bindings[f"{first}.{name}"] = values
         # The same call of a function with the same inputs under the same branch conditions walks
         # the same way and reports the same calls: walked once (a loop walks it again and again).

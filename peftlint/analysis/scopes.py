@@ -100,8 +100,9 @@ class Scopes:
             if char in ".[" and index > start:
                 self.attribute_parents.add(key[:index])
 
-    def attributes_of_key(self, key: str) -> dict[str, Values]:
-        """``x.a`` bindings of the scopes visible here, for the object ``x`` names (one level)."""
+    def attributes_of_key(self, key: str, deep: bool = False) -> dict[str, Values]:
+        """``x.a`` bindings of the scopes visible here, for the object ``x`` names (one level, or
+        ``deep``: ``x.a.b`` too)."""
         if key not in self.attribute_parents:
             return {}
         found: dict[str, Values] = {}
@@ -111,7 +112,7 @@ class Scopes:
             if frame.state is not None:
                 for existing, values in frame.state.items():
                     rest = existing[len(prefix) :]
-                    if existing.startswith(prefix) and "." not in rest and "[" not in rest:
+                    if existing.startswith(prefix) and "[" not in rest and (deep or "." not in rest):
                         found.setdefault(rest, values)
                 if root(key) in frame.state:
                     break
