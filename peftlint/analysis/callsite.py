@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from peftlint.analysis import conditions, paths
-from peftlint.analysis.values import UNKNOWN, Kind, Origin, Value, Values, known
+from peftlint.analysis.values import UNKNOWN, Kind, Origin, Value, Values, constants_of, known
 
 if TYPE_CHECKING:
     from peftlint.analysis.registry import Api
@@ -65,9 +65,7 @@ class CallSite:
         for value in self.role(api, name):
             if value.kind is Kind.IMPORT and self.interpreter is not None and value.fact("importer"):
                 value = next(iter(self.interpreter.resolve_import(value) or ()), value)
-            if value.fact("constant"):
-                found.add(value.fact("constant"))
-            found.update(value.fact("constants") or ())  # a path built from constants
+            found.update(constants_of(value))
         return tuple(sorted(found))
 
     def has_role(self, api: Api, name: str) -> bool:

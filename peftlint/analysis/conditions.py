@@ -417,3 +417,14 @@ def refine(values: frozenset[Value], refinement: Refinement) -> frozenset[Value]
     kept = (value for value in values if refinement.keep(value) is not False)
     narrow = refinement.narrow
     return frozenset(narrow(value) for value in kept) if narrow is not None else frozenset(kept)
+
+
+def reads_unknown_slot(node: cst.CSTNode | None) -> bool:
+    """``models[i]`` (also ``ensembles[lang][i]``): a container read by an index that is not a
+    literal, so which slot is not known."""
+    while isinstance(node, cst.Subscript):
+        for element in node.slice:
+            if not isinstance(element.slice, cst.Index) or literal(element.slice.value) is UNKNOWN_LITERAL:
+                return True
+        node = node.value
+    return False

@@ -23,6 +23,7 @@ from peftlint.analysis.values import (
     Value,
     Values,
     const,
+    is_none,
     known,
     make_facts,
     or_unknown,
@@ -275,9 +276,7 @@ def trainer(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Valu
     models = site.role(api, "model")
     peft_config = site.role(api, "peft_config")
     attrs: dict[str, Values] = {}
-    if site.has_role(api, "peft_config") and not all(
-        v.kind is Kind.CONST and v.fact("value") is None for v in peft_config
-    ):
+    if site.has_role(api, "peft_config") and not all(is_none(v) for v in peft_config):
         wrapped = wrap(interpreter, registry.function_api("peft.get_peft_model"), site.for_trainer(), how=_owner(site))  # type: ignore[arg-type]
         may_be_none = any(v.kind is Kind.CONST or v.kind is Kind.UNKNOWN for v in peft_config)
         attrs["model"] = wrapped | (models if may_be_none else frozenset())

@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from peftlint.analysis import conditions, paths, scopes, training
-from peftlint.analysis.values import UNKNOWN, Kind, Value, Values, const, known, make_facts, or_unknown
+from peftlint.analysis.values import (
+    UNKNOWN,
+    Kind,
+    Value,
+    Values,
+    const,
+    constants_of,
+    known,
+    make_facts,
+    or_unknown,
+)
 
 if TYPE_CHECKING:
     from peftlint.analysis.frames import Frame, Function
@@ -218,14 +228,7 @@ class Strings:
 
 
 def _constants(sources: Sequence[Values]) -> tuple[str, ...] | None:
-    found = {
-        constant
-        for values in sources
-        for value in values
-        if value.kind is Kind.STRING
-        for constant in (value.fact("constant"), *(value.fact("constants") or ()))
-        if constant
-    }
+    found = {c for values in sources for value in values if value.kind is Kind.STRING for c in constants_of(value)}
     return tuple(sorted(found)) or None
 
 

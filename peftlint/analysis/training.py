@@ -93,13 +93,13 @@ def _loop_over_taken_parameters(interpreter: Interpreter, node: cst.For, iterate
     iterable can hold is such a set; a loop over the call itself is that call's own site."""
     from peftlint.analysis.callsite import CallSite
 
-    if interpreter.listener is None or interpreter.quiet or _calls_parameters(node.iter):
+    if interpreter.listener is None or interpreter.quiet:
         return
     if not iterated or any(v.kind is not Kind.PARAMETERS or v.fact("subset") for v in iterated):
         return
     models = frozenset(model for v in iterated for model in v.fact("models") or ())
     api = registry.method_api("parameters", frozenset(model.kind for model in models)) if models else None
-    if api is None:
+    if api is None or _calls(node.iter, api.methods):
         return
     site = CallSite(
         node=node.iter,  # type: ignore[arg-type]
@@ -119,14 +119,10 @@ def _loop_over_taken_parameters(interpreter: Interpreter, node: cst.For, iterate
     interpreter.listener(site)
 
 
-def _calls_parameters(node: cst.BaseExpression) -> bool:
+def _calls(node: cst.BaseExpression, methods: tuple[str, ...]) -> bool:
     import libcst as cst
 
-    return (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Attribute)
-        and node.func.attr.value in ("parameters", "named_parameters")
-    )
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in methods
 
 
 def set_config_attribute(interpreter: Interpreter, configs: Values, name: str, node: cst.BaseExpression) -> None:

@@ -217,6 +217,18 @@ def const(value: object) -> Values:
 NONE = const(None)
 
 
+def is_none(value: Value) -> bool:
+    """The constant ``None`` (not an unknown value that may be None)."""
+    return value.kind is Kind.CONST and value.fact("value") is None
+
+
+def constants_of(value: Value) -> tuple[str, ...]:
+    """The module constants of the run a string is (``path:NAME``) or was built from
+    (``CKPT_DIR / "policy.pt"``)."""
+    own = value.fact("constant")
+    return (*((own,) if own else ()), *(value.fact("constants") or ()))
+
+
 def known(values: Values) -> bool:
     """The set names every value the expression can have: no ``UNKNOWN`` (or symbol) among them."""
     return bool(values) and UNKNOWN_VALUE not in values and not any(v.kind is Kind.SYMBOL for v in values)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from peftlint.analysis import paths
-from peftlint.analysis.values import Kind, Value, known, stable_key
+from peftlint.analysis.values import Kind, Value, is_none, known, stable_key
 from peftlint.findings import Related
 from peftlint.rules.base import Rule, model_facts
 
@@ -67,7 +67,7 @@ class AdapterStateDictLoadedNonStrict(Rule):
             return
         # ``load_state_dict(None)`` raises: a path that gets past the call gave it a state dict
         # (``best = None`` before a loop that keeps the best epoch's adapter weights)
-        given = frozenset(v for v in site.role(api, "state_dict") if not _none(v))
+        given = frozenset(v for v in site.role(api, "state_dict") if not is_none(v))
         sources = [_adapter_keys(v) for v in given]
         if not given or not known(given) or not all(sources):
             return
@@ -91,10 +91,6 @@ class AdapterStateDictLoadedNonStrict(Rule):
         return self.context.at_call(
             site, "the adapter's state dict comes from here", site.role_node(site.api, "state_dict")
         )
-
-
-def _none(value: Value) -> bool:
-    return value.kind is Kind.CONST and value.fact("value") is None
 
 
 def _adapter_keys(value: Value) -> str | None:

@@ -61,6 +61,8 @@ class PeftAppliedTwice(Rule):
     needs = frozenset({"peft.get_peft_model", "peft.load_adapter_model", "peft.auto_load", "trainer"})
 
     def on_call(self, site: CallSite) -> None:
+        from peftlint.analysis import conditions
+
         assert site.api is not None
         given = site.role(site.api, "model")
         wrapped = [v for v in with_peft_layers(given) if not v.fact("adapters_deleted")]
@@ -69,7 +71,8 @@ class PeftAppliedTwice(Rule):
         looped = any(origin.node is site.node for v in wrapped for origin in v.origin)
         if looped and any(v.fact("merged") for v in given):
             return  # some iterations merge first: which path loops back, the analysis cannot tell
-        if all(any(o.node is site.node for o in v.origin) for v in wrapped) and _other_slot(site):
+        only_looped = all(any(o.node is site.node for o in v.origin) for v in wrapped)
+        if only_looped and conditions.reads_unknown_slot(site.role_node(site.api, "model")):
             return  # ``models[i] = get_peft_model(models[i], cfg)``: each iteration wraps another slot
         related = []
         for value in wrapped:
@@ -93,23 +96,3 @@ class PeftAppliedTwice(Rule):
                 "first_wrap": first.split(".")[0] if first.startswith("AutoPeft") else first,
             },
         )
-
-
-def _other_slot(site: CallSite) -> bool:
-    """The model is read from a container by an index the analysis does not know (``models[i]``):
-    what an earlier iteration wrapped may be another slot."""
-    import libcst as cst
-
-    from peftlint.analysis import conditions
-
-    assert site.api is not None
-    node = site.role_node(site.api, "model")
-    while isinstance(node, cst.Subscript):
-        if any(
-            not isinstance(element.slice, cst.Index)
-            or conditions.literal(element.slice.value) is conditions.UNKNOWN_LITERAL
-            for element in node.slice
-        ):
-            return True
-        node = node.value
-    return False

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from peftlint.analysis import registry
-from peftlint.analysis.values import NONE, Kind, Value, Values, known
+from peftlint.analysis.values import NONE, Kind, Values, is_none, known
 from peftlint.rules.base import Rule
 
 if TYPE_CHECKING:
@@ -66,9 +66,9 @@ class ModulesToSaveMisuse(Rule):
         if (
             in_place is not None
             and (
-                all(_none_or_unknown(v) for v in saved)
+                all(v.kind is Kind.UNKNOWN or is_none(v) for v in saved)
                 # ``lst.append(x) if flag else lst``: the in-place arm gives None on its path
-                or (in_place is not node and any(v.kind is Kind.CONST and v.fact("value") is None for v in saved))
+                or (in_place is not node and any(is_none(v) for v in saved))
             )
             and not _head_kept_by_task(site, in_place)
         ):
@@ -116,10 +116,6 @@ def _in_place_call(node: cst.BaseExpression) -> cst.Call | None:
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in IN_PLACE:
         return node
     return None
-
-
-def _none_or_unknown(value: Value) -> bool:
-    return value.kind is Kind.UNKNOWN or (value.kind is Kind.CONST and value.fact("value") is None)
 
 
 HEADS = frozenset({"classifier", "score", "qa_outputs"})
