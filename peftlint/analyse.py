@@ -13,16 +13,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import replace
 
-from peftlint.analysis.prescreen import Screen, parse_python, screen
+from peftlint.analysis.prescreen import MAX_DEPTH, Screen, libcst_accepts, parse_python, screen
 from peftlint.errors import SourceError
 from peftlint.findings import FileError, Finding, Severity
 from peftlint.results import FileResult
 from peftlint.rules.base import Rule, RuleContext, Tokens
 from peftlint.sources import load_source
 
-# Deeper code (a sum of thousands of terms is that deep in either tree) overflows the stacks of
-# libcst's parser and of the interpreter: it is analysed in a process with big ones.
-MAX_DEPTH = 150
 
 
 def analyse_bytes(
@@ -87,35 +84,12 @@ def _screen(text: str) -> Screen | None:
     try:
         tree = parse_python(text)
     except SyntaxError as error:
-        if _bracket_depth(text) <= MAX_DEPTH and _libcst_accepts(text):
+        if libcst_accepts(text, MAX_DEPTH):
             return None
         raise SourceError(f"syntax error at line {error.lineno}: {error.msg}") from None
     except (RecursionError, MemoryError):
         raise SourceError("too deeply nested to analyse") from None
     return screen(tree, text.splitlines())
-
-
-def _bracket_depth(text: str) -> int:
-    """How deeply brackets nest (strings not told apart: an over-estimate), before libcst's
-    parser, which a few thousand levels overflow, is given a file CPython refused."""
-    depth = deepest = 0
-    for char in text:
-        if char in "([{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in ")]}":
-            depth = max(depth - 1, 0)
-    return deepest
-
-
-def _libcst_accepts(text: str) -> bool:
-    import libcst as cst
-
-    try:
-        cst.parse_module(text)
-    except (cst.ParserSyntaxError, RecursionError, MemoryError):
-        return False
-    return True
 
 
 def _run_rules(

@@ -274,6 +274,7 @@ def _finish(
         except Exception as error:  # noqa: BLE001 - the other rules' findings still count
             reason = f"internal error in {rule.code} (cross-file pass): {type(error).__name__}: {error}"
             run_errors.append(FileError(own[0].path, reason))
+    findings = _as_run_spells(findings, files)
     if settings.per_file_ignores:
         findings = [f for f in findings if f.code not in per_file_ignored(settings, f.path)]
     findings = _Postprocess(contents).run(dedupe(findings), settings.report_unused_noqa)
@@ -285,6 +286,28 @@ def _finish(
         files_analysed=sum(1 for result in results if result.analysed),
         files=tuple(files),
     )
+
+
+def _as_run_spells(findings: Sequence[Finding], files: Sequence[str]) -> list[Finding]:
+    """A finding in another module of the run, met while following an import, names that file
+    as the import found it (an absolute path): it is named as the run names it, so that it is one
+    finding with the one the file's own analysis gives, and its suppressions and cells apply."""
+    absolute = [f for f in findings if os.path.isabs(f.path) or any(os.path.isabs(r.path) for r in f.related)]
+    if not absolute:
+        return list(findings)
+    spelling = {os.path.abspath(path): path for path in files}
+
+    def spell(path: str) -> str:
+        return spelling.get(path, path) if os.path.isabs(path) else path
+
+    def respelled(finding: Finding) -> Finding:
+        fix = finding.fix
+        if fix is not None:
+            fix = replace(fix, edits=tuple(replace(e, path=spell(e.path)) for e in fix.edits))
+        related = tuple(replace(r, path=spell(r.path)) for r in finding.related)
+        return replace(finding, path=spell(finding.path), related=related, fix=fix)
+
+    return [respelled(f) if f in absolute else f for f in findings]
 
 
 class _Postprocess:

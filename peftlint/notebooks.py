@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]  # public since Python 2, untyped
 
-from peftlint.analysis.prescreen import parse_python
+from peftlint.analysis.prescreen import libcst_accepts, parse_python
 from peftlint.errors import SourceError
 from peftlint.ipython import CELL_MAGIC, MAGIC_MARK, UNKNOWN_CODE, Line, neutralise, shell_cell
 
@@ -161,10 +161,14 @@ def _read(data: bytes) -> _Notebook:
 
 
 def _unparsable(lines: tuple[Line, ...]) -> str | None:
-    """Why a cell's neutralised code does not parse on its own, or None when it does."""
+    """Why a cell's neutralised code does not parse on its own, or None when it does (by CPython's
+    parser, or by libcst's when the cell uses a newer grammar than the running interpreter's)."""
+    code = "".join(line.rewritten + "\n" for line in lines)
     try:
-        parse_python("".join(line.rewritten + "\n" for line in lines), "<cell>")
+        parse_python(code, "<cell>")
     except SyntaxError as error:
+        if libcst_accepts(code):
+            return None
         return f"syntax error at line {error.lineno}: {error.msg}"
     except ValueError:
         return "the cell contains a NUL byte"

@@ -233,3 +233,51 @@ def test_admission_finds_defs_and_calls_as_a_regex_over_each_line_would() -> Non
         new = [any(start <= at < end for at in found) for (start, _, _), end in zip(expected, ends, strict=True)]
         assert new == old
     assert new == [True, False, True, True]  # the peft makers: not ``later``, which only saves
+
+
+
+BASE_RUNNER = """from peft import LoraConfig, PeftModel, get_peft_model
+from transformers import AutoModelForSequenceClassification
+
+
+class BaseRunner:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.model = None
+
+    def setup_model(self):
+        base = AutoModelForSequenceClassification.from_pretrained(self.cfg.model_name)
+        self.model = get_peft_model(base, LoraConfig(r=8))
+"""
+SUB_RUNNER = """from peft import PeftModel
+
+from base import BaseRunner
+
+
+def go(cfg):
+    runner = BaseRunner(cfg)
+    runner.setup_model()
+    return runner
+
+
+class Sub(BaseRunner):
+    def go(self):
+        self.setup_model()
+        return PeftModel.from_pretrained(self.model, "x")
+"""
+
+
+def test_a_finding_in_an_imported_module_of_the_run_is_reported_once_as_the_run_names_it(tmp_path: Path) -> None:
+    """base.py's PEFT008 is met twice: by its own analysis and while sub.py follows the import
+    (which finds the file by an absolute path). One finding, named as the run names the file."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "base.py").write_text(BASE_RUNNER, encoding="utf-8")
+    (project / "sub.py").write_text(SUB_RUNNER, encoding="utf-8")
+    command = [sys.executable, "-m", "peftlint", "check", "--isolated", "--no-cache", "--output-format", "concise"]
+    done = subprocess.run([*command, "proj"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    found = [line.split(": ")[0:2] for line in done.stdout.splitlines() if ": PEFT" in line and "note:" not in line]
+    assert found == [
+        [os.path.join("proj", "base.py") + ":12:22", "PEFT008 `AutoModelForSequenceClassification` gets a new, random head, and the peft config has neither `task_type` nor `modules_to_save`"],
+        [os.path.join("proj", "sub.py") + ":15:16", "PEFT001 `PeftModel.from_pretrained` loads the adapter onto `self.model`, which already has PEFT layers"],
+    ], done.stdout

@@ -14,7 +14,17 @@ import libcst as cst
 from peftlint.analysis import conditions
 from peftlint.analysis.scopes import root
 from peftlint.analysis.units import statements_of
-from peftlint.analysis.values import UNKNOWN, Guard, Kind, State, Value, Values, join_branches, join_states
+from peftlint.analysis.values import (
+    UNKNOWN,
+    Guard,
+    Kind,
+    State,
+    Value,
+    Values,
+    join_branches,
+    join_states,
+    option_given,
+)
 
 if TYPE_CHECKING:
     from peftlint.analysis.frames import Frame
@@ -65,7 +75,25 @@ class Branches:
             test, polarity = test.expression, not polarity
         if isinstance(test, cst.Name) and test.value in self.frame.tests:
             found += conditions.guards(self.frame.tests[test.value], polarity, self.code)
-        return found
+        return found + self.option_guards(test, polarity)
+
+    def option_guards(self, test: cst.BaseExpression, polarity: bool) -> list[Guard]:
+        """``if args.adapter:`` or ``if args.adapter is not None:``, true, on an option of an
+        argparse mutually exclusive group whose default is None: it was given, so no other option
+        of its group was (argparse exits when two are)."""
+        subject, given = conditions.option_test(test, polarity)
+        if not given or not isinstance(subject, cst.Attribute):
+            return []
+        dest = subject.attr.value
+        namespaces = self.quietly(lambda: self.expression(subject.value))
+        groups = {
+            group
+            for value in namespaces
+            if value.kind is Kind.NAMESPACE
+            for group in value.fact("exclusive", ())
+            if dest in group
+        }
+        return [(option_given(group, dest), True) for group in sorted(groups)]
 
     def refined(self, state: State | None, test: cst.BaseExpression, polarity: bool) -> State | None:
         """``state`` as a branch sees it when ``test`` has truth value ``polarity``; None if it cannot."""

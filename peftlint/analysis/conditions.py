@@ -190,6 +190,23 @@ def guards(test: cst.BaseExpression, polarity: bool, code: Callable[[cst.CSTNode
     return found
 
 
+def option_test(test: cst.BaseExpression, polarity: bool) -> tuple[cst.BaseExpression, bool]:
+    """What a test is about and whether, coming out ``polarity``, it says that value is set (not
+    None): ``x``, ``x is not None`` and ``not x is None`` true, ``x is None`` false."""
+    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test, polarity = test.expression, not polarity
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        if not (isinstance(target.comparator, cst.Name) and target.comparator.value == "None"):
+            return test, False
+        if isinstance(target.operator, cst.IsNot):
+            return test.left, polarity
+        if isinstance(target.operator, cst.Is):
+            return test.left, not polarity
+        return test, False
+    return test, polarity
+
+
 # ----------------------------------------------------------------- refinement
 @dataclass(frozen=True)
 class Refinement:

@@ -35,6 +35,7 @@ class Definitions:
     project: Project
     bind: Callable[[str, Values], None]
     expression: Callable[..., Values]
+    resolve_import: Callable[..., Values | None]
     statement: Callable[[cst.CSTNode], None]
     walk_statements: Callable[..., None]
     walk_module: Callable[..., None]
@@ -143,13 +144,14 @@ class Definitions:
             return True
         if reach.unit_produces(unit):
             return True
-        # Called from the code being analysed itself, one that returns something made inside it
-        # is followed too (what it makes is unknown to the pre-screen); deeper down, and for a
+        # Called from the code being analysed itself, or from a def it calls (a script's
+        # ``main()``), one that returns something made inside it is followed too (what it makes,
+        # a path built with os.path.join, is unknown to the pre-screen); deeper down, and for a
         # procedure or one handing back its arguments, the pre-screen's summary stands for it.
         made_inside = any(
             name is None or (name != "None" and name.split(".")[0] not in unit.parameters) for name in unit.returns
         )
-        return made_inside and not self.inlining
+        return made_inside and len(self.inlining) <= 2
 
     def evaluate_unit(self, scope: ModuleScope, unit: Any) -> None:
         """One def or class of a lazy imported module, bound in its module frame (quietly)."""
@@ -229,13 +231,23 @@ class Definitions:
         for base in node.bases:
             if base.keyword is not None or base.star:
                 continue
-            for value in self.quietly(lambda b=base: self.expression(b.value)):  # type: ignore[misc]
+            for value in self.quietly(lambda b=base: self.base_class(b.value)):  # type: ignore[misc]
                 if value.kind is Kind.CLASS:
                     info.bases.append(value.fact("class"))
                 elif value.kind is Kind.IMPORT:
                     library.append(names.canonical(value.fact("qualname")))
         info.library_bases = tuple(library)
         return info
+
+    def base_class(self, node: cst.BaseExpression) -> Values:
+        """A base in a ``class`` header: a class of the run (imported from another of its modules
+        too: its methods are inherited and ``super()`` reaches them) or a library's import."""
+        values = self.expression(node)
+        resolved: set[Value] = set()
+        for value in values:
+            found = self.resolve_import(value) if value.kind is Kind.IMPORT else None
+            resolved |= found if found is not None else {value}
+        return frozenset(resolved)
 
     def finish_class(self, info: ClassInfo, frame: Frame) -> None:
         state = frame.state or {}

@@ -522,6 +522,7 @@ _VERBS: dict[str, Verb] = {
     "joinpath": joinpath,
     "format": format_string,
     "add_argument": pyobjects.add_argument,
+    "argument_group": pyobjects.argument_group,
     "parse_args": pyobjects.parse_args,
     "super": super_,
 }

@@ -106,6 +106,33 @@ def parse_python(text: str, filename: str = "<peftlint>") -> ast.Module:
         return compile(text, filename, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)  # type: ignore[return-value]
 
 
+# Deeper code (a sum of thousands of terms is that deep in either tree) overflows the stacks of
+# libcst's parser and of the interpreter: it is analysed in a process with big ones.
+MAX_DEPTH = 150
+
+
+def libcst_accepts(text: str, max_depth: int = MAX_DEPTH) -> bool:
+    """Whether libcst's parser, whose grammar is not the running interpreter's (3.12 f-strings
+    under 3.11), accepts code CPython refused; code nested deeper than ``max_depth`` brackets
+    (strings not told apart: an over-estimate) is refused unparsed, as it would overflow it."""
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth = max(depth - 1, 0)
+    if deepest > max_depth:
+        return False
+    import libcst as cst
+
+    try:
+        cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError, MemoryError):
+        return False
+    return True
+
+
 def screen(tree: ast.Module, lines: list[str]) -> Screen:
     """``lines``: the text's lines (without their endings), to see where a class body starts."""
     result = Screen(units=[])

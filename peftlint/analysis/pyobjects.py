@@ -102,11 +102,39 @@ def add_argument(interpreter: Interpreter, api: registry.Api, site: CallSite) ->
         return UNKNOWN
     default = site.kwargs.get("default", NONE)
     option = (dest, default)
-    parsers = {v.site for v in site.receiver if v.kind is Kind.ARG_PARSER}
-    interpreter.transform_everywhere(
-        parsers, lambda v: v.updated(options=(*v.fact("options", ()), option)), nested=False
-    )
+    groups = [v for v in site.receiver if v.kind is Kind.ARG_PARSER and v.fact("parsers")]
+    parsers = {v.site for v in site.receiver if v.kind is Kind.ARG_PARSER and not v.fact("parsers")}
+    parsers |= {parser for group in groups for parser in group.fact("parsers")}
+    # one of a mutually exclusive group's options, given on the command line, excludes the others
+    # (argparse exits): known when the option's default is None, so that a test of it tells
+    exclusive = [
+        (group.site, dest) for group in groups if group.fact("exclusive") and _given_when_set(site, default)
+    ]
+
+    def added(parser: Value) -> Value:
+        return parser.updated(
+            options=(*parser.fact("options", ()), option), exclusive=(*parser.fact("exclusive", ()), *exclusive) or None
+        )
+
+    interpreter.transform_everywhere(parsers, added, nested=False)
     return UNKNOWN
+
+
+def argument_group(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``parser.add_mutually_exclusive_group()`` (or ``add_argument_group``): options added to it
+    are the parser's options."""
+    parsers = tuple(sorted({v.site for v in site.receiver if v.kind is Kind.ARG_PARSER and not v.fact("parsers")}, key=repr))
+    if not parsers:
+        return UNKNOWN
+    exclusive = site.method == "add_mutually_exclusive_group"
+    return frozenset({interpreter.new_value(Kind.ARG_PARSER, site.node, None, parsers=parsers, exclusive=exclusive)})
+
+
+def _given_when_set(site: CallSite, default: Values) -> bool:
+    """A test that the option is set (``args.x``, ``args.x is not None``) means it was given:
+    its default is None and it stores the value given."""
+    action = _literal_text_of(site.kwargs["action"]) if "action" in site.kwargs else "store"
+    return action == "store" and default == NONE
 
 
 def parse_args(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
@@ -117,7 +145,12 @@ def parse_args(interpreter: Interpreter, api: registry.Api, site: CallSite) -> V
             return UNKNOWN
         for dest, default in parser.fact("options", ()):
             attrs[dest] = attrs.get(dest, frozenset()) | default | UNKNOWN
-    namespace = interpreter.new_value(Kind.NAMESPACE, site.node, None).with_attrs(attrs)
+    groups: dict[object, set[str]] = {}
+    for parser in site.receiver:
+        for group, dest in parser.fact("exclusive", ()):
+            groups.setdefault(group, set()).add(dest)
+    exclusive = tuple(sorted(tuple(sorted(dests)) for dests in groups.values() if len(dests) > 1)) or None
+    namespace = interpreter.new_value(Kind.NAMESPACE, site.node, None, exclusive=exclusive).with_attrs(attrs)
     if site.method == "parse_known_args":
         return frozenset({interpreter.new_value(Kind.TUPLE, site.node, None, items=(frozenset({namespace}), UNKNOWN))})
     return frozenset({namespace})

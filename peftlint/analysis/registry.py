@@ -296,6 +296,10 @@ APIS: tuple[Api, ...] = (
     Api("argparse.ArgumentParser", "new", functions=("argparse.ArgumentParser",), kind=Kind.ARG_PARSER),
     Api("argparse.add_argument", "add_argument", methods=("add_argument",), receivers=frozenset({Kind.ARG_PARSER})),
     Api(
+        "argparse.argument_group", "argument_group", methods=("add_mutually_exclusive_group", "add_argument_group"),
+        receivers=frozenset({Kind.ARG_PARSER}),
+    ),
+    Api(
         "argparse.parse_args", "parse_args", methods=("parse_args", "parse_known_args"),
         receivers=frozenset({Kind.ARG_PARSER}),
     ),

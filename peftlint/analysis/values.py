@@ -151,10 +151,26 @@ def guards_exclude(mine: Iterable[Guard], other: Iterable[Guard]) -> bool:
             return True
         if (cond + _IS_NONE, True) in mine:
             return True
+        if cond.startswith(_GIVEN) and any(_other_option(cond, held) for held in mine):
+            return True
     return False
 
 
 _IS_NONE = " is None"
+_GIVEN = "<given, of the exclusive options "
+
+
+def option_given(group: tuple[str, ...], dest: str) -> str:
+    """The guard text for "option ``dest`` of this argparse mutually exclusive group was given"."""
+    return f"{_GIVEN}{' '.join(group)}> {dest}"
+
+
+def _other_option(cond: str, guard: Guard) -> bool:
+    """Two options of one mutually exclusive group were not both given."""
+    other, holds = guard
+    if not holds or not other.startswith(_GIVEN) or other == cond:
+        return False
+    return cond.rpartition("> ")[0] == other.rpartition("> ")[0]
 
 
 def _other_constant(cond: str, guard: Guard) -> bool:
@@ -172,7 +188,10 @@ def _is_constant(text: str) -> bool:
 
 
 # What a container is followed for holding; anything else put in one makes its contents unknown.
-CONTAINED_KINDS = GUARDED_KINDS | {Kind.FUNCTION, Kind.CLASS, Kind.PARAMETERS}
+# objects that hold models are kept too: ``members.append(Member(model=pm))``, ``pairs.append((name, pm))``
+CONTAINED_KINDS = GUARDED_KINDS | {
+    Kind.FUNCTION, Kind.CLASS, Kind.PARAMETERS, Kind.INSTANCE, Kind.TUPLE, Kind.DICT, Kind.PIPELINE, Kind.DISTRIBUTED,
+}
 
 
 def contained(values: Values) -> Values:
