@@ -523,6 +523,8 @@ _VERBS: dict[str, Verb] = {
     "format": format_string,
     "add_argument": pyobjects.add_argument,
     "argument_group": pyobjects.argument_group,
+    "open_file": pyobjects.open_file,
+    "config_file": pyobjects.config_file,
     "parse_args": pyobjects.parse_args,
     "super": super_,
 }

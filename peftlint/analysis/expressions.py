@@ -234,8 +234,10 @@ class Expressions:
         self.transform_everywhere(sites, add, nested=False)
 
     def entered(self, values: Values) -> Values:
-        """What ``with x as y`` binds: ``__enter__``'s result, which the analysis does not follow."""
-        del values
+        """What ``with x as y`` binds: ``__enter__``'s result, which the analysis does not follow,
+        but for a file, whose ``__enter__`` returns the file itself."""
+        if values and all(v.kind is Kind.FILE for v in values):
+            return values
         return UNKNOWN
 
     # ----------------------------------------------------------------- containers
@@ -291,6 +293,8 @@ class Expressions:
             entries = dict(value.fact("entries", ()))
             if keys is not None and all(k in entries for k in keys):
                 return frozenset().union(*(entries[k] for k in keys))
+            if keys is not None and len(keys) == 1 and value.fact("sources") and not entries:
+                return frozenset({config_item(value, f"[{keys[0]!r}]")})
             return frozenset().union(*entries.values(), UNKNOWN)
         return UNKNOWN
 
@@ -429,6 +433,13 @@ class Expressions:
         unit = self.unit
         function = self.lazy_function("<lambda>", lambda: (unit, node), owner=None)
         return self.function_value(function)
+
+
+def config_item(config: Value, suffix: str) -> Value:
+    """``cfg["training"]``, ``cfg.training`` of a config read from a file: the same value
+    wherever that file is read, named by the file and the keys."""
+    sources = tuple(source + suffix for source in config.fact("sources"))
+    return Value(Kind.DICT, site=(config.site, suffix), guards=config.guards, facts=make_facts(open=True, sources=sources))
 
 
 def _some_slot(values: Values) -> Values:

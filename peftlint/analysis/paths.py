@@ -32,6 +32,12 @@ def local(scope: str, expr: str) -> Part:
     return ("local", f"{scope}\n{expr}")
 
 
+def config(source: str) -> Shape:
+    """A value read from a config file by its keys, ``configs/run.yaml['training']['save_path']``:
+    the same file read the same way gives the same value, as good as a literal."""
+    return (("config", source),)
+
+
 def each(loop: str) -> Shape:
     """An element of a loop, ``"epoch in range(args.epochs)"``: the loop's iterable is its identity."""
     return (("each", loop),)
@@ -96,7 +102,7 @@ def normalise(shape: Shape) -> Shape:
 
 
 def has_literal(shape: Shape) -> bool:
-    return any(kind == "lit" and text.strip("/") for kind, text in shape)
+    return any((kind == "lit" and text.strip("/")) or kind == "config" for kind, text in shape)
 
 
 def render(shape: Shape) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from peftlint.analysis import conditions, registry
+from peftlint.analysis import conditions, paths, registry
 from peftlint.analysis.values import NONE, UNKNOWN, Kind, Value, Values, contained, with_item
 
 if TYPE_CHECKING:
@@ -154,6 +154,45 @@ def parse_args(interpreter: Interpreter, api: registry.Api, site: CallSite) -> V
     if site.method == "parse_known_args":
         return frozenset({interpreter.new_value(Kind.TUPLE, site.node, None, items=(frozenset({namespace}), UNKNOWN))})
     return frozenset({namespace})
+
+
+def open_file(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``open(path)``: a file named by how its path reads (a config file read from it gives values
+    that name that file)."""
+    node = site.role_node(api, "path")
+    if node is None:
+        return UNKNOWN
+    sources = _sources(interpreter.shapes(site.role(api, "path"), node))
+    return frozenset({interpreter.new_value(Kind.FILE, site.node, None, sources=sources)}) if sources else UNKNOWN
+
+
+def config_file(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``yaml.safe_load(f)``, ``json.load(f)``, ``OmegaConf.load(path)``: a config read from a file;
+    what it holds is unknown, but ``cfg["training"]["save_path"]`` is the same value wherever that
+    file is read (a train and an eval script sharing ``configs/run.yaml``)."""
+    node = site.role_node(api, "file")
+    given = site.role(api, "file")
+    sources: list[str] = []
+    for value in given:
+        if value.kind is Kind.FILE:
+            sources += value.fact("sources", ())
+        elif value.kind is Kind.STRING and node is not None:
+            sources += _sources(interpreter.shapes(frozenset({value}), node))
+        else:
+            return UNKNOWN
+    if not sources:
+        return UNKNOWN
+    return frozenset({interpreter.new_value(Kind.DICT, site.node, None, open=True, sources=tuple(dict.fromkeys(sources)))})
+
+
+def _sources(shapes: list[paths.Shape]) -> tuple[str, ...]:
+    """How the paths of the files a config may be read from read, for those that name a file by
+    something fixed (a literal, a module constant): an unknown path alone names no file."""
+    found = []
+    for shape in shapes:
+        if any(kind in ("lit", "import") for kind, _ in shape):
+            found.append("".join(text if kind == "lit" else f"{{{kind}:{text}}}" for kind, text in shape))
+    return tuple(found)
 
 
 def _literal_text_of(values: Values) -> str | None:

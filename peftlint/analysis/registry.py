@@ -304,6 +304,13 @@ APIS: tuple[Api, ...] = (
         receivers=frozenset({Kind.ARG_PARSER}),
     ),
     Api("builtins.super", "super", functions=("builtins.super",)),
+    Api("builtins.open", "open_file", functions=("builtins.open", "io.open"), roles=(("path", (0, "file")),)),
+    Api(
+        "config.load", "config_file",
+        functions=("yaml.safe_load", "yaml.load", "yaml.full_load", "json.load", "tomllib.load", "toml.load",
+                   "omegaconf.OmegaConf.load"),
+        roles=(("file", (0, None)),),
+    ),
     # ``filter(lambda p: p.requires_grad, m.parameters())`` and ``list(m.parameters())`` are m's parameters
     Api("builtins.filter", "parameters_of", functions=("builtins.filter",), roles=(("iterable", (1, None)),)),
     Api(

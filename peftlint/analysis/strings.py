@@ -77,6 +77,8 @@ class Strings:
                     continue
             if value.kind is Kind.STRING:
                 found.append(value.fact("shape"))
+            elif value.kind is Kind.DICT and value.fact("sources"):
+                found += [paths.config(source) for source in value.fact("sources")]
             elif value.kind is Kind.SYMBOL:
                 found.append(paths.each(value.fact("text")))  # named by the loop it comes from
             elif value.kind is Kind.IMPORT and not value.fact("qualname").startswith("builtins."):

@@ -35,7 +35,7 @@ class Kind(enum.Enum):
     PEFT_CONFIG = "peft config"
     TUPLE = "tuple"  # facts: items, the values of each element
     LIST = "list"  # facts: items (unknown length: each item may be any of them)
-    DICT = "dict"  # facts: entries, (constant key, values) pairs
+    DICT = "dict"  # facts: entries, (constant key, values) pairs; sources: a config file's keys
     TRAINER = "trainer"  # facts: attrs (model, ref_model...)
     OPTIMIZER = "optimizer"
     PARAMETERS = "parameters"  # model.parameters(); facts: of (the model's site)
@@ -44,6 +44,7 @@ class Kind(enum.Enum):
     DISTRIBUTED = "distributed wrapper"  # DDP / DataParallel / FSDP; facts: attrs (module)
     ARG_PARSER = "argument parser"  # facts: options, (dest, default values) pairs
     NAMESPACE = "parsed arguments"  # facts: attrs
+    FILE = "open file"  # ``open(path)``; facts: sources (how its path reads)
     SUPER = "super()"  # facts: class_key, the instance values
     OUTPUT = "model output"  # what a forward pass gives (and its loss, logits...); facts: models
     # Something unknown that still has an identity: what a loop variable over an unknown iterable
