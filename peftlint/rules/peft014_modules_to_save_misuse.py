@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from peftlint.analysis import registry
-from peftlint.analysis.values import NONE, Kind, Values, is_none, known
+from peftlint.analysis.values import NONE, Kind, Values, is_none, known, stable_key
 from peftlint.rules.base import Rule
 
 if TYPE_CHECKING:
@@ -85,13 +85,16 @@ class ModulesToSaveMisuse(Rule):
                 node=node,
             )
             return
-        targets = _names(site.resolved(site.kwargs.get("target_modules", frozenset())))
-        kept = _names(site.resolved(saved))
-        both = sorted(targets & kept) if targets else []
-        if targets <= kept:
-            return  # nothing left to adapt: peft raises (NoMatchingPeftModuleError), loudly
-        if both:
-            shown = ", ".join(f"`{name}`" for name in both)
+        targets = _name_sets(site.resolved(site.kwargs.get("target_modules", frozenset())))
+        kept = _name_sets(site.resolved(saved))
+        pairs = [(t, k) for t in targets for k in kept]
+        if not pairs or any(t <= k for t, k in pairs):
+            return  # unknown; or nothing left to adapt on some path: peft raises (NoMatchingPeftModuleError), loudly
+        # an overlap on every path, though maybe of another module on each (the targets of a branch per model)
+        overlaps = [t & k for t, k in pairs]
+        if all(overlaps):
+            both = sorted(set().union(*overlaps))
+            shown = (" or " if len({frozenset(o) for o in overlaps}) > 1 else ", ").join(f"`{name}`" for name in both)
             self.context.report(
                 self,
                 site,
@@ -136,18 +139,19 @@ def _head_kept_by_task(site: CallSite, node: cst.Call) -> bool:
     return given in CLASSIFICATION_TASKS and bool(names) and all(name in HEADS for name in names)
 
 
-def _names(values: Values | None) -> set[str]:
-    """The module names a list (or tuple) of literal strings holds on every path; empty if unknown."""
+def _name_sets(values: Values | None) -> list[set[str]]:
+    """The module names a list (or tuple) of literal strings holds, one set per value it can be;
+    none if any is unknown."""
     if not values or not known(values):
-        return set()
-    found: set[str] | None = None
-    for value in values:
+        return []
+    found: list[set[str]] = []
+    for value in sorted(values, key=stable_key):
         if value.kind not in (Kind.LIST, Kind.TUPLE) or value.fact("open"):
-            return set()
+            return []
         names = set()
         for item in value.fact("items", ()):
             if not known(item) or any(v.kind is not Kind.STRING or v.fact("text") is None for v in item):
-                return set()
+                return []
             names |= {v.fact("text") for v in item}
-        found = names if found is None else found & names
-    return found or set()
+        found.append(names)
+    return found
