@@ -60,7 +60,7 @@ def analyse_bytes(
 
             return analyse_isolated(path, data, wanted, run_files)
     try:
-        result = _run_rules(path, text, wanted, screened, run_files)
+        result = _run_rules(path, text, wanted, screened, run_files, admitted)
     except RecursionError:
         if isolated:
             return _error(path, "too deeply nested to analyse")
@@ -93,7 +93,12 @@ def _screen(text: str) -> Screen | None:
 
 
 def _run_rules(
-    path: str, text: str, rules: Sequence[type[Rule]], screened: Screen | None, run_files: Sequence[str]
+    path: str,
+    text: str,
+    rules: Sequence[type[Rule]],
+    screened: Screen | None,
+    run_files: Sequence[str],
+    admitted: frozenset[str] = frozenset(),
 ) -> FileResult:
     from peftlint.analysis.callsite import CallSite
     from peftlint.analysis.frames import ModuleScope
@@ -128,7 +133,10 @@ def _run_rules(
     producers = frozenset().union(*(rule.producers() for rule in rules))
     project = Project(run_files)
     members = frozenset().union(*(rule.member_triggers() for rule in rules))
-    reach = Reach(screened, triggers, producers, members) if screened is not None else None
+    # a def that calls a helper imported from another module of the run that reaches a call some
+    # rule needs (admission.py: ``registry = AdapterRegistry(...)``) is worth analysing on its own
+    helpers = frozenset(entry.partition(":")[2] for entry in admitted)
+    reach = Reach(screened, triggers | helpers, producers, members) if screened is not None else None
     interpreter = Interpreter(project, dispatch, reach)
     scope = ModuleScope(path=path, source=Source(path, text, screened.units if screened else None), name="__main__")
     errors: list[FileError] = []

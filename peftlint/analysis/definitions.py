@@ -118,6 +118,8 @@ class Definitions:
         assert unit is not None
         function = self.lazy_function(node.name.value, lambda: (unit, node), owner=None)
         function.decorators = self.decorator_names(node, evaluate=True)
+        if self.frame.kind == "class" and _property_accessor(node):
+            return  # ``@model.setter``: ``model`` stays the property, read through its getter
         self.bind(node.name.value, self.function_value(function))
         if self.frame.kind != "class" and not self.frame.module.imported and self.function_reaches(function):
             self.pending.append(function)
@@ -209,6 +211,8 @@ class Definitions:
         reaching = False
         for member in unit.members:
             if member.kind == DEF:
+                if member.name in info.members and member.decorators & {"setter", "deleter"}:
+                    continue  # ``@model.setter``: ``model`` stays the property, read through its getter
                 function = self.lazy_function(member.name or "", _member_loader(parse, member), owner=info)
                 function.source_unit = member
                 info.members[function.name] = function
@@ -304,3 +308,14 @@ def _member_loader(parse: Callable[[Unit], ParsedUnit], member: Unit) -> Callabl
 def _first_param(function: Function) -> str | None:
     params = function.params()
     return params[0].name.value if params else None
+
+
+def _property_accessor(node: cst.FunctionDef) -> bool:
+    """``@model.setter`` / ``@model.deleter`` on ``def model``: another accessor of a property."""
+    return any(
+        isinstance(d.decorator, cst.Attribute)
+        and isinstance(d.decorator.value, cst.Name)
+        and d.decorator.value.value == node.name.value
+        and d.decorator.attr.value in ("setter", "deleter")
+        for d in node.decorators
+    )

@@ -263,7 +263,7 @@ class Expressions:
             found = self.lookup(key)
             if found is not None:
                 return found
-        containers = self.expression(node.value)
+        containers = self.resolved_constants(self.expression(node.value))  # ``from models import BUILDERS``
         index_values: Values = UNKNOWN
         index_node = None
         for element in node.slice:

@@ -9,7 +9,7 @@ from typing import Any
 
 from peftlint.analysis import conditions
 from peftlint.analysis.frames import Frame
-from peftlint.analysis.values import Kind, Value, Values
+from peftlint.analysis.values import Kind, Value, Values, without_guards_on
 
 
 class Scopes:
@@ -92,7 +92,7 @@ class Scopes:
             index = conditions.index_name(key)
             if index is not None:
                 self.index_names.add(index)
-        state[key] = values
+        state[key] = without_guards_on(values, key)
 
     def note_parents(self, key: str) -> None:
         start = 0

@@ -304,7 +304,7 @@ def join_branches(branches: list[tuple[State | None, Guard | None]]) -> State | 
         # ``if wrap: model = get_peft_model(...); if resume: sys.exit()`` the wrapped model is
         # held only when not resuming, so a later ``if resume:`` does not see it.
         state, guard = live[0]
-        return {key: _under(values, guard) for key, values in state.items()}
+        return {key: _under(values, guard if guard is None or not _mentions(guard[0], key) else None) for key, values in state.items()}
     first_state = live[0][0]
     joined: State = dict(first_state)  # keys untouched by every branch, the common case, are kept as they are
     changed: set[str] = set()
@@ -315,10 +315,38 @@ def join_branches(branches: list[tuple[State | None, Guard | None]]) -> State | 
         common = frozenset.intersection(*present)
         merged = set(common)
         for (_, guard), values in zip(live, present, strict=True):
+            stale = guard is not None and _mentions(guard[0], key)  # ``if x is None: x = ...``: about the old x
             for value in values - common:
-                merged.add(add_guard(value, guard))
+                merged.add(value if stale else add_guard(value, guard))
         joined[key] = frozenset(merged)
     return joined
+
+
+def without_guards_on(values: Values, key: str) -> Values:
+    """The values as ``key`` holds them once bound to it: a branch condition about ``key`` itself
+    (``if self.model is None: self.model = load(...)``) was about what ``key`` held before, and says
+    nothing of when the value it holds now exists; a later ``if self.model is None:`` tests the new
+    value (its refinement does), not the old one."""
+    if not any(v.guards for v in values):
+        return values
+    return frozenset(_drop_guards_on(v, key) if v.guards else v for v in values)
+
+
+def _drop_guards_on(value: Value, key: str) -> Value:
+    kept = frozenset(g for g in value.guards if not _mentions(g[0], key))
+    return value if len(kept) == len(value.guards) else Value(value.kind, value.site, value.origin, kept, value.facts)
+
+
+def _mentions(text: str, key: str) -> bool:
+    start = text.find(key)
+    while start >= 0:
+        end = start + len(key)
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or before in "_.") and not (after.isalnum() or after == "_"):
+            return True
+        start = text.find(key, start + 1)
+    return False
 
 
 def _under(values: Values, guard: Guard | None) -> Values:
