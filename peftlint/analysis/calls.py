@@ -183,6 +183,11 @@ class Calls:
             return self.inline(function, site, this, receiver_key)
         if callee.kind is Kind.CLASS:
             return self.instantiate(callee.fact("class"), site)
+        if callee.kind is Kind.INSTANCE and callee.fact("class") is not None:
+            # ``stopper(val_loss, model)``: an instance of a class of the run that defines __call__
+            method = callee.fact("class").lookup("__call__")
+            if method is not None:
+                return self.inline(method, site, frozenset({callee}), conditions.key_of(func))
         if callee.kind is Kind.IMPORT:
             # a def analysed on its own has unknown arguments: another module's helpers, called
             # with them, are worth loading that module for only if they make PEFT models (what
@@ -487,6 +492,11 @@ class Calls:
         fixture = self.project.fixture(function, param.name.value, self)  # type: ignore[arg-type]
         if fixture is not None:
             return fixture
+        if param.name.value == "model" and _callback_hook(function):
+            # ``def on_save(self, args, state, control, model=None, **kwargs)``: the trainer passes
+            # its model to every hook of a TrainerCallback (a module; wrapped or not, unknown)
+            facts = make_facts(model_class="transformers.PreTrainedModel")
+            return frozenset({Value(Kind.BASE_MODEL, site=("callback model", id(param)), facts=facts)})
         if param.default is not None:
             return self.default(function, param) | UNKNOWN
         return UNKNOWN
@@ -512,6 +522,16 @@ class Calls:
         finally:
             self.frames, self.unit = saved_frames, saved_unit
         return None
+
+
+def _callback_hook(function: Function) -> bool:
+    """A hook of a transformers TrainerCallback subclass (``on_save``, ``on_evaluate``...)."""
+    owner = function.owner
+    return (
+        owner is not None
+        and function.name.startswith("on_")
+        and any(base.rsplit(".", 1)[-1] == "TrainerCallback" for base in owner.all_library_bases())
+    )
 
 
 def known_callables(values: Values) -> bool:

@@ -307,6 +307,23 @@ def train(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values
     return NONE
 
 
+def lightning_fit(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``trainer.fit(module)`` (``validate``, ``test``): Lightning runs the module's hooks, each on the
+    module as the caller holds it (a hook that saves the best model writes where ``self`` says)."""
+    node = site.role_node(api, "model")
+    key = conditions.key_of(node) if node is not None else None
+    hook_site = replace(site.with_arguments((), {}), spread=True)
+    for value in sorted(site.role(api, "model"), key=stable_key):
+        info = value.fact("class")
+        if info is None:
+            continue
+        for hook in registry.LIGHTNING_HOOKS[site.method or "fit"]:
+            method = info.lookup(hook)
+            if method is not None:
+                interpreter.inline(method, replace(hook_site, method=hook), frozenset({value}), key)
+    return NONE
+
+
 def save_model(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``trainer.save_model(dir)`` on a Trainer subclass runs its ``_save(dir)``."""
     given = site.role(api, "output_dir") if site.has_role(api, "output_dir") else None
@@ -484,6 +501,7 @@ _VERBS: dict[str, Verb] = {
     "wrap": wrap,
     "inject": _inject_verb,
     "new": new,
+    "lightning_fit": lightning_fit,
     "config": config,
     "same": same,
     "state_dict": state_dict,

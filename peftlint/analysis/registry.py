@@ -260,6 +260,15 @@ APIS: tuple[Api, ...] = (
             ("optimizers", (None, "optimizers")),
         ),
     ),
+    # PyTorch Lightning: ``trainer.fit(module)`` runs the LightningModule's hooks (registry.LIGHTNING_HOOKS)
+    Api(
+        "lightning.Trainer", "new", kind=Kind.TRAINER,
+        functions=("pytorch_lightning.Trainer", "lightning.Trainer", "lightning.pytorch.Trainer"),
+    ),
+    Api(
+        "lightning.fit", "lightning_fit", methods=("fit", "validate", "test"), receivers=frozenset({Kind.TRAINER}),
+        roles=(("model", (0, "model")),),
+    ),
     Api(
         "trainer.train", "train", methods=("train",), receivers=frozenset({Kind.TRAINER}),
         roles=(("resume", (0, "resume_from_checkpoint")),),
@@ -326,6 +335,16 @@ PEFT_CALL_NAMES = frozenset().union(*(api.call_names for api in APIS if api.fact
 # method on the left is called. ``train(resume_from_checkpoint=...)`` first loads the checkpoint
 # with ``_load_from_checkpoint(dir)``, then writes checkpoints with ``_save(dir)``; ``save_model(dir)``
 # writes with ``_save(dir)``.
+# The LightningModule hooks each Trainer method runs, in order (each once: what one run of a hook
+# does, a save of the best model, is what the analysis needs to see).
+LIGHTNING_HOOKS: dict[str, tuple[str, ...]] = {
+    "fit": (
+        "setup", "on_fit_start", "on_train_start", "training_step", "on_train_epoch_end", "validation_step",
+        "on_validation_epoch_end", "on_save_checkpoint", "on_train_end", "on_fit_end",
+    ),
+    "validate": ("setup", "validation_step", "on_validation_epoch_end"),
+    "test": ("setup", "test_step", "on_test_epoch_end"),
+}
 TRAINER_HOOKS: dict[str, tuple[str, ...]] = {"train": ("_load_from_checkpoint", "_save"), "save_model": ("_save",)}
 
 PIPELINE_COMPONENTS = frozenset(
