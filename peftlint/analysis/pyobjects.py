@@ -96,7 +96,9 @@ def add_argument(interpreter: Interpreter, api: registry.Api, site: CallSite) ->
     if dest is None:
         long = [f for f in flags if f and f.startswith("--")]
         plain = [f for f in flags if f and not f.startswith("-")]
-        chosen = long[0][2:] if long else (plain[0] if plain else None)
+        short = [f for f in flags if f and f.startswith("-") and not f.startswith("--") and len(f) > 1]
+        # argparse's dest: the first long option, else a positional's name, else the first short option
+        chosen = long[0][2:] if long else (plain[0] if plain else (short[0][1:] if short else None))
         dest = chosen.replace("-", "_") if chosen else None
     if dest is None:
         return UNKNOWN
