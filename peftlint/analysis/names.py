@@ -42,7 +42,7 @@ LIBRARY_ROOTS = frozenset(
         "itertools", "math", "random", "logging", "warnings", "builtins", "abc", "enum", "contextlib",
         "safetensors", "huggingface_hub", "bitsandbytes", "deepspeed", "tqdm", "wandb", "yaml", "pytest",
         "unittest", "tempfile", "torchvision", "timm", "sklearn", "scipy", "pandas", "evaluate", "shutil",
-        "glob", "time", "datetime", "subprocess", "io", "pickle", "pytorch_lightning", "lightning",
+        "glob", "time", "datetime", "subprocess", "io", "pickle", "pytorch_lightning", "lightning", "unsloth",
         "inspect", "importlib", "gc", "ntpath", "posixpath", "types", "traceback", "operator", "string",
     }
 )  # fmt: skip

@@ -63,6 +63,7 @@ class Screen:
     functions: set[str] = field(default_factory=set)  # plain f(...) calls
     keywords: set[str] = field(default_factory=set)  # keyword argument names of every call
     peft_names: set[str] = field(default_factory=set)  # local names bound to something from peft
+    unsloth: bool = False  # imports unsloth, whose FastLanguageModel.get_peft_model wraps with peft
     imports: dict[str, str] = field(default_factory=dict)  # local name -> imported qualname
     depth: int = 0
     # How each module-level name is bound, for a module imported by the analysed file: by a def
@@ -300,12 +301,14 @@ def _scan(root: ast.AST, unit: Unit, result: Screen) -> None:
                 result.imports[local] = f"{module}.{alias.name}"
                 if module.split(".")[0] == "peft":
                     result.peft_names.add(local)
+                result.unsloth = result.unsloth or module.split(".")[0] == "unsloth"
         elif kind is ast.Import:
             for alias in node.names:  # type: ignore[attr-defined]
                 local = alias.asname or alias.name.split(".")[0]
                 result.imports[local] = alias.name if alias.asname else local
                 if alias.name.split(".")[0] == "peft":
                     result.peft_names.add(local)
+                result.unsloth = result.unsloth or alias.name.split(".")[0] == "unsloth"
         fields = _CHILD_FIELDS.get(kind)
         if fields is None:
             skipped = _SKIPPED_FIELDS | {_STRING_LISTS.get(kind, "")}  # type: ignore[call-overload]

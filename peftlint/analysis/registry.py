@@ -94,6 +94,7 @@ def _is_pipeline_loader(qualname: str) -> bool:
     return owner.startswith("diffusers.") and owner.endswith("Pipeline") and method == "from_pretrained"
 
 
+UNSLOTH_LOADERS = ("FastLanguageModel", "FastModel", "FastVisionModel")
 _PEFT_TOKENS = ((b"peft", b"Peft"),)
 PEFT_TOKENS = _PEFT_TOKENS
 # What a file that makes a model carry PEFT layers itself must contain (the bytes stage of
@@ -110,7 +111,9 @@ _TORCH = (b"torch",)
 APIS: tuple[Api, ...] = (
     # ---- peft
     Api(
-        "peft.get_peft_model", "wrap", functions=("peft.get_peft_model",),
+        "peft.get_peft_model", "wrap",
+        # unsloth's FastLanguageModel.get_peft_model(model, r=16, ...) wraps the model with peft's
+        functions=("peft.get_peft_model", *(f"unsloth.{c}.get_peft_model" for c in UNSLOTH_LOADERS)),
         roles=(("model", (0, "model")), ("config", (1, "peft_config"))),
         tokens=((b"get_peft_model",),), note="get_peft_model",
     ),

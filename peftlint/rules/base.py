@@ -307,7 +307,7 @@ class Rule:
     def screen(cls, screen: Screen) -> bool:
         """Second stage, on the calls CPython's AST shows: a call the rule reports at occurs at all
         (and, for a rule about PEFT models, the file imports from peft)."""
-        if cls.peft_only and not (screen.peft_names and makes_peft_models(screen)):
+        if cls.peft_only and not ((screen.peft_names or screen.unsloth) and makes_peft_models(screen)):
             return False
         return any(api.occurs_in(screen) for api in registry.apis_for(cls.reports_at))
 
