@@ -187,7 +187,24 @@ def guards(test: cst.BaseExpression, polarity: bool, code: Callable[[cst.CSTNode
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And) == polarity:
         found += guards(test.left, polarity, code)  # conjunctive: every part holds
         found += guards(test.right, polarity, code)
+    if isinstance(test, cst.BooleanOperation):
+        # De Morgan: ``not a or not b`` is the test ``a and b`` come out the other way
+        dual = _negated_parts(test, type(test.operator))
+        if dual is not None:
+            found.append((dual, not polarity))
     return found
+
+
+def _negated_parts(node: cst.BaseExpression, operator: type) -> str | None:
+    """``not a or not b`` (``operator`` Or) as the text of ``a and b``; None unless every part is
+    negated."""
+    if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, operator):
+        left, right = _negated_parts(node.left, operator), _negated_parts(node.right, operator)
+        word = "or" if operator is cst.And else "and"
+        return None if left is None or right is None else f"({left}) {word} ({right})"
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+        return _text(node.expression)
+    return None
 
 
 def option_test(test: cst.BaseExpression, polarity: bool) -> tuple[cst.BaseExpression, bool]:
