@@ -317,10 +317,14 @@ def lightning_fit(interpreter: Interpreter, api: registry.Api, site: CallSite) -
         info = value.fact("class")
         if info is None:
             continue
+        held = key
+        if held is None:  # ``trainer.fit(LitLM(...))``: the hooks still share the one module's attributes
+            held = "__lightning_module__"
+            interpreter.bind(held, frozenset({value}))
         for hook in registry.LIGHTNING_HOOKS[site.method or "fit"]:
             method = info.lookup(hook)
             if method is not None:
-                interpreter.inline(method, replace(hook_site, method=hook), frozenset({value}), key)
+                interpreter.inline(method, replace(hook_site, method=hook), frozenset({value}), held)
     return NONE
 
 
