@@ -1,66 +1,93 @@
-"""Score peftlint on a held-out set: python eval.py setN [--peftlint CMD] [--all-codes]
+"""Score peftlint on a held-out set (see README.md): precision and recall per rule code.
 
-setN/labels.json: [{"file": "rel/path.py", "line": 12, "end_line": 13 (optional), "code": "PEFT001"}, ...]
-Each top-level entry of setN (a file, or a directory = one project) is linted as its own run.
-A finding matches a label with the same file and code whose [line, end_line] holds the finding's row.
+    python bench/heldout/eval.py SET_DIR [--all-codes] [--peftlint "python -m peftlint"]
+
+Each top-level entry of SET_DIR (a .py or .ipynb file, or a directory: one project) is linted as a
+run of its own. A finding matches a label with the same file and code whose lines
+``line``..``end_line`` hold the finding's row (and, for a notebook, the same cell).
 """
-import json, subprocess, sys, os
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
-def main():
-    args = sys.argv[1:]
-    cmd = "peftlint"
-    if "--peftlint" in args:
-        i = args.index("--peftlint"); cmd = args[i + 1]; del args[i:i + 2]
-    codes = None if "--all-codes" in args else {"PEFT001", "PEFT002"}
-    args = [a for a in args if a != "--all-codes"]
-    root = Path(args[0]).resolve()
-    labels = json.loads((root / "labels.json").read_text())
-    if codes is not None:
-        labels = [l for l in labels if l["code"] in codes]
-    findings = []
-    errors = []
+RULES = {"PEFT001", "PEFT002"}
+SKIPPED = {"labels.json", "README.md"}
+
+
+def lint(root: Path, command: list[str]) -> tuple[list[dict], list[str]]:
+    findings: list[dict] = []
+    problems: list[str] = []
     for entry in sorted(root.iterdir()):
-        if entry.name in ("labels.json", "README.md") or entry.name.startswith("."):
+        lintable = entry.is_dir() or entry.suffix in (".py", ".ipynb")
+        if entry.name in SKIPPED or entry.name.startswith(".") or not lintable:
             continue
-        if not (entry.is_dir() or entry.suffix in (".py", ".ipynb")):
-            continue
-        r = subprocess.run(cmd.split() + ["check", "--isolated", "--no-cache", "--output-format", "json", "--exit-zero", entry.name],
-                           cwd=root, capture_output=True, text=True)
-        if r.stderr.strip():
-            errors.append((entry.name, r.stderr.strip()[:300]))
+        options = ["check", "--isolated", "--no-cache", "--output-format", "json", "--exit-zero", entry.name]
+        done = subprocess.run([*command, *options], cwd=root, capture_output=True, text=True, check=False)
+        if done.stderr.strip():
+            problems.append(f"{entry.name}: {done.stderr.strip()[:300]}")
         try:
-            out = json.loads(r.stdout or "[]")
+            findings += json.loads(done.stdout or "[]")
         except ValueError:
-            errors.append((entry.name, "bad json: " + r.stdout[:200])); continue
-        for f in out:
-            if codes is None or f["code"] in codes:
-                findings.append((os.path.normpath(f["filename"]), f["location"]["row"], f["code"], f["message"][:100], f.get("cell")))
-    used = set()
-    tp = {}; fp = []; fn = []
-    for fi, (file, row, code, msg, cell) in enumerate(findings):
-        hit = None
-        for li, l in enumerate(labels):
-            if li in used: continue
-            same_cell = "cell" not in l or cell == l["cell"] + 1  # peftlint counts cells from 1, labels from 0
-            if os.path.normpath(l["file"]) == file and l["code"] == code and same_cell and l["line"] <= row <= l.get("end_line", l["line"]):
-                hit = li; break
+            problems.append(f"{entry.name}: not JSON: {done.stdout[:200]}")
+    return findings, problems
+
+
+def matches(label: dict, finding: dict) -> bool:
+    same_cell = "cell" not in label or finding.get("cell") == label["cell"] + 1  # peftlint counts cells from 1
+    row = finding["location"]["row"]
+    return (
+        os.path.normpath(label["file"]) == os.path.normpath(finding["filename"])
+        and label["code"] == finding["code"]
+        and same_cell
+        and label["line"] <= row <= label.get("end_line", label["line"])
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("set_dir", type=Path)
+    parser.add_argument("--all-codes", action="store_true", help="score every finding, not only PEFT001/PEFT002")
+    parser.add_argument("--peftlint", default=f"{sys.executable} -m peftlint", help="the command that runs peftlint")
+    args = parser.parse_args()
+    root = args.set_dir.resolve()
+    labels = json.loads((root / "labels.json").read_text(encoding="utf-8"))
+    findings, problems = lint(root, args.peftlint.split())
+    if not args.all_codes:
+        labels = [label for label in labels if label["code"] in RULES]
+        findings = [finding for finding in findings if finding["code"] in RULES]
+    found: set[int] = set()
+    false: list[dict] = []
+    for finding in findings:
+        hit = next((i for i, label in enumerate(labels) if i not in found and matches(label, finding)), None)
         if hit is None:
-            fp.append((file, row, code, msg if cell is None else f"cell {cell}: {msg}"))
+            false.append(finding)
         else:
-            used.add(hit); tp[code] = tp.get(code, 0) + 1
-    for li, l in enumerate(labels):
-        if li not in used:
-            fn.append((l["file"], l["line"], l["code"], l.get("why", "")))
-    allcodes = sorted({l["code"] for l in labels} | {f[2] for f in findings})
-    for c in allcodes:
-        t = tp.get(c, 0); p = sum(1 for f in fp if f[2] == c); n = sum(1 for f in fn if f[2] == c)
-        prec = t / (t + p) if t + p else 1.0; rec = t / (t + n) if t + n else 1.0
-        print(f"{c}: TP {t} FP {p} FN {n}  precision {prec:.2f} recall {rec:.2f}")
-    print(f"total: {sum(tp.values())}/{len(labels)} labels found, {len(fp)} false")
-    for f in fp: print("FALSE ", *f)
-    for f in fn: print("MISSED", *f)
-    for e in errors: print("STDERR", *e)
+            found.add(hit)
+    missed = [label for i, label in enumerate(labels) if i not in found]
+    for code in sorted({label["code"] for label in labels} | {finding["code"] for finding in findings}):
+        hits = sum(1 for i in found if labels[i]["code"] == code)
+        wrong = sum(1 for finding in false if finding["code"] == code)
+        lost = sum(1 for label in missed if label["code"] == code)
+        precision = hits / (hits + wrong) if hits + wrong else 1.0
+        recall = hits / (hits + lost) if hits + lost else 1.0
+        print(f"{code}: TP {hits} FP {wrong} FN {lost}  precision {precision:.2f} recall {recall:.2f}")
+    print(f"total: {len(found)}/{len(labels)} labels found, {len(false)} false")
+    for finding in false:
+        cell = f" cell {finding['cell']}" if finding.get("cell") else ""
+        where = f"{finding['location']['row']}{cell}"
+        print("FALSE ", finding["filename"], where, finding["code"], finding["message"][:100])
+    for label in missed:
+        print("MISSED", label["file"], label["line"], label["code"], label.get("why", ""))
+    for problem in problems:
+        print("STDERR", problem)
+    return 0
+
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
