@@ -13,6 +13,8 @@ from peftlint.analysis import conditions, paths
 from peftlint.analysis.values import UNKNOWN, Kind, Origin, Value, Values, constants_of, known
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from peftlint.analysis.registry import Api
     from peftlint.analysis.units import ParsedUnit
 
@@ -43,6 +45,32 @@ class CallSite:
     @property
     def fact(self) -> str | None:
         return self.api.fact if self.api is not None else None
+
+    def names_holding(self, wanted: Callable[[Value], bool]) -> set[str]:
+        """The plain names of the current scope that hold a value ``wanted`` accepts here."""
+        frame = self.interpreter.frame if self.interpreter is not None else None
+        if frame is None or frame.state is None:
+            return set()
+        return {key for key, values in frame.state.items() if key.isidentifier() and any(map(wanted, values))}
+
+    def read_after(self, names: set[str]) -> bool:
+        """Whether one of ``names`` is read after this call's statement: later in the same def or,
+        at module level, in the statements and notebook cells that follow (an attribute name or a
+        keyword of the same spelling is not a read)."""
+        frame = self.interpreter.frame if self.interpreter is not None else None
+        if frame is None or self.unit is None or self.statement is None:
+            return False
+        after = self.unit.range(self.statement)[1]
+        later = [self.unit]
+        source, unit = self.unit.source, self.unit.unit
+        if frame.kind == "module" and unit is not None and source.units is not None:
+            later += [source.parse(u) for u in source.units if u.kind == unit.kind and u.start > unit.end]
+        for parsed in later:
+            for node in _names_in(parsed.module, names):
+                start = parsed.range(node)[0]
+                if (start.line, start.column) >= (after.line, after.column):
+                    return True
+        return False
 
     def arg(self, index: int | None, keyword: str | None) -> Values:
         if keyword is not None and keyword in self.kwargs:
@@ -139,3 +167,24 @@ class CallSite:
         model = self.arg(0, "model")
         config = self.arg(None, "peft_config")
         return replace(self, args=(model, config), kwargs={})
+
+
+def _names_in(module: cst.Module, wanted: set[str]) -> list[cst.Name]:
+    """The ``Name`` nodes spelling one of ``wanted`` that read a variable."""
+    found: list[cst.Name] = []
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value in wanted:
+                found.append(node)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)  # ``trainer.model``: ``model`` there is an attribute, not the name
+            return False
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            node.value.visit(self)  # ``Trainer(model=...)``: the keyword is not a read of a name
+            return False
+
+    module.visit(Names())
+    return found

@@ -113,53 +113,13 @@ class MergeResultDiscarded(Rule):
 def _merged_base_used_later(site: CallSite, wrapper: Value) -> bool:
     """``pm = PeftModel.from_pretrained(base, d); pm.merge_and_unload(); base.save_pretrained(o)``:
     the merge happens in the base model, in place, and returns it, so its result is not lost when
-    another name still holds that base and is read after the merge (in the same def or, at module
-    level, in the statements and notebook cells that follow). A later save of the wrapper itself is
-    reported where it happens."""
+    another name still holds that base and is read after the merge. A later save of the wrapper
+    itself is reported where it happens."""
     base = wrapper.fact("base_site")
-    frame = site.interpreter.frame if site.interpreter is not None else None
-    if base is None or frame is None or frame.state is None or site.unit is None or site.statement is None:
+    if base is None:
         return False
-    names = {
-        key
-        for key, values in frame.state.items()
-        if key.isidentifier() and any(v.site == base and v.kind is not Kind.PEFT_MODEL for v in values)
-    }
-    if not names:
-        return False
-    after = site.unit.range(site.statement)[1]
-    later = [site.unit]
-    source, unit = site.unit.source, site.unit.unit
-    if frame.kind == "module" and unit is not None and source.units is not None:
-        later += [source.parse(u) for u in source.units if u.kind == unit.kind and u.start > unit.end]
-    for parsed in later:
-        for node in _names_in(parsed.module, names):
-            start = parsed.range(node)[0]
-            if (start.line, start.column) >= (after.line, after.column):
-                return True
-    return False
-
-
-def _names_in(module: cst.Module, wanted: set[str]) -> list[cst.Name]:
-    import libcst as cst
-
-    found: list[cst.Name] = []
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            if node.value in wanted:
-                found.append(node)
-
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            node.value.visit(self)  # ``trainer.model``: ``model`` there is an attribute, not the name
-            return False
-
-        def visit_Arg(self, node: cst.Arg) -> bool:
-            node.value.visit(self)  # ``Trainer(model=...)``: the keyword is not a read of a name
-            return False
-
-    module.visit(Names())
-    return found
+    names = site.names_holding(lambda v: v.site == base and v.kind is not Kind.PEFT_MODEL)
+    return bool(names) and site.read_after(names)
 
 
 def _rebind_fix(site: CallSite, merge: Origin | None) -> Fix | None:
