@@ -21,7 +21,6 @@ from peftlint.rules.base import Rule, RuleContext, Tokens
 from peftlint.sources import load_source
 
 
-
 def analyse_bytes(
     path: str,
     data: bytes,

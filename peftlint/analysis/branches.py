@@ -119,8 +119,9 @@ class Branches:
         return branch
 
     def resolved_constants(self, values: Values) -> Values:
-        """An imported name that is a constant of a module of the run (``from config import
-        USE_LORA``) decides a branch by its value."""
+        """Imported names as the modules of the run define them: a constant decides a branch by its
+        value (``from config import USE_LORA``), a dict is indexed (``MODEL_BUILDERS["lora"]``), a
+        class is a base whose methods are inherited."""
         if not any(v.kind is Kind.IMPORT and v.fact("importer") for v in values):
             return values
         found: set[Value] = set()

@@ -35,7 +35,7 @@ class Definitions:
     project: Project
     bind: Callable[[str, Values], None]
     expression: Callable[..., Values]
-    resolve_import: Callable[..., Values | None]
+    resolved_constants: Callable[[Values], Values]
     statement: Callable[[cst.CSTNode], None]
     walk_statements: Callable[..., None]
     walk_module: Callable[..., None]
@@ -246,12 +246,7 @@ class Definitions:
     def base_class(self, node: cst.BaseExpression) -> Values:
         """A base in a ``class`` header: a class of the run (imported from another of its modules
         too: its methods are inherited and ``super()`` reaches them) or a library's import."""
-        values = self.expression(node)
-        resolved: set[Value] = set()
-        for value in values:
-            found = self.resolve_import(value) if value.kind is Kind.IMPORT else None
-            resolved |= found if found is not None else {value}
-        return frozenset(resolved)
+        return self.resolved_constants(self.expression(node))
 
     def finish_class(self, info: ClassInfo, frame: Frame) -> None:
         state = frame.state or {}

@@ -439,7 +439,8 @@ def config_item(config: Value, suffix: str) -> Value:
     """``cfg["training"]``, ``cfg.training`` of a config read from a file: the same value
     wherever that file is read, named by the file and the keys."""
     sources = tuple(source + suffix for source in config.fact("sources"))
-    return Value(Kind.DICT, site=(config.site, suffix), guards=config.guards, facts=make_facts(open=True, sources=sources))
+    facts = make_facts(open=True, sources=sources)
+    return Value(Kind.DICT, site=(config.site, suffix), guards=config.guards, facts=facts)
 
 
 def _some_slot(values: Values) -> Values:

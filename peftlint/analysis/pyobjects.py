@@ -109,9 +109,7 @@ def add_argument(interpreter: Interpreter, api: registry.Api, site: CallSite) ->
     parsers |= {parser for group in groups for parser in group.fact("parsers")}
     # one of a mutually exclusive group's options, given on the command line, excludes the others
     # (argparse exits): known when the option's default is None, so that a test of it tells
-    exclusive = [
-        (group.site, dest) for group in groups if group.fact("exclusive") and _given_when_set(site, default)
-    ]
+    exclusive = [(group.site, dest) for group in groups if group.fact("exclusive") and _given_when_set(site, default)]
 
     def added(parser: Value) -> Value:
         return parser.updated(
@@ -125,7 +123,7 @@ def add_argument(interpreter: Interpreter, api: registry.Api, site: CallSite) ->
 def argument_group(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``parser.add_mutually_exclusive_group()`` (or ``add_argument_group``): options added to it
     are the parser's options."""
-    parsers = tuple(sorted({v.site for v in site.receiver if v.kind is Kind.ARG_PARSER and not v.fact("parsers")}, key=repr))
+    parsers = tuple(v.site for v in site.receiver if v.kind is Kind.ARG_PARSER and not v.fact("parsers"))
     if not parsers:
         return UNKNOWN
     exclusive = site.method == "add_mutually_exclusive_group"
@@ -184,7 +182,8 @@ def config_file(interpreter: Interpreter, api: registry.Api, site: CallSite) -> 
             return UNKNOWN
     if not sources:
         return UNKNOWN
-    return frozenset({interpreter.new_value(Kind.DICT, site.node, None, open=True, sources=tuple(dict.fromkeys(sources)))})
+    config = interpreter.new_value(Kind.DICT, site.node, None, open=True, sources=tuple(dict.fromkeys(sources)))
+    return frozenset({config})
 
 
 def _sources(shapes: list[paths.Shape]) -> tuple[str, ...]:

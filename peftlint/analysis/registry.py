@@ -342,8 +342,16 @@ PEFT_CALL_NAMES = frozenset().union(*(api.call_names for api in APIS if api.fact
 # does, a save of the best model, is what the analysis needs to see).
 LIGHTNING_HOOKS: dict[str, tuple[str, ...]] = {
     "fit": (
-        "setup", "on_fit_start", "on_train_start", "training_step", "on_train_epoch_end", "validation_step",
-        "on_validation_epoch_end", "on_save_checkpoint", "on_train_end", "on_fit_end",
+        "setup",
+        "on_fit_start",
+        "on_train_start",
+        "training_step",
+        "on_train_epoch_end",
+        "validation_step",
+        "on_validation_epoch_end",
+        "on_save_checkpoint",
+        "on_train_end",
+        "on_fit_end",
     ),
     "validate": ("setup", "validation_step", "on_validation_epoch_end"),
     "test": ("setup", "test_step", "on_test_epoch_end"),

@@ -191,7 +191,14 @@ def _is_constant(text: str) -> bool:
 # What a container is followed for holding; anything else put in one makes its contents unknown.
 # objects that hold models are kept too: ``members.append(Member(model=pm))``, ``pairs.append((name, pm))``
 CONTAINED_KINDS = GUARDED_KINDS | {
-    Kind.FUNCTION, Kind.CLASS, Kind.PARAMETERS, Kind.INSTANCE, Kind.TUPLE, Kind.DICT, Kind.PIPELINE, Kind.DISTRIBUTED,
+    Kind.FUNCTION,
+    Kind.CLASS,
+    Kind.PARAMETERS,
+    Kind.INSTANCE,
+    Kind.TUPLE,
+    Kind.DICT,
+    Kind.PIPELINE,
+    Kind.DISTRIBUTED,
 }
 
 
@@ -304,7 +311,7 @@ def join_branches(branches: list[tuple[State | None, Guard | None]]) -> State | 
         # ``if wrap: model = get_peft_model(...); if resume: sys.exit()`` the wrapped model is
         # held only when not resuming, so a later ``if resume:`` does not see it.
         state, guard = live[0]
-        return {key: _under(values, guard if guard is None or not _mentions(guard[0], key) else None) for key, values in state.items()}
+        return {key: _under(values, _fresh(guard, key)) for key, values in state.items()}
     first_state = live[0][0]
     joined: State = dict(first_state)  # keys untouched by every branch, the common case, are kept as they are
     changed: set[str] = set()
@@ -315,11 +322,16 @@ def join_branches(branches: list[tuple[State | None, Guard | None]]) -> State | 
         common = frozenset.intersection(*present)
         merged = set(common)
         for (_, guard), values in zip(live, present, strict=True):
-            stale = guard is not None and _mentions(guard[0], key)  # ``if x is None: x = ...``: about the old x
             for value in values - common:
-                merged.add(value if stale else add_guard(value, guard))
+                merged.add(add_guard(value, _fresh(guard, key)))
         joined[key] = frozenset(merged)
     return joined
+
+
+def _fresh(guard: Guard | None, key: str) -> Guard | None:
+    """A branch's guard as the values ``key`` holds after it carry it: none when the test was about
+    ``key`` itself (``if x is None: x = ...`` was about the old ``x``)."""
+    return None if guard is None or _mentions(guard[0], key) else guard
 
 
 def without_guards_on(values: Values, key: str) -> Values:
