@@ -52,12 +52,61 @@ def identity(shape: Shape) -> Shape:
 
     def part(kind: str, text: str) -> Part:
         if kind == "each":
-            return (kind, text.split(" in ", 1)[1])
+            element, iterable = text.split(" in ", 1)
+            last = _last_of_range(element, iterable)
+            return ("last", last) if last is not None else (kind, iterable)
         if kind == "local" and literal:
-            return ("var", text.split("\n", 1)[1])
+            kind, text = "var", text.split("\n", 1)[1]
+        if kind == "var":
+            stop, offset = _offset(text)
+            return ("last", f"{stop}\n{offset}")
         return (kind, text)
 
     return tuple(part(kind, text) for kind, text in shape)
+
+
+# ``name``, ``name + 1``, ``name - 2``: an expression and a whole number added to it
+_OFFSET = re.compile(r"(?s)(.*?\S)\s*([+-])\s*(\d+)")
+
+
+def _offset(text: str) -> tuple[str, int]:
+    match = _OFFSET.fullmatch(text.strip())
+    if match is None:
+        return text.strip(), 0
+    return match.group(1), int(match.group(3)) * (1 if match.group(2) == "+" else -1)
+
+
+def _last_of_range(element: str, iterable: str) -> str | None:
+    """The last number a loop's element takes, as ``stop``, newline, offset: ``epoch`` over
+    ``range(EPOCHS)`` ends at ``EPOCHS - 1``, and ``epoch + 1`` over ``range(1, EPOCHS + 1)`` at
+    ``EPOCHS + 1``. Such a loop writes that file too, so a load of ``epoch_{EPOCHS - 1}.pt`` after
+    a save of ``epoch_{epoch}.pt`` in it names a file the loop wrote; an unknown part written the
+    same way (``{EPOCHS - 1}`` twice) is the same text either way. None for anything else (a
+    stepped range, an iterable that is not a range)."""
+    if not (iterable.startswith("range(") and iterable.endswith(")")):
+        return None
+    arguments = _top_level_arguments(iterable[len("range(") : -1])
+    if not arguments or len(arguments) > 2:
+        return None
+    _, shift = _offset(element)
+    stop, offset = _offset(arguments[-1])
+    return f"{stop}\n{offset + shift - 1}"
+
+
+def _top_level_arguments(text: str) -> list[str] | None:
+    """``a, f(b, c)`` -> ``["a", "f(b, c)"]``; None for a starred or keyword argument."""
+    found, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            found.append(text[start:index].strip())
+            start = index + 1
+    found.append(text[start:].strip())
+    found = [argument for argument in found if argument]
+    return None if any(a.startswith("*") or "=" in a.split("(")[0] for a in found) else found
 
 
 def imported(qualname: str) -> Shape:

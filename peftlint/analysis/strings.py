@@ -181,6 +181,9 @@ class Strings:
                 for combo in self.product(arguments, lambda *s: s)  # type: ignore[arg-type]
             ]
             return self.strings(left_node, [s for s in shapes if s is not None], sources=(left, right))
+        shifted = _shifted_element(operator, left, right)
+        if shifted is not None:
+            return shifted
         if known(left) and known(right):
             numbers = [
                 (a.fact("value"), b.fact("value"))
@@ -227,6 +230,21 @@ class Strings:
         if not isinstance(value, str):
             return UNKNOWN
         return self.strings(node, [paths.literal(value)], text=value)
+
+
+def _shifted_element(operator: str, left: Values, right: Values) -> Values | None:
+    """``epoch + 1`` for a loop's element ``epoch``: the element of the same loop, shifted
+    (``f"epoch_{epoch + 1}.pt"`` over ``range(EPOCHS)`` names ``epoch_1.pt`` to ``epoch_{EPOCHS}.pt``)."""
+    if operator not in ("Add", "Subtract") or len(left) != 1 or len(right) != 1:
+        return None
+    (element,), (number,) = left, right
+    amount = number.fact("value") if number.kind is Kind.CONST else None
+    if element.kind is not Kind.SYMBOL or type(amount) is not int:
+        return None
+    name, _, iterable = str(element.fact("text")).partition(" in ")
+    sign = "+" if operator == "Add" else "-"
+    text = f"{name} {sign} {amount} in {iterable}"
+    return frozenset({Value(Kind.SYMBOL, site=("shifted", element.site, text), facts=(("text", text),))})
 
 
 def _constants(sources: Sequence[Values]) -> tuple[str, ...] | None:
