@@ -159,9 +159,9 @@ _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 def dedupe(findings: Sequence[Finding]) -> list[Finding]:
     """The same call is met once per context it is analysed in; keep one finding per place."""
-    kept: dict[tuple[str, int, int, str], Finding] = {}
+    kept: dict[tuple[str, int | None, int, int, str], Finding] = {}
     for finding in findings:
-        key = (finding.path, finding.start.line, finding.start.column, finding.code)
+        key = (finding.path, finding.start.cell, finding.start.line, finding.start.column, finding.code)
         if key in kept:
             previous = kept[key]
             related = tuple(dict.fromkeys((*previous.related, *finding.related)))
