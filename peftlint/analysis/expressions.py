@@ -14,6 +14,7 @@ from peftlint.analysis.values import (
     NONE,
     NOTHING,
     UNKNOWN,
+    UNKNOWN_VALUE,
     Kind,
     Value,
     Values,
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from peftlint.analysis.units import ParsedUnit
 
 _BUILTINS = frozenset(dir(builtins))
+# A loop over ``range(...)`` with known bounds takes its numbers one by one up to this many (the
+# path shapes a file name built from them can take: strings.MAX_SHAPES)
+MAX_RANGE = 8
 _LITERAL_NAMES = {"True": True, "False": False, "None": None}
 
 
@@ -241,6 +245,45 @@ class Expressions:
         return UNKNOWN
 
     # ----------------------------------------------------------------- containers
+    def loop_elements(self, target: cst.BaseExpression, iterable: cst.BaseExpression, iterated: Values) -> Values:
+        """What a ``for`` (statement or comprehension) binds its target to, one element standing
+        for all: the numbers of a small known ``range``; else the iterable's elements, where those
+        are unknown one unknown element, the same one for what is copied from it (two loops over
+        the same iterable take the same elements: ``epoch_{epoch}`` saved in one, ``epoch_{e}``
+        read in the next, name the same files)."""
+        numbers = self.range_numbers(iterable)
+        if numbers is not None:
+            return frozenset().union(*(const(number) for number in numbers))
+        elements = self.iterate(iterated)
+        if isinstance(target, cst.Name) and UNKNOWN_VALUE in elements:
+            each = f"{target.value} in {' '.join(self.code(iterable).split())}"
+            symbol = Value(Kind.SYMBOL, site=("symbol", id(iterable)), facts=(("text", each),))
+            elements = (elements - UNKNOWN) | {symbol}
+        return elements
+
+    def range_numbers(self, node: cst.BaseExpression) -> range | None:
+        """The numbers of ``range(3)`` or ``range(1, EPOCHS + 1)`` with the bounds known and at
+        most MAX_RANGE of them (``epoch_{epoch}.pt`` saved in the loop names ``epoch_0.pt`` to
+        ``epoch_2.pt``); None otherwise. Bounds with a call in them are not evaluated again."""
+        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "range"):
+            return None
+        if not 1 <= len(node.args) <= 3 or any(a.keyword or a.star or _has_call(a.value) for a in node.args):
+            return None
+        if not any(v.fact("qualname") == "builtins.range" for v in self.name("range")):
+            return None  # ``range`` rebound
+        bounds = []
+        for arg in node.args:
+            values = self.quietly(lambda a=arg: self.resolved_constants(self.expression(a.value)))
+            numbers = {v.fact("value") for v in values if v.kind is Kind.CONST}
+            if len(values) != 1 or len(numbers) != 1 or type(next(iter(numbers))) is not int:
+                return None
+            bounds.append(next(iter(numbers)))
+        try:
+            numbers = range(*bounds)
+        except ValueError:  # a step of 0
+            return None
+        return numbers if 0 < len(numbers) <= MAX_RANGE else None
+
     def iterate(self, values: Values) -> Values:
         """What ``for x in values`` binds ``x`` to."""
         found: set[Value] = set()
@@ -342,7 +385,8 @@ class Expressions:
         try:
             clause: cst.CompFor | None = node.for_in
             while clause is not None:
-                self.assign_target(clause.target, self.iterate(self.expression(clause.iter)))
+                iterated = self.expression(clause.iter)
+                self.assign_target(clause.target, self.loop_elements(clause.target, clause.iter, iterated))
                 for condition in clause.ifs:
                     self.expression(condition.test)
                 clause = clause.inner_for_in
@@ -504,3 +548,13 @@ def _expression_children(node: cst.CSTNode) -> list[cst.BaseExpression]:
         elif isinstance(child, cst.CSTNode):
             stack.extend(child.children)
     return found[::-1]
+
+
+def _has_call(node: cst.CSTNode) -> bool:
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Call):
+            return True
+        stack.extend(current.children)
+    return False

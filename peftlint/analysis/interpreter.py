@@ -39,7 +39,6 @@ from peftlint.analysis.units import ParsedUnit
 from peftlint.analysis.values import (
     NONE,
     UNKNOWN,
-    UNKNOWN_VALUE,
     Guard,
     Kind,
     State,
@@ -430,14 +429,7 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
 
     def for_statement(self, node: cst.For) -> None:
         iterated = self.expression(node.iter)
-        elements = self.iterate(iterated)
-        if isinstance(node.target, cst.Name) and UNKNOWN_VALUE in elements:
-            # one unknown element after another, each the same one for what is copied from it; two
-            # loops over the same iterable take the same elements (``epoch_{epoch}`` saved in one,
-            # ``epoch_{e}`` read in the next name the same files)
-            each = f"{node.target.value} in {' '.join(self.code(node.iter).split())}"
-            symbol = Value(Kind.SYMBOL, site=("symbol", id(node)), facts=(("text", each),))
-            elements = (elements - UNKNOWN) | {symbol}
+        elements = self.loop_elements(node.target, node.iter, iterated)
         training.unfreezing_loop(self, node, iterated)
         self.loop(lambda: self.assign_target(node.target, elements), node.body, node.orelse)
 

@@ -77,6 +77,8 @@ class Strings:
                     continue
             if value.kind is Kind.STRING:
                 found.append(value.fact("shape"))
+            elif value.kind is Kind.CONST and type(value.fact("value")) in (int, float):
+                found.append(paths.literal(str(value.fact("value"))))  # ``{EPOCHS - 1}`` with EPOCHS = 3: "2"
             elif value.kind is Kind.DICT and value.fact("sources"):
                 found += [paths.config(source) for source in value.fact("sources")]
             elif value.kind is Kind.SYMBOL:
