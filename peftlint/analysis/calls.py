@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from peftlint.analysis import conditions, effects, names, registry
+from peftlint.analysis import conditions, effects, names, pyobjects, registry
 from peftlint.analysis.callsite import CallSite
 from peftlint.analysis.frames import MAX_INLINE_DEPTH, ClassInfo, Frame, Function
 from peftlint.analysis.units import UnitParseError
@@ -454,6 +454,10 @@ class Calls:
         for param in [*positional, *params.kwonly_params]:
             name = param.name.value
             if name not in bindings:
+                config = pyobjects.hydra_config(function, param)  # ``main()`` under ``@hydra.main``
+                if config is not None:
+                    bindings[name] = config
+                    continue
                 bindings[name] = UNKNOWN if site.spread or param.default is None else self.default(function, param)
         return bindings
 
@@ -492,6 +496,9 @@ class Calls:
         fixture = self.project.fixture(function, param.name.value, self)  # type: ignore[arg-type]
         if fixture is not None:
             return fixture
+        config = pyobjects.hydra_config(function, param)
+        if config is not None:
+            return config
         if param.name.value == "model" and _callback_hook(function):
             # ``def on_save(self, args, state, control, model=None, **kwargs)``: the trainer passes
             # its model to every hook of a TrainerCallback (a module; wrapped or not, unknown)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from peftlint.analysis import conditions, names, registry
+from peftlint.analysis.pyobjects import config_item
 from peftlint.analysis.strings import Strings
 from peftlint.analysis.values import (
     NONE,
@@ -477,14 +478,6 @@ class Expressions:
         unit = self.unit
         function = self.lazy_function("<lambda>", lambda: (unit, node), owner=None)
         return self.function_value(function)
-
-
-def config_item(config: Value, suffix: str) -> Value:
-    """``cfg["training"]``, ``cfg.training`` of a config read from a file: the same value
-    wherever that file is read, named by the file and the keys."""
-    sources = tuple(source + suffix for source in config.fact("sources"))
-    facts = make_facts(open=True, sources=sources)
-    return Value(Kind.DICT, site=(config.site, suffix), guards=config.guards, facts=facts)
 
 
 def _some_slot(values: Values) -> Values:

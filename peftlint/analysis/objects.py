@@ -13,6 +13,7 @@ import libcst as cst
 from peftlint.analysis import effects, names, registry
 from peftlint.analysis.callsite import CallSite
 from peftlint.analysis.frames import ClassInfo, Frame, Function
+from peftlint.analysis.pyobjects import config_item
 from peftlint.analysis.units import UnitParseError
 from peftlint.analysis.values import UNKNOWN, Kind, Origin, State, Value, Values, make_facts, or_unknown
 
@@ -167,6 +168,8 @@ class Objects:
                 return attribute
         if kind is Kind.SUPER:
             return self.super_attribute(value, name)
+        if kind is Kind.DICT and not calling and value.fact("sources") and not value.fact("entries"):
+            return frozenset({config_item(value, f"[{name!r}]")})  # ``cfg.paths.checkpoint``
         return effects.attribute(self, value, name)  # type: ignore[arg-type]
 
     def bound(self, method: Function, this: Values) -> Value:

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from peftlint.analysis import conditions, paths, registry
-from peftlint.analysis.values import NONE, UNKNOWN, Kind, Value, Values, contained, with_item
+from peftlint.analysis.values import NONE, UNKNOWN, Kind, Value, Values, contained, make_facts, with_item
 
 if TYPE_CHECKING:
     from peftlint.analysis.callsite import CallSite
+    from peftlint.analysis.frames import Function
     from peftlint.analysis.interpreter import Interpreter
 
 
@@ -184,6 +185,52 @@ def config_file(interpreter: Interpreter, api: registry.Api, site: CallSite) -> 
         return UNKNOWN
     config = interpreter.new_value(Kind.DICT, site.node, None, open=True, sources=tuple(dict.fromkeys(sources)))
     return frozenset({config})
+
+
+def config_item(config: Value, suffix: str) -> Value:
+    """``cfg["training"]``, or ``cfg.training`` (an OmegaConf or Hydra config reads its keys as
+    attributes too), of a config read from a file: the same value wherever that file is read,
+    named by the file and the keys."""
+    sources = tuple(source + suffix for source in config.fact("sources"))
+    facts = make_facts(open=True, sources=sources)
+    return Value(Kind.DICT, site=(config.site, suffix), guards=config.guards, facts=facts)
+
+
+def hydra_config(function: Function, param: cst.Param) -> Values | None:
+    """The config ``@hydra.main(config_path="conf", config_name="config")`` hands the def as its
+    first parameter: ``conf/config.yaml`` (relative to the def's file, as Hydra reads it), as if
+    read with ``OmegaConf.load`` (``cfg.paths.checkpoint`` in train.py and evaluate.py of one
+    folder is one value). None for any other def or parameter, or a config not named by literals."""
+    node = function.node
+    if "hydra.main" not in (function.decorators or ()) or not isinstance(node, cst.FunctionDef):
+        return None
+    positional = [*node.params.posonly_params, *node.params.params]
+    if not positional or positional[0] is not param:
+        return None
+    for decorator in node.decorators:
+        call = decorator.decorator
+        if not isinstance(call, cst.Call) or _last_name(call.func) != "main":
+            continue
+        arguments = [a.value for a in call.args if a.keyword is None]
+        given = dict(zip(("config_path", "config_name"), arguments, strict=False))
+        given.update({a.keyword.value: a.value for a in call.args if a.keyword is not None})
+        folder, name = (
+            conditions.string_value(given[k]) if isinstance(given.get(k), cst.SimpleString) else None
+            for k in ("config_path", "config_name")
+        )
+        if not isinstance(folder, str) or not isinstance(name, str):
+            return None
+        name = name if name.endswith((".yaml", ".yml")) else f"{name}.yaml"
+        source = paths.render(paths.normalise(paths.join([paths.literal(folder), paths.literal(name)])))
+        facts = make_facts(open=True, sources=(source,))
+        return frozenset({Value(Kind.DICT, site=("hydra config", id(node)), facts=facts)})
+    return None
+
+
+def _last_name(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    return node.attr.value if isinstance(node, cst.Attribute) else None
 
 
 def _sources(shapes: list[paths.Shape]) -> tuple[str, ...]:
