@@ -282,8 +282,9 @@ def trainer(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Valu
         attrs["model"] = wrapped | (models if may_be_none else frozenset())
     elif site.has_role(api, "model"):
         attrs["model"] = models
-    if site.has_role(api, "ref_model"):
-        attrs["ref_model"] = site.role(api, "ref_model")
+    for role in ("ref_model", "args", "callbacks"):
+        if site.has_role(api, role):
+            attrs[role] = site.role(api, role)
     made = interpreter.new_value(Kind.TRAINER, site.node, None, trainer_class=_owner(site))
     made = made.with_attrs(attrs) if attrs else made
     if site.method == "__init__":  # super().__init__(model=...) in a Trainer subclass: on self
@@ -304,7 +305,36 @@ def train(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values
     for hook in registry.TRAINER_HOOKS["train"]:
         if hook != "_load_from_checkpoint" or resumes:
             _run_hook(interpreter, site, hook, lambda owner: _checkpoint_dir(interpreter, owner))
+    _run_callbacks(interpreter, site)
     return NONE
+
+
+def _run_callbacks(interpreter: Interpreter, site: CallSite) -> None:
+    """The events of a run, on each callback of the run's own classes given to the trainer
+    (``callbacks=[SaveFullModel()]``): ``args`` is what the trainer was given as ``args``, ``model``
+    its model (a hook that saves the model writes where ``args.output_dir`` says)."""
+    for trainer in sorted(site.receiver, key=stable_key):
+        if trainer.kind is not Kind.TRAINER:
+            continue
+        given = trainer.attr("args")
+        model = trainer.attr("model")
+        hook_site = site.with_arguments((given or UNKNOWN, UNKNOWN, UNKNOWN), {"model": model or UNKNOWN})
+        for callbacks in sorted(trainer.attr("callbacks") or (), key=stable_key):
+            for callback in sorted(interpreter.iterate(frozenset({callbacks})), key=stable_key):
+                info = callback.fact("class") if callback.kind is Kind.INSTANCE else None
+                for hook in registry.CALLBACK_HOOKS if info is not None else ():
+                    method = info.lookup(hook)
+                    if method is not None:
+                        interpreter.inline(method, replace(hook_site, method=hook), frozenset({callback}), None)
+
+
+def settings(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``TrainingArguments(output_dir="runs/x", ...)``: its keywords are its attributes (what is
+    not given is unknown: the library's defaults are not modelled)."""
+    attrs = dict(site.kwargs)
+    if site.has_role(api, "output_dir"):
+        attrs["output_dir"] = site.role(api, "output_dir")
+    return frozenset({interpreter.new_value(Kind.NAMESPACE, site.node, None).with_attrs(attrs)})
 
 
 def lightning_fit(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
@@ -505,6 +535,7 @@ _VERBS: dict[str, Verb] = {
     "wrap": wrap,
     "inject": _inject_verb,
     "new": new,
+    "settings": settings,
     "lightning_fit": lightning_fit,
     "config": config,
     "same": same,

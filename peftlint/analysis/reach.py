@@ -14,7 +14,7 @@ from typing import Any
 import libcst as cst
 
 from peftlint.analysis.prescreen import CLASS, DEF, Screen, Unit
-from peftlint.analysis.registry import TRAINER_HOOKS
+from peftlint.analysis.registry import CALLBACK_HOOKS, TRAINER_HOOKS
 
 
 class Reach:
@@ -80,10 +80,11 @@ class Reach:
         return False
 
     def callees(self, name: str) -> list[Unit]:
-        """The defs of the file a call by ``name`` can run: those of that name, and the Trainer
-        overrides a Trainer method calls (``train`` runs ``_load_from_checkpoint``, ``_save``)."""
+        """The defs of the file a call by ``name`` can run: those of that name, the Trainer
+        overrides a Trainer method calls (``train`` runs ``_load_from_checkpoint``, ``_save``), and
+        the events ``train`` fires on the trainer's callbacks (``on_train_end``)."""
         found = list(self.defined.get(name, ()))
-        for hook in TRAINER_HOOKS.get(name, ()):
+        for hook in (*TRAINER_HOOKS.get(name, ()), *(CALLBACK_HOOKS if name == "train" else ())):
             found += self.defined.get(hook, ())
         return found
 

@@ -260,8 +260,18 @@ APIS: tuple[Api, ...] = (
         "trainer", "trainer", match=_is_trainer, kind=Kind.TRAINER, calls=("Trainer", "SFTTrainer", "DPOTrainer"),
         roles=(
             ("model", (0, "model")), ("ref_model", (None, "ref_model")), ("peft_config", (None, "peft_config")),
-            ("optimizers", (None, "optimizers")),
+            ("optimizers", (None, "optimizers")), ("args", (None, "args")), ("callbacks", (None, "callbacks")),
         ),
+    ),
+    # ``TrainingArguments(output_dir="runs/x", ...)``: the settings a trainer (and its callbacks,
+    # as ``args``) read, each keyword an attribute (``args.output_dir`` is "runs/x")
+    Api(
+        "trainer.settings", "settings",
+        functions=(
+            "transformers.TrainingArguments", "transformers.Seq2SeqTrainingArguments", "trl.SFTConfig",
+            "trl.DPOConfig", "trl.KTOConfig", "trl.ORPOConfig", "trl.CPOConfig", "trl.GRPOConfig", "trl.RewardConfig",
+        ),
+        roles=(("output_dir", (0, "output_dir")),),
     ),
     # PyTorch Lightning: ``trainer.fit(module)`` runs the LightningModule's hooks (registry.LIGHTNING_HOOKS)
     Api(
@@ -357,6 +367,13 @@ LIGHTNING_HOOKS: dict[str, tuple[str, ...]] = {
     "test": ("setup", "test_step", "on_test_epoch_end"),
 }
 TRAINER_HOOKS: dict[str, tuple[str, ...]] = {"train": ("_load_from_checkpoint", "_save"), "save_model": ("_save",)}
+# The TrainerCallback events ``train()`` fires, in the order of a run (each once), on every callback
+# given with ``callbacks=[...]``: ``(args, state, control, model=..., **kwargs)``
+CALLBACK_HOOKS: tuple[str, ...] = (
+    "on_init_end", "on_train_begin", "on_epoch_begin", "on_step_begin", "on_pre_optimizer_step",
+    "on_optimizer_step", "on_substep_end", "on_step_end", "on_evaluate", "on_log", "on_save", "on_epoch_end",
+    "on_train_end",
+)  # fmt: skip
 
 PIPELINE_COMPONENTS = frozenset(
     {"unet", "text_encoder", "text_encoder_2", "text_encoder_3", "transformer", "vae", "prior", "decoder"}
