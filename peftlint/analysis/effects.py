@@ -473,6 +473,24 @@ def joinpath(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Val
     return interpreter.strings(site.node, interpreter.product(pieces, lambda *s: paths.join(s)), sources=sources)
 
 
+def with_suffix(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``path.with_suffix(".pt")``, ``path.with_name("best.pt")`` with a literal argument, on a path
+    whose last segment is all literal text; unknown otherwise (which part is the suffix of
+    ``{run}`` is not known)."""
+    texts = {v.fact("text") for v in site.args[0] if v.kind is Kind.STRING} if len(site.args) == 1 else set()
+    text = texts.pop() if len(texts) == 1 and all(v.kind is Kind.STRING for v in site.args[0]) else None
+    if not isinstance(text, str):
+        return UNKNOWN
+    shapes = []
+    for value in sorted(site.receiver, key=stable_key):
+        shape = value.fact("shape") if value.kind is Kind.STRING else None
+        changed = paths.with_last_segment(shape, text, site.method == "with_suffix") if shape else None
+        if changed is None:
+            return UNKNOWN
+        shapes.append(changed)
+    return interpreter.strings(site.node, shapes, sources=(site.receiver,)) if shapes else UNKNOWN
+
+
 def format_string(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     nodes = [a.value for a in site.node.args if not a.keyword and not a.star]
     positional = [interpreter.shapes(v, n) for v, n in zip(site.args, nodes, strict=False)]
@@ -573,6 +591,7 @@ _VERBS: dict[str, Verb] = {
     "update": pyobjects.update,
     "path": path,
     "joinpath": joinpath,
+    "with_suffix": with_suffix,
     "format": format_string,
     "add_argument": pyobjects.add_argument,
     "argument_group": pyobjects.argument_group,

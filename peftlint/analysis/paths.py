@@ -135,6 +135,20 @@ def join(shapes: Iterable[Shape]) -> Shape:
     return concat(*pieces)
 
 
+def with_last_segment(shape: Shape, text: str, suffix: bool) -> Shape | None:
+    """The path with its last segment's suffix replaced by ``text`` (``suffix``: ``with_suffix``),
+    or the whole segment (``with_name``); None where that segment is not all literal text."""
+    if not shape or shape[-1][0] != "lit" or (len(shape) > 1 and "/" not in shape[-1][1]):
+        return None
+    head, slash, segment = shape[-1][1].rpartition("/")
+    if suffix:
+        stem, dot, _ = segment.rpartition(".")
+        segment = (stem if dot and stem else segment) + text
+    else:
+        segment = text
+    return concat(shape[:-1], literal(head + slash + segment))
+
+
 def normalise(shape: Shape) -> Shape:
     """Collapse ``//`` and ``/./`` and drop a leading ``./`` inside literal parts."""
     parts: list[Part] = []

@@ -314,6 +314,7 @@ APIS: tuple[Api, ...] = (
                                         "os.path.expanduser", "os.path.normpath", "os.path.realpath"),
     ),
     Api("path.joinpath", "joinpath", methods=("joinpath",), receivers=frozenset({Kind.STRING})),
+    Api("path.with_suffix", "with_suffix", methods=("with_suffix", "with_name"), receivers=frozenset({Kind.STRING})),
     Api("str.format", "format", methods=("format",), receivers=frozenset({Kind.STRING})),
     Api("argparse.ArgumentParser", "new", functions=("argparse.ArgumentParser",), kind=Kind.ARG_PARSER),
     Api("argparse.add_argument", "add_argument", methods=("add_argument",), receivers=frozenset({Kind.ARG_PARSER})),
