@@ -584,6 +584,7 @@ _VERBS: dict[str, Verb] = {
     "arguments": arguments,
     "unwrap": unwrap,
     "partial": pyobjects.partial,
+    "getattr": pyobjects.getattr_,
     "named_tuple": pyobjects.named_tuple,
     "append": pyobjects.append,
     "view": view,

@@ -17,6 +17,16 @@ if TYPE_CHECKING:
     from peftlint.analysis.interpreter import Interpreter
 
 
+def getattr_(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``getattr(model, "_orig_mod", model)``: the attribute of that literal name, or the default."""
+    names = {v.fact("text") for v in site.args[1]} if len(site.args) in (2, 3) and not site.spread else set()
+    name = names.pop() if len(names) == 1 and all(v.kind is Kind.STRING for v in site.args[1]) else None
+    if not isinstance(name, str):
+        return UNKNOWN
+    found = interpreter.attribute_of(site.args[0], name, site.node)
+    return found | site.args[2] if len(site.args) == 3 else found
+
+
 def partial(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     if not site.args or site.spread:
         return UNKNOWN

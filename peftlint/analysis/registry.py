@@ -303,6 +303,7 @@ APIS: tuple[Api, ...] = (
     Api("diffusers.pipeline", "new", match=_is_pipeline_loader, kind=Kind.PIPELINE, calls=("from_pretrained",)),
     # ---- the standard library
     Api("functools.partial", "partial", functions=("functools.partial",)),
+    Api("builtins.getattr", "getattr", functions=("builtins.getattr",)),
     # ``Setup = namedtuple("Setup", ["model", "tokenizer"])``: a class whose fields are its arguments
     Api("collections.namedtuple", "named_tuple", functions=("collections.namedtuple", "typing.NamedTuple")),
     Api("list.append", "append", methods=("append", "extend", "insert"), receivers=frozenset({Kind.LIST})),
