@@ -16,6 +16,7 @@ Two mechanisms, both on libcst's nodes:
 
 from __future__ import annotations
 
+import builtins
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -442,9 +443,19 @@ def _instance(value: Value, cls: str) -> bool | None:
         return (
             kind in _BUILTIN_TYPES[cls] if kind in (Kind.CONST, Kind.STRING, Kind.TUPLE, Kind.LIST, Kind.DICT) else None
         )
-    if kind is Kind.CONST and cls.startswith("builtins."):
-        return type(value.fact("value")).__name__ == cls[len("builtins.") :]
+    if kind is Kind.CONST:
+        # None, a bool, a number, bytes: its class is a builtin one, known exactly; of another
+        # class only through an abstract base registering it (``numbers.Number``), never of a
+        # library's or the run's own class (``isinstance(adapter, os.PathLike)`` with adapter None)
+        if cls.startswith("builtins."):
+            target = getattr(builtins, cls[len("builtins.") :], None)
+            return isinstance(value.fact("value"), target) if isinstance(target, type) else None
+        return None if cls.split(".")[0] in _ABSTRACT_ROOTS else False
     return None
+
+
+# modules whose classes may count a constant as an instance by registration or a subclass hook
+_ABSTRACT_ROOTS = frozenset({"numbers", "collections", "typing", "typing_extensions", "abc"})
 
 
 def refine(values: frozenset[Value], refinement: Refinement) -> frozenset[Value]:
