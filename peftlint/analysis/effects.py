@@ -191,11 +191,12 @@ def state_dict(interpreter: Interpreter, api: registry.Api, site: CallSite) -> V
 
 
 def parameters(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    owners = tuple(sorted(str(v.site) for v in site.receiver if v.kind in MODEL_KINDS))
-    sites = tuple(sorted({v.site for v in site.receiver if v.kind in MODEL_KINDS}, key=str))
+    models = [v for v in _unwrapped(site.receiver) if v.kind in MODEL_KINDS]
+    owners = tuple(sorted(str(v.site) for v in models))
+    sites = tuple(sorted({v.site for v in models}, key=str))
     made = interpreter.new_value(
         Kind.PARAMETERS, site.node, None, of=owners, sites=sites, named=site.method == "named_parameters",
-        models=tuple(sorted((v for v in site.receiver if v.kind in MODEL_KINDS), key=_order)) or None,
+        models=tuple(sorted(models, key=_order)) or None,
     )  # fmt: skip
     return frozenset({made})
 
@@ -391,11 +392,16 @@ def arguments(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Va
 
 
 def unwrap(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    return or_unknown(_unwrapped(site.role(api, "model")))
+
+
+def _unwrapped(values: Values) -> set[Value]:
+    """The modules inside DDP/DataParallel/FSDP wrappers among ``values``, the others as they are."""
     found: set[Value] = set()
-    for value in site.role(api, "model"):
+    for value in values:
         inner = value.attr("module") if value.kind is Kind.DISTRIBUTED else None
         found |= inner if inner is not None else {value}
-    return or_unknown(found)
+    return found
 
 
 def view(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:

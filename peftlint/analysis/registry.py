@@ -196,7 +196,11 @@ APIS: tuple[Api, ...] = (
         or screened.peft_method("from_pretrained"),
     ),
     Api("model.state_dict", "state_dict", methods=("state_dict",), receivers=MODEL),
-    Api("model.parameters", "parameters", methods=("parameters", "named_parameters"), receivers=MODEL),
+    # a DDP/DataParallel/FSDP wrapper's parameters are its module's
+    Api(
+        "model.parameters", "parameters", methods=("parameters", "named_parameters"),
+        receivers=MODEL | {Kind.DISTRIBUTED},
+    ),
     Api(
         "model.load_state_dict", "none", methods=("load_state_dict",), receivers=ANY,
         roles=(("state_dict", (0, "state_dict")), ("strict", (1, "strict"))),
