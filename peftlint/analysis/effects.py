@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from peftlint.analysis import conditions, names, paths, pyobjects, registry, training
+from peftlint.analysis import conditions, names, pathcalls, paths, pyobjects, registry, training
 from peftlint.analysis.values import (
     MODEL_KINDS,
     NONE,
@@ -455,67 +455,6 @@ def _key(key: object) -> Values:
     )
 
 
-def path(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    nodes = [a.value for a in site.node.args if not a.keyword and not a.star]
-    if site.spread or not site.args or len(nodes) != len(site.args):
-        return UNKNOWN
-    pieces = [interpreter.shapes(values, node) for values, node in zip(site.args, nodes, strict=True)]
-    sources = [interpreter.resolved_constants(values) for values in site.args]
-    if site.callee in ("os.path.join", "pathlib.Path"):
-        return interpreter.strings(site.node, interpreter.product(pieces, lambda *s: paths.join(s)), sources=sources)
-    if len(pieces) != 1:
-        return UNKNOWN
-    return interpreter.strings(site.node, pieces[0], sources=sources)
-
-
-def joinpath(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    nodes = [a.value for a in site.node.args if not a.keyword and not a.star]
-    if site.spread or len(nodes) != len(site.args):  # ``joinpath(*parts)``: which parts is not known
-        return UNKNOWN
-    receiver = site.node.func.value if isinstance(site.node.func, cst.Attribute) else None
-    pieces = [interpreter.shapes(site.receiver, receiver)]
-    pieces += [interpreter.shapes(values, node) for values, node in zip(site.args, nodes, strict=False)]
-    sources = [interpreter.resolved_constants(values) for values in (site.receiver, *site.args)]
-    return interpreter.strings(site.node, interpreter.product(pieces, lambda *s: paths.join(s)), sources=sources)
-
-
-def with_suffix(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    """``path.with_suffix(".pt")``, ``path.with_name("best.pt")`` with a literal argument, on a path
-    whose last segment is all literal text; unknown otherwise (which part is the suffix of
-    ``{run}`` is not known)."""
-    texts = {v.fact("text") for v in site.args[0] if v.kind is Kind.STRING} if len(site.args) == 1 else set()
-    text = texts.pop() if len(texts) == 1 and all(v.kind is Kind.STRING for v in site.args[0]) else None
-    if not isinstance(text, str):
-        return UNKNOWN
-    shapes = []
-    for value in sorted(site.receiver, key=stable_key):
-        shape = value.fact("shape") if value.kind is Kind.STRING else None
-        changed = paths.with_last_segment(shape, text, site.method == "with_suffix") if shape else None
-        if changed is None:
-            return UNKNOWN
-        shapes.append(changed)
-    return interpreter.strings(site.node, shapes, sources=(site.receiver,)) if shapes else UNKNOWN
-
-
-def format_string(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    nodes = [a.value for a in site.node.args if not a.keyword and not a.star]
-    positional = [interpreter.shapes(v, n) for v, n in zip(site.args, nodes, strict=False)]
-    keyword_nodes = {a.keyword.value: a.value for a in site.node.args if a.keyword is not None}
-    keywords = {k: interpreter.shapes(v, keyword_nodes.get(k)) for k, v in site.kwargs.items()}
-    found: list[paths.Shape] = []
-    for value in site.receiver:
-        text = value.fact("text") if value.kind is Kind.STRING else None
-        if text is None:
-            return UNKNOWN
-        for combo in interpreter.product([*positional, *keywords.values()], lambda *s: s):  # type: ignore[arg-type]
-            named = dict(zip(keywords, combo[len(positional) :], strict=True))
-            shape = paths.brace(text, list(combo[: len(positional)]), named)  # type: ignore[arg-type]
-            if shape is None:
-                return UNKNOWN
-            found.append(shape)
-    return interpreter.strings(site.node, found)
-
-
 def super_(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     function = interpreter.frame.function
     if function is None or function.owner is None or site.args:
@@ -548,6 +487,8 @@ def attribute(interpreter: Interpreter, value: Value, name: str) -> Values:
         return frozenset({value})
     if kind is Kind.OUTPUT:
         return frozenset({value})  # ``out.loss``, ``out.logits``: tensors of the same forward pass
+    if kind is Kind.STRING and name == "parent":
+        return pathcalls.parent_of(interpreter, frozenset({value}), None)  # ``Path(__file__).parent``
     return UNKNOWN
 
 
@@ -596,10 +537,12 @@ _VERBS: dict[str, Verb] = {
     "view": view,
     "get": get,
     "update": pyobjects.update,
-    "path": path,
-    "joinpath": joinpath,
-    "with_suffix": with_suffix,
-    "format": format_string,
+    "path": pathcalls.path,
+    "joinpath": pathcalls.joinpath,
+    "with_suffix": pathcalls.with_suffix,
+    "dirname": pathcalls.dirname,
+    "same_path": pathcalls.same_path,
+    "format": pathcalls.format_string,
     "add_argument": pyobjects.add_argument,
     "argument_group": pyobjects.argument_group,
     "open_file": pyobjects.open_file,

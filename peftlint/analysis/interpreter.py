@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from peftlint.analysis import conditions, names, training
+from peftlint.analysis import conditions, names, paths, training
 from peftlint.analysis.branches import Branches, as_name
 from peftlint.analysis.calls import Calls
 from peftlint.analysis.definitions import Definitions, def_of
@@ -47,6 +47,7 @@ from peftlint.analysis.values import (
     join_states,
     make_facts,
 )
+from peftlint.sources import NOTEBOOK_SUFFIX
 
 if TYPE_CHECKING:
     from peftlint.analysis.callsite import CallSite
@@ -139,6 +140,8 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
         frame = Frame(state={}, parent=None, module=scope, kind="module")
         scope.frame = frame
         frame.state["__name__"] = UNKNOWN if not scope.imported else self.string_value(scope.name)  # type: ignore[index]
+        if not scope.path.endswith(NOTEBOOK_SUFFIX):  # a notebook has no ``__file__``
+            frame.state["__file__"] = self.strings(None, [paths.module_file(scope.path)])  # type: ignore[index]
         return frame
 
     def walk_module(self, scope: ModuleScope, frame: Frame) -> None:

@@ -1,7 +1,8 @@
 """Path shapes: a save and a load name the same file when their shapes agree.
 
 A shape is a tuple of parts: ``("lit", text)`` for literal text and ``("var", expr)`` for a part
-only known by the expression that computes it (``args.output_dir``), ``("local", ...)`` for one
+only known by the expression that computes it (``args.output_dir``), ``("here", folder)`` for the
+folder of a module's ``__file__``, ``("local", ...)`` for one
 known by an expression of one function's own (strings.placeholder_part), or by an imported module
 constant (``("import", "config.CHECKPOINT")``), resolved once every file of the run is known.
 ``os.path.join``, ``Path(...) / "x"``, f-strings and ``+`` all reduce to the same parts.
@@ -9,6 +10,7 @@ constant (``("import", "config.CHECKPOINT")``), resolved once every file of the 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 
@@ -36,6 +38,24 @@ def config(source: str) -> Shape:
     """A value read from a config file by its keys, ``configs/run.yaml['training']['save_path']``:
     the same file read the same way gives the same value, as good as a literal."""
     return (("config", source),)
+
+
+def module_file(path: str) -> Shape:
+    """``__file__`` of the module at ``path``: its folder (by its absolute path, so two modules
+    of one folder name one place), then its name."""
+    folder, name = os.path.split(os.path.abspath(path))
+    return (("here", folder), ("lit", "/" + name))
+
+
+def parent(shape: Shape) -> Shape | None:
+    """``os.path.dirname(p)``, ``Path(p).parent``: the path without its last segment, where that
+    segment is literal text after a ``/``; None otherwise."""
+    if not shape or shape[-1][0] != "lit" or "/" not in shape[-1][1]:
+        return None
+    head = shape[-1][1].rsplit("/", 1)[0]
+    if not head and len(shape) == 1:
+        head = "/"  # the root
+    return concat(shape[:-1], literal(head))
 
 
 def each(loop: str) -> Shape:
@@ -165,7 +185,7 @@ def normalise(shape: Shape) -> Shape:
 
 
 def has_literal(shape: Shape) -> bool:
-    return any((kind == "lit" and text.strip("/")) or kind == "config" for kind, text in shape)
+    return any((kind == "lit" and text.strip("/")) or kind in ("config", "here") for kind, text in shape)
 
 
 def render(shape: Shape) -> str:
@@ -180,9 +200,17 @@ def render(shape: Shape) -> str:
             out.append("{" + text.split(" in ", 1)[0] + "}")
         elif kind == "local":
             out.append("{" + text.split("\n", 1)[1] + "}")
+        elif kind == "here":
+            out.append(HERE)
         else:
-            out.append("{" + text + "}")
+            out.append("{" + _HERE_IN_TEXT.sub(HERE, text) + "}")
     return "".join(out)
+
+
+# How ``__file__``'s folder reads in a message (its absolute path is the machine's, not the code's);
+# a config file found from it keeps the folder in its source text, said the same way.
+HERE = "{__file__'s folder}"
+_HERE_IN_TEXT = re.compile(r"\{here:[^{}]*\}")
 
 
 def literal_text(shape: Shape) -> str | None:

@@ -248,7 +248,7 @@ def _sources(shapes: list[paths.Shape]) -> tuple[str, ...]:
     something fixed (a literal, a module constant): an unknown path alone names no file."""
     found = []
     for shape in shapes:
-        if any(kind in ("lit", "import") for kind, _ in shape):
+        if any(kind in ("lit", "import", "here") for kind, _ in shape):
             found.append("".join(text if kind == "lit" else f"{{{kind}:{text}}}" for kind, text in shape))
     return tuple(found)
 

@@ -320,6 +320,10 @@ APIS: tuple[Api, ...] = (
     ),
     Api("path.joinpath", "joinpath", methods=("joinpath",), receivers=frozenset({Kind.STRING})),
     Api("path.with_suffix", "with_suffix", methods=("with_suffix", "with_name"), receivers=frozenset({Kind.STRING})),
+    Api("path.dirname", "dirname", functions=("os.path.dirname",)),
+    Api(
+        "path.resolve", "same_path", methods=("resolve", "absolute", "expanduser"), receivers=frozenset({Kind.STRING})
+    ),
     Api("str.format", "format", methods=("format",), receivers=frozenset({Kind.STRING})),
     Api("argparse.ArgumentParser", "new", functions=("argparse.ArgumentParser",), kind=Kind.ARG_PARSER),
     Api("argparse.add_argument", "add_argument", methods=("add_argument",), receivers=frozenset({Kind.ARG_PARSER})),

@@ -84,7 +84,7 @@ class PickledModuleLoadedAsStateDict(Rule):
         "Whole module pickled with torch.save, read back with load_state_dict(torch.load(...)): fails at load time."
     )
     reports_at = frozenset({"torch.save", "model.load_state_dict"})
-    needs = frozenset({"torch.load", "model.load", "peft.get_peft_model", "peft.load_adapter_model"})
+    needs = frozenset({"torch.load", "model.load", "peft.get_peft_model", "peft.load_adapter_model", "config.load"})
     fix_safety = "unsafe"
 
     def on_call(self, site: CallSite) -> None:

@@ -1,0 +1,104 @@
+"""The registry's verbs for calls that build paths: ``os.path.join``, ``Path(...)``, ``joinpath``,
+``with_suffix``/``with_name``, ``os.path.dirname`` and ``.parent``, ``resolve()``, ``str.format``.
+Each gives strings whose path shapes (paths.py) say which file they name."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from peftlint.analysis import paths, registry
+from peftlint.analysis.values import UNKNOWN, Kind, Values, stable_key
+
+if TYPE_CHECKING:
+    from peftlint.analysis.callsite import CallSite
+    from peftlint.analysis.interpreter import Interpreter
+
+
+def path(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    nodes = [a.value for a in site.node.args if not a.keyword and not a.star]
+    if site.spread or not site.args or len(nodes) != len(site.args):
+        return UNKNOWN
+    pieces = [interpreter.shapes(values, node) for values, node in zip(site.args, nodes, strict=True)]
+    sources = [interpreter.resolved_constants(values) for values in site.args]
+    if site.callee in ("os.path.join", "pathlib.Path"):
+        return interpreter.strings(site.node, interpreter.product(pieces, lambda *s: paths.join(s)), sources=sources)
+    if len(pieces) != 1:
+        return UNKNOWN
+    return interpreter.strings(site.node, pieces[0], sources=sources)
+
+
+def joinpath(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    nodes = [a.value for a in site.node.args if not a.keyword and not a.star]
+    if site.spread or len(nodes) != len(site.args):  # ``joinpath(*parts)``: which parts is not known
+        return UNKNOWN
+    receiver = site.node.func.value if isinstance(site.node.func, cst.Attribute) else None
+    pieces = [interpreter.shapes(site.receiver, receiver)]
+    pieces += [interpreter.shapes(values, node) for values, node in zip(site.args, nodes, strict=False)]
+    sources = [interpreter.resolved_constants(values) for values in (site.receiver, *site.args)]
+    return interpreter.strings(site.node, interpreter.product(pieces, lambda *s: paths.join(s)), sources=sources)
+
+
+def with_suffix(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``path.with_suffix(".pt")``, ``path.with_name("best.pt")`` with a literal argument, on a path
+    whose last segment is all literal text; unknown otherwise (which part is the suffix of
+    ``{run}`` is not known)."""
+    texts = {v.fact("text") for v in site.args[0] if v.kind is Kind.STRING} if len(site.args) == 1 else set()
+    text = texts.pop() if len(texts) == 1 and all(v.kind is Kind.STRING for v in site.args[0]) else None
+    if not isinstance(text, str):
+        return UNKNOWN
+    shapes = []
+    for value in sorted(site.receiver, key=stable_key):
+        shape = value.fact("shape") if value.kind is Kind.STRING else None
+        changed = paths.with_last_segment(shape, text, site.method == "with_suffix") if shape else None
+        if changed is None:
+            return UNKNOWN
+        shapes.append(changed)
+    return interpreter.strings(site.node, shapes, sources=(site.receiver,)) if shapes else UNKNOWN
+
+
+def format_string(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    nodes = [a.value for a in site.node.args if not a.keyword and not a.star]
+    positional = [interpreter.shapes(v, n) for v, n in zip(site.args, nodes, strict=False)]
+    keyword_nodes = {a.keyword.value: a.value for a in site.node.args if a.keyword is not None}
+    keywords = {k: interpreter.shapes(v, keyword_nodes.get(k)) for k, v in site.kwargs.items()}
+    found: list[paths.Shape] = []
+    for value in sorted(site.receiver, key=stable_key):
+        text = value.fact("text") if value.kind is Kind.STRING else None
+        if text is None:
+            return UNKNOWN
+        for combo in interpreter.product([*positional, *keywords.values()], lambda *s: s):  # type: ignore[arg-type]
+            named = dict(zip(keywords, combo[len(positional) :], strict=True))
+            shape = paths.brace(text, list(combo[: len(positional)]), named)  # type: ignore[arg-type]
+            if shape is None:
+                return UNKNOWN
+            found.append(shape)
+    return interpreter.strings(site.node, found)
+
+
+def dirname(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``os.path.dirname(path)``."""
+    if site.spread or len(site.args) != 1:
+        return UNKNOWN
+    return parent_of(interpreter, site.args[0], site.node)
+
+
+def parent_of(interpreter: Interpreter, values: Values, node: cst.CSTNode | None) -> Values:
+    """The folder of each path among ``values`` (``Path(__file__).parent``); unknown where one
+    path's last segment is not literal text."""
+    shapes = []
+    for value in sorted(values, key=stable_key):
+        shape = value.fact("shape") if value.kind is Kind.STRING else None
+        folder = paths.parent(shape) if shape else None
+        if folder is None:
+            return UNKNOWN
+        shapes.append(folder)
+    return interpreter.strings(node, shapes, sources=(values,)) if shapes else UNKNOWN
+
+
+def same_path(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``path.resolve()``, ``.absolute()``, ``.expanduser()``: the same file, named the same way."""
+    if site.receiver and all(v.kind is Kind.STRING for v in site.receiver):
+        return site.receiver
+    return UNKNOWN
