@@ -120,7 +120,7 @@ def is_model_class(qualname: str | None) -> bool:
         return True
     if qualname.startswith("torch.nn.") and qualname.count(".") == 2:
         leaf = qualname.rsplit(".", 1)[1]
-        return leaf[:1].isupper() and leaf not in {"Parameter", "ParameterList", "ParameterDict"}
+        return leaf[:1].isupper() and leaf != "Parameter"  # a tensor; ParameterList/ParameterDict are modules
     return False
 
 
