@@ -322,11 +322,28 @@ def _run_callbacks(interpreter: Interpreter, site: CallSite) -> None:
         hook_site = site.with_arguments((given or UNKNOWN, UNKNOWN, UNKNOWN), {"model": model or UNKNOWN})
         for callbacks in sorted(trainer.attr("callbacks") or (), key=stable_key):
             for callback in sorted(interpreter.iterate(frozenset({callbacks})), key=stable_key):
-                info = callback.fact("class") if callback.kind is Kind.INSTANCE else None
-                for hook in registry.CALLBACK_HOOKS if info is not None else ():
+                info = callback.fact("class") if callback.kind in (Kind.INSTANCE, Kind.CLASS) else None
+                if info is None:
+                    continue
+                if callback.kind is Kind.CLASS:  # ``callbacks=[SaveCallback]``: the trainer makes one
+                    callback = interpreter.instance_value(info, site=("callback", callback.site), attrs={})
+                for hook in registry.CALLBACK_HOOKS:
                     method = info.lookup(hook)
                     if method is not None:
                         interpreter.inline(method, replace(hook_site, method=hook), frozenset({callback}), None)
+
+
+def add_callback(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``trainer.add_callback(cb)``: the trainer (every alias of it) fires its events on ``cb`` too."""
+    if len(site.args) != 1 or site.spread:
+        return NONE
+    added = interpreter.new_value(Kind.LIST, site.node, None, items=(site.args[0],))
+
+    def more(trainer: Value) -> Value:
+        return trainer.with_attrs({"callbacks": (trainer.attr("callbacks") or frozenset()) | {added}})
+
+    interpreter.transform_everywhere({v.site for v in site.receiver if v.kind is Kind.TRAINER}, more, nested=False)
+    return NONE
 
 
 def settings(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
@@ -501,6 +518,7 @@ _VERBS: dict[str, Verb] = {
     "inject": _inject_verb,
     "new": new,
     "settings": settings,
+    "add_callback": add_callback,
     "lightning_fit": lightning_fit,
     "config": config,
     "same": same,

@@ -291,6 +291,7 @@ APIS: tuple[Api, ...] = (
         roles=(("resume", (0, "resume_from_checkpoint")),),
     ),
     Api("trainer.evaluate", "output", methods=("evaluate", "predict"), receivers=frozenset({Kind.TRAINER})),
+    Api("trainer.add_callback", "add_callback", methods=("add_callback",), receivers=frozenset({Kind.TRAINER})),
     Api(
         "trainer.save_model", "save_model", methods=("save_model",), receivers=frozenset({Kind.TRAINER}),
         roles=(("output_dir", (0, "output_dir")),),
