@@ -35,11 +35,12 @@ class PickledModuleLoadedAsStateDict(Rule):
     file, in another file of the same directory in the run (relative paths resolve against the
     working directory, so files further apart are not assumed to share one), anywhere for an
     absolute path or the same imported constant. Paths match by value: literals, constants (also
-    imported, also built from other constants), variables, argparse defaults, config dicts, and
-    the shapes of `os.path.join(...)`, f-strings, `%`, `.format`, `Path(...) / "x"`,
-    `.joinpath` and `+`, also through a helper (in another module) that saves. When the type of
-    the saved object is not known, the object saved whole and the receiver of `load_state_dict`
-    being the same access path (`self.model`) is evidence enough.
+    imported, also built from other constants), variables, argparse defaults, config dicts and
+    config files (also Hydra's), and the shapes of `os.path.join(...)`, f-strings, `%`, `.format`,
+    `Path(...) / "x"`, `.joinpath`, `.with_suffix`, `os.path.dirname(__file__)` and `+`, the files
+    a loop over `range(...)` writes, also through a helper (in another module) that saves. When
+    the type of the saved object is not known, the object saved whole and the receiver of
+    `load_state_dict` being the same access path (`self.model`) is evidence enough.
 
     ## Why is this bad?
     `torch.save(model, p)` pickles the whole module object, while `load_state_dict` expects a
