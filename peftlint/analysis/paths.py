@@ -74,7 +74,10 @@ def identity(shape: Shape) -> Shape:
         if kind == "each":
             element, iterable = text.split(" in ", 1)
             last = _last_of_range(element, iterable)
-            return ("last", last) if last is not None else (kind, iterable)
+            if last is not None:
+                return ("last", last)
+            shift = _offset(element)[1]  # ``{i + 1}`` over a list is not ``{i}`` over it
+            return (kind, iterable if not shift else f"{iterable}\n{shift}")
         if kind == "local" and literal:
             kind, text = "var", text.split("\n", 1)[1]
         if kind == "var":
