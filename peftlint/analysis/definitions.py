@@ -185,6 +185,8 @@ class Definitions:
         self.frames.append(frame)
         try:
             for statement in statements_of(node.body):
+                if isinstance(statement, cst.FunctionDef) and _property_accessor(statement):
+                    continue  # ``@model.setter``: ``model`` stays the property, read through its getter
                 if isinstance(statement, cst.FunctionDef):
                     member = self.lazy_function(statement.name.value, _loader(unit, statement), owner=info)
                     member.decorators = self.decorator_names(statement)
