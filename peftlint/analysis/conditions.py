@@ -431,7 +431,8 @@ def _instance(value: Value, cls: str) -> bool | None:
         return None
     if cls.startswith("class:"):
         if kind is Kind.INSTANCE or value.fact("class_key") is not None:
-            return None if cls[6:] not in value.fact("mro", ()) else True
+            mro = value.fact("mro", ())  # an object of a class of the run: its classes are known
+            return (cls in mro) if mro else None
         return False if kind in (Kind.CONST, Kind.STRING, Kind.PEFT_MODEL) else None
     if names.is_peft_model_class(cls):
         if kind is Kind.PEFT_MODEL:
