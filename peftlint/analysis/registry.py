@@ -204,10 +204,11 @@ APIS: tuple[Api, ...] = (
     Api(
         "model.load_state_dict", "none", methods=("load_state_dict",), receivers=ANY,
         roles=(("state_dict", (0, "state_dict")), ("strict", (1, "strict"))),
-        # a torch.load, a safetensors load or get_peft_model_state_dict somewhere feeds it
-        tokens=((b"load_state_dict",), (b"load(", b"load_file", b"get_peft_model_state_dict")),
+        # a torch.load (called, or handed to functools.partial), a safetensors load or
+        # get_peft_model_state_dict somewhere feeds it
+        tokens=((b"load_state_dict",), (b"load(", b"torch.load", b"load_file", b"get_peft_model_state_dict")),
         screen=lambda screened: screened.calls_named(frozenset({"load_state_dict"}))
-        and screened.calls_named(frozenset({"load", "load_file", "get_peft_model_state_dict"})),
+        and screened.calls_named(frozenset({"load", "load_file", "get_peft_model_state_dict", "partial"})),
     ),
     Api("model.save_pretrained", "none", methods=("save_pretrained", "push_to_hub"), receivers=MODEL),
     # ---- torch
