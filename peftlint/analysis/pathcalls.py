@@ -4,6 +4,7 @@ Each gives strings whose path shapes (paths.py) say which file they name."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -44,18 +45,11 @@ def with_suffix(interpreter: Interpreter, api: registry.Api, site: CallSite) -> 
     """``path.with_suffix(".pt")``, ``path.with_name("best.pt")`` with a literal argument, on a path
     whose last segment is all literal text; unknown otherwise (which part is the suffix of
     ``{run}`` is not known)."""
-    texts = {v.fact("text") for v in site.args[0] if v.kind is Kind.STRING} if len(site.args) == 1 else set()
-    text = texts.pop() if len(texts) == 1 and all(v.kind is Kind.STRING for v in site.args[0]) else None
-    if not isinstance(text, str):
+    text = site.literal_text(api, "text") if len(site.args) == 1 and not site.spread else None
+    if text is None:
         return UNKNOWN
-    shapes = []
-    for value in sorted(site.receiver, key=stable_key):
-        shape = value.fact("shape") if value.kind is Kind.STRING else None
-        changed = paths.with_last_segment(shape, text, site.method == "with_suffix") if shape else None
-        if changed is None:
-            return UNKNOWN
-        shapes.append(changed)
-    return interpreter.strings(site.node, shapes, sources=(site.receiver,)) if shapes else UNKNOWN
+    suffix = site.method == "with_suffix"
+    return _each_path(interpreter, site.receiver, site.node, lambda s: paths.with_last_segment(s, text, suffix))
 
 
 def format_string(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
@@ -85,15 +79,25 @@ def dirname(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Valu
 
 
 def parent_of(interpreter: Interpreter, values: Values, node: cst.CSTNode | None) -> Values:
-    """The folder of each path among ``values`` (``Path(__file__).parent``); unknown where one
-    path's last segment is not literal text."""
+    """The folder of each path among ``values`` (``Path(__file__).parent``)."""
+    return _each_path(interpreter, values, node, paths.parent)
+
+
+def _each_path(
+    interpreter: Interpreter,
+    values: Values,
+    node: cst.CSTNode | None,
+    change: Callable[[paths.Shape], paths.Shape | None],
+) -> Values:
+    """Each path among ``values`` changed by ``change``; unknown where one is not a path or
+    ``change`` cannot tell (its last segment is not literal text)."""
     shapes = []
     for value in sorted(values, key=stable_key):
         shape = value.fact("shape") if value.kind is Kind.STRING else None
-        folder = paths.parent(shape) if shape else None
-        if folder is None:
+        changed = change(shape) if shape else None
+        if changed is None:
             return UNKNOWN
-        shapes.append(folder)
+        shapes.append(changed)
     return interpreter.strings(node, shapes, sources=(values,)) if shapes else UNKNOWN
 
 

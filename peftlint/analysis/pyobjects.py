@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from peftlint.analysis import conditions, paths, registry
-from peftlint.analysis.values import NONE, UNKNOWN, Kind, Value, Values, contained, make_facts, with_item
+from peftlint.analysis.values import NONE, UNKNOWN, Kind, Value, Values, contained, make_facts, stable_key, with_item
 
 if TYPE_CHECKING:
     from peftlint.analysis.callsite import CallSite
@@ -19,12 +19,11 @@ if TYPE_CHECKING:
 
 def getattr_(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``getattr(model, "_orig_mod", model)``: the attribute of that literal name, or the default."""
-    names = {v.fact("text") for v in site.args[1]} if len(site.args) in (2, 3) and not site.spread else set()
-    name = names.pop() if len(names) == 1 and all(v.kind is Kind.STRING for v in site.args[1]) else None
-    if not isinstance(name, str):
+    name = site.literal_text(api, "name") if len(site.args) in (2, 3) and not site.spread else None
+    if name is None:
         return UNKNOWN
-    found = interpreter.attribute_of(site.args[0], name, site.node)
-    return found | site.args[2] if len(site.args) == 3 else found
+    found = interpreter.attribute_of(site.role(api, "object"), name, site.node)
+    return found | site.role(api, "default") if site.has_role(api, "default") else found
 
 
 def partial(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
@@ -134,7 +133,11 @@ def add_argument(interpreter: Interpreter, api: registry.Api, site: CallSite) ->
 def argument_group(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``parser.add_mutually_exclusive_group()`` (or ``add_argument_group``): options added to it
     are the parser's options."""
-    parsers = tuple(v.site for v in site.receiver if v.kind is Kind.ARG_PARSER and not v.fact("parsers"))
+    parsers = tuple(
+        dict.fromkeys(
+            v.site for v in sorted(site.receiver, key=stable_key) if v.kind is Kind.ARG_PARSER and not v.fact("parsers")
+        )
+    )  # in a stable order: the receiver is a set
     if not parsers:
         return UNKNOWN
     exclusive = site.method == "add_mutually_exclusive_group"

@@ -14,7 +14,7 @@ from typing import Any
 import libcst as cst
 
 from peftlint.analysis.prescreen import CLASS, DEF, Screen, Unit
-from peftlint.analysis.registry import CALLBACK_HOOKS, TRAINER_HOOKS
+from peftlint.analysis.registry import hooks_run_by
 
 
 class Reach:
@@ -84,7 +84,7 @@ class Reach:
         overrides a Trainer method calls (``train`` runs ``_load_from_checkpoint``, ``_save``), and
         the events ``train`` fires on the trainer's callbacks (``on_train_end``)."""
         found = list(self.defined.get(name, ()))
-        for hook in (*TRAINER_HOOKS.get(name, ()), *(CALLBACK_HOOKS if name == "train" else ())):
+        for hook in hooks_run_by(name):
             found += self.defined.get(hook, ())
         return found
 

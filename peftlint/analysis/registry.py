@@ -309,7 +309,10 @@ APIS: tuple[Api, ...] = (
     Api("diffusers.pipeline", "new", match=_is_pipeline_loader, kind=Kind.PIPELINE, calls=("from_pretrained",)),
     # ---- the standard library
     Api("functools.partial", "partial", functions=("functools.partial",)),
-    Api("builtins.getattr", "getattr", functions=("builtins.getattr",)),
+    Api(
+        "builtins.getattr", "getattr", functions=("builtins.getattr",),
+        roles=(("object", (0, None)), ("name", (1, None)), ("default", (2, None))),
+    ),
     # ``Setup = namedtuple("Setup", ["model", "tokenizer"])``: a class whose fields are its arguments
     Api("collections.namedtuple", "named_tuple", functions=("collections.namedtuple", "typing.NamedTuple")),
     Api("list.append", "append", methods=("append", "extend", "insert"), receivers=frozenset({Kind.LIST})),
@@ -321,7 +324,10 @@ APIS: tuple[Api, ...] = (
                                         "os.path.expanduser", "os.path.normpath", "os.path.realpath"),
     ),
     Api("path.joinpath", "joinpath", methods=("joinpath",), receivers=frozenset({Kind.STRING})),
-    Api("path.with_suffix", "with_suffix", methods=("with_suffix", "with_name"), receivers=frozenset({Kind.STRING})),
+    Api(
+        "path.with_suffix", "with_suffix", methods=("with_suffix", "with_name"), receivers=frozenset({Kind.STRING}),
+        roles=(("text", (0, None)),),
+    ),
     Api("path.dirname", "dirname", functions=("os.path.dirname",)),
     Api(
         "path.resolve", "same_path", methods=("resolve", "absolute", "expanduser"), receivers=frozenset({Kind.STRING})
@@ -380,12 +386,19 @@ LIGHTNING_HOOKS: dict[str, tuple[str, ...]] = {
 }
 TRAINER_HOOKS: dict[str, tuple[str, ...]] = {"train": ("_load_from_checkpoint", "_save"), "save_model": ("_save",)}
 # The TrainerCallback events ``train()`` fires, in the order of a run (each once), on every callback
-# given with ``callbacks=[...]``: ``(args, state, control, model=..., **kwargs)``
+# the trainer holds (``callbacks=[...]``, ``add_callback``): ``(args, state, control, model=..., **kwargs)``
 CALLBACK_HOOKS: tuple[str, ...] = (
     "on_init_end", "on_train_begin", "on_epoch_begin", "on_step_begin", "on_pre_optimizer_step",
     "on_optimizer_step", "on_substep_end", "on_step_end", "on_evaluate", "on_log", "on_save", "on_epoch_end",
     "on_train_end",
 )  # fmt: skip
+
+
+def hooks_run_by(method: str) -> tuple[str, ...]:
+    """The methods of the analysed code a trainer's ``method`` can run: its subclass's overrides
+    (TRAINER_HOOKS) and, for ``train``, its callbacks' events."""
+    return (*TRAINER_HOOKS.get(method, ()), *(CALLBACK_HOOKS if method == "train" else ()))
+
 
 PIPELINE_COMPONENTS = frozenset(
     {"unet", "text_encoder", "text_encoder_2", "text_encoder_3", "transformer", "vae", "prior", "decoder"}
