@@ -68,7 +68,8 @@ def run(finding: Finding, base: BaseModel) -> Outcome:
     if control["trained_equals_base"] or not control["reload_equals_trained"]:
         return Outcome(
             "skipped",
-            "inconclusive: the control (one wrap, trained, saved, reloaded) does not keep the trained outputs",
+            "inconclusive: the control (one wrap, trained, saved, reloaded) does not keep the trained outputs"
+            + (f" (its reload raises {control['reload_error']})" if control["reload_error"] else ""),
             evidence,
         )
     effects = {form: effects_of(figures) for form, figures in flagged.items()}
@@ -156,13 +157,20 @@ def saved_and_reloaded(model: peft.PeftModel, output: torch.Tensor, base: BaseMo
     """``model.save_pretrained(path)``, the saved keys, and ``PeftModel.from_pretrained`` on a fresh base."""
     model.save_pretrained(str(path))
     keys = list(safetensors.torch.load_file(str(path / "adapter_model.safetensors")))
+    figures: dict[str, Any] = {"saved_tensors": len(keys), "first_saved_key": keys[0] if keys else None}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        reloaded = peft.PeftModel.from_pretrained(base.fresh_copy(), str(path))
+        try:
+            reloaded = peft.PeftModel.from_pretrained(base.fresh_copy(), str(path))
+        except (KeyError, RuntimeError, ValueError) as error:
+            # a nested save names its modules_to_save copies (a classifier) one level deeper than a
+            # fresh wrap looks for them: the load fails outright, which is the effect itself
+            return {**figures, "reload_error": f"{type(error).__name__}: {clip(str(error))}",
+                    "reload_warnings": [], "reload_equals_trained": False}  # fmt: skip
     reloaded_output = forward(reloaded, base.inputs)
     return {
-        "saved_tensors": len(keys),
-        "first_saved_key": keys[0] if keys else None,
+        **figures,
+        "reload_error": None,
         "reload_warnings": [clip(str(w.message)) for w in caught if "adapter keys" in str(w.message)],
         "reload_max_abs_diff_vs_trained": max_abs_diff(reloaded_output, output),
         "reload_max_abs_diff_vs_base": max_abs_diff(reloaded_output, base.output),
@@ -183,7 +191,12 @@ def effects_of(figures: dict[str, Any]) -> list[str]:
             f"{number(figures['first_adapter_max_abs_diff_vs_base_before'])} to "
             f"{number(figures['first_adapter_max_abs_diff_vs_base_after'])} vs base"
         )
-    if not figures["reload_equals_trained"]:
+    if figures["reload_error"]:
+        found.append(
+            f"the saved adapter does not load back onto a fresh base: PeftModel.from_pretrained raises "
+            f"{figures['reload_error']} (keys like {figures['first_saved_key']})"
+        )
+    elif not figures["reload_equals_trained"]:
         found.append(
             f"the saved adapter does not load back (keys like {figures['first_saved_key']}; reloaded max |diff| "
             f"{number(figures['reload_max_abs_diff_vs_trained'])} vs trained, "

@@ -34,6 +34,15 @@ FINDINGS = {
     "p010_get_peft_model": finding("PEFT010", first_wrap="get_peft_model", **GPT2),
     "p010_loaded": finding("PEFT010", first_wrap="PeftModel.from_pretrained", **GPT2),
     "p010_minimal": finding("PEFT010"),
+    # a classifier: task_type SEQ_CLS puts the head in modules_to_save
+    "p010_seq_cls": finding(
+        "PEFT010",
+        first_wrap="get_peft_model",
+        model_id="bert-base-uncased",
+        model_class="transformers.AutoModelForSequenceClassification",
+        peft_config={"task_type": "SEQ_CLS", "r": 8, "lora_alpha": 16, "target_modules": ["query"]},
+        peft_config_class="LoraConfig",
+    ),
     "p011_named": finding("PEFT011", adapter_name="dpo", wrapped_by="PeftModel.from_pretrained", **GPT2),
     "p011_minimal": finding("PEFT011"),
     "p012_gpt2": finding("PEFT012", **GPT2),
@@ -223,6 +232,23 @@ def test_peft010_minimal_facts(verdicts: dict[str, Verdict]) -> None:
     assert all(figures["first_adapter_equals_base_after"] for figures in flagged.values())
     assert (flagged["wrapped"]["trainable_params"], flagged["wrapped"]["all_params"]) == LLAMA_LORA
     assert verdict.evidence["control"]["reload_equals_trained"]
+
+
+def test_peft010_nested_classifier_save_does_not_load_back(verdicts: dict[str, Verdict]) -> None:
+    """With the head in modules_to_save, the nested wrap's save names it one level deeper, and
+    loading it onto a fresh base fails outright (it used to end the scenario as 'skipped')."""
+    verdict = verdicts["p010_seq_cls"]
+    assert verdict.status == "confirmed", verdict.reason
+    wrapped = verdict.evidence["flagged"]["wrapped"]
+    assert wrapped["reload_error"] == "KeyError: 'base_model.model.classifier.weight'"
+    assert not wrapped["reload_equals_trained"]
+    assert wrapped["first_saved_key"].startswith("base_model.model.base_model.model.bert.")
+    assert "raises KeyError" in verdict.reason
+    # the same base wrapped twice keeps flat names: its save loads back
+    same_base = verdict.evidence["flagged"]["same_base"]
+    assert same_base["reload_error"] is None and same_base["reload_equals_trained"]
+    control = verdict.evidence["control"]
+    assert control["reload_error"] is None and control["reload_equals_trained"]
 
 
 # PEFT011 ---------------------------------------------------------------------------------------
