@@ -181,19 +181,21 @@ class Calls:
                 this, site = site.args[0], site.with_arguments(site.args[1:], site.kwargs)
                 receiver_key = conditions.key_of(site.node.args[0].value)
             return self.inline(function, site, this, receiver_key)
-        if callee.kind is Kind.CLASS:
-            return self.instantiate(callee.fact("class"), site)
+        if callee.kind is Kind.CLASS:  # ``saved``: ``Lit.load_from_checkpoint(path)`` is ``cls(**saved)``
+            saved = site.with_arguments((), {}, spread=True) if callee.fact("saved") else site
+            return self.instantiate(callee.fact("class"), saved)
         if callee.kind is Kind.INSTANCE and callee.fact("class") is not None:
             # ``stopper(val_loss, model)``: an instance of a class of the run that defines __call__
             method = callee.fact("class").lookup("__call__")
             if method is not None:
                 return self.inline(method, site, frozenset({callee}), conditions.key_of(func))
         if callee.kind is Kind.IMPORT:
-            # a def analysed on its own has unknown arguments: another module's helpers, called
-            # with them, are worth loading that module for only if they make PEFT models (what
-            # ``get_peft_model`` returns does not depend on what it is given)
-            alone = self.depth_limit < MAX_INLINE_DEPTH
-            resolved = self.resolve_import(callee, calling=True, makers=alone)
+            # Another module's helper is worth loading its module for if it is handed a model (it
+            # may hand it back: ``PPOLoop(policy).train()``), or makes calls a rule needs; in a def
+            # analysed alone (unknown arguments), only if it makes PEFT models itself.
+            given = any(v.kind in MODEL_KINDS for values in (*site.args, *site.kwargs.values()) for v in values)
+            alone = self.depth_limit < MAX_INLINE_DEPTH and not given
+            resolved = self.resolve_import(callee, calling=not given, makers=alone)
             if resolved is not None and known_callables(resolved):
                 return self.call_values(resolved, site, None, func)
             if resolved is not None and len(resolved) == 1 and next(iter(resolved)).kind is Kind.IMPORT:

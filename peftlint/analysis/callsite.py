@@ -159,8 +159,9 @@ class CallSite:
     def code(self, node: cst.CSTNode) -> str:
         return self.unit.code(node) if self.unit is not None else ""
 
-    def with_arguments(self, args: tuple[Values, ...], kwargs: dict[str, Values]) -> CallSite:
-        return replace(self, args=args, kwargs=kwargs)
+    def with_arguments(self, args: tuple[Values, ...], kwargs: dict[str, Values], spread: bool = False) -> CallSite:
+        """The same call with other arguments (``spread``: and any others, ``cls(**saved)``)."""
+        return replace(self, args=args, kwargs=kwargs, spread=self.spread or spread)
 
     def for_trainer(self) -> CallSite:
         """A trl trainer given ``peft_config=`` calls get_peft_model(model, peft_config) itself."""

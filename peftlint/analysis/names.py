@@ -124,6 +124,16 @@ def is_model_class(qualname: str | None) -> bool:
     return False
 
 
+# PyTorch Lightning's module class under each name it is imported by: an nn.Module
+LIGHTNING_MODULES = frozenset(
+    {"pytorch_lightning.LightningModule", "lightning.LightningModule", "lightning.pytorch.LightningModule"}
+)
+
+
 def is_module_base_class(qualname: str | None) -> bool:
     """A base class that makes a user-defined class an nn.Module."""
-    return qualname in {"torch.nn.Module", "transformers.PreTrainedModel"} or is_model_class(qualname)
+    return (
+        qualname in {"torch.nn.Module", "transformers.PreTrainedModel"}
+        or qualname in LIGHTNING_MODULES
+        or is_model_class(qualname)
+    )

@@ -150,6 +150,9 @@ class Objects:
                 if method.is_classmethod():
                     return frozenset({self.bound(method, frozenset({value}))})
                 return self.function_value(method)
+            if any(name in registry.CONSTRUCTORS.get(base, ()) for base in info.all_library_bases()):
+                saved = Value(Kind.CLASS, site=("saved", id(info)), facts=(("class", info), ("saved", True)))
+                return frozenset({saved})
             return info.class_attribute(name) or UNKNOWN
         if info is not None:
             method = info.lookup(name)

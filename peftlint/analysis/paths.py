@@ -44,18 +44,36 @@ def module_file(path: str) -> Shape:
     """``__file__`` of the module at ``path``: its folder (by its absolute path, so two modules
     of one folder name one place), then its name."""
     folder, name = os.path.split(os.path.abspath(path))
-    return (("here", folder), ("lit", "/" + name))
+    return (("here", f"{folder}\n0\n{name}"), ("lit", "/" + name))
 
 
 def parent(shape: Shape) -> Shape | None:
     """``os.path.dirname(p)``, ``Path(p).parent``: the path without its last segment, where that
-    segment is literal text after a ``/``; None otherwise."""
+    segment is literal text after a ``/``, or the folder above ``__file__``'s folder
+    (``Path(__file__).parent.parent``); None otherwise."""
+    if len(shape) == 1 and shape[0][0] == "here":
+        folder, levels, module = _here(shape[0][1])
+        above = os.path.dirname(folder)
+        return None if above == folder else (("here", f"{above}\n{levels + 1}\n{module}"),)
     if not shape or shape[-1][0] != "lit" or "/" not in shape[-1][1]:
         return None
     head = shape[-1][1].rsplit("/", 1)[0]
     if not head and len(shape) == 1:
         head = "/"  # the root
     return concat(shape[:-1], literal(head))
+
+
+def here_folder(text: str) -> str:
+    """A ``("here", ...)`` part's absolute folder: what names the place."""
+    return _here(text)[0]
+
+
+def _here(text: str) -> tuple[str, int, str]:
+    """A ``("here", ...)`` part: the absolute folder, how many levels above the module's own folder
+    it is, and the module's file name (these two say it in a message: ``{config.py's folder}/..``)."""
+    folder, _, rest = text.partition("\n")
+    levels, _, module = rest.partition("\n")
+    return folder, int(levels or 0), module or "__file__"
 
 
 def each(loop: str) -> Shape:
@@ -78,6 +96,8 @@ def identity(shape: Shape) -> Shape:
                 return ("last", last)
             shift = _offset(element)[1]  # ``{i + 1}`` over a list is not ``{i}`` over it
             return (kind, iterable if not shift else f"{iterable}\n{shift}")
+        if kind == "here":  # one folder, whichever module's ``__file__`` it is found from
+            return (kind, here_folder(text))
         if kind == "local" and literal:
             kind, text = "var", text.split("\n", 1)[1]
         if kind == "var":
@@ -204,7 +224,8 @@ def render(shape: Shape) -> str:
         elif kind == "local":
             out.append("{" + text.split("\n", 1)[1] + "}")
         elif kind == "here":
-            out.append(HERE)
+            _, levels, module = _here(text)
+            out.append(f"{{{module}'s folder}}" + "/.." * levels)
         else:
             out.append("{" + _HERE_IN_TEXT.sub(HERE, text) + "}")
     return "".join(out)
@@ -233,7 +254,9 @@ def names_adapter_file(shape: Shape) -> bool:
 
 
 def is_absolute(shape: Shape) -> bool:
-    return bool(shape) and shape[0][0] == "lit" and shape[0][1].startswith(("/", "~"))
+    """A path that names one file whatever the working directory: a literal ``/...`` or ``~...``,
+    or one found from a module's ``__file__`` (its folder is known absolutely)."""
+    return bool(shape) and (shape[0][0] == "here" or (shape[0][0] == "lit" and shape[0][1].startswith(("/", "~"))))
 
 
 _PERCENT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdrifgeExXo%]")

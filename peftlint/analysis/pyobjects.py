@@ -252,8 +252,14 @@ def _sources(shapes: list[paths.Shape]) -> tuple[str, ...]:
     found = []
     for shape in shapes:
         if any(kind in ("lit", "import", "here") for kind, _ in shape):
-            found.append("".join(text if kind == "lit" else f"{{{kind}:{text}}}" for kind, text in shape))
+            found.append("".join(_source_part(kind, text) for kind, text in shape))
     return tuple(found)
+
+
+def _source_part(kind: str, text: str) -> str:
+    if kind == "lit":
+        return text
+    return f"{{here:{paths.here_folder(text)}}}" if kind == "here" else f"{{{kind}:{text}}}"
 
 
 def _literal_text_of(values: Values) -> str | None:

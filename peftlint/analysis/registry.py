@@ -384,6 +384,10 @@ LIGHTNING_HOOKS: dict[str, tuple[str, ...]] = {
     "validate": ("setup", "validation_step", "on_validation_epoch_end"),
     "test": ("setup", "test_step", "on_test_epoch_end"),
 }
+# Library classmethods that build an instance of the class they are called on, ``cls(**saved)``:
+# ``LitModel.load_from_checkpoint(path)`` runs LitModel's ``__init__`` with the hyperparameters
+# the checkpoint saved (any of its parameters may have been given).
+CONSTRUCTORS: dict[str, tuple[str, ...]] = {base: ("load_from_checkpoint",) for base in names.LIGHTNING_MODULES}
 TRAINER_HOOKS: dict[str, tuple[str, ...]] = {"train": ("_load_from_checkpoint", "_save"), "save_model": ("_save",)}
 # The TrainerCallback events ``train()`` fires, in the order of a run (each once), on every callback
 # the trainer holds (``callbacks=[...]``, ``add_callback``): ``(args, state, control, model=..., **kwargs)``
