@@ -149,7 +149,10 @@ def new(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
         facts["params"] = tuple(sorted({str(s) for v in params for s in _parameter_owners(v)}))
         facts["optimizer_class"] = site.callee
         note = api.note
-    return frozenset({interpreter.new_value(kind, site.node, note, **facts)})
+    made = interpreter.new_value(kind, site.node, note, **facts)
+    if kind is Kind.PIPELINE:  # its components are objects it holds: a wrap of ``pipe.unet`` stays with it
+        made = made.with_attrs({name: frozenset({_component(made, name)}) for name in registry.PIPELINE_COMPONENTS})
+    return frozenset({made})
 
 
 def config(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
@@ -493,13 +496,7 @@ def attribute(interpreter: Interpreter, value: Value, name: str) -> Values:
     if kind is Kind.INJECTED_BASE and name == "model" and value.origin:
         return frozenset({value})
     if kind is Kind.PIPELINE and name in registry.PIPELINE_COMPONENTS:
-        component = Value(
-            Kind.BASE_MODEL,
-            site=(value.site, name),
-            guards=value.guards,
-            facts=make_facts(model_class=f"pipeline.{name}"),
-        )
-        return frozenset({component})
+        return frozenset({_component(value, name)})
     if name == "_orig_mod" and kind in MODEL_KINDS:
         return frozenset({value})
     if kind is Kind.OUTPUT:
@@ -507,6 +504,12 @@ def attribute(interpreter: Interpreter, value: Value, name: str) -> Values:
     if kind is Kind.STRING and name == "parent":
         return pathcalls.parent_of(interpreter, frozenset({value}), None)  # ``Path(__file__).parent``
     return UNKNOWN
+
+
+def _component(pipeline: Value, name: str) -> Value:
+    """``pipe.unet``: a model of the pipeline's, the same one on every read."""
+    facts = make_facts(model_class=f"pipeline.{name}")
+    return Value(Kind.BASE_MODEL, site=(pipeline.site, name), guards=pipeline.guards, facts=facts)
 
 
 def _chain_key(site: CallSite) -> tuple[int, ...]:
