@@ -48,36 +48,64 @@ def admitted_by_imports(
     candidates = re.compile(rb"import[^\n]*\b(?:" + b"|".join(re.escape(w) for w in sorted(words)) + rb")\b")
     mentions = re.compile(rb"\b(?:" + b"|".join(re.escape(w) for w in sorted(words)) + rb")\b")
     admitted: dict[str, frozenset[str]] = {}
-    for path, data in contents.items():
-        header = data[: _first_definition(data)]  # imports inside defs are not looked for
-        if not candidates.search(header):
-            continue
-        names: set[str] = set()
-        for match in _IMPORT.finditer(header):
-            if not mentions.search(match.group()):
-                continue  # an import of no wanted module
-            dots, module, imported, plain = (g.decode("utf-8", "replace") if g else "" for g in match.groups())
-            if plain:
-                target = find_module(plain, path, run_modules)
-                if target in wanted:
-                    names |= _entries(helpers.any_reaches(target), plain.split(".")[0])
-                continue
-            items = [item.partition(" as ") for item in (n.strip() for n in imported.split(",")) if item]
-            target = find_module(dots + module, path, run_modules)
-            for name, _, alias in items:
-                local = (alias or name).strip()
-                if target is None or target.endswith("__init__.py"):  # ``from package import module``
-                    dotted = f"{dots}{module}.{name.strip()}" if module else f"{dots}{name.strip()}"
-                    submodule = find_module(dotted, path, run_modules)
-                    codes = helpers.any_reaches(submodule) if submodule in wanted else ()  # type: ignore[arg-type]
-                    if codes:
-                        names |= _entries(codes, local)
-                        continue
-                if target in wanted:
-                    names |= _entries(helpers.reaches(target, name.strip()), local)  # type: ignore[arg-type]
-        if names:
-            admitted[path] = frozenset(names)
+    # a package's ``__init__`` that re-exports a helper (``from .checkpoint import save_checkpoint``)
+    # is admitted for it: files importing the helper from the package are, in the next round
+    headers = [(path, data[: _first_definition(data)]) for path, data in contents.items()]
+    headers = [(path, header) for path, header in headers if candidates.search(header)]
+    for _ in range(_MAX_REEXPORTS):
+        exported = {os.path.abspath(path): admitted_codes(names) for path, names in admitted.items()}
+        found = {}
+        for path, header in headers:
+            names = _admitted_names(path, header, helpers, wanted, exported, run_modules, mentions)
+            if names:
+                found[path] = frozenset(names)
+        if found == admitted:
+            break
+        admitted = found
     return admitted
+
+
+# How many packages deep a helper's re-exports are followed (``pkg/__init__`` of ``pkg/io/__init__``).
+_MAX_REEXPORTS = 3
+
+
+def _admitted_names(
+    path: str,
+    header: bytes,
+    helpers: _Rules,
+    wanted: Mapping[str, bytes],
+    exported: Mapping[str, Mapping[str, frozenset[str]]],
+    run_modules: Mapping[str, list[str]],
+    mentions: re.Pattern[bytes],
+) -> set[str]:
+    """The ``"CODE:name"`` entries of one file (see admitted_by_imports), from its imports before
+    its first def (imports inside defs are not looked for)."""
+    names: set[str] = set()
+    for match in _IMPORT.finditer(header):
+        if not mentions.search(match.group()):
+            continue  # an import of no wanted module
+        dots, module, imported, plain = (g.decode("utf-8", "replace") if g else "" for g in match.groups())
+        if plain:
+            target = find_module(plain, path, run_modules)
+            if target in wanted:
+                names |= _entries(helpers.any_reaches(target), plain.split(".")[0])
+            continue
+        items = [item.partition(" as ") for item in (n.strip() for n in imported.split(",")) if item]
+        target = find_module(dots + module, path, run_modules)
+        for name, _, alias in items:
+            local, name = (alias or name).strip(), name.strip()
+            if target is None or target.endswith("__init__.py"):  # ``from package import module``
+                dotted = f"{dots}{module}.{name}" if module else f"{dots}{name}"
+                submodule = find_module(dotted, path, run_modules)
+                codes = helpers.any_reaches(submodule) if submodule in wanted else ()  # type: ignore[arg-type]
+                if codes:
+                    names |= _entries(codes, local)
+                    continue
+            if target in wanted:
+                names |= _entries(helpers.reaches(target, name), local)  # type: ignore[arg-type]
+            elif target is not None:
+                names |= _entries((c for c, n in exported.get(target, {}).items() if name in n), local)
+    return names
 
 
 def admitted_codes(admitted: frozenset[str]) -> dict[str, frozenset[str]]:

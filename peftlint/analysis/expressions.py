@@ -255,12 +255,38 @@ class Expressions:
         numbers = self.range_numbers(iterable)
         if numbers is not None:
             return frozenset().union(*(const(number) for number in numbers))
+        counted = self.enumerated(target, iterable)
+        if counted is not None:
+            return counted
         elements = self.iterate(iterated)
         if isinstance(target, cst.Name) and UNKNOWN_VALUE in elements:
             each = f"{target.value} in {' '.join(self.code(iterable).split())}"
             symbol = Value(Kind.SYMBOL, site=("symbol", id(iterable)), facts=(("text", each),))
             elements = (elements - UNKNOWN) | {symbol}
         return elements
+
+    def enumerated(self, target: cst.BaseExpression, node: cst.BaseExpression) -> Values | None:
+        """``for i, x in enumerate(xs)``: pairs of a count, ``start`` (0) on the first pass and one
+        unknown for the rest (``fold{i}.pt`` saved in it names ``fold0.pt`` too), and an element
+        of ``xs``. None for anything else (``enumerate`` rebound, an unknown ``start``)."""
+        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "enumerate"):
+            return None
+        args = node.args
+        if not 1 <= len(args) <= 2 or any(a.star for a in args) or args[0].keyword is not None:
+            return None
+        if not any(v.fact("qualname") == "builtins.enumerate" for v in self.name("enumerate")):
+            return None
+        start = conditions.literal(args[1].value) if len(args) == 2 else 0
+        if type(start) is not int:
+            return None
+        pair = target.elements if isinstance(target, cst.Tuple) and len(target.elements) == 2 else None
+        counter = pair[0].value if pair else None
+        text = f"{counter.value if isinstance(counter, cst.Name) else '_'} in {' '.join(self.code(node).split())}"
+        count = const(start) | {Value(Kind.SYMBOL, site=("symbol", id(node)), facts=(("text", text),))}
+        items = args[0].value  # evaluated again only where that has no effect (no call in it)
+        inner = UNKNOWN if _has_call(items) else self.quietly(lambda: self.expression(items))
+        element = self.loop_elements(pair[1].value, items, inner) if pair else self.iterate(inner)
+        return frozenset({self.new_value(Kind.TUPLE, node, None, items=(count, element))})
 
     def range_numbers(self, node: cst.BaseExpression) -> range | None:
         """The numbers of ``range(3)`` or ``range(1, EPOCHS + 1)`` with the bounds known and at
