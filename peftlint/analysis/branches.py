@@ -99,6 +99,9 @@ class Branches:
         """``state`` as a branch sees it when ``test`` has truth value ``polarity``; None if it cannot."""
         if state is None:
             return None
+        constant = conditions.literal(test)  # ``while True:`` is left only through a ``break``
+        if constant is not conditions.UNKNOWN_LITERAL:
+            return dict(state) if bool(constant) == polarity else None
         branch = dict(state)
         for refinement in conditions.refinements(test, polarity, self.resolve_classes):
             values = branch.get(refinement.key)
