@@ -49,6 +49,20 @@ def test_lint_source_reports_position_related_and_verifier_facts() -> None:
     }
 
 
+def test_verifier_facts_name_a_literal_adapter_without_its_quotes() -> None:
+    """The verifier loads the adapter under the name the code gives, not its source text."""
+    source = (
+        "from peft import LoraConfig, get_peft_model\n"
+        "from transformers import AutoModelForCausalLM\n"
+        "policy = get_peft_model(AutoModelForCausalLM.from_pretrained('gpt2'), LoraConfig(task_type='CAUSAL_LM'))\n"
+        "policy.load_adapter('out/dpo', adapter_name='dpo')\n"
+        "policy.generate(max_new_tokens=5)\n"
+    )
+    (finding,) = lint_source(source, "align.py").findings
+    assert finding.code == "PEFT011" and "adapter 'dpo' is loaded" in finding.message
+    assert finding.fact_map["adapter_name"] == "dpo"
+
+
 def test_select_and_ignore_by_prefix() -> None:
     assert lint_source(SEED_RESUME, settings=Settings(ignore=("PEFT001",))).findings == ()
     assert lint_source(SEED_RESUME, settings=Settings(select=("PEFT00",))).findings
