@@ -17,11 +17,32 @@ if TYPE_CHECKING:
     from peftlint.analysis.interpreter import Interpreter
 
 
+def _argument_pieces(interpreter: Interpreter, site: CallSite) -> list[list[paths.Shape]] | None:
+    """The path shapes of each positional argument; ``*parts`` of a known tuple (the call site has
+    its items) gives its items' shapes where each is a known string or number. None otherwise."""
+    positional = [a for a in site.node.args if not a.keyword]
+    stars = [a for a in positional if a.star]
+    if site.spread or len(stars) > 1 or (not stars and len(positional) != len(site.args)):
+        return None
+    expanded = len(site.args) - (len(positional) - len(stars))
+    pieces: list[list[paths.Shape]] = []
+    values = iter(site.args)
+    for arg in positional:
+        if not arg.star:
+            pieces.append(interpreter.shapes(next(values), arg.value))
+            continue
+        for _ in range(expanded):
+            item = next(values)
+            if not item or not all(v.kind is Kind.STRING or type(v.fact("value")) in (int, float) for v in item):
+                return None  # an unknown item has no text to name it by
+            pieces.append(interpreter.shapes(item, None))
+    return pieces
+
+
 def path(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    nodes = [a.value for a in site.node.args if not a.keyword and not a.star]
-    if site.spread or not site.args or len(nodes) != len(site.args):
+    pieces = _argument_pieces(interpreter, site) if site.args else None
+    if pieces is None:
         return UNKNOWN
-    pieces = [interpreter.shapes(values, node) for values, node in zip(site.args, nodes, strict=True)]
     sources = [interpreter.resolved_constants(values) for values in site.args]
     if site.callee in ("os.path.join", "pathlib.Path"):
         return interpreter.strings(site.node, interpreter.product(pieces, lambda *s: paths.join(s)), sources=sources)
@@ -31,12 +52,11 @@ def path(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
 
 
 def joinpath(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    nodes = [a.value for a in site.node.args if not a.keyword and not a.star]
-    if site.spread or len(nodes) != len(site.args):  # ``joinpath(*parts)``: which parts is not known
+    arguments = _argument_pieces(interpreter, site)
+    if arguments is None:  # ``joinpath(*parts)`` of parts not known
         return UNKNOWN
     receiver = site.node.func.value if isinstance(site.node.func, cst.Attribute) else None
-    pieces = [interpreter.shapes(site.receiver, receiver)]
-    pieces += [interpreter.shapes(values, node) for values, node in zip(site.args, nodes, strict=False)]
+    pieces = [interpreter.shapes(site.receiver, receiver), *arguments]
     sources = [interpreter.resolved_constants(values) for values in (site.receiver, *site.args)]
     return interpreter.strings(site.node, interpreter.product(pieces, lambda *s: paths.join(s)), sources=sources)
 
