@@ -13,6 +13,7 @@ import libcst as cst
 from peftlint.analysis import conditions, effects, names, pyobjects, registry
 from peftlint.analysis.callsite import CallSite
 from peftlint.analysis.frames import MAX_INLINE_DEPTH, ClassInfo, Frame, Function
+from peftlint.analysis.syntax import identifiers_in
 from peftlint.analysis.units import UnitParseError
 from peftlint.analysis.values import (
     INTERESTING_KINDS,
@@ -409,7 +410,7 @@ class Calls:
     def free_names(self, function: Function) -> tuple[tuple[str, Values | None], ...]:
         """The values of the enclosing scopes' names a function reads (its memo depends on them)."""
         if function.names_used is None:
-            function.names_used = _names_in(function.node)
+            function.names_used = identifiers_in(function.node)
         saved = self.frames
         self.frames = [*saved, Frame(state={}, parent=function.parent, module=function.parent.module)]
         try:
@@ -555,45 +556,6 @@ def _single_qualname(values: Values) -> str | None:
 def _callee_order(value: Value) -> tuple[str, str]:
     function = value.fact("function")
     return (value.kind.value, getattr(function, "name", "") or "")
-
-
-_SKIP_FIELDS = frozenset({"whitespace", "lpar", "rpar", "comma", "semicolon", "leading_lines", "header", "footer"})
-
-
-def _names_in(node: cst.CSTNode) -> frozenset[str]:
-    """Every identifier a function's body mentions (attribute names included: an over-estimate)."""
-    found: set[str] = set()
-    stack: list[Any] = [node]
-    while stack:
-        current = stack.pop()
-        kind = type(current)  # exact types: libcst's node classes are ABCs, slow to isinstance
-        if kind is cst.Name:
-            found.add(current.value)
-        elif kind is list or kind is tuple:
-            stack.extend(current)
-        else:
-            stack.extend([getattr(current, name) for name in _fields(kind)])
-    return frozenset(found)
-
-
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _fields(kind: type) -> tuple[str, ...]:
-    found = _FIELDS.get(kind)
-    if found is None:
-        import dataclasses
-
-        found = _FIELDS[kind] = (
-            tuple(
-                f.name
-                for f in dataclasses.fields(kind)  # type: ignore[arg-type]
-                if not f.name.startswith("whitespace") and f.name not in _SKIP_FIELDS
-            )
-            if issubclass(kind, cst.CSTNode)
-            else ()  # a string, a token, None, a sentinel: nothing under it
-        )
-    return found
 
 
 def _is_super(node: cst.BaseExpression) -> bool:

@@ -1,0 +1,45 @@
+"""Walks over libcst trees that every part of the analysis may need, written once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import libcst as cst
+
+_SKIP_FIELDS = frozenset({"whitespace", "lpar", "rpar", "comma", "semicolon", "leading_lines", "header", "footer"})
+
+
+def identifiers_in(node: cst.CSTNode) -> frozenset[str]:
+    """Every identifier a function's body mentions (attribute names included: an over-estimate)."""
+    found: set[str] = set()
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        kind = type(current)  # exact types: libcst's node classes are ABCs, slow to isinstance
+        if kind is cst.Name:
+            found.add(current.value)
+        elif kind is list or kind is tuple:
+            stack.extend(current)
+        else:
+            stack.extend([getattr(current, name) for name in _fields(kind)])
+    return frozenset(found)
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(kind: type) -> tuple[str, ...]:
+    found = _FIELDS.get(kind)
+    if found is None:
+        import dataclasses
+
+        found = _FIELDS[kind] = (
+            tuple(
+                f.name
+                for f in dataclasses.fields(kind)  # type: ignore[arg-type]
+                if not f.name.startswith("whitespace") and f.name not in _SKIP_FIELDS
+            )
+            if issubclass(kind, cst.CSTNode)
+            else ()  # a string, a token, None, a sentinel: nothing under it
+        )
+    return found
