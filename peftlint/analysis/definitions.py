@@ -13,7 +13,7 @@ import libcst as cst
 from peftlint.analysis import names
 from peftlint.analysis.frames import ClassInfo, Frame, Function, ModuleScope
 from peftlint.analysis.prescreen import DEF, Unit
-from peftlint.analysis.units import ParsedUnit, statements_of, unit_node
+from peftlint.analysis.units import ParsedUnit, UnitParseError, statements_of, unit_node
 from peftlint.analysis.values import UNKNOWN, Kind, State, Value, Values
 
 if TYPE_CHECKING:
@@ -117,10 +117,13 @@ class Definitions:
         unit = self.unit
         assert unit is not None
         function = self.lazy_function(node.name.value, lambda: (unit, node), owner=None)
-        function.decorators = self.decorator_names(node, evaluate=True)
+        applied: list[tuple[cst.Decorator, Values]] = []
+        function.decorators = self.decorator_names(node, evaluate=True, applied=applied)
         if self.frame.kind == "class" and _property_accessor(node):
             return  # ``@model.setter``: ``model`` stays the property, read through its getter
-        self.bind(node.name.value, self.function_value(function))
+        value = self.function_value(function)
+        self.run_decorators(applied, value)
+        self.bind(node.name.value, value)
         if self.frame.kind != "class" and not self.frame.module.imported and self.function_reaches(function):
             self.pending.append(function)
 
@@ -264,20 +267,69 @@ class Definitions:
         info.fields = [key for key in state if "." not in key and "[" not in key and key not in info.members]
         self.bind(info.name, frozenset({Value(Kind.CLASS, site=("class", id(info)), facts=(("class", info),))}))
 
+    def runs_decorators(self, unit: Unit) -> bool:
+        """A module-level def decorated by a def of the run (by name here, or imported from a
+        module of the run): its decorator may do something (fill a registry) when the def runs."""
+        state = self.frame.state or {}
+        return any(
+            v.kind is Kind.FUNCTION or (v.kind is Kind.IMPORT and v.fact("importer"))
+            for name in unit.decorators
+            for v in state.get(name, ())
+        )
+
+    def decorate(self, function: Function, value: Values) -> None:
+        """A module-level def, parsed to run its decorators (``run_decorators``)."""
+        try:
+            parsed, node = function.loaded()
+        except (UnitParseError, RecursionError):
+            return
+        applied: list[tuple[cst.Decorator, Values]] = []
+        saved, self.unit = self.unit, parsed
+        try:
+            function.decorators = self.decorator_names(node, evaluate=True, applied=applied)
+            self.run_decorators(applied, value)
+        finally:
+            self.unit = saved
+
+    def run_decorators(self, applied: list[tuple[cst.Decorator, Values]], function: Values) -> None:
+        """A decorator that is a def of the run (``@register("bert-lora")`` gives ``deco``) is
+        called with the def, innermost first, as the def statement does: what it does happens (a
+        registry is filled). The name keeps the def itself: calls of it stay precise."""
+        from peftlint.analysis.callsite import CallSite
+
+        for decorator, given in reversed(applied):
+            callables = frozenset(v for v in given if v.kind is Kind.FUNCTION and v.fact("function") is not None)
+            if not callables:
+                continue  # a library's decorator (``torch.no_grad()``, ``lru_cache``): nothing to run
+            site = CallSite(
+                node=decorator, unit=self.unit, statement=decorator, callee=None, method=None, api=None,  # type: ignore[arg-type]
+                receiver=UNKNOWN, args=(function,), kwargs={}, spread=False, discarded=True,
+                call_chain=self.frame.call_chain, interpreter=self,
+            )  # fmt: skip
+            self.quietly(lambda s=site, c=callables, d=decorator: self.call_values(c, s, None, d.decorator))  # type: ignore[misc, attr-defined]
+
     def lazy_function(self, name: str, load: Callable[[], Any], owner: ClassInfo | None) -> Function:
         return Function(name=name, load=load, parent=self.frame, owner=owner)
 
-    def decorator_names(self, node: cst.FunctionDef | cst.ClassDef, evaluate: bool = False) -> tuple[str, ...]:
+    def decorator_names(
+        self,
+        node: cst.FunctionDef | cst.ClassDef,
+        evaluate: bool = False,
+        applied: list[tuple[cst.Decorator, Values]] | None = None,
+    ) -> tuple[str, ...]:
         """The canonical names of a def's decorators; ``evaluate``: the def statement runs here, so
-        the decorator expressions are evaluated (and their calls heard) first."""
+        the decorator expressions are evaluated (and their calls heard) first, each with what it
+        gives put in ``applied``."""
         found = []
         for decorator in node.decorators:
             if evaluate:
                 saved, self.statement_node = self.statement_node, decorator
                 try:
-                    self.expression(decorator.decorator)
+                    given = self.expression(decorator.decorator)
                 finally:
                     self.statement_node = saved
+                if applied is not None:
+                    applied.append((decorator, given))
             expression = decorator.decorator
             if isinstance(expression, cst.Call):
                 expression = expression.func

@@ -220,6 +220,12 @@ class Expressions:
         values = contained(values)
         index = target.slice[0].slice if len(target.slice) == 1 else None
         constant = conditions.literal(index.value) if isinstance(index, cst.Index) else None
+        if constant is conditions.UNKNOWN_LITERAL and isinstance(index, cst.Index):
+            # ``REGISTRY[name] = fn`` with ``name`` known to hold one string or number: that key
+            keys = self.quietly(lambda: self.resolved_constants(self.expression(index.value)))
+            texts = {v.fact("value") if v.kind is Kind.CONST else v.fact("text") for v in keys}
+            if known(keys) and len(texts) == 1:
+                constant = next(iter(texts))
         if values == UNKNOWN and all(
             v.fact("open") and constant not in dict(v.fact("entries", ())) for v in containers
         ):

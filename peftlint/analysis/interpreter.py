@@ -166,7 +166,10 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
         elif unit.kind == DEF:
             function = self.lazy_function(unit.name or "", lambda: def_of(parse(unit)), owner=None)
             function.source_unit = unit
-            self.bind(function.name, self.function_value(function))
+            value = self.function_value(function)
+            if self.runs_decorators(unit):  # ``@register("bert-lora")``: the def statement calls it
+                self.decorate(function, value)
+            self.bind(function.name, value)
             if self.reaches(unit) and not self.frame.module.imported:
                 self.pending.append(function)
         elif unit.kind == CLASS and not unit.members:
@@ -230,7 +233,11 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
             ends.append(frame.state)
             returned |= NONE if not frame.yields else frozenset()
         returns = bool(frame.returns) or frame.state is not None or bool(frame.yields)
-        return returned, join_states(ends) or {}, returns
+        end = join_states(ends) or {}
+        # a closure made in the call reads its free names as the call left them (a cell's last
+        # value): ``register(name)`` returns ``deco``, which reads ``name`` when called later
+        frame.state = dict(end)
+        return returned, end, returns
 
     @property
     def frame(self) -> Frame:
