@@ -322,7 +322,7 @@ def _run_callbacks(interpreter: Interpreter, site: CallSite) -> None:
             continue
         given = trainer.attr("args")
         model = trainer.attr("model")
-        hook_site = site.with_arguments((given or UNKNOWN, UNKNOWN, UNKNOWN), {"model": model or UNKNOWN})
+        passed = {name: UNKNOWN for name in registry.CALLBACK_KEYWORDS} | {"model": model or UNKNOWN}
         for callbacks in sorted(trainer.attr("callbacks") or (), key=stable_key):
             for callback in sorted(interpreter.iterate(frozenset({callbacks})), key=stable_key):
                 info = callback.fact("class") if callback.kind in (Kind.INSTANCE, Kind.CLASS) else None
@@ -333,6 +333,8 @@ def _run_callbacks(interpreter: Interpreter, site: CallSite) -> None:
                 for hook in registry.CALLBACK_HOOKS:
                     method = info.lookup(hook)
                     if method is not None:
+                        kwargs = passed | {name: UNKNOWN for name in registry.CALLBACK_EVENT_KEYWORDS.get(hook, ())}
+                        hook_site = site.with_arguments((given or UNKNOWN, UNKNOWN, UNKNOWN), kwargs)
                         interpreter.inline(method, replace(hook_site, method=hook), frozenset({callback}), None)
 
 

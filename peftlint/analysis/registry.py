@@ -398,6 +398,14 @@ CALLBACK_HOOKS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+# What transformers' CallbackHandler passes every event besides ``model`` (objects the analysis
+# does not follow), and what some events add: ``on_evaluate(..., metrics=...)``.
+CALLBACK_KEYWORDS: tuple[str, ...] = (
+    "processing_class", "optimizer", "lr_scheduler", "train_dataloader", "eval_dataloader",
+)  # fmt: skip
+CALLBACK_EVENT_KEYWORDS: dict[str, tuple[str, ...]] = {"on_evaluate": ("metrics",), "on_log": ("logs",)}
+
+
 def hooks_run_by(method: str) -> tuple[str, ...]:
     """The methods of the analysed code a trainer's ``method`` can run: its subclass's overrides
     (TRAINER_HOOKS) and, for ``train``, its callbacks' events."""
