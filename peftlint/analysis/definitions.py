@@ -268,14 +268,15 @@ class Definitions:
         self.bind(info.name, frozenset({Value(Kind.CLASS, site=("class", id(info)), facts=(("class", info),))}))
 
     def runs_decorators(self, unit: Unit) -> bool:
-        """A module-level def decorated by a def of the run (by name here, or imported from a
-        module of the run): its decorator may do something (fill a registry) when the def runs."""
+        """A module-level def decorated by a def of its own module: the decorator may do something
+        (fill a registry) when the def runs. (One imported from another module is not run: the
+        analysis does not run that module's imports for what they do either, and a library's
+        own decorators, ``@auto_docstring`` on every def of transformers, would cost a parse each.)"""
         state = self.frame.state or {}
-        return any(
-            v.kind is Kind.FUNCTION or (v.kind is Kind.IMPORT and v.fact("importer"))
-            for name in unit.decorators
-            for v in state.get(name, ())
-        )
+        if not any(v.kind is Kind.FUNCTION for name in unit.decorators for v in state.get(name, ())):
+            return False
+        # what it registers matters only if it makes something a rule follows (a model builder)
+        return self.reach is None or self.reach.unit_produces(unit)
 
     def decorate(self, function: Function, value: Values) -> None:
         """A module-level def, parsed to run its decorators (``run_decorators``)."""
