@@ -176,8 +176,12 @@ def open_file(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Va
     node = site.role_node(api, "path")
     if node is None:
         return UNKNOWN
-    sources = _sources(interpreter.shapes(site.role(api, "path"), node))
-    return frozenset({interpreter.new_value(Kind.FILE, site.node, None, sources=sources)}) if sources else UNKNOWN
+    shapes = interpreter.shapes(site.role(api, "path"), node)
+    sources = _sources(shapes)
+    if not sources:
+        return UNKNOWN
+    # ``torch.load(f)`` of it reads the file its path names
+    return frozenset({interpreter.new_value(Kind.FILE, site.node, None, sources=sources, shapes=tuple(shapes))})
 
 
 def config_file(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:

@@ -81,6 +81,8 @@ class Strings:
                 found.append(paths.literal(str(value.fact("value"))))  # ``{EPOCHS - 1}`` with EPOCHS = 3: "2"
             elif value.kind is Kind.DICT and value.fact("sources"):
                 found += [paths.config(source) for source in value.fact("sources")]
+            elif value.kind is Kind.FILE and value.fact("shapes"):
+                found += list(value.fact("shapes"))  # ``torch.load(f)`` of ``f = open(path, "rb")``
             elif value.kind is Kind.SYMBOL:
                 found.append(paths.each(value.fact("text")))  # named by the loop it comes from
             elif value.kind is Kind.IMPORT and not value.fact("qualname").startswith("builtins."):
