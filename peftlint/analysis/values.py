@@ -119,14 +119,23 @@ def stable_key(value: Value) -> tuple[object, ...]:
     places), its kind, then its site's text. A site alone holds ``id()`` numbers, whose order
     follows the memory layout, which the hash seed shifts: rules that pick "the first" of several
     values (for a message or a note) pick by this."""
-    places: list[tuple[str, int, int, str]] = []
-    for origin in value.origin:
-        if origin.unit is None:
-            places.append(("", 0, 0, origin.note))
-            continue
-        start = origin.unit.start(origin.node)
-        places.append((origin.unit.path, start.line, start.column, origin.note))
-    return (tuple(places), value.kind.value, _without_ids(str(value.site)))
+    places = tuple(_place(origin) for origin in value.origin)
+    # two values made at one place may differ by where a fact of theirs comes from (an optimizer
+    # made stale by one wrap or by another) or by their branch conditions: those decide too
+    made = tuple(
+        (key, _place(item))
+        for key, fact in value.facts
+        for item in (fact if isinstance(fact, tuple) else (fact,))
+        if isinstance(item, Origin)
+    )
+    return (places, value.kind.value, _without_ids(str(value.site)), made, tuple(sorted(value.guards)))
+
+
+def _place(origin: Origin) -> tuple[str, int, int, str]:
+    if origin.unit is None:
+        return ("", 0, 0, origin.note)
+    start = origin.unit.start(origin.node)
+    return (origin.unit.path, start.line, start.column, origin.note)
 
 
 def _without_ids(text: str) -> str:
