@@ -69,7 +69,7 @@ class Origin:
     unit: Any
     node: Any
     note: str
-    # the statement around the node (its ``# noqa`` comments count for a finding reported here)
+    # the statement around the node (its suppression comments count for a finding reported here)
     statement: Any = field(default=None, compare=False)
 
 
