@@ -294,10 +294,15 @@ class Calls:
             frame.module.star_imports.clear()
 
     # ----------------------------------------------------------------- inlining
-    def inline(self, function: Function, site: CallSite, this: Values | None, receiver_key: str | None) -> Values:
+    def inline(
+        self, function: Function, site: CallSite, this: Values | None, receiver_key: str | None, follow: bool = False
+    ) -> Values:
+        """``follow``: walked even if it makes nothing itself (an event a trainer fires: what it
+        sets on its callback, a path, a later event reads)."""
         if len(self.inlining) >= self.depth_limit or function in self.inlining:
             return UNKNOWN
-        if function.source_unit is not None and (self.inline_budget <= 0 or not self.function_produces(function)):  # type: ignore[attr-defined]
+        produces = follow or self.function_produces(function)  # type: ignore[attr-defined]
+        if function.source_unit is not None and (self.inline_budget <= 0 or not produces):
             # a def that can reach no call making what a rule looks for, or a file so big that
             # its calls are no longer followed (the budget keeps a 26,000-line module to seconds)
             return self.summarise(function, site, this, receiver_key)

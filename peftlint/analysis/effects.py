@@ -330,12 +330,20 @@ def _run_callbacks(interpreter: Interpreter, site: CallSite) -> None:
                     continue
                 if callback.kind is Kind.CLASS:  # ``callbacks=[SaveCallback]``: the trainer makes one
                     callback = interpreter.instance_value(info, site=("callback", callback.site), attrs={})
+                # one callback object through the run: what an event sets on it, a later one reads
+                key = f"{_CALLBACK_KEY}{len(interpreter.inlining)}"
                 for hook in registry.CALLBACK_HOOKS:
                     method = info.lookup(hook)
                     if method is not None:
                         kwargs = passed | {name: UNKNOWN for name in registry.CALLBACK_EVENT_KEYWORDS.get(hook, ())}
                         hook_site = site.with_arguments((given or UNKNOWN, UNKNOWN, UNKNOWN), kwargs)
-                        interpreter.inline(method, replace(hook_site, method=hook), frozenset({callback}), None)
+                        interpreter.inline(method, replace(hook_site, method=hook), frozenset({callback}), key, True)
+                state = interpreter.frame.state
+                for name in [name for name in state or () if name.startswith(key + ".")]:
+                    del state[name]  # type: ignore[union-attr]
+
+
+_CALLBACK_KEY = "<callback>"
 
 
 def add_callback(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
