@@ -117,12 +117,11 @@ class Definitions:
         unit = self.unit
         assert unit is not None
         function = self.lazy_function(node.name.value, lambda: (unit, node), owner=None)
-        applied: list[tuple[cst.Decorator, Values]] = []
-        function.decorators = self.decorator_names(node, evaluate=True, applied=applied)
-        if self.frame.kind == "class" and _property_accessor(node):
-            return  # ``@model.setter``: ``model`` stays the property, read through its getter
         value = self.function_value(function)
-        self.run_decorators(applied, value)
+        if self.frame.kind == "class" and _property_accessor(node):
+            function.decorators = self.decorator_names(node, evaluate=True)
+            return  # ``@model.setter``: ``model`` stays the property, read through its getter
+        self.run_decorators(function, node, value)
         self.bind(node.name.value, value)
         if self.frame.kind != "class" and not self.frame.module.imported and self.function_reaches(function):
             self.pending.append(function)
@@ -284,27 +283,28 @@ class Definitions:
             parsed, node = function.loaded()
         except (UnitParseError, RecursionError):
             return
-        applied: list[tuple[cst.Decorator, Values]] = []
         saved, self.unit = self.unit, parsed
         try:
-            function.decorators = self.decorator_names(node, evaluate=True, applied=applied)
-            self.run_decorators(applied, value)
+            self.run_decorators(function, node, value)
         finally:
             self.unit = saved
 
-    def run_decorators(self, applied: list[tuple[cst.Decorator, Values]], function: Values) -> None:
-        """A decorator that is a def of the run (``@register("bert-lora")`` gives ``deco``) is
-        called with the def, innermost first, as the def statement does: what it does happens (a
-        registry is filled). The name keeps the def itself: calls of it stay precise."""
+    def run_decorators(self, function: Function, node: cst.FunctionDef, value: Values) -> None:
+        """The def statement: its decorator expressions are evaluated (and their calls heard), then
+        each that is a def of the run (``@register("bert-lora")`` gives ``deco``) is called with
+        the def, innermost first: what it does happens (a registry is filled). The name keeps the
+        def itself: calls of it stay precise."""
         from peftlint.analysis.callsite import CallSite
 
+        applied: list[tuple[cst.Decorator, Values]] = []
+        function.decorators = self.decorator_names(node, evaluate=True, applied=applied)
         for decorator, given in reversed(applied):
             callables = frozenset(v for v in given if v.kind is Kind.FUNCTION and v.fact("function") is not None)
             if not callables:
                 continue  # a library's decorator (``torch.no_grad()``, ``lru_cache``): nothing to run
             site = CallSite(
                 node=decorator, unit=self.unit, statement=decorator, callee=None, method=None, api=None,  # type: ignore[arg-type]
-                receiver=UNKNOWN, args=(function,), kwargs={}, spread=False, discarded=True,
+                receiver=UNKNOWN, args=(value,), kwargs={}, spread=False, discarded=True,
                 call_chain=self.frame.call_chain, interpreter=self,
             )  # fmt: skip
             self.quietly(lambda s=site, c=callables, d=decorator: self.call_values(c, s, None, d.decorator))  # type: ignore[misc, attr-defined]

@@ -222,10 +222,9 @@ class Expressions:
         constant = conditions.literal(index.value) if isinstance(index, cst.Index) else None
         if constant is conditions.UNKNOWN_LITERAL and isinstance(index, cst.Index):
             # ``REGISTRY[name] = fn`` with ``name`` known to hold one string or number: that key
-            keys = self.quietly(lambda: self.resolved_constants(self.expression(index.value)))
-            texts = {v.fact("value") if v.kind is Kind.CONST else v.fact("text") for v in keys}
-            if known(keys) and len(texts) == 1:
-                constant = next(iter(texts))
+            keys = _keys(self.quietly(lambda: self.resolved_constants(self.expression(index.value))))
+            if keys is not None and len(set(keys)) == 1:
+                constant = keys[0]
         if values == UNKNOWN and all(
             v.fact("open") and constant not in dict(v.fact("entries", ())) for v in containers
         ):
@@ -349,11 +348,11 @@ class Expressions:
             else:
                 self.children(element.slice)
                 index_values = UNKNOWN
-        constants = [v.fact("value") if v.kind is Kind.CONST else v.fact("text") for v in index_values]
-        exact = known(index_values) and len(node.slice) == 1 and all(c is not None for c in constants)
+        keys = _keys(index_values) if len(node.slice) == 1 else None
+        exact = keys is not None
         items: set[Value] = set()
         for value in containers:
-            items |= self.item_of(value, constants if exact else None)
+            items |= self.item_of(value, keys)
         return or_unknown(items) if exact else _some_slot(frozenset(items))
 
     def item_of(self, value: Value, keys: list[object] | None) -> Values:
@@ -573,6 +572,12 @@ def _expression_children(node: cst.CSTNode) -> list[cst.BaseExpression]:
         elif isinstance(child, cst.CSTNode):
             stack.extend(child.children)
     return found[::-1]
+
+
+def _keys(values: Values) -> list[object] | None:
+    """The keys an index can be, each a known constant or string; None if one is not known."""
+    keys = [v.fact("value") if v.kind is Kind.CONST else v.fact("text") for v in values]
+    return keys if known(values) and all(k is not None for k in keys) else None
 
 
 def _has_call(node: cst.CSTNode) -> bool:

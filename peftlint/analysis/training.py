@@ -219,9 +219,9 @@ def load_adapter(interpreter: Interpreter, api: registry.Api, site: CallSite) ->
     loaded = Origin(site.unit, site.node, f"adapter {name} was loaded here", site.statement)
     sites = {v.site for v in site.receiver if v.kind is Kind.PEFT_MODEL}
 
-    def pending(value: Value) -> Value:
+    def pending(value: Value) -> Value:  # (the name as code, where it was loaded, the name itself if literal)
         inactive = tuple(a for a in value.fact("inactive_adapters", ()) if a[0] != name)
-        return value.updated(inactive_adapters=(*inactive, (name, loaded)))
+        return value.updated(inactive_adapters=(*inactive, (name, loaded, literal)))
 
     interpreter.transform_everywhere(sites, pending)
     return UNKNOWN

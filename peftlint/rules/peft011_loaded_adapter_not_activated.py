@@ -70,7 +70,7 @@ class LoadedAdapterNotActivated(Rule):
         if site.unit is None or site.adapters_disabled:
             return  # inside ``with pm.disable_adapter():`` no adapter runs, on purpose
         for model in _used_models(site):
-            for name, loaded in model.fact("inactive_adapters", ()):
+            for name, loaded, literal in model.fact("inactive_adapters", ()):
                 self.context.report(
                     self,
                     site,
@@ -78,7 +78,7 @@ class LoadedAdapterNotActivated(Rule):
                     f"{_USES[site.fact or '']} later runs the previously active adapter; call "
                     f"`set_adapter({name})` after loading it",
                     related=self.context.at_call(site, f"the model is used here ({_USES[site.fact or '']})"),
-                    facts={**model_facts(model), "adapter_name": _unquoted(name)},
+                    facts={**model_facts(model), "adapter_name": name if literal is None else literal},
                     at=loaded,
                 )
 
@@ -90,11 +90,3 @@ def _used_models(site: CallSite) -> list[Value]:
         trainers = [t for t in site.receiver if t.fact("trainer_class") in ("Trainer", "Seq2SeqTrainer", "SFTTrainer")]
         values = frozenset(m for trainer in trainers for m in trainer.attr("model") or ())
     return sorted((v for v in values if v.kind is Kind.PEFT_MODEL and v.fact("inactive_adapters")), key=stable_key)
-
-
-def _unquoted(name: str) -> str:
-    """The adapter's name as the code's literal gives it (``"dpo"`` -> ``dpo``), for the verifier
-    to load it under; any other expression as written."""
-    if len(name) >= 2 and name[0] == name[-1] and name[0] in "'\"" and name[0] not in name[1:-1]:
-        return name[1:-1]
-    return name
