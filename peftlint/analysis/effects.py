@@ -163,6 +163,10 @@ def config(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Value
             unknown.append("*")
         if arg.keyword is not None:
             value = conditions.literal(arg.value)
+            if isinstance(arg.value, (cst.List, cst.Tuple)):  # target_modules=["q_proj", "v_proj"]
+                items = [conditions.literal(e.value) for e in arg.value.elements if isinstance(e, cst.Element)]
+                if len(items) == len(arg.value.elements) and all(isinstance(item, str) for item in items):
+                    value = tuple(items)
             if value is conditions.UNKNOWN_LITERAL and isinstance(arg.value, cst.Attribute):
                 owner = arg.value.value
                 if isinstance(owner, (cst.Name, cst.Attribute)) and _leaf(interpreter.dotted(owner)) == "TaskType":

@@ -292,6 +292,12 @@ def _scan(root: ast.AST, unit: Unit, result: Screen) -> None:
                 calls.add(func.id)
             if _last_name(func) == "save" and not result.saves_whole:
                 result.saves_whole = _may_save_whole(node)  # type: ignore[arg-type]
+        elif kind is ast.Attribute:
+            # ``load = PeftModel.from_pretrained`` or ``restore = model.load_state_dict``: a
+            # method taken to be called under another name counts as called (its func is seen
+            # here too, once more, when it is called directly)
+            methods.add((_last_name(node.value), node.attr))  # type: ignore[attr-defined]
+            calls.add(node.attr)  # type: ignore[attr-defined]
         elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
             calls.update(_peft_annotations(node))  # type: ignore[arg-type]
         elif kind is ast.ImportFrom:

@@ -88,16 +88,44 @@ class AdapterLoadedOntoPeftModel(Rule):
         model_node = site.role_node(api, "model")
         shown = site.code(model_node) if model_node is not None else "model"
         owner = (site.callee or "PeftModel.from_pretrained").rsplit(".", 2)[-2]
+        effect = (
+            f"the adapter is nested one level too deep, and peft saved {saved} with it, so this load raises "
+            "`KeyError` (peft 0.21)"
+            if (saved := _saved_beside(wrapped))
+            else "the adapter is nested one level too deep and silently unused (outputs equal the base model's)"
+        )
         context.report(
             self,
             site,
             f"`{owner}.from_pretrained` loads the adapter onto `{_short(shown)}`, which already has PEFT layers: "
-            "the adapter is nested one level too deep and silently unused (outputs equal the base model's); "
-            "load it onto a fresh base model, or use `load_adapter()` + `set_adapter()`",
+            f"{effect}; load it onto a fresh base model, or use `load_adapter()` + `set_adapter()`",
             related=related,
             facts=_verifier_facts(wrapped[0], site),
             fix=_unwrap_nested(site, model_node, wrapped),
         )
+
+
+# peft wraps these tasks' heads as ``modules_to_save`` (PeftModelForSequenceClassification and
+# friends add them), and saves them with the adapter
+_TASKS_WITH_HEADS = {"SEQ_CLS": "a classification head", "TOKEN_CLS": "a classification head", "QUESTION_ANS": "a QA head"}
+
+
+def _saved_beside(wrapped: list[Value]) -> str | None:
+    """What the wrapper's config saves with the adapter besides its LoRA weights (a task's head,
+    ``modules_to_save``), when every wrapper that reaches the call does: the nested load of such an
+    adapter fails (measured with peft 0.21.2: ``KeyError: 'base_model.model.base_model.model.score.weight'``)
+    instead of silently leaving the adapter unused."""
+    kinds: set[str] = set()
+    for value in wrapped:
+        config = dict(value.fact("peft_config") or ())
+        task = str(config.get("task_type", "")).rpartition(".")[2]
+        if config.get("modules_to_save"):
+            kinds.add("its `modules_to_save`")
+        elif task in _TASKS_WITH_HEADS:
+            kinds.add(_TASKS_WITH_HEADS[task])
+        else:
+            return None
+    return " and ".join(sorted(kinds))
 
 
 def _unwrap_nested(site: CallSite, model_node: Any, wrapped: list[Value]) -> Fix | None:

@@ -21,6 +21,10 @@ class RebuiltConfig:
     text: str  # how it was constructed (and why, where the verifier chose the targets), for the evidence
 
 
+# The feed-forward projections of the architectures the verifier builds (IA3 scales their inputs)
+FEEDFORWARD_LAYERS = frozenset({"up_proj", "down_proj", "gate_proj", "fc1", "fc2", "c_fc", "dense_h_to_4h", "dense_4h_to_h"})
+
+
 def build_peft_config(facts: dict[str, Any], base: BaseModel, **overrides: Any) -> RebuiltConfig:
     """The code's peft config (its literal keywords), adjusted only where the base is a substitute, or
     where the code gives no target_modules and peft has no default for the model's architecture (then
@@ -39,6 +43,10 @@ def build_peft_config(facts: dict[str, Any], base: BaseModel, **overrides: Any) 
         targets = fit_target_modules(base.module, kwargs.get("target_modules"))
         if targets is not None:
             kwargs["target_modules"] = targets
+            forward = kwargs.get("feedforward_modules")
+            if isinstance(forward, (list, tuple)):  # IA3's must be a subset of the targets
+                kept = [name for name in forward if name in targets]
+                kwargs["feedforward_modules"] = kept or [name for name in targets if name in FEEDFORWARD_LAYERS]
     config = make_config(config_class, kwargs)
     note = ""
     model_type = without_default_targets(config, base.module)

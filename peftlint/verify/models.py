@@ -545,7 +545,8 @@ def fit_target_modules(module: nn.Module, targets: Any) -> list[str] | None:
             return kept
     if targets is None and isinstance(module, transformers.PreTrainedModel):
         return None  # build_peft_config falls back to own_linear_targets if peft has no default for it
-    return own_linear_targets(module)
+    # not a transformers model's head: a task type puts it in modules_to_save, which LoRA must not target
+    return own_linear_targets(module, body_only=isinstance(module, transformers.PreTrainedModel))
 
 
 def own_linear_targets(module: nn.Module, body_only: bool = False) -> list[str]:

@@ -1,4 +1,6 @@
-"""PEFT001: an adapter loaded onto a model that already carries PEFT layers is silently unused.
+"""PEFT001: an adapter loaded onto a model that already carries PEFT layers is silently unused
+(or, where peft saved modules beside the adapter, a task's head or ``modules_to_save``, the load
+raises ``KeyError``: the nested wrapper looks for them one level too deep).
 
 The scenario saves a trained adapter, then loads it the flagged way (onto ``get_peft_model(base)``,
 or onto an earlier ``PeftModel.from_pretrained`` result when the code rebinds in a loop) and the
@@ -62,6 +64,25 @@ def run(finding: Finding, base: BaseModel) -> Outcome:
         try:
             flagged = load_onto(holder, trained.path, base)
         except Exception as error:  # a peft that refuses the mistake no longer fails silently
+            saved_beside = sorted(getattr(holder, "modules_to_save", None) or ())
+            if isinstance(error, KeyError) and saved_beside:
+                # What the finding's message says for a config that saves modules beside the
+                # adapter (a task's head, ``modules_to_save``): the nested wrapper looks for them
+                # one level too deep.
+                correct = load_onto(base.fresh_copy(), trained.path, base)
+                return Outcome(
+                    "confirmed",
+                    f"the flagged load fails: peft {peft.__version__} raises KeyError: {first_line(error)} "
+                    f"(the adapter saved {', '.join(saved_beside)} beside its weights, and the nested "
+                    "wrapper looks for them one level too deep); loading onto a fresh base reproduces the "
+                    f"trained outputs (max |diff| {number(max_abs_diff(correct.output, trained.output))})",
+                    {
+                        "peft_config": config.text,
+                        "modules_to_save": saved_beside,
+                        "flagged_load": {"call": FLAGGED_CALLS[rebinds], "raises": f"KeyError: {first_line(error)}"},
+                        "correct_load": {"call": CORRECT_CALL, **comparison(correct.output, base.output, trained.output)},
+                    },
+                )
             return Outcome(
                 "not_reproduced",
                 f"peft {peft.__version__} raises on the flagged load instead of ignoring the adapter: "
