@@ -107,7 +107,11 @@ class AdapterLoadedOntoPeftModel(Rule):
 
 # peft wraps these tasks' heads as ``modules_to_save`` (PeftModelForSequenceClassification and
 # friends add them), and saves them with the adapter
-_TASKS_WITH_HEADS = {"SEQ_CLS": "a classification head", "TOKEN_CLS": "a classification head", "QUESTION_ANS": "a QA head"}
+_TASKS_WITH_HEADS = {
+    "SEQ_CLS": "a classification head",
+    "TOKEN_CLS": "a classification head",
+    "QUESTION_ANS": "a QA head",
+}
 
 
 def _saved_beside(wrapped: list[Value]) -> str | None:

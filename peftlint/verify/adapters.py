@@ -22,7 +22,9 @@ class RebuiltConfig:
 
 
 # The feed-forward projections of the architectures the verifier builds (IA3 scales their inputs)
-FEEDFORWARD_LAYERS = frozenset({"up_proj", "down_proj", "gate_proj", "fc1", "fc2", "c_fc", "dense_h_to_4h", "dense_4h_to_h"})
+FEEDFORWARD_LAYERS = frozenset(
+    {"up_proj", "down_proj", "gate_proj", "fc1", "fc2", "c_fc", "dense_h_to_4h", "dense_4h_to_h"}
+)
 
 
 def build_peft_config(facts: dict[str, Any], base: BaseModel, **overrides: Any) -> RebuiltConfig:

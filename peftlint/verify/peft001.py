@@ -80,7 +80,10 @@ def run(finding: Finding, base: BaseModel) -> Outcome:
                         "peft_config": config.text,
                         "modules_to_save": saved_beside,
                         "flagged_load": {"call": FLAGGED_CALLS[rebinds], "raises": f"KeyError: {first_line(error)}"},
-                        "correct_load": {"call": CORRECT_CALL, **comparison(correct.output, base.output, trained.output)},
+                        "correct_load": {
+                            "call": CORRECT_CALL,
+                            **comparison(correct.output, base.output, trained.output),
+                        },
                     },
                 )
             return Outcome(
