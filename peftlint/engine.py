@@ -91,7 +91,7 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
             if _wanted(data, rules, necessary):
                 contents[path] = data
             else:
-                headers[path] = header_of(data)
+                headers[path] = header_of(data, path)
         wanted = set(contents)
         admitted = admitted_by_imports({**headers, **contents}, rules, wanted)
         headers.clear()

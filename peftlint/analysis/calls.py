@@ -47,6 +47,7 @@ class Calls:
     inlining: list[Function]
     memo: dict[Any, Any]
     inline_budget: int
+    decorating: int
     depth_limit: int
     effect_logs: list[list[Any]]
     project: Project
@@ -195,8 +196,11 @@ class Calls:
             # may hand it back: ``PPOLoop(policy).train()``), or makes calls a rule needs; in a def
             # analysed alone (unknown arguments), only if it makes PEFT models itself.
             given = any(v.kind in MODEL_KINDS for values in (*site.args, *site.kwargs.values()) for v in values)
-            alone = self.depth_limit < MAX_INLINE_DEPTH and not given
-            resolved = self.resolve_import(callee, calling=not given, makers=alone)
+            # ``@register("lora")`` on a def: what the call returns is called with the def (it may fill
+            # a registry), so it is followed whatever its module makes
+            decorating = self.decorating > 0
+            alone = self.depth_limit < MAX_INLINE_DEPTH and not given and not decorating
+            resolved = self.resolve_import(callee, calling=not given and not decorating, makers=alone)
             if resolved is not None and known_callables(resolved):
                 return self.call_values(resolved, site, None, func)
             if resolved is not None and len(resolved) == 1 and next(iter(resolved)).kind is Kind.IMPORT:

@@ -267,15 +267,25 @@ class Definitions:
         self.bind(info.name, frozenset({Value(Kind.CLASS, site=("class", id(info)), facts=(("class", info),))}))
 
     def runs_decorators(self, unit: Unit) -> bool:
-        """A module-level def decorated by a def of its own module: the decorator may do something
-        (fill a registry) when the def runs. (One imported from another module is not run: the
-        analysis does not run that module's imports for what they do either, and a library's
-        own decorators, ``@auto_docstring`` on every def of transformers, would cost a parse each.)"""
-        state = self.frame.state or {}
-        if not any(v.kind is Kind.FUNCTION for name in unit.decorators for v in state.get(name, ())):
+        """A module-level def that makes something a rule follows (a model builder), decorated by
+        a def of the run, of its own module or imported from another (``from zoo.registry import
+        register``): the decorator may do something (fill a registry) when the def runs. A
+        library's decorators are not run (``@auto_docstring`` on every def of transformers)."""
+        reach = self.frame.module.reach if self.frame.module.imported else self.reach
+        if reach is not None and not reach.unit_produces(unit):
             return False
-        # what it registers matters only if it makes something a rule follows (a model builder)
-        return self.reach is None or self.reach.unit_produces(unit)
+        state = self.frame.state or {}
+        for name in unit.decorators:
+            values = state.get(name)
+            if values is None and self.frame.module.lazy and self.frame.kind == "module":
+                values = self.project.value_of(self.frame.module, name, self)  # type: ignore[attr-defined]
+            for value in values or ():
+                if value.kind is Kind.FUNCTION:
+                    return True
+                resolved = self.resolve_import(value) if value.kind is Kind.IMPORT else None  # type: ignore[attr-defined]
+                if resolved is not None and any(v.kind is Kind.FUNCTION for v in resolved):
+                    return True
+        return False
 
     def decorate(self, function: Function, value: Values) -> None:
         """A module-level def, parsed to run its decorators (``run_decorators``)."""
@@ -297,7 +307,11 @@ class Definitions:
         from peftlint.analysis.callsite import CallSite
 
         applied: list[tuple[cst.Decorator, Values]] = []
-        function.decorators = self.decorator_names(node, evaluate=True, applied=applied)
+        self.decorating += 1  # a decorator of another module of the run is followed into
+        try:
+            function.decorators = self.decorator_names(node, evaluate=True, applied=applied)
+        finally:
+            self.decorating -= 1
         for decorator, given in reversed(applied):
             callables = frozenset(v for v in given if v.kind is Kind.FUNCTION and v.fact("function") is not None)
             if not callables:

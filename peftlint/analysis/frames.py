@@ -45,6 +45,7 @@ class ModuleScope:
     # bindings: a def or class is parsed alone, an import is an import; only a name bound by
     # other code makes the module's statements run.
     lazy: bool = False
+    imported_for_effects: bool = False  # its decorated defs ran (``import zoo.builders``: interpreter.py)
 
     @property
     def key(self) -> str:

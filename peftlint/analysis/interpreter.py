@@ -74,6 +74,7 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
         self.statement_node: cst.CSTNode | None = None
         self.adapters_disabled = 0  # how many ``with pm.disable_adapter():`` blocks the walk is in
         self.quiet = 0  # > 0: rules hear nothing (an imported module's bindings, default values)
+        self.decorating = 0  # > 0: a def statement's decorators are evaluated (definitions.py)
         self.inlining: list[Function] = []
         self.memo: dict[Any, Any] = {}
         self.effect_logs: list[list[Any]] = []
@@ -359,6 +360,7 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
             else:
                 root = dotted.split(".", 1)[0]
                 self.bind(root, self.import_value(root))
+            self.import_effects(dotted)
 
     def import_from(self, node: cst.ImportFrom) -> None:
         module = "." * len(node.relative) + (self.dotted(node.module) if node.module is not None else "")
@@ -370,6 +372,24 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
             local = as_name(alias.asname) if alias.asname is not None else name
             separator = "" if module.endswith(".") else "."
             self.bind(local, self.import_value(f"{module}{separator}{name}"))
+            self.import_effects(f"{module}{separator}{name}")  # ``from zoo import builders``
+
+    def import_effects(self, dotted: str) -> None:
+        """``import zoo.builders  # fills MODEL_BUILDERS``: importing a module of the run runs its
+        def statements, and a decorator of the run on a def that makes what a rule follows
+        (``@register("lora")``) does what it does then, into another module's registry. Those defs
+        are bound now; the module's other names stay lazy (project.py)."""
+        if self.frame.kind != "module":
+            return
+        scope = self.project.module_scope(dotted, self.frame.module.path, self)
+        if scope is None or not scope.lazy or scope.imported_for_effects or scope.frame is None:
+            return
+        scope.imported_for_effects = True
+        screened = self.project.screens.get(scope.path)
+        for unit in screened.units if screened is not None else ():
+            produces = scope.reach is None or scope.reach.unit_produces(unit)
+            if unit.kind == DEF and unit.decorators and unit.name and produces:
+                self.project.value_of(scope, unit.name, self)
 
     def bind_star(self, module: str) -> None:
         root = module.split(".", 1)[0]
