@@ -70,6 +70,13 @@ def run(finding: Finding, base: BaseModel) -> Outcome:
                 # adapter (a task's head, ``modules_to_save``): the nested wrapper looks for them
                 # one level too deep.
                 correct = load_onto(base.fresh_copy(), trained.path, base)
+                if not same(correct.output, trained.output):
+                    return Outcome(
+                        "skipped",
+                        "inconclusive: the flagged load raises KeyError, but even loading onto a fresh base "
+                        "does not reproduce the trained outputs",
+                        {"peft_config": config.text, "modules_to_save": saved_beside},
+                    )
                 return Outcome(
                     "confirmed",
                     f"the flagged load fails: peft {peft.__version__} raises KeyError: {first_line(error)} "
