@@ -57,6 +57,8 @@ class Calls:
     feasible: Callable[[Values], Values]
     lookup: Callable[[str], Values | None]
     bind: Callable[[str, Values], None]
+    strings: Callable[..., Values]
+    shapes: Callable[..., list[Any]]
     run_function: Callable[..., tuple[Values, State, bool]]
     transform_everywhere: Callable[..., None]
     new_value: Callable[..., Value]
@@ -134,8 +136,21 @@ class Calls:
         if self.listener is not None and not self.quiet:
             self.listener(site)
         if api is not None:
-            return effects.apply(self, api, site)  # type: ignore[arg-type]
+            made = effects.apply(self, api, site)  # type: ignore[arg-type]
+            if api.fact in _PATH_LOADERS:
+                self.named_a_path(api, site)
+            return made
         return self.call_values(callees, site, receiver if method else None, func)
+
+    def named_a_path(self, api: registry.Api, site: CallSite) -> None:
+        """``PeftModel.from_pretrained(model, adapter_dir)`` returns only if ``adapter_dir`` names
+        a directory: a name the analysis cannot read holds a path afterwards, not None (so
+        ``self.active = adapter_dir`` then makes ``if self.active is not None:`` true)."""
+        node = site.role_node(api, "path")
+        key = conditions.key_of(node) if node is not None and self.frame.state is not None else None
+        values = self.lookup(key) if key is not None else None
+        if values and all(v.kind is Kind.UNKNOWN for v in values):
+            self.bind(key, self.strings(node, self.shapes(values, node)))  # type: ignore[arg-type]
 
     def call_values(self, callees: Values, site: CallSite, receiver: Values | None, func: cst.CSTNode) -> Values:
         """Call every callable ``callees`` can be; join what they return."""
@@ -555,6 +570,10 @@ def _callback_hook(function: Function) -> bool:
 
 def known_callables(values: Values) -> bool:
     return any(v.kind in (Kind.FUNCTION, Kind.CLASS) for v in values)
+
+
+# Loaders whose path argument must name a file or directory for the call to return
+_PATH_LOADERS = frozenset({"peft.load_adapter_model", "peft.auto_load", "peft.load_adapter"})
 
 
 def _single_qualname(values: Values) -> str | None:

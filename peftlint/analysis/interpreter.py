@@ -435,9 +435,14 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
         entry = self.frame.state
         loop = Loop()
         self.frame.loops.append(loop)
-        head_state = entry
+        # The first iterations, each walked from where the one before left off (not from a join
+        # with the entry): ``if self.active is not None: self.model = self.model.unload()`` then
+        # a load that sets both: the second iteration sees both set, never one without the other.
+        # After the loop: what any number of them, zero included, can leave.
+        ends = [entry]
+        start = entry
         for _ in range(MAX_LOOP_PASSES):
-            self.frame.state = None if head_state is None else dict(head_state)
+            self.frame.state = None if start is None else dict(start)
             head()
             if test is not None:
                 self.frame.state = self.refined(self.frame.state, test, True)
@@ -445,11 +450,12 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
                 self.block(body)
             back = join_states([self.frame.state, *loop.continues])
             loop.continues.clear()
-            new_head = join_states([entry, back])
-            if new_head == head_state:
-                break
-            head_state = new_head
+            if back is None or back == start:
+                break  # the body always leaves (break, return, raise), or changes nothing more
+            ends.append(back)
+            start = back
         self.frame.loops.pop()
+        head_state = join_states(ends)
         self.frame.state = None if head_state is None else dict(head_state)
         if test is not None:
             self.frame.state = self.refined(self.frame.state, test, False)
