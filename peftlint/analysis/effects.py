@@ -22,7 +22,6 @@ from peftlint.analysis.values import (
     Origin,
     Value,
     Values,
-    const,
     is_none,
     known,
     make_facts,
@@ -438,26 +437,6 @@ def _unwrapped(values: Values) -> set[Value]:
     return found
 
 
-def view(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    """``d.items()`` / ``d.values()`` / ``d.keys()``: a list of what the dict holds."""
-    found: set[Value] = set()
-    for value in site.receiver:
-        if value.kind is not Kind.DICT:
-            return UNKNOWN
-        entries = value.fact("entries", ())
-        values = frozenset().union(*(v for _, v in entries)) | (UNKNOWN if value.fact("open") else frozenset())
-        keys = frozenset().union(*(_key(key) for key, _ in entries if key != "*")) | UNKNOWN
-        if site.method == "values":
-            item = values
-        elif site.method == "keys":
-            item = keys
-        else:
-            pair = interpreter.new_value(Kind.TUPLE, site.node, None, items=(keys, values))
-            item = frozenset({pair})
-        found.add(interpreter.new_value(Kind.LIST, site.node, None, items=(item,), open=True))
-    return frozenset(found) or UNKNOWN
-
-
 def get(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``d.get(key, default)`` / ``d.pop(key, default)``: the entry, or the default."""
     keys = [v.fact("value") if v.kind is Kind.CONST else v.fact("text") for v in site.arg(0, "key")]
@@ -478,15 +457,6 @@ def get(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
         else:
             found |= interpreter.item_of(value, None) | default
     return or_unknown(found)
-
-
-def _key(key: object) -> Values:
-
-    return (
-        const(key)
-        if not isinstance(key, str)
-        else frozenset({Value(Kind.STRING, site=("key", key), facts=make_facts(shape=paths.literal(key), text=key))})
-    )
 
 
 def super_(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
@@ -569,7 +539,7 @@ _VERBS: dict[str, Verb] = {
     "getattr": pyobjects.getattr_,
     "named_tuple": pyobjects.named_tuple,
     "append": pyobjects.append,
-    "view": view,
+    "view": pyobjects.view,
     "get": get,
     "update": pyobjects.update,
     "path": pathcalls.path,

@@ -408,7 +408,8 @@ class Expressions:
                 entries.setdefault("*", NOTHING)
                 entries["*"] = entries["*"] | values
         pairs = tuple(sorted(entries.items(), key=lambda e: repr(e[0])))
-        return frozenset({self.new_value(Kind.DICT, node, None, entries=pairs, open=open_ or None)})
+        order = tuple(entries) if not open_ else None  # the entries are kept sorted: Python's order is this
+        return frozenset({self.new_value(Kind.DICT, node, None, entries=pairs, open=open_ or None, order=order)})
 
     def comprehension(self, node: cst.BaseComp | cst.DictComp) -> Values:
         """Calls inside are evaluated; the comprehension's own names never leak out."""

@@ -427,35 +427,41 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
 
     def loop(
         self,
-        head: Callable[[], None],
+        head: Callable[[int], None],
         body: cst.BaseSuite,
         orelse: cst.Else | None,
         test: cst.BaseExpression | None = None,
+        exactly: int | None = None,
     ) -> None:
+        """``head(i)`` binds what pass ``i`` iterates; ``exactly``: the loop makes that many passes
+        (a ``for`` over a known list or dict), else up to MAX_LOOP_PASSES stand for any number."""
         entry = self.frame.state
         loop = Loop()
         self.frame.loops.append(loop)
         # The first iterations, each walked from where the one before left off (not from a join
         # with the entry): ``if self.active is not None: self.model = self.model.unload()`` then
         # a load that sets both: the second iteration sees both set, never one without the other.
-        # After the loop: what any number of them, zero included, can leave.
+        # After the loop: what any number of them, zero included, can leave (exactly so many:
+        # what the last leaves).
         ends = [entry]
         start = entry
-        for _ in range(MAX_LOOP_PASSES):
+        for index in range(MAX_LOOP_PASSES if exactly is None else exactly):
             self.frame.state = None if start is None else dict(start)
-            head()
+            head(index)
             if test is not None:
                 self.frame.state = self.refined(self.frame.state, test, True)
             if self.frame.state is not None:
                 self.block(body)
             back = join_states([self.frame.state, *loop.continues])
             loop.continues.clear()
-            if back is None or back == start:
+            if back is None or (back == start and exactly is None):
                 break  # the body always leaves (break, return, raise), or changes nothing more
             ends.append(back)
             start = back
         self.frame.loops.pop()
-        head_state = join_states(ends)
+        if exactly is not None:
+            ends = ends[-1:] if len(ends) == exactly + 1 else []
+        head_state = join_states(ends) if ends else None
         self.frame.state = None if head_state is None else dict(head_state)
         if test is not None:
             self.frame.state = self.refined(self.frame.state, test, False)
@@ -467,10 +473,15 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
         iterated = self.expression(node.iter)
         elements = self.loop_elements(node.target, node.iter, iterated)
         training.unfreezing_loop(self, node, iterated)
-        self.loop(lambda: self.assign_target(node.target, elements), node.body, node.orelse)
+        sequence = _sequence(iterated)
+        if sequence is not None:  # ``for name, stage in STAGES.items():`` each stage once, in order
+            bind = lambda i: self.assign_target(node.target, sequence[i])  # noqa: E731
+            self.loop(bind, node.body, node.orelse, exactly=len(sequence))
+            return
+        self.loop(lambda _: self.assign_target(node.target, elements), node.body, node.orelse)
 
     def while_statement(self, node: cst.While) -> None:
-        self.loop(lambda: None if self.expression(node.test) else None, node.body, node.orelse, test=node.test)
+        self.loop(lambda _: None if self.expression(node.test) else None, node.body, node.orelse, test=node.test)
 
     def quietly(self, evaluate: Callable[[], Values]) -> Values:
         self.quiet += 1
@@ -481,6 +492,18 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
 
 
 _EXPECTS_RAISE = frozenset({"raises", "assertRaises", "assertRaisesRegex"})
+
+
+def _sequence(iterated: Values) -> tuple[Values, ...] | None:
+    """The elements of a list or tuple known item by item (a display, ``d.items()`` of a dict
+    display), short enough to walk one pass per element; None for anything else."""
+    if len(iterated) != 1:
+        return None
+    (value,) = iterated
+    if value.kind not in (Kind.LIST, Kind.TUPLE) or value.fact("open") or value.fact("starred"):
+        return None
+    items = value.fact("items")
+    return tuple(items) if items and len(items) <= MAX_LOOP_PASSES else None
 
 
 def _flatten_targets(node: cst.CSTNode) -> list[cst.CSTNode]:

@@ -1,5 +1,5 @@
 """The verbs of the registry for Python's own objects: ``functools.partial``, namedtuples, lists
-and dicts changed in place, argparse parsers and what ``parse_args`` gives. Library verbs are in
+and dicts changed in place, dict views, argparse parsers and what ``parse_args`` gives. Library verbs are in
 effects.py, training verbs in training.py."""
 
 from __future__ import annotations
@@ -9,7 +9,18 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from peftlint.analysis import conditions, paths, registry
-from peftlint.analysis.values import NONE, UNKNOWN, Kind, Value, Values, contained, make_facts, stable_key, with_item
+from peftlint.analysis.values import (
+    NONE,
+    UNKNOWN,
+    Kind,
+    Value,
+    Values,
+    const,
+    contained,
+    make_facts,
+    stable_key,
+    with_item,
+)
 
 if TYPE_CHECKING:
     from peftlint.analysis.callsite import CallSite
@@ -270,3 +281,48 @@ def _literal_text_of(values: Values) -> str | None:
     texts = {v.fact("text") for v in values}
     text = texts.pop() if len(texts) == 1 else None
     return text if isinstance(text, str) else None
+
+
+def view(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``d.items()`` / ``d.values()`` / ``d.keys()``: a list of what the dict holds."""
+    found: set[Value] = set()
+    for value in site.receiver:
+        if value.kind is not Kind.DICT:
+            return UNKNOWN
+        entries = value.fact("entries", ())
+        order = value.fact("order")
+        if order is not None and not value.fact("open") and set(order) == {key for key, _ in entries}:
+            # a dict display's keys, as it wrote them and nothing added since: one item per entry,
+            # in Python's order (``for name, stage in STAGES.items():`` takes each stage once)
+            held = dict(entries)
+            items = tuple(_view_item(interpreter, site, key, held[key]) for key in order)
+            found.add(interpreter.new_value(Kind.LIST, site.node, None, items=items))
+            continue
+        values = frozenset().union(*(v for _, v in entries)) | (UNKNOWN if value.fact("open") else frozenset())
+        keys = frozenset().union(*(_key(key) for key, _ in entries if key != "*")) | UNKNOWN
+        if site.method == "values":
+            item = values
+        elif site.method == "keys":
+            item = keys
+        else:
+            pair = interpreter.new_value(Kind.TUPLE, site.node, None, items=(keys, values))
+            item = frozenset({pair})
+        found.add(interpreter.new_value(Kind.LIST, site.node, None, items=(item,), open=True))
+    return frozenset(found) or UNKNOWN
+
+
+def _view_item(interpreter: Interpreter, site: CallSite, key: object, values: Values) -> Values:
+    if site.method == "values":
+        return values
+    if site.method == "keys":
+        return _key(key)
+    return frozenset({interpreter.new_value(Kind.TUPLE, site.node, None, items=(_key(key), values))})
+
+
+def _key(key: object) -> Values:
+
+    return (
+        const(key)
+        if not isinstance(key, str)
+        else frozenset({Value(Kind.STRING, site=("key", key), facts=make_facts(shape=paths.literal(key), text=key))})
+    )
