@@ -569,3 +569,23 @@ def test_an_invalid_escape_in_a_path_literal_warns_nobody() -> None:
         result = lint_source(source)
     assert result.errors == ()
     assert [(f.code, f.start.line) for f in result.findings] == [("PEFT002", 5)]
+
+
+def test_an_imported_module_no_grammar_accepts_is_its_own_error(project: Path) -> None:
+    """A helper module with a syntax error is reported as itself; the scripts that import it are
+    still analysed (what they take from it is unknown), and their own findings stand."""
+    (project / "helpers.py").write_text(
+        "from peft import LoraConfig, get_peft_model\n\n\ndef wrap(model):\n"
+        "    return get_peft_model(model, LoraConfig(r=8))\n\n\ndef broken(:\n    pass\n"
+    )
+    (project / "train.py").write_text(
+        "from peft import LoraConfig, PeftModel, get_peft_model\nfrom transformers import AutoModelForCausalLM\n\n"
+        "import helpers\nfrom helpers import wrap\n\n"
+        "model = get_peft_model(AutoModelForCausalLM.from_pretrained('gpt2'), LoraConfig(r=8))\n"
+        "model = PeftModel.from_pretrained(model, 'out')\n"
+        "other = PeftModel.from_pretrained(wrap(AutoModelForCausalLM.from_pretrained('gpt2')), 'out')\n"
+    )
+    result = lint_paths([str(project / "helpers.py"), str(project / "train.py")], Settings(cache=False))
+    assert [(Path(f.path).name, f.code, f.start.line) for f in result.findings] == [("train.py", "PEFT001", 8)]
+    errors = [(Path(e.path).name, e.reason) for e in result.errors]
+    assert errors == [("helpers.py", "syntax error at line 8: invalid syntax")]

@@ -344,7 +344,7 @@ def _makes_any(data: bytes, calls: frozenset[str]) -> bool:
 
 
 def _read_module(path: str, size: int) -> tuple[bytes | None, Source | None, Screen | None]:
-    from peftlint.analysis.prescreen import parse_python, screen
+    from peftlint.analysis.prescreen import libcst_accepts, parse_python, screen
     from peftlint.analysis.units import Source
     from peftlint.sources import SourceError, decode
 
@@ -359,7 +359,9 @@ def _read_module(path: str, size: int) -> tuple[bytes | None, Source | None, Scr
     try:
         tree = parse_python(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return data, Source(path, text, None), None
+        # a newer grammar than this interpreter's is analysed whole by libcst; a module no grammar
+        # accepts is not followed (its own error is its own: the importer is analysed without it)
+        return (data, Source(path, text, None), None) if libcst_accepts(text, MAX_DEPTH) else (data, None, None)
     prescreened = screen(tree, text.splitlines())
     if prescreened.depth > MAX_DEPTH:
         return data, None, None

@@ -65,9 +65,13 @@ PEFT = frozenset({Kind.PEFT_MODEL})
 
 
 def _is_model_loader(qualname: str) -> bool:
-    """``AutoModelForCausalLM.from_pretrained``, ``GPT2LMHeadModel.from_config``..."""
+    """``AutoModelForCausalLM.from_pretrained``, ``GPT2LMHeadModel.from_config``, ``._from_config``
+    (what ``from_config`` calls, used directly in scripts that build a model from a config)..."""
     owner, _, method = qualname.rpartition(".")
-    return method in ("from_pretrained", "from_config", "from_single_file") and names.is_model_class(owner)
+    return method in _MODEL_LOADERS and names.is_model_class(owner)
+
+
+_MODEL_LOADERS = ("from_pretrained", "from_config", "_from_config", "from_single_file")
 
 
 def _is_config_loader(qualname: str) -> bool:
@@ -172,7 +176,7 @@ APIS: tuple[Api, ...] = (
     # ---- models
     Api(
         "model.load", "new", match=_is_model_loader, kind=Kind.BASE_MODEL,
-        calls=("from_pretrained", "from_config", "from_single_file"),
+        calls=_MODEL_LOADERS,
         roles=(("path", (0, "pretrained_model_name_or_path")),), tokens=((b"from_pretrained", b"from_config"),),
     ),
     Api("model.create", "new", match=names.is_model_class, kind=Kind.BASE_MODEL),
@@ -230,10 +234,14 @@ APIS: tuple[Api, ...] = (
         roles=(("model", (0, "module")),),
     ),
     Api(
-        "torch.optimizer", "new", functions=("torch.optim.*", "bitsandbytes.optim.*", "transformers.AdamW"),
+        "torch.optimizer", "new",
+        functions=(
+            "torch.optim.*", "bitsandbytes.optim.*", "transformers.AdamW", "transformers.Adafactor",
+            "transformers.optimization.Adafactor",
+        ),
         kind=Kind.OPTIMIZER, roles=(("params", (0, "params")),), note="the optimizer was built here",
         calls=("AdamW", "Adam", "SGD", "Adafactor", "RMSprop", "Adagrad", "AdamW8bit", "PagedAdamW8bit", "Lion"),
-        tokens=((b"optim", b"AdamW", b"SGD", b"Adam"),),
+        tokens=((b"optim", b"AdamW", b"SGD", b"Adam", b"Adafactor"),),
     ),
     Api("optimizer.step", "output", methods=("step",), receivers=frozenset({Kind.OPTIMIZER})),
     # a loss computed from a forward pass: the same graph after these; ``backward()`` trains through it
