@@ -137,7 +137,7 @@ class Calls:
             self.listener(site)
         if api is not None:
             made = effects.apply(self, api, site)  # type: ignore[arg-type]
-            if api.fact in _PATH_LOADERS:
+            if api.fact in registry.PATH_LOADERS:
                 self.named_a_path(api, site)
             return made
         return self.call_values(callees, site, receiver if method else None, func)
@@ -570,10 +570,6 @@ def _callback_hook(function: Function) -> bool:
 
 def known_callables(values: Values) -> bool:
     return any(v.kind in (Kind.FUNCTION, Kind.CLASS) for v in values)
-
-
-# Loaders whose path argument must name a file or directory for the call to return
-_PATH_LOADERS = frozenset({"peft.load_adapter_model", "peft.auto_load", "peft.load_adapter"})
 
 
 def _single_qualname(values: Values) -> str | None:

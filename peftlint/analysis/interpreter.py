@@ -500,7 +500,7 @@ def _sequence(iterated: Values) -> tuple[Values, ...] | None:
     if len(iterated) != 1:
         return None
     (value,) = iterated
-    if value.kind not in (Kind.LIST, Kind.TUPLE) or value.fact("open") or value.fact("starred"):
+    if value.kind not in (Kind.LIST, Kind.TUPLE) or value.fact("open"):
         return None
     items = value.fact("items")
     return tuple(items) if items and len(items) <= MAX_LOOP_PASSES else None

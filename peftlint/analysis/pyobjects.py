@@ -295,32 +295,26 @@ def view(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
             # a dict display's keys, as it wrote them and nothing added since: one item per entry,
             # in Python's order (``for name, stage in STAGES.items():`` takes each stage once)
             held = dict(entries)
-            items = tuple(_view_item(interpreter, site, key, held[key]) for key in order)
+            items = tuple(_view_item(interpreter, site, _key(key), held[key]) for key in order)
             found.add(interpreter.new_value(Kind.LIST, site.node, None, items=items))
             continue
         values = frozenset().union(*(v for _, v in entries)) | (UNKNOWN if value.fact("open") else frozenset())
         keys = frozenset().union(*(_key(key) for key, _ in entries if key != "*")) | UNKNOWN
-        if site.method == "values":
-            item = values
-        elif site.method == "keys":
-            item = keys
-        else:
-            pair = interpreter.new_value(Kind.TUPLE, site.node, None, items=(keys, values))
-            item = frozenset({pair})
+        item = _view_item(interpreter, site, keys, values)
         found.add(interpreter.new_value(Kind.LIST, site.node, None, items=(item,), open=True))
     return frozenset(found) or UNKNOWN
 
 
-def _view_item(interpreter: Interpreter, site: CallSite, key: object, values: Values) -> Values:
+def _view_item(interpreter: Interpreter, site: CallSite, keys: Values, values: Values) -> Values:
+    """What one item of the view is: a value, a key, or the pair of them."""
     if site.method == "values":
         return values
     if site.method == "keys":
-        return _key(key)
-    return frozenset({interpreter.new_value(Kind.TUPLE, site.node, None, items=(_key(key), values))})
+        return keys
+    return frozenset({interpreter.new_value(Kind.TUPLE, site.node, None, items=(keys, values))})
 
 
 def _key(key: object) -> Values:
-
     return (
         const(key)
         if not isinstance(key, str)

@@ -420,6 +420,12 @@ def hooks_run_by(method: str) -> tuple[str, ...]:
     return (*TRAINER_HOOKS.get(method, ()), *(CALLBACK_HOOKS if method == "train" else ()))
 
 
+# Tasks whose PeftModelFor* class puts the model's head in ``modules_to_save``: peft trains and
+# saves it with the adapter (what the head is called, for messages)
+HEAD_TASKS = {"SEQ_CLS": "a classification head", "TOKEN_CLS": "a classification head", "QUESTION_ANS": "a QA head"}
+# Loaders whose path argument must name a file or directory for the call to return at all
+PATH_LOADERS = frozenset({"peft.load_adapter_model", "peft.auto_load", "peft.load_adapter"})
+
 PIPELINE_COMPONENTS = frozenset(
     {"unet", "text_encoder", "text_encoder_2", "text_encoder_3", "transformer", "vae", "prior", "decoder"}
 )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from peftlint.analysis import paths
+from peftlint.analysis import paths, registry
 from peftlint.analysis.values import Kind, Value, stable_key
 from peftlint.findings import Edit, Fix, Related
 from peftlint.rules.base import Rule, model_facts
@@ -105,15 +105,6 @@ class AdapterLoadedOntoPeftModel(Rule):
         )
 
 
-# peft wraps these tasks' heads as ``modules_to_save`` (PeftModelForSequenceClassification and
-# friends add them), and saves them with the adapter
-_TASKS_WITH_HEADS = {
-    "SEQ_CLS": "a classification head",
-    "TOKEN_CLS": "a classification head",
-    "QUESTION_ANS": "a QA head",
-}
-
-
 def _saved_beside(wrapped: list[Value]) -> str | None:
     """What the wrapper's config saves with the adapter besides its LoRA weights (a task's head,
     ``modules_to_save``), when every wrapper that reaches the call does: the nested load of such an
@@ -122,11 +113,10 @@ def _saved_beside(wrapped: list[Value]) -> str | None:
     kinds: set[str] = set()
     for value in wrapped:
         config = dict(value.fact("peft_config") or ())
-        task = str(config.get("task_type", "")).rpartition(".")[2]
         if config.get("modules_to_save"):
             kinds.add("its `modules_to_save`")
-        elif task in _TASKS_WITH_HEADS:
-            kinds.add(_TASKS_WITH_HEADS[task])
+        elif config.get("task_type") in registry.HEAD_TASKS:
+            kinds.add(registry.HEAD_TASKS[config["task_type"]])
         else:
             return None
     return " and ".join(sorted(kinds))

@@ -122,7 +122,6 @@ def _in_place_call(node: cst.BaseExpression) -> cst.Call | None:
 
 
 HEADS = frozenset({"classifier", "score", "qa_outputs"})
-CLASSIFICATION_TASKS = frozenset({"SEQ_CLS", "TOKEN_CLS", "QUESTION_ANS"})
 
 
 def _head_kept_by_task(site: CallSite, node: cst.Call) -> bool:
@@ -136,7 +135,7 @@ def _head_kept_by_task(site: CallSite, node: cst.Call) -> bool:
     if isinstance(task, cst.Attribute):
         given = task.attr.value  # TaskType.SEQ_CLS
     names = [conditions.literal(arg.value) for arg in node.args]
-    return given in CLASSIFICATION_TASKS and bool(names) and all(name in HEADS for name in names)
+    return given in registry.HEAD_TASKS and bool(names) and all(name in HEADS for name in names)
 
 
 def _name_sets(values: Values | None) -> list[set[str]]:
