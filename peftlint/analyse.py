@@ -111,7 +111,7 @@ def _run_rules(
     instances = [rule(context) for rule in rules]
     by_fact: dict[str, list[Rule]] = {}
     for instance in instances:
-        for fact in instance.reports_at:
+        for fact in sorted(instance.reports_at | instance.observes):
             by_fact.setdefault(fact, []).append(instance)
     failed: dict[str, str] = {}
 

@@ -235,10 +235,21 @@ def distributed(interpreter: Interpreter, api: registry.Api, site: CallSite) -> 
 
 
 def copy(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    return _copies(site.role(api, "model"), site)
+
+
+def _copies(values: Values, site: CallSite) -> Values:
     return frozenset(
         v if v.kind in (Kind.UNKNOWN, Kind.CONST, Kind.STRING) else replace(v, site=("copy", id(site.node), v.site))
-        for v in site.role(api, "model")
+        for v in values
     )
+
+
+def averaged(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``AveragedModel(model)``, ``ModelEmaV2(model)``: a wrapper whose ``.module`` is a deep copy of
+    the model, whose weights it then averages."""
+    value = interpreter.new_value(Kind.DISTRIBUTED, site.node, None)
+    return frozenset({value.with_attrs({"module": _copies(site.role(api, "model"), site)})})
 
 
 def merge(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
@@ -545,7 +556,12 @@ _VERBS: dict[str, Verb] = {
     "path": pathcalls.path,
     "joinpath": pathcalls.joinpath,
     "with_suffix": pathcalls.with_suffix,
+    "averaged": averaged,
     "dirname": pathcalls.dirname,
+    "move": pathcalls.move,
+    "glob": pathcalls.glob,
+    "same_items": pyobjects.same_items,
+    "one_item": pyobjects.one_item,
     "same_path": pathcalls.same_path,
     "format": pathcalls.format_string,
     "add_argument": pyobjects.add_argument,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from peftlint.analysis import conditions, names, registry
-from peftlint.analysis.pyobjects import config_item
+from peftlint.analysis.pyobjects import config_item, unknown_element
 from peftlint.analysis.strings import Strings
 from peftlint.analysis.values import (
     NONE,
@@ -264,11 +264,10 @@ class Expressions:
         if counted is not None:
             return counted
         elements = self.iterate(iterated)
-        if isinstance(target, cst.Name) and UNKNOWN_VALUE in elements:
-            each = f"{target.value} in {' '.join(self.code(iterable).split())}"
-            symbol = Value(Kind.SYMBOL, site=("symbol", id(iterable)), facts=(("text", each),))
-            elements = (elements - UNKNOWN) | {symbol}
-        return elements
+        if UNKNOWN_VALUE not in elements:
+            return elements
+        element = unknown_element(target, " ".join(self.code(iterable).split()), id(iterable))
+        return (elements - UNKNOWN) | {element} if element is not None else elements
 
     def enumerated(self, target: cst.BaseExpression, node: cst.BaseExpression) -> Values | None:
         """``for i, x in enumerate(xs)``: pairs of a count, ``start`` (0) on the first pass and one

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from peftlint.analysis import paths, registry
-from peftlint.analysis.values import UNKNOWN, Kind, Values, stable_key
+from peftlint.analysis.values import NONE, UNKNOWN, Kind, Values, stable_key
 
 if TYPE_CHECKING:
     from peftlint.analysis.callsite import CallSite
@@ -89,6 +89,42 @@ def format_string(interpreter: Interpreter, api: registry.Api, site: CallSite) -
                 return UNKNOWN
             found.append(shape)
     return interpreter.strings(site.node, found)
+
+
+def glob(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``glob.glob(pattern)``, ``Path(folder).glob(pattern)``, ``.rglob(pattern)``: a list of the
+    files the pattern finds, each a path whose wildcards match any text (paths.glob_pattern), so a
+    save the pattern covers (``checkpoint-{step}/lora.pt`` for ``checkpoint-*``) names one of them."""
+    pattern = site.role(api, "pattern")
+    if not pattern or site.spread:
+        return UNKNOWN
+    found: list[paths.Shape] = []
+    for shape in interpreter.shapes(pattern, site.node.args[0].value if site.node.args else None):
+        if api.fact == "path.glob":
+            receiver = site.node.func.value if isinstance(site.node.func, cst.Attribute) else None
+            folders = interpreter.shapes(site.receiver, receiver)
+            shapes = [paths.join((folder, glob)) for folder in folders if (glob := _globbed(shape, site)) is not None]
+        else:
+            globbed = paths.glob_pattern(shape)
+            shapes = [globbed] if globbed is not None else []
+        if not shapes:
+            return UNKNOWN
+        found += shapes
+    files = interpreter.strings(site.node, found, sources=(pattern,))
+    return frozenset({interpreter.new_value(Kind.LIST, site.node, None, items=(files,), open=True)})
+
+
+def _globbed(shape: paths.Shape, site: CallSite) -> paths.Shape | None:
+    return paths.glob_pattern(shape, recursive=site.method == "rglob")
+
+
+def move(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``shutil.move(src, dst)`` gives ``dst``; ``os.replace``/``os.rename`` give None;
+    ``Path(src).rename(dst)``/``.replace(dst)`` give the new path (``str.replace(old, new)``, with
+    two arguments, is not a move: unknown)."""
+    if site.method is not None:
+        return site.role(api, "dst") if len(site.args) == 1 and not site.spread else UNKNOWN
+    return site.role(api, "dst") if site.callee == "shutil.move" else NONE
 
 
 def dirname(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:

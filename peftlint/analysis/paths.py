@@ -152,6 +152,70 @@ def _top_level_arguments(text: str) -> list[str] | None:
     return None if any(a.startswith("*") or "=" in a.split("(")[0] for a in found) else found
 
 
+def glob_pattern(shape: Shape, recursive: bool = False) -> Shape | None:
+    """What a file ``glob`` finds with the pattern ``shape`` is named: its wildcards ``*`` and ``?``
+    (``**``, or ``recursive``: any folders too) become parts of their own that match any text. None
+    for a character class (``[0-9]``), which is not read."""
+    parts: list[Part] = []
+    for kind, text in shape:
+        if kind != "lit":
+            parts.append((kind, text))
+            continue
+        if "[" in text:
+            return None
+        for piece in _WILDCARD.split(text):
+            if piece in ("*", "?", "**"):
+                parts.append(("wild", piece))
+            elif piece:
+                parts.append(("lit", piece))
+    if recursive:
+        parts[:0] = [("wild", "**"), ("lit", "/")] if parts else [("wild", "**")]
+    return tuple(parts)
+
+
+_WILDCARD = re.compile(r"(\*\*|\*|\?)")
+
+
+def matches(pattern: Shape, shape: Shape) -> bool:
+    """Whether ``shape`` (identities, see identity()) is a path ``pattern`` can find: its
+    literal text the same, character by character, except where a wildcard stands (``*`` for any
+    text within one folder, an unknown part included; ``?`` for one character; ``**`` for any
+    folders); its other parts the same parts."""
+    wanted, given = _tokens(pattern), _tokens(shape)
+    if ("wild", "*") not in wanted and ("wild", "?") not in wanted and ("wild", "**") not in wanted:
+        return wanted == given
+    seen: dict[tuple[int, int], bool] = {}
+
+    def match(i: int, j: int) -> bool:
+        key = (i, j)
+        if key not in seen:
+            if i == len(wanted):
+                seen[key] = j == len(given)
+            elif wanted[i] == ("wild", "*") or wanted[i] == ("wild", "**"):
+                crosses = wanted[i][1] == "**"
+                seen[key] = match(i + 1, j) or (
+                    j < len(given) and (crosses or given[j] != ("lit", "/")) and match(i, j + 1)
+                )
+            elif wanted[i] == ("wild", "?"):
+                seen[key] = j < len(given) and given[j] != ("lit", "/") and match(i + 1, j + 1)
+            else:
+                seen[key] = j < len(given) and given[j] == wanted[i] and match(i + 1, j + 1)
+        return seen[key]
+
+    return match(0, 0)
+
+
+def _tokens(shape: Shape) -> list[Part]:
+    """A shape as a sequence: each character of literal text, each other part whole."""
+    found: list[Part] = []
+    for kind, text in shape:
+        if kind == "lit":
+            found += [("lit", char) for char in text]
+        else:
+            found.append((kind, text))
+    return found
+
+
 def imported(qualname: str) -> Shape:
     return (("import", qualname),)
 
@@ -215,7 +279,7 @@ def render(shape: Shape) -> str:
     """How a shape reads in a message: ``{args.output_dir}/model.pt``."""
     out = []
     for kind, text in shape:
-        if kind == "lit":
+        if kind in ("lit", "wild"):
             out.append(text)
         elif kind == "import":  # ``config.CHECKPOINT``, or ``path/to/config.py:CHECKPOINT``
             out.append("{" + text.rsplit(":", 1)[-1].rsplit(".", 1)[-1] + "}")

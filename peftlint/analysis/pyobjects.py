@@ -96,6 +96,49 @@ def append(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Value
     return NONE
 
 
+def unknown_element(target: cst.BaseExpression, source: str, key: int) -> Value | None:
+    """What ``for target in <source>`` binds on a pass over an iterable whose elements are not
+    known: one unknown element, the same one for what is copied from it (two loops over the same
+    iterable take the same elements: ``epoch_{epoch}`` saved in one, ``epoch_{e}`` read in the
+    next, name the same files). For ``for r, lr in itertools.product(RANKS, LRS)``, each position
+    its own, named by the iterable and the position (``r{r}_lr{lr}.pt`` is not ``r{lr}_lr{r}.pt``).
+    None for another target (a starred one, an attribute)."""
+    if isinstance(target, cst.Name):
+        return Value(Kind.SYMBOL, site=("symbol", key), facts=(("text", f"{target.value} in {source}"),))
+    names = [e.value for e in target.elements] if isinstance(target, (cst.Tuple, cst.List)) else []
+    if not names or not all(isinstance(name, cst.Name) for name in names):
+        return None
+    texts = [f"{name.value} in {source}[{index}]" for index, name in enumerate(names)]  # type: ignore[attr-defined]
+    symbols = tuple(
+        frozenset({Value(Kind.SYMBOL, site=("symbol", key, index), facts=(("text", text),))})
+        for index, text in enumerate(texts)
+    )
+    return Value(Kind.TUPLE, site=("symbols", key), facts=make_facts(items=symbols))
+
+
+def same_items(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``sorted(xs)``, ``reversed(xs)`` of known lists or tuples: a list of the same items, their
+    order not followed; unknown for anything else (or a ``key=`` that is not all there is)."""
+    given = site.role(api, "iterable")
+    if site.spread or len(site.args) != 1 or not given or any(v.kind not in (Kind.LIST, Kind.TUPLE) for v in given):
+        return UNKNOWN
+    items = interpreter.iterate(given)
+    return frozenset({interpreter.new_value(Kind.LIST, site.node, None, items=(items,), open=True)})
+
+
+def one_item(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``max(xs, key=...)``, ``min(xs)``: one item of a known list or tuple; ``max(a, b)``: one of
+    the arguments."""
+    if site.spread or not site.args:
+        return UNKNOWN
+    if len(site.args) > 1:
+        return frozenset().union(*site.args)
+    given = site.args[0]
+    if not given or any(v.kind not in (Kind.LIST, Kind.TUPLE) for v in given):
+        return UNKNOWN
+    return interpreter.iterate(given)
+
+
 def update(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``d.update(...)`` / ``d.setdefault(...)``: the dict may now hold anything under any key."""
     added = frozenset().union(*site.args, *site.kwargs.values()) if site.args or site.kwargs else UNKNOWN

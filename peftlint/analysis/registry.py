@@ -233,6 +233,15 @@ APIS: tuple[Api, ...] = (
         ),
         roles=(("model", (0, "module")),),
     ),
+    # an average of the model's weights over training, kept in a deep copy of it as ``.module``
+    Api(
+        "torch.averaged_model", "averaged",
+        functions=(
+            "torch.optim.swa_utils.AveragedModel", "timm.utils.ModelEma", "timm.utils.ModelEmaV2",
+            "timm.utils.ModelEmaV3", "timm.utils.model_ema.ModelEmaV2", "timm.utils.model_ema.ModelEmaV3",
+        ),
+        roles=(("model", (0, "model")),),
+    ),
     Api(
         "torch.optimizer", "new",
         functions=(
@@ -337,6 +346,20 @@ APIS: tuple[Api, ...] = (
         roles=(("text", (0, None)),),
     ),
     Api("path.dirname", "dirname", functions=("os.path.dirname",)),
+    # the file at ``src`` is at ``dst`` afterwards (a save to a temporary name, then moved in place)
+    Api(
+        "path.move", "move", functions=("shutil.move", "os.replace", "os.rename"),
+        roles=(("src", (0, "src")), ("dst", (1, "dst"))),
+    ),
+    Api(
+        "path.rename", "move", methods=("rename", "replace"), receivers=frozenset({Kind.STRING}),
+        roles=(("dst", (0, "target")),),
+    ),
+    Api("glob.glob", "glob", functions=("glob.glob", "glob.iglob"), roles=(("pattern", (0, "pathname")),)),
+    Api(
+        "path.glob", "glob", methods=("glob", "rglob"), receivers=frozenset({Kind.STRING}),
+        roles=(("pattern", (0, "pattern")),),
+    ),
     Api(
         "path.resolve", "same_path", methods=("resolve", "absolute", "expanduser"), receivers=frozenset({Kind.STRING})
     ),
@@ -365,6 +388,13 @@ APIS: tuple[Api, ...] = (
         "builtins.list", "parameters_of", functions=("builtins.list", "builtins.tuple"),
         roles=(("iterable", (0, None)),),
     ),
+    # ``sorted(found)``, ``reversed(found)``: the same items, in an order not followed;
+    # ``max(found, key=os.path.getmtime)``: one of them
+    Api(
+        "builtins.sorted", "same_items", functions=("builtins.sorted", "builtins.reversed"),
+        roles=(("iterable", (0, None)),),
+    ),
+    Api("builtins.max", "one_item", functions=("builtins.max", "builtins.min"), roles=(("iterable", (0, None)),)),
 )  # fmt: skip
 
 FORWARD = next(api for api in APIS if api.fact == "model.forward")

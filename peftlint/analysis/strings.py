@@ -175,8 +175,13 @@ class Strings:
             pieces = [self.shapes(left, left_node), self.shapes(right, right_node)]
             return self.strings(left_node, self.product(pieces, lambda *s: paths.join(s)), sources=(left, right))
         if operator == "Modulo" and strings:
+            # ``"%s/%s.pt" % (root, name)``: each item read as its own element of the tuple says it
+            elements = [e.value for e in right_node.elements] if isinstance(right_node, cst.Tuple) else []
             arguments = [
-                self.shapes(item, None) for v in right if v.kind is Kind.TUPLE for item in v.fact("items")
+                self.shapes(item, elements[index] if len(elements) == len(v.fact("items")) else None)
+                for v in right
+                if v.kind is Kind.TUPLE
+                for index, item in enumerate(v.fact("items"))
             ] or [self.shapes(right, right_node)]
             shapes = [
                 paths.percent(v.fact("shape"), list(combo))  # type: ignore[arg-type]

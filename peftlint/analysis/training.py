@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peftlint.analysis import conditions, paths, registry
+from peftlint.analysis import conditions, paths, pyobjects, registry
 from peftlint.analysis.values import (
     MODEL_KINDS,
     NONE,
@@ -149,6 +149,8 @@ def parameters_of(interpreter: Interpreter, api: registry.Api, site: CallSite) -
     given = site.role(api, "iterable")
     if given and all(v.kind is Kind.PARAMETERS for v in given):
         return given if api.fact != "builtins.filter" else frozenset(v.updated(subset=True) for v in given)
+    if api.fact == "builtins.list" and given and all(v.kind in (Kind.LIST, Kind.TUPLE) for v in given):
+        return pyobjects.same_items(interpreter, api, site)  # ``list(Path(out).glob("*.pt"))``
     return UNKNOWN
 
 

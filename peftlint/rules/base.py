@@ -258,6 +258,10 @@ class Rule:
     reports_at: ClassVar[frozenset[str]] = frozenset()
     # Registry facts whose calls make the values the rule looks for (Reach follows them too).
     needs: ClassVar[frozenset[str]] = frozenset()
+    # Registry facts of calls the rule is also handed, that neither make a file wanted nor a def
+    # worth analysing (``shutil.move`` of a file the rule saw written: it matters only beside a
+    # call the rule reports at)
+    observes: ClassVar[frozenset[str]] = frozenset()
     # False for rules the engine reports itself (PEFT100): they never make a file be parsed.
     analysed: ClassVar[bool] = True
     # "safe", "unsafe" or None: what --fix may do for this rule's findings.

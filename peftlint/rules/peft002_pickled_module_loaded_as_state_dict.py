@@ -22,6 +22,7 @@ _MESSAGE = (
 SAVE = "save"
 SAVE_OTHER = "save_other"  # a state dict or a dict saved on a branch: that branch's format
 LOAD = "load"
+MOVE = "move"  # a file moved (``shutil.move(tmp, path)``): its shapes are where it goes, "from" where it was
 _EDIT = "state_dict_edit"
 # What torch.save can be given that is certainly not a module.
 _NOT_MODULES = frozenset({Kind.STATE_DICT, Kind.DICT, Kind.TUPLE, Kind.LIST, Kind.CONST, Kind.STRING, Kind.OPTIMIZER})
@@ -85,6 +86,7 @@ class PickledModuleLoadedAsStateDict(Rule):
         "Whole module pickled with torch.save, read back with load_state_dict(torch.load(...)): fails at load time."
     )
     reports_at = frozenset({"torch.save", "model.load_state_dict"})
+    observes = frozenset({"path.move", "path.rename"})
     needs = frozenset({"torch.load", "model.load", "peft.get_peft_model", "peft.load_adapter_model", "config.load"})
     fix_safety = "unsafe"
 
@@ -95,6 +97,13 @@ class PickledModuleLoadedAsStateDict(Rule):
 
         api = site.api
         assert api is not None
+        if site.fact in ("path.move", "path.rename"):
+            moved = site.receiver if site.fact == "path.rename" else site.role(api, "src")
+            node = site.node.func.value if site.fact == "path.rename" else site.role_node(api, "src")
+            sources = tuple(site.interpreter.shapes(moved, node)) if site.interpreter is not None else ()
+            if sources and site.has_role(api, "dst"):
+                self.context.remember(self, site, MOVE, site.shapes(api, "dst"), {"from": sources})
+            return
         if site.fact == "torch.save":
             saved = site.role(api, "obj")
             obj_node = site.role_node(api, "obj")
@@ -132,16 +141,17 @@ class PickledModuleLoadedAsStateDict(Rule):
     @classmethod
     def join(cls, facts: Sequence[CrossFileFact]) -> list[Finding]:
         saves = [(fact, list(fact.shapes)) for fact in facts if fact.kind == SAVE]
+        saves += _moved(saves, [fact for fact in facts if fact.kind == MOVE])
         others = [fact for fact in facts if fact.kind == SAVE_OTHER]
         findings: dict[tuple[str, int, int], Finding] = {}
         for load in (fact for fact in facts if fact.kind == LOAD):
-            load_shapes = {paths.identity(shape) for shape in load.shapes}
             matches = [
                 (save, shape)
                 for save, save_shapes in saves
                 for shape in save_shapes
-                if paths.identity(shape) in load_shapes
+                if _read_as(load, shape) is not None
                 and _same_place(save, load, shape)
+                and not _finds_others(load, shape, others)
                 and _is_module(save, load)
                 and not _exclusive(save, load, shape, others)
             ]
@@ -150,7 +160,8 @@ class PickledModuleLoadedAsStateDict(Rule):
             save, shape = matches[0]
             notes: dict[tuple[str, int, int], Related] = {}
             for s, p in matches:  # one note per save, with the first path the two share
-                note = f"the whole module is pickled here with torch.save (path `{paths.render(p)}`)"
+                moved = "then moved to" if p not in s.shapes else "path"
+                note = f"the whole module is pickled here with torch.save ({moved} `{paths.render(p)}`)"
                 notes.setdefault((s.path, s.start.line, s.start.column), Related(s.path, s.start, note))
             related = tuple(notes.values())
             key = (load.path, load.start.line, load.start.column)
@@ -173,9 +184,41 @@ class PickledModuleLoadedAsStateDict(Rule):
         return list(findings.values())
 
 
+def _moved(
+    saves: Sequence[tuple[CrossFileFact, list[paths.Shape]]], moves: Sequence[CrossFileFact]
+) -> list[tuple[CrossFileFact, list[paths.Shape]]]:
+    """A save's file moved elsewhere in the same run (``torch.save(model, tmp)``, then
+    ``shutil.move(tmp, path)``): the save, with the paths the file is moved to."""
+    found = []
+    for save, shapes in saves:
+        places = {paths.identity(shape) for shape in shapes}
+        for move in moves:
+            sources = dict(move.data).get("from", ())
+            if move.anchor == save.anchor and any(paths.identity(source) in places for source in sources):
+                found.append((save, list(move.shapes)))
+    return found
+
+
 def _as_read(load: CrossFileFact, shape: paths.Shape) -> paths.Shape:
     """The load's own spelling of a path it shares with a save."""
-    return next((mine for mine in load.shapes if paths.identity(mine) == paths.identity(shape)), shape)
+    return _read_as(load, shape) or shape
+
+
+def _finds_others(load: CrossFileFact, shape: paths.Shape, others: Sequence[CrossFileFact]) -> bool:
+    """A glob pattern that also finds a file the run writes as a state dict (``ckpt/*.pt`` over
+    ``full.pt`` and ``weights.pt``): which of them the load reads is not known."""
+    pattern = _read_as(load, shape)
+    if pattern is None or paths.identity(pattern) == paths.identity(shape):
+        return False
+    wanted = paths.identity(pattern)
+    return any(paths.matches(wanted, paths.identity(mine)) for other in others for mine in other.shapes)
+
+
+def _read_as(load: CrossFileFact, shape: paths.Shape) -> paths.Shape | None:
+    """The load's path that names the file ``shape`` names: the same path, or a pattern glob found
+    it with (``checkpoint-*/lora.pt`` for ``checkpoint-{step}/lora.pt``)."""
+    place = paths.identity(shape)
+    return next((mine for mine in load.shapes if paths.matches(paths.identity(mine), place)), None)
 
 
 _INTERNAL = frozenset({_EDIT, "object", "constants", "module", "guards"})  # kept out of the finding's facts
