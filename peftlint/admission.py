@@ -165,12 +165,16 @@ class _Helpers:
             calls = self.calls.positions(data)
             class_calls = self.class_calls.positions(data) if self.class_calls.names != self.calls.names else calls
             found = {}
+            spans: list[tuple[int, int, str]] = []  # the defs (and small classes) calls are followed through
             for index, (start, keyword, name) in enumerate(starts):
                 end = starts[index + 1][0] if index + 1 < len(starts) else len(data)
                 small = end - start <= _SMALL_CLASS_BYTES
                 where = class_calls if keyword == b"class" and not small else calls
                 at = bisect.bisect_left(where, start)
                 found[name] = found.get(name, False) or (at < len(where) and where[at] < end)
+                if keyword == b"def" or small:
+                    spans.append((start, end, name))
+            _through_calls(data, spans, found)
             self.defs[path] = found
         return found
 
@@ -182,6 +186,21 @@ class _Helpers:
 
     def any_reaches(self, path: str) -> bool:
         return any(self._defs(path).values())
+
+
+def _through_calls(data: bytes, spans: list[tuple[int, int, str]], found: dict[str, bool]) -> None:
+    """A def that calls another def of its module that reaches (``score_checkpoint`` calling
+    ``_load``, which calls ``PeftModel.from_pretrained``) reaches too, however many defs deep."""
+    new = {name for name, reaches in found.items() if reaches}
+    starts = [start for start, _, _ in spans]
+    while new:
+        pattern = re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in sorted(new)) + rb")\s*\(")
+        new = set()
+        for match in pattern.finditer(data):
+            index = bisect.bisect_right(starts, match.start()) - 1
+            if index >= 0 and match.start() < spans[index][1] and not found.get(spans[index][2]):
+                found[spans[index][2]] = True
+                new.add(spans[index][2])
 
 
 # A class of a few hundred lines (a project's trainer or checkpoint manager, ``trainer =

@@ -36,6 +36,7 @@ class Objects:
     function_decorators: Callable[[Function], tuple[str, ...]]
     bind_arguments: Callable[..., dict[str, Values]]
     run_function: Callable[..., tuple[Values, State, bool]]
+    argument_parts: Callable[..., dict[str, Any]]
     inline: Callable[..., Values]
     origin: Callable[..., Origin]
 
@@ -87,8 +88,9 @@ class Objects:
             *self.frame.call_chain,
             self.origin(site.node, f"{init.owner.name if init.owner else ''}() is called here"),
         )
+        placeholders = self.argument_parts(init, site, this)  # ``Saver(args.out)``: ``out_dir`` reads as ``args.out``
         try:
-            _, end, _ = self.run_function(init, bindings, chain)
+            _, end, _ = self.run_function(init, bindings, chain, placeholders)
         finally:
             self.inlining.pop()
         prefix = first + "."
