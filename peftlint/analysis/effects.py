@@ -406,7 +406,10 @@ def lightning_fit(interpreter: Interpreter, api: registry.Api, site: CallSite) -
 def save_model(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``trainer.save_model(dir)`` on a Trainer subclass runs its ``_save(dir)``."""
     given = site.role(api, "output_dir") if site.has_role(api, "output_dir") else None
-    _run_hook(interpreter, site, "_save", lambda owner: given if given is not None else UNKNOWN)
+    if given is None or given == NONE:  # ``save_model()``: transformers saves to ``self.args.output_dir``
+        settings = frozenset().union(*(v.attr("args") or UNKNOWN for v in site.receiver if v.kind is Kind.TRAINER))
+        given = interpreter.attribute_of(settings, "output_dir", None) if settings else UNKNOWN
+    _run_hook(interpreter, site, "_save", lambda owner: given)
     return NONE
 
 
