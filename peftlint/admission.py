@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from peftlint.errors import SourceError
-from peftlint.modules import find_module, modules_of
+from peftlint.modules import MAX_ANCESTORS, find_module, modules_of
 from peftlint.sources import NOTEBOOK_SUFFIX
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ def admitted_by_imports(
         for path, data in contents.items()
     ]  # the others' are headers already
     headers = [(path, header) for path, header in headers if candidates.search(header)]
+    fixtures = _conftest_fixtures(contents, helpers, wanted)
     for _ in range(_MAX_REEXPORTS):
         exported = {os.path.abspath(path): admitted_codes(names) for path, names in admitted.items()}
         found = {}
@@ -68,7 +69,64 @@ def admitted_by_imports(
         if found == admitted:
             break
         admitted = found
+    for path, names in fixtures.items():
+        admitted[path] = admitted.get(path, frozenset()) | names
     return admitted
+
+
+def under_conftests(headers: Mapping[str, bytes], contents: Mapping[str, bytes]) -> list[str]:
+    """The test modules kept as headers that pytest gives the fixtures of a conftest.py some rule
+    wants (in their folder or one above): their whole text is needed to see which they ask for."""
+    folders = {os.path.dirname(os.path.abspath(path)) for path in contents if os.path.basename(path) == _CONFTEST}
+    if not folders:
+        return []
+    return [path for path in headers if _is_test_module(path) and _conftests_of(path, folders)]
+
+
+def _conftest_fixtures(
+    contents: Mapping[str, bytes], helpers: _Rules, wanted: Mapping[str, bytes]
+) -> dict[str, frozenset[str]]:
+    """``"CODE:name"`` entries of test modules for the fixtures of their conftest.py files that
+    reach a rule's call (``def test_export(lora_model)``, ``lora_model`` made by
+    ``get_peft_model`` in conftest.py): pytest passes them by parameter name, no import needed."""
+    folders = {os.path.dirname(path) for path in wanted if os.path.basename(path) == _CONFTEST}
+    found: dict[str, frozenset[str]] = {}
+    if not folders:
+        return found
+    for path, data in contents.items():
+        if not _is_test_module(path):
+            continue
+        entries: set[str] = set()
+        for conftest in _conftests_of(path, folders):
+            for codes, group in helpers.groups:
+                for name, reaches in group.defs_of(conftest).items():
+                    if reaches and re.search(rb"\b" + re.escape(name.encode()) + rb"\b", data):
+                        entries |= _entries(codes, name)
+        if entries:
+            found[path] = frozenset(entries)
+    return found
+
+
+_CONFTEST = "conftest.py"
+
+
+def _is_test_module(path: str) -> bool:
+    name = os.path.basename(path)
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+
+
+def _conftests_of(path: str, folders: set[str]) -> list[str]:
+    """The conftest.py files, among those of ``folders``, whose fixtures a test module gets."""
+    found = []
+    folder = os.path.dirname(os.path.abspath(path))
+    for _ in range(MAX_ANCESTORS + 1):
+        if folder in folders:
+            found.append(os.path.join(folder, _CONFTEST))
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    return found
 
 
 # How many packages deep a helper's re-exports are followed (``pkg/__init__`` of ``pkg/io/__init__``).

@@ -72,7 +72,7 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
                 break
             results[path] = data
     if memo is None:
-        from peftlint.admission import admitted_by_imports, header_of
+        from peftlint.admission import admitted_by_imports, header_of, under_conftests
 
         if settings.jobs != 1 and len(statuses) >= 4 * MIN_FILES_PER_WORKER and (os.cpu_count() or 1) > 1:
             _pool_context(start=True)  # a pool is likely: its imports overlap the reading below
@@ -93,6 +93,10 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
             else:
                 headers[path] = header_of(data, path)
         wanted = set(contents)
+        for path in under_conftests(headers, contents):  # pytest gives them their conftest's fixtures
+            data = _read(path, settings)
+            if isinstance(data, bytes):
+                headers[path] = data
         admitted = admitted_by_imports({**headers, **contents}, rules, wanted)
         headers.clear()
         if cache:
