@@ -181,9 +181,9 @@ def matches(pattern: Shape, shape: Shape) -> bool:
     literal text the same, character by character, except where a wildcard stands (``*`` for any
     text within one folder, an unknown part included; ``?`` for one character; ``**`` for any
     folders); its other parts the same parts."""
+    if not any(kind == "wild" for kind, _ in pattern):
+        return pattern == shape
     wanted, given = _tokens(pattern), _tokens(shape)
-    if ("wild", "*") not in wanted and ("wild", "?") not in wanted and ("wild", "**") not in wanted:
-        return wanted == given
     seen: dict[tuple[int, int], bool] = {}
 
     def match(i: int, j: int) -> bool:

@@ -39,7 +39,10 @@ class PickledModuleLoadedAsStateDict(Rule):
     imported, also built from other constants), variables, argparse defaults, config dicts and
     config files (also Hydra's), and the shapes of `os.path.join(...)`, f-strings, `%`, `.format`,
     `Path(...) / "x"`, `.joinpath`, `.with_suffix`, `os.path.dirname(__file__)` and `+`, the files
-    a loop over `range(...)` writes, also through a helper (in another module) that saves. When
+    a loop over `range(...)` writes, also through a helper (in another module) that saves. A file
+    found with `glob` (`checkpoint-*/lora.pt`) is one a save its pattern covers wrote, unless the
+    pattern also finds a state dict the run writes; a file moved into place (`torch.save(model,
+    tmp)`, then `shutil.move(tmp, path)` or `os.replace`) is at its new name. When
     the type of the saved object is not known, the object saved whole and the receiver of
     `load_state_dict` being the same access path (`self.model`) is evidence enough.
 
