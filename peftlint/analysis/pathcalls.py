@@ -122,7 +122,7 @@ def move(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``shutil.move(src, dst)`` gives ``dst``; ``os.replace``/``os.rename`` give None;
     ``Path(src).rename(dst)``/``.replace(dst)`` give the new path (``str.replace(old, new)``, with
     two arguments, is not a move: unknown)."""
-    if site.method is not None:
+    if api.fact == "path.rename":
         return site.role(api, "dst") if len(site.args) == 1 and not site.spread else UNKNOWN
     return site.role(api, "dst") if site.callee == "shutil.move" else NONE
 
