@@ -11,6 +11,7 @@ import libcst as cst
 from peftlint.analysis import conditions, names, registry
 from peftlint.analysis.pyobjects import config_item, unknown_element
 from peftlint.analysis.strings import Strings
+from peftlint.analysis.syntax import target_names
 from peftlint.analysis.values import (
     NONE,
     NOTHING,
@@ -19,10 +20,12 @@ from peftlint.analysis.values import (
     Kind,
     Value,
     Values,
+    after_comprehension,
     const,
     contained,
     known,
     make_facts,
+    not_empty,
     or_unknown,
     parameter_items,
     with_item,
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
     from peftlint.analysis.units import ParsedUnit
 
 _BUILTINS = frozenset(dir(builtins))
+
+
 # A loop over ``range(...)`` with known bounds takes its numbers one by one up to this many (the
 # path shapes a file name built from them can take: strings.MAX_SHAPES)
 MAX_RANGE = 8
@@ -414,10 +419,15 @@ class Expressions:
         """Calls inside are evaluated; the comprehension's own names never leak out."""
         saved = self.frame.state
         self.frame.state = None if saved is None else dict(saved)
+        own: set[str] = set()
+        runs = False
         try:
             clause: cst.CompFor | None = node.for_in
             while clause is not None:
                 iterated = self.expression(clause.iter)
+                if clause is node.for_in:
+                    runs = not_empty(iterated)
+                own |= target_names(clause.target)
                 self.assign_target(clause.target, self.loop_elements(clause.target, clause.iter, iterated))
                 for condition in clause.ifs:
                     self.expression(condition.test)
@@ -428,7 +438,7 @@ class Expressions:
                 return frozenset({self.new_value(Kind.DICT, node, None, entries=(("*", values),), open=True)})
             values = self.expression(node.elt)  # type: ignore[attr-defined]
         finally:
-            self.frame.state = saved
+            self.frame.state = after_comprehension(saved, self.frame.state, own, runs)
         return frozenset({self.new_value(Kind.LIST, node, None, items=(values,), open=True)})
 
     # ----------------------------------------------------------------- operators

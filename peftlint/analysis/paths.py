@@ -236,7 +236,7 @@ def join(shapes: Iterable[Shape]) -> Shape:
     for shape in shapes:
         if shape and shape[0][0] == "lit" and shape[0][1].startswith("/"):
             pieces = []  # os.path.join drops everything before an absolute part
-        if pieces:
+        if any(text for _, text in concat(*pieces)):  # ``join("", "x")`` (``"./"`` normalised) is "x"
             pieces.append(SEPARATOR)
         pieces.append(shape)
     return concat(*pieces)

@@ -43,3 +43,10 @@ def _fields(kind: type) -> tuple[str, ...]:
             else ()  # a string, a token, None, a sentinel: nothing under it
         )
     return found
+
+
+def target_names(target: cst.BaseExpression) -> set[str]:
+    """The names an assignment or ``for`` target binds (``a``, ``a, (b, c)``)."""
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return {name for element in target.elements for name in target_names(element.value)}
+    return {target.value} if isinstance(target, cst.Name) else set()

@@ -298,6 +298,24 @@ def join_states(states: Iterable[State | None]) -> State | None:
     return joined
 
 
+def not_empty(values: Values) -> bool:
+    """Every value is a list or tuple known to hold items: a loop over it runs at least once."""
+    return bool(values) and all(
+        v.kind in (Kind.LIST, Kind.TUPLE) and v.fact("items") and not v.fact("open") for v in values
+    )
+
+
+def after_comprehension(saved: State | None, after: State | None, own: set[str], runs: bool) -> State | None:
+    """The state after a comprehension: what its calls changed stays (a helper's
+    ``model.set_adapter(n)`` in its ``if``), its own names do not leak out; joined with the state
+    before it unless it surely runs (its first iterable a known non-empty list or tuple)."""
+    if saved is None or after is None:
+        return saved
+    kept = {key: values for key, values in after.items() if re.split(r"[.\[]", key, maxsplit=1)[0] not in own}
+    kept.update((key, values) for key, values in saved.items() if re.split(r"[.\[]", key, maxsplit=1)[0] in own)
+    return kept if runs else join_states([saved, kept])
+
+
 def _differing_keys(a: State, b: State) -> set[str]:
     """Keys bound in one state only, or to different values: states are mostly copies of one
     another, so this set comparison (in C, identity first) skips the untouched keys."""
