@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from peftlint.analysis.units import Source
 
 MAX_MODULE_BYTES = 2_000_000
+SMALL_CLASS_BYTES = 2_000  # a settings or constants class, read for its attributes
 MAX_FIXTURE_DEPTH = 3
 MAX_DEPTH = 150  # deeper code is analysed only in a process of its own (see engine.py)
 FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
@@ -64,7 +65,13 @@ class Project:
             # a module that makes no needed call is not parsed for a call into it, unless what is
             # called is only passed through (a package's ``__init__``, ``from peft import
             # PeftModel`` in a compat module): it is followed to where it is defined
-            gate = calling and not path.endswith("__init__.py") and not self.imports_name(path, parts[split])
+            # a small class is read whatever it calls: ``TrainSettings().ckpt_path`` is its data
+            gate = (
+                calling
+                and not path.endswith("__init__.py")
+                and not self.imports_name(path, parts[split])
+                and not self.small_class(path, parts[split])
+            )
             if makers and calling and not self.makes_peft_models(path, parts[split]):
                 return None
             scope = self.load(path, module, interpreter, gate)
@@ -173,6 +180,14 @@ class Project:
         """Whether ``name`` is a word on the module's top-level import lines (a bytes scan)."""
         data = self._bytes(path)
         return data is not None and name in _top_level(data)[1]
+
+    def small_class(self, path: str, name: str) -> bool:
+        """Whether the module's top-level ``name`` is a class of a few lines (a bytes scan)."""
+        data = self._bytes(path)
+        if data is None:
+            return False
+        where = _top_level(data)[0].get(name)
+        return where is not None and where[1] - where[0] <= SMALL_CLASS_BYTES and data.startswith(b"class", where[0])
 
     def makes_peft_models(self, path: str, name: str) -> bool:
         """Whether the module's top-level def (or class) ``name`` makes a PEFT model in its own
