@@ -245,6 +245,14 @@ def _copies(values: Values, site: CallSite) -> Values:
     )
 
 
+def deepspeed_engine(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``engine, optimizer, loader, scheduler = deepspeed.initialize(model=model, ...)``: the engine
+    wraps the model itself as ``.module``."""
+    engine = distributed(interpreter, api, site)
+    items = (engine, UNKNOWN, UNKNOWN, UNKNOWN)
+    return frozenset({interpreter.new_value(Kind.TUPLE, site.node, None, items=items)})
+
+
 def averaged(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``AveragedModel(model)``, ``ModelEmaV2(model)``: a wrapper whose ``.module`` is a deep copy of
     the model, whose weights it then averages."""
@@ -560,6 +568,7 @@ _VERBS: dict[str, Verb] = {
     "joinpath": pathcalls.joinpath,
     "with_suffix": pathcalls.with_suffix,
     "averaged": averaged,
+    "deepspeed_engine": deepspeed_engine,
     "dirname": pathcalls.dirname,
     "move": pathcalls.move,
     "glob": pathcalls.glob,

@@ -233,6 +233,11 @@ APIS: tuple[Api, ...] = (
         ),
         roles=(("model", (0, "module")),),
     ),
+    # ``engine, optimizer, loader, scheduler = deepspeed.initialize(args=args, model=model, ...)``
+    Api(
+        "deepspeed.initialize", "deepspeed_engine", functions=("deepspeed.initialize",),
+        roles=(("model", (1, "model")),),
+    ),
     # an average of the model's weights over training, kept in a deep copy of it as ``.module``
     Api(
         "torch.averaged_model", "averaged",
