@@ -573,6 +573,7 @@ _VERBS: dict[str, Verb] = {
     "move": pathcalls.move,
     "glob": pathcalls.glob,
     "same_items": pyobjects.same_items,
+    "field_default": pyobjects.field_default,
     "one_item": pyobjects.one_item,
     "same_path": pathcalls.same_path,
     "format": pathcalls.format_string,

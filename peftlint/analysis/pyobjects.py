@@ -116,6 +116,17 @@ def unknown_element(target: cst.BaseExpression, source: str, key: int) -> Value 
     return Value(Kind.TUPLE, site=("symbols", key), facts=make_facts(items=symbols))
 
 
+def field_default(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``field(default=x)`` is ``x``; ``field(default_factory=PathsConfig)`` what calling it makes (a
+    dataclass field's default, made once here for every instance)."""
+    if "default" in site.kwargs:
+        return site.kwargs["default"]
+    factory = site.kwargs.get("default_factory")
+    if not factory or site.spread:
+        return UNKNOWN
+    return interpreter.call_values(factory, site.with_arguments((), {}), None, site.node.func)
+
+
 def same_items(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``sorted(xs)``, ``reversed(xs)`` of known lists or tuples: a list of the same items, their
     order not followed; unknown for anything else (or a ``key=`` that is not all there is)."""

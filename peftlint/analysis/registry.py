@@ -336,6 +336,7 @@ APIS: tuple[Api, ...] = (
         roles=(("object", (0, None)), ("name", (1, None)), ("default", (2, None))),
     ),
     # ``Setup = namedtuple("Setup", ["model", "tokenizer"])``: a class whose fields are its arguments
+    Api("dataclasses.field", "field_default", functions=("dataclasses.field",)),
     Api("collections.namedtuple", "named_tuple", functions=("collections.namedtuple", "typing.NamedTuple")),
     Api("list.append", "append", methods=("append", "extend", "insert"), receivers=frozenset({Kind.LIST})),
     Api("dict.update", "update", methods=("update", "setdefault"), receivers=frozenset({Kind.DICT})),
