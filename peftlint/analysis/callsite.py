@@ -124,6 +124,12 @@ class CallSite:
             return []
         return self.interpreter.shapes(self.arg(*where), self.arg_node(*where))  # type: ignore[no-any-return]
 
+    def receiver_shapes(self) -> list[paths.Shape]:
+        """The path shapes the receiver of a method call can have (``Path(src).rename(dst)``)."""
+        func = self.node.func if isinstance(self.node, cst.Call) else None
+        receiver = func.value if isinstance(func, cst.Attribute) else None
+        return self.interpreter.shapes(self.receiver, receiver)  # type: ignore[no-any-return]
+
     def literal(self, api: Api, name: str) -> object:
         """The argument's literal value as written (``is_trainable=True``), or UNKNOWN_LITERAL."""
         node = self.role_node(api, name)

@@ -230,8 +230,12 @@ def torch_load(interpreter: Interpreter, api: registry.Api, site: CallSite) -> V
 
 
 def distributed(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    value = interpreter.new_value(Kind.DISTRIBUTED, site.node, None)
-    return frozenset({value.with_attrs({"module": site.role(api, "model")})})
+    return _wrapping(interpreter, site, site.role(api, "model"))
+
+
+def _wrapping(interpreter: Interpreter, site: CallSite, module: Values) -> Values:
+    """A wrapper made here whose ``.module`` is ``module`` (DDP, an EMA's copy, a DeepSpeed engine)."""
+    return frozenset({interpreter.new_value(Kind.DISTRIBUTED, site.node, None).with_attrs({"module": module})})
 
 
 def copy(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
@@ -256,8 +260,7 @@ def deepspeed_engine(interpreter: Interpreter, api: registry.Api, site: CallSite
 def averaged(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``AveragedModel(model)``, ``ModelEmaV2(model)``: a wrapper whose ``.module`` is a deep copy of
     the model, whose weights it then averages."""
-    value = interpreter.new_value(Kind.DISTRIBUTED, site.node, None)
-    return frozenset({value.with_attrs({"module": _copies(site.role(api, "model"), site)})})
+    return _wrapping(interpreter, site, _copies(site.role(api, "model"), site))
 
 
 def merge(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:

@@ -46,6 +46,7 @@ from peftlint.analysis.values import (
     Values,
     join_states,
     make_facts,
+    not_empty,
 )
 from peftlint.sources import NOTEBOOK_SUFFIX
 
@@ -497,13 +498,10 @@ _EXPECTS_RAISE = frozenset({"raises", "assertRaises", "assertRaisesRegex"})
 def _sequence(iterated: Values) -> tuple[Values, ...] | None:
     """The elements of a list or tuple known item by item (a display, ``d.items()`` of a dict
     display), short enough to walk one pass per element; None for anything else."""
-    if len(iterated) != 1:
+    if len(iterated) != 1 or not not_empty(iterated):
         return None
-    (value,) = iterated
-    if value.kind not in (Kind.LIST, Kind.TUPLE) or value.fact("open"):
-        return None
-    items = value.fact("items")
-    return tuple(items) if items and len(items) <= MAX_LOOP_PASSES else None
+    items = next(iter(iterated)).fact("items")
+    return tuple(items) if len(items) <= MAX_LOOP_PASSES else None
 
 
 def _flatten_targets(node: cst.CSTNode) -> list[cst.CSTNode]:

@@ -55,8 +55,7 @@ def joinpath(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Val
     arguments = _argument_pieces(interpreter, site)
     if arguments is None:  # ``joinpath(*parts)`` of parts not known
         return UNKNOWN
-    receiver = site.node.func.value if isinstance(site.node.func, cst.Attribute) else None
-    pieces = [interpreter.shapes(site.receiver, receiver), *arguments]
+    pieces = [site.receiver_shapes(), *arguments]
     sources = [interpreter.resolved_constants(values) for values in (site.receiver, *site.args)]
     return interpreter.strings(site.node, interpreter.product(pieces, lambda *s: paths.join(s)), sources=sources)
 
@@ -98,24 +97,15 @@ def glob(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     pattern = site.role(api, "pattern")
     if not pattern or site.spread:
         return UNKNOWN
+    folders = site.receiver_shapes() if api.fact == "path.glob" else None
     found: list[paths.Shape] = []
     for shape in interpreter.shapes(pattern, site.node.args[0].value if site.node.args else None):
-        if api.fact == "path.glob":
-            receiver = site.node.func.value if isinstance(site.node.func, cst.Attribute) else None
-            folders = interpreter.shapes(site.receiver, receiver)
-            shapes = [paths.join((folder, glob)) for folder in folders if (glob := _globbed(shape, site)) is not None]
-        else:
-            globbed = paths.glob_pattern(shape)
-            shapes = [globbed] if globbed is not None else []
-        if not shapes:
+        globbed = paths.glob_pattern(shape, recursive=site.method == "rglob")
+        if globbed is None:
             return UNKNOWN
-        found += shapes
+        found += [paths.join((folder, globbed)) for folder in folders] if folders is not None else [globbed]
     files = interpreter.strings(site.node, found, sources=(pattern,))
     return frozenset({interpreter.new_value(Kind.LIST, site.node, None, items=(files,), open=True)})
-
-
-def _globbed(shape: paths.Shape, site: CallSite) -> paths.Shape | None:
-    return paths.glob_pattern(shape, recursive=site.method == "rglob")
 
 
 def move(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:

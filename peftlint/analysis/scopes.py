@@ -9,7 +9,7 @@ from typing import Any
 
 from peftlint.analysis import conditions
 from peftlint.analysis.frames import Frame
-from peftlint.analysis.values import Kind, Value, Values, without_guards_on
+from peftlint.analysis.values import Kind, Value, Values, root, without_guards_on
 
 
 class Scopes:
@@ -157,13 +157,6 @@ class Scopes:
                         if changed is not values:
                             current.state[key] = changed
                 current = current.parent
-
-
-def root(key: str) -> str:
-    """``a.b[c]`` -> ``a``: the name before the first ``.`` or ``[``."""
-    dot, bracket = key.find("."), key.find("[")
-    end = bracket if dot < 0 else dot if bracket < 0 else min(dot, bracket)
-    return key if end < 0 else key[:end]
 
 
 MAX_NESTING = 2  # how deep into containers and attributes an in-place change is followed

@@ -298,6 +298,13 @@ def join_states(states: Iterable[State | None]) -> State | None:
     return joined
 
 
+def root(key: str) -> str:
+    """``a.b[c]`` -> ``a``: the name before the first ``.`` or ``[``."""
+    dot, bracket = key.find("."), key.find("[")
+    end = bracket if dot < 0 else dot if bracket < 0 else min(dot, bracket)
+    return key if end < 0 else key[:end]
+
+
 def not_empty(values: Values) -> bool:
     """Every value is a list or tuple known to hold items: a loop over it runs at least once."""
     return bool(values) and all(
@@ -311,8 +318,8 @@ def after_comprehension(saved: State | None, after: State | None, own: set[str],
     before it unless it surely runs (its first iterable a known non-empty list or tuple)."""
     if saved is None or after is None:
         return saved
-    kept = {key: values for key, values in after.items() if re.split(r"[.\[]", key, maxsplit=1)[0] not in own}
-    kept.update((key, values) for key, values in saved.items() if re.split(r"[.\[]", key, maxsplit=1)[0] in own)
+    kept = {key: values for key, values in after.items() if root(key) not in own}
+    kept.update((key, values) for key, values in saved.items() if root(key) in own)
     return kept if runs else join_states([saved, kept])
 
 

@@ -101,9 +101,7 @@ class PickledModuleLoadedAsStateDict(Rule):
         api = site.api
         assert api is not None
         if site.fact in ("path.move", "path.rename"):
-            moved = site.receiver if site.fact == "path.rename" else site.role(api, "src")
-            node = site.node.func.value if site.fact == "path.rename" else site.role_node(api, "src")
-            sources = tuple(site.interpreter.shapes(moved, node)) if site.interpreter is not None else ()
+            sources = tuple(site.receiver_shapes() if site.fact == "path.rename" else site.shapes(api, "src"))
             if sources and site.has_role(api, "dst"):
                 self.context.remember(self, site, MOVE, site.shapes(api, "dst"), {"from": sources})
             return
@@ -152,9 +150,9 @@ class PickledModuleLoadedAsStateDict(Rule):
                 (save, shape)
                 for save, save_shapes in saves
                 for shape in save_shapes
-                if _read_as(load, shape) is not None
+                if (read := _read_as(load, shape)) is not None
                 and _same_place(save, load, shape)
-                and not _finds_others(load, shape, others)
+                and not _finds_others(read, shape, others)
                 and _is_module(save, load)
                 and not _exclusive(save, load, shape, others)
             ]
@@ -207,11 +205,11 @@ def _as_read(load: CrossFileFact, shape: paths.Shape) -> paths.Shape:
     return _read_as(load, shape) or shape
 
 
-def _finds_others(load: CrossFileFact, shape: paths.Shape, others: Sequence[CrossFileFact]) -> bool:
-    """A glob pattern that also finds a file the run writes as a state dict (``ckpt/*.pt`` over
-    ``full.pt`` and ``weights.pt``): which of them the load reads is not known."""
-    pattern = _read_as(load, shape)
-    if pattern is None or paths.identity(pattern) == paths.identity(shape):
+def _finds_others(pattern: paths.Shape, shape: paths.Shape, others: Sequence[CrossFileFact]) -> bool:
+    """A glob pattern (the load's path that found the save's ``shape``) that also finds a file the
+    run writes as a state dict (``ckpt/*.pt`` over ``full.pt`` and ``weights.pt``): which of them
+    the load reads is not known."""
+    if paths.identity(pattern) == paths.identity(shape):
         return False
     wanted = paths.identity(pattern)
     return any(paths.matches(wanted, paths.identity(mine)) for other in others for mine in other.shapes)
