@@ -142,8 +142,8 @@ def _admitted_names(
     run_modules: Mapping[str, list[str]],
     mentions: re.Pattern[bytes],
 ) -> set[str]:
-    """The ``"CODE:name"`` entries of one file (see admitted_by_imports), from its imports before
-    its first def (imports inside defs are not looked for)."""
+    """The ``"CODE:name"`` entries of one file (see admitted_by_imports), from its import lines
+    (those inside defs too)."""
     names: set[str] = set()
     for match in _IMPORT.finditer(header):
         if not mentions.search(match.group()):
@@ -346,10 +346,10 @@ _WORD_BYTES = frozenset(bytes([c]) for c in b"abcdefghijklmnopqrstuvwxyzABCDEFGH
 
 
 def header_of(data: bytes, path: str = "") -> bytes:
-    """The part of a module admission reads of a file no rule wants: its imports, before its first
-    top-level def or class (a run keeps only this much of such files). A notebook's are in its code
-    cells (``"from utils import attach_adapter\\n",`` in the JSON): read from their text, when the
-    notebook imports anything at all."""
+    """The part of a module admission reads of a file no rule wants: what comes before its first
+    top-level def or class, and its later import lines (a run keeps only this much of such
+    files). A notebook's are in its code cells (``"from utils import attach_adapter\\n",`` in the
+    JSON): read from their text, when the notebook imports anything at all."""
     if path.endswith(NOTEBOOK_SUFFIX):
         if b"import" not in data:
             return b""
@@ -359,7 +359,24 @@ def header_of(data: bytes, path: str = "") -> bytes:
             data = notebook_source(data).text.encode("utf-8")
         except SourceError:
             return b""  # the analysis reports it, if some rule wants it
-    return data[: _first_definition(data)]
+    end = _first_definition(data)
+    return data[:end] + _later_imports(data, end)
+
+
+def _later_imports(data: bytes, start: int) -> bytes:
+    """The import lines after ``start``, each on a line of its own: a command-line module that
+    imports each step where it runs it (``def main(): ... from .training import fit``) calls the
+    helpers it imports like one that imports them at the top."""
+    found: dict[bytes, None] = {}
+    index = data.find(b"import", start)
+    while index >= 0:
+        line_start = data.rfind(b"\n", 0, index) + 1
+        line_end = data.find(b"\n", index)
+        line_end = len(data) if line_end < 0 else line_end
+        if data[line_start:line_end].lstrip().startswith((b"from ", b"import ")):
+            found[data[line_start:line_end]] = None
+        index = data.find(b"import", line_end)
+    return b"".join(b"\n" + line for line in found)
 
 
 def _first_definition(data: bytes) -> int:

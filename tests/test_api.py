@@ -263,7 +263,6 @@ def test_admission_finds_defs_and_calls_as_a_regex_over_each_line_would() -> Non
     assert new == [True, False, True, True]  # the peft makers: not ``later``, which only saves
 
 
-
 BASE_RUNNER = """from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import AutoModelForSequenceClassification
 
@@ -306,6 +305,12 @@ def test_a_finding_in_an_imported_module_of_the_run_is_reported_once_as_the_run_
     done = subprocess.run([*command, "proj"], cwd=tmp_path, capture_output=True, text=True, check=False)
     found = [line.split(": ")[0:2] for line in done.stdout.splitlines() if ": PEFT" in line and "note:" not in line]
     assert found == [
-        [os.path.join("proj", "base.py") + ":12:22", "PEFT008 `AutoModelForSequenceClassification` gets a new, random head, and the peft config has neither `task_type` nor `modules_to_save`"],
-        [os.path.join("proj", "sub.py") + ":15:16", "PEFT001 `PeftModel.from_pretrained` loads the adapter onto `self.model`, which already has PEFT layers"],
+        [
+            os.path.join("proj", "base.py") + ":12:22",
+            "PEFT008 `AutoModelForSequenceClassification` gets a new, random head, and the peft config has neither `task_type` nor `modules_to_save`",
+        ],
+        [
+            os.path.join("proj", "sub.py") + ":15:16",
+            "PEFT001 `PeftModel.from_pretrained` loads the adapter onto `self.model`, which already has PEFT layers",
+        ],
     ], done.stdout

@@ -116,3 +116,66 @@ def test_functions_that_cannot_reach_a_rule_call_are_not_parsed() -> None:
         "reaches",
         "helper",
     }
+
+
+# The bytes stage and the pre-screen must keep every file a rule can report in: each spelling of
+# an import from peft keeps a peft rule's file; a docstring's mention does not.
+@pytest.mark.parametrize(
+    ("header", "wanted"),
+    [
+        ("from peft import get_peft_model", True),
+        ("from peft.mapping import get_peft_model", True),
+        ("import peft", True),
+        ("import torch, peft", True),
+        ("import peft as p", True),
+        ("from unsloth import FastLanguageModel", True),
+        ("def f():\n    from  peft import get_peft_model", True),
+        ('"""Wrap the model with get_peft_model from the peft library."""', False),
+        ("import peft_utils", False),
+    ],
+)
+def test_peft_rules_want_files_that_import_peft(header: str, wanted: bool) -> None:
+    from peftlint.rules.base import Tokens
+
+    rule = next(r for r in all_rules() if r.code == "PEFT010")
+    text = f"{header}\nmodel = get_peft_model(model, config)\nmodel = get_peft_model(model, config)\n"
+    assert rule.wants(Tokens(text.encode())) is wanted
+    lint = lint_source(text)
+    if not wanted:  # what the bytes stage drops, the pre-screen would have dropped too
+        assert not [f for f in lint.findings if f.code == "PEFT010"]
+
+
+@pytest.mark.parametrize(
+    ("call", "non_strict"),
+    [
+        ("model.load_state_dict(sd)", False),
+        ("model.load_state_dict(sd, strict=True)", False),
+        ("model.load_state_dict(sd, True)", False),
+        ("model.load_state_dict(sd, strict=False)", True),
+        ("model.load_state_dict(sd, False)", True),
+        ("model.load_state_dict(sd, strict=STRICT)", True),
+        ("model.load_state_dict(sd, **options)", True),
+        ("model.load_state_dict(*args)", True),
+        ("restore = model.load_state_dict", True),
+        ("partial(model.load_state_dict, strict=False)", True),
+    ],
+)
+def test_screen_tells_strict_loads(call: str, non_strict: bool) -> None:
+    assert screen(parse_python(call), [call]).loads_non_strict is non_strict
+
+
+@pytest.mark.parametrize(
+    ("call", "whole"),
+    [
+        ("torch.save(model, path)", True),
+        ("torch.save(model, f=path)", True),
+        ("torch.save(obj=model, f=path)", True),
+        ("torch.save(*args)", True),
+        ("torch.save(model.state_dict(), path)", False),
+        ("torch.save({'model': model.state_dict()}, path)", False),
+        ("card.save(path)", False),  # torch.save needs the file: a one-argument save is another save
+        ("tokenizer.model.save(save_directory, name=prefix)", False),
+    ],
+)
+def test_screen_tells_saves_of_whole_objects(call: str, whole: bool) -> None:
+    assert screen(parse_python(call), [call]).saves_whole is whole

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from peftlint.analysis import conditions, effects, names, pyobjects, registry
+from peftlint.analysis import conditions, effects, names, paths, pyobjects, registry
 from peftlint.analysis.callsite import CallSite
 from peftlint.analysis.frames import MAX_INLINE_DEPTH, ClassInfo, Frame, Function
 from peftlint.analysis.syntax import identifiers_in
@@ -526,6 +526,10 @@ class Calls:
         config = pyobjects.hydra_config(function, param)
         if config is not None:
             return config
+        if _serving_model_dir(function, param):
+            # SageMaker's inference toolkit calls a handler module's ``model_fn(model_dir)`` with
+            # the folder the training job's ``SM_MODEL_DIR`` was unpacked to
+            return self.strings(param, [paths.literal(registry.SAGEMAKER_MODEL_DIR)])
         if param.name.value == "model" and _callback_hook(function):
             # ``def on_save(self, args, state, control, model=None, **kwargs)``: the trainer passes
             # its model to every hook of a TrainerCallback (a module; wrapped or not, unknown)
@@ -556,6 +560,14 @@ class Calls:
         finally:
             self.frames, self.unit = saved_frames, saved_unit
         return None
+
+
+def _serving_model_dir(function: Function, param: cst.Param) -> bool:
+    """The first parameter of a top-level ``def model_fn(model_dir)`` (a SageMaker handler)."""
+    if function.owner is not None or function.name != "model_fn":
+        return False
+    params = function.params()
+    return bool(params) and params[0] is param
 
 
 def _callback_hook(function: Function) -> bool:

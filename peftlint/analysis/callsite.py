@@ -131,9 +131,20 @@ class CallSite:
         return self.interpreter.shapes(self.receiver, receiver)  # type: ignore[no-any-return]
 
     def literal(self, api: Api, name: str) -> object:
-        """The argument's literal value as written (``is_trainable=True``), or UNKNOWN_LITERAL."""
+        """The argument's literal value as written (``is_trainable=True``), or the one constant
+        every value it can hold is (``strict=STRICT``, a helper's ``strict=False`` default), or
+        UNKNOWN_LITERAL."""
         node = self.role_node(api, name)
-        return conditions.literal(node) if node is not None else conditions.UNKNOWN_LITERAL
+        if node is None:
+            return conditions.UNKNOWN_LITERAL
+        written = conditions.literal(node)
+        if written is not conditions.UNKNOWN_LITERAL:
+            return written
+        values = self.role(api, name)
+        held = {(type(v.fact("value")), v.fact("value")) for v in values if v.kind is Kind.CONST}
+        if len(held) == 1 and known(values) and all(v.kind is Kind.CONST for v in values):
+            return held.pop()[1]
+        return conditions.UNKNOWN_LITERAL
 
     @property
     def adapters_disabled(self) -> bool:

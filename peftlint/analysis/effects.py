@@ -389,7 +389,13 @@ def settings(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Val
     not given is unknown: the library's defaults are not modelled)."""
     attrs = dict(site.kwargs)
     if site.has_role(api, "output_dir"):
-        attrs["output_dir"] = site.role(api, "output_dir")
+        given = site.role(api, "output_dir")
+        node = site.role_node(api, "output_dir")
+        if node is not None and not known(given):
+            # what the caller gave, by the paths it can name: an unknown folder
+            # (``output_dir=cfg.out``) is the same place read back as ``args.output_dir`` anywhere
+            given = interpreter.strings(node, interpreter.shapes(given, node), sources=[given])
+        attrs["output_dir"] = given
     return frozenset({interpreter.new_value(Kind.NAMESPACE, site.node, None).with_attrs(attrs)})
 
 
@@ -573,6 +579,7 @@ _VERBS: dict[str, Verb] = {
     "averaged": averaged,
     "deepspeed_engine": deepspeed_engine,
     "dirname": pathcalls.dirname,
+    "getenv": pathcalls.getenv,
     "move": pathcalls.move,
     "glob": pathcalls.glob,
     "same_items": pyobjects.same_items,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from peftlint.analysis import conditions, names, registry
-from peftlint.analysis.pyobjects import config_item, unknown_element
+from peftlint.analysis.pyobjects import item_of, some_slot, unknown_element
 from peftlint.analysis.strings import Strings
 from peftlint.analysis.syntax import target_names
 from peftlint.analysis.values import (
@@ -225,16 +225,21 @@ class Expressions:
         values = contained(values)
         index = target.slice[0].slice if len(target.slice) == 1 else None
         constant = conditions.literal(index.value) if isinstance(index, cst.Index) else None
+        given: Values = UNKNOWN
         if constant is conditions.UNKNOWN_LITERAL and isinstance(index, cst.Index):
             # ``REGISTRY[name] = fn`` with ``name`` known to hold one string or number: that key
-            keys = _keys(self.quietly(lambda: self.resolved_constants(self.expression(index.value))))
+            given = self.quietly(lambda: self.resolved_constants(self.expression(index.value)))
+            keys = _keys(given)
             if keys is not None and len(set(keys)) == 1:
                 constant = keys[0]
         if values == UNKNOWN and all(
-            v.fact("open") and constant not in dict(v.fact("entries", ())) for v in containers
+            v.fact("open") and constant not in dict(v.fact("entries", ())) and not v.fact("keyed") for v in containers
         ):
             return  # nothing the rules follow goes in, nothing they follow is overwritten, no key is new
         sites = {v.site for v in containers}
+        # ``scores[i] = acc`` in ``for i, hp in enumerate(GRID)``: the key is the loop's element,
+        # whatever it is, and iterating the dict gives the elements its keys were
+        keyed = given if given and all(v.kind in (Kind.SYMBOL, Kind.CONST) for v in given) else None
 
         def add(value: Value) -> Value:
             if value.kind is Kind.DICT:
@@ -243,7 +248,10 @@ class Expressions:
                     entries[constant] = values
                     return value.updated(entries=tuple(sorted(entries.items(), key=lambda e: repr(e[0]))))
                 entries["*"] = entries.get("*", frozenset()) | values  # under a key the analysis cannot tell
-                return value.updated(entries=tuple(sorted(entries.items(), key=lambda e: repr(e[0]))), open=True)
+                ordered = tuple(sorted(entries.items(), key=lambda e: repr(e[0])))
+                if keyed is None or (value.fact("open") and not value.fact("keyed")):
+                    return value.updated(entries=ordered, open=True, keyed=None)
+                return value.updated(entries=ordered, open=True, keyed=(value.fact("keyed") or frozenset()) | keyed)
             return with_item(value, values)
 
         self.transform_everywhere(sites, add, nested=False)
@@ -328,8 +336,9 @@ class Expressions:
             if value.kind in (Kind.TUPLE, Kind.LIST):
                 for item in value.fact("items", ()):
                     found |= item
-            elif value.kind is Kind.DICT and not value.fact("open"):
-                found |= {v for key, _ in value.fact("entries", ()) for v in const(key)}
+            elif value.kind is Kind.DICT and (not value.fact("open") or value.fact("keyed")):
+                found |= {v for key, _ in value.fact("entries", ()) if key != "*" for v in const(key)}
+                found |= value.fact("keyed") or frozenset()  # keys that are a loop's elements, or numbers
             elif value.kind is Kind.PARAMETERS:
                 found.add(parameter_items(value))  # ``for n, p in m.named_parameters()``: p is one of m's
             else:
@@ -357,25 +366,9 @@ class Expressions:
         items: set[Value] = set()
         for value in containers:
             items |= self.item_of(value, keys)
-        return or_unknown(items) if exact else _some_slot(frozenset(items))
+        return or_unknown(items) if exact else some_slot(frozenset(items))
 
-    def item_of(self, value: Value, keys: list[object] | None) -> Values:
-        if value.kind in (Kind.TUPLE, Kind.LIST):
-            items = value.fact("items", ())
-            indexes = [k for k in keys or () if isinstance(k, int)]
-            if keys is not None and not value.fact("open") and len(indexes) == len(keys):
-                picked = [items[k] for k in indexes if -len(items) <= k < len(items)]
-                if len(picked) == len(keys):
-                    return frozenset().union(*picked)
-            return frozenset().union(*items, UNKNOWN) if items else UNKNOWN
-        if value.kind is Kind.DICT:
-            entries = dict(value.fact("entries", ()))
-            if keys is not None and all(k in entries for k in keys):
-                return frozenset().union(*(entries[k] for k in keys))
-            if keys is not None and len(keys) == 1 and value.fact("sources") and not entries:
-                return frozenset({config_item(value, f"[{keys[0]!r}]")})
-            return frozenset().union(*entries.values(), UNKNOWN)
-        return UNKNOWN
+    item_of = staticmethod(item_of)
 
     def display(self, node: cst.Tuple | cst.List | cst.Set) -> Values:
         items = []
@@ -519,16 +512,6 @@ class Expressions:
         unit = self.unit
         function = self.lazy_function("<lambda>", lambda: (unit, node), owner=None)
         return self.function_value(function)
-
-
-def _some_slot(values: Values) -> Values:
-    """What one slot of a container read by an index the analysis cannot tell holds: where its
-    slots hold both PEFT wrappers and plain models, which this one is is unknown (iterating over
-    every slot is another matter: each is met in turn)."""
-    kinds = {v.kind for v in values}
-    if Kind.PEFT_MODEL in kinds and kinds & {Kind.BASE_MODEL, Kind.INJECTED_BASE}:
-        return frozenset(v for v in values if v.kind is not Kind.PEFT_MODEL) | UNKNOWN
-    return values
 
 
 def _flat(value: Value) -> Value:

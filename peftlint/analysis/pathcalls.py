@@ -1,5 +1,6 @@
 """The registry's verbs for calls that build paths: ``os.path.join``, ``Path(...)``, ``joinpath``,
-``with_suffix``/``with_name``, ``os.path.dirname`` and ``.parent``, ``resolve()``, ``str.format``.
+``with_suffix``/``with_name``, ``os.path.dirname`` and ``.parent``, ``resolve()``, ``str.format``,
+and an environment variable's default (``os.environ.get("SM_MODEL_DIR", "/opt/ml/model")``).
 Each gives strings whose path shapes (paths.py) say which file they name."""
 
 from __future__ import annotations
@@ -152,3 +153,11 @@ def same_path(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Va
     if site.receiver and all(v.kind is Kind.STRING for v in site.receiver):
         return site.receiver
     return UNKNOWN
+
+
+def getenv(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``os.environ.get(name, default)``, ``os.getenv(name, default)``: what the environment holds
+    (unknown), or the default where the variable is not set."""
+    if site.spread or not site.has_role(api, "default"):
+        return UNKNOWN
+    return UNKNOWN | site.role(api, "default")

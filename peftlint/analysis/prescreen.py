@@ -73,6 +73,9 @@ class Screen:
     # ``save(x, ...)`` calls whose ``x`` is not plainly a state dict (``m.state_dict()``, a dict
     # display): a whole object may be saved
     saves_whole: bool = False
+    # ``load_state_dict(sd, strict=<not True>)`` or ``load_state_dict`` taken as a value (its
+    # ``strict`` is then given where it is called): a load that may not be strict
+    loads_non_strict: bool = False
 
     def calls_with_keyword(self, name: str) -> bool:
         return name in self.keywords
@@ -83,6 +86,10 @@ class Screen:
             return True
         # ``from peft import prepare_model_for_kbit_training as prep``: ``prep(...)`` is that call
         return any(self.imports.get(f, "").rsplit(".", 1)[-1] in names for f in self.functions if f in self.imports)
+
+    def calls_method(self, name: str) -> bool:
+        """Some ``x.name(...)`` call, or ``x.name`` taken as a value."""
+        return any(attr == name for _, attr in self.methods)
 
     def peft_call(self, wanted: Callable[[str], bool]) -> bool:
         """A call of a name peft exports: ``LoraConfig(...)``, ``peft.IA3Config(...)``, an alias of one."""
@@ -268,6 +275,7 @@ def _scan(root: ast.AST, unit: Unit, result: Screen) -> None:
     stack: list[tuple[ast.AST, int]] = [(root, 1)]
     calls, methods, functions = unit.calls, result.methods, result.functions
     first = None
+    loads: set[int] = set()  # the ``func`` of each ``load_state_dict(...)`` call met
     is_def = unit.kind == DEF
     if is_def and isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef)):
         unit.parameters = tuple(a.arg for a in (*root.args.posonlyargs, *root.args.args))
@@ -292,12 +300,17 @@ def _scan(root: ast.AST, unit: Unit, result: Screen) -> None:
                 calls.add(func.id)
             if _last_name(func) == "save" and not result.saves_whole:
                 result.saves_whole = _may_save_whole(node)  # type: ignore[arg-type]
+            elif _last_name(func) == "load_state_dict":
+                loads.add(id(func))
+                result.loads_non_strict = result.loads_non_strict or _may_be_non_strict(node)  # type: ignore[arg-type]
         elif kind is ast.Attribute:
             # ``load = PeftModel.from_pretrained`` or ``restore = model.load_state_dict``: a
             # method taken to be called under another name counts as called (its func is seen
             # here too, once more, when it is called directly)
             methods.add((_last_name(node.value), node.attr))  # type: ignore[attr-defined]
             calls.add(node.attr)  # type: ignore[attr-defined]
+            if node.attr == "load_state_dict" and id(node) not in loads:  # type: ignore[attr-defined]
+                result.loads_non_strict = True
         elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
             calls.update(_peft_annotations(node))  # type: ignore[arg-type]
         elif kind is ast.ImportFrom:
@@ -358,13 +371,28 @@ def _effects(node: ast.AST, kind: type, unit: Unit, first: str | None, root: ast
 
 
 def _may_save_whole(call: ast.Call) -> bool:
-    """``save(x, ...)`` where ``x`` may be a whole object, not plainly a state dict or a dict."""
+    """``save(x, f)`` where ``x`` may be a whole object, not plainly a state dict or a dict."""
     saved = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "obj"), None)
+    spread = any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords)
+    if len(call.args) < 2 and not spread and not any(k.arg == "f" for k in call.keywords):
+        return False  # ``torch.save(obj, f)`` names a file; ``card.save(path)`` is another save
     if saved is None or isinstance(saved, (ast.Dict, ast.DictComp, ast.List, ast.Tuple, ast.Constant)):
         return False
     if isinstance(saved, ast.Call) and _last_name(saved.func) in ("state_dict", "get_peft_model_state_dict"):
         return False
     return True
+
+
+def _may_be_non_strict(call: ast.Call) -> bool:
+    """``load_state_dict(...)`` given a ``strict`` that is not plainly ``True`` (left out, it is
+    ``True``): a positional second argument, a ``strict=`` keyword, or ``**kwargs``."""
+    if len(call.args) > 1 or any(isinstance(a, ast.Starred) for a in call.args):
+        given = call.args[1] if len(call.args) > 1 else None
+        return not (isinstance(given, ast.Constant) and given.value is True)
+    for keyword in call.keywords:
+        if keyword.arg is None or keyword.arg == "strict":
+            return not (isinstance(keyword.value, ast.Constant) and keyword.value.value is True)
+    return False
 
 
 def _dotted(node: ast.AST) -> str | None:

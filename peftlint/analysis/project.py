@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 MAX_MODULE_BYTES = 2_000_000
 SMALL_CLASS_BYTES = 2_000  # a settings or constants class, read for its attributes
+SMALL_DEF_BYTES = 600  # a helper that computes a path or a setting, read for what it returns
 MAX_FIXTURE_DEPTH = 3
 MAX_DEPTH = 150  # deeper code is analysed only in a process of its own (see engine.py)
 FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
@@ -182,12 +183,18 @@ class Project:
         return data is not None and name in _top_level(data)[1]
 
     def small_class(self, path: str, name: str) -> bool:
-        """Whether the module's top-level ``name`` is a class of a few lines (a bytes scan)."""
+        """Whether the module's top-level ``name`` is a class of a few lines, or a def of fewer (a
+        bytes scan): a settings class is its data, a short def computes a value its caller uses
+        (``ema_weights(root, name)`` returns the path both scripts save to and load from)."""
         data = self._bytes(path)
         if data is None:
             return False
         where = _top_level(data)[0].get(name)
-        return where is not None and where[1] - where[0] <= SMALL_CLASS_BYTES and data.startswith(b"class", where[0])
+        if where is None:
+            return False
+        if data.startswith(b"class", where[0]):
+            return where[1] - where[0] <= SMALL_CLASS_BYTES
+        return where[1] - where[0] <= SMALL_DEF_BYTES
 
     def makes_peft_models(self, path: str, name: str) -> bool:
         """Whether the module's top-level def (or class) ``name`` makes a PEFT model in its own

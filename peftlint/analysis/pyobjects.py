@@ -128,26 +128,29 @@ def field_default(interpreter: Interpreter, api: registry.Api, site: CallSite) -
 
 
 def same_items(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    """``sorted(xs)``, ``reversed(xs)`` of known lists or tuples: a list of the same items, their
-    order not followed; unknown for anything else (or a ``key=`` that is not all there is)."""
+    """``sorted(xs)``, ``reversed(xs)`` of known lists, tuples or dicts (their keys): a list of the
+    same items, their order not followed; unknown for anything else."""
     given = site.role(api, "iterable")
-    if site.spread or len(site.args) != 1 or not given or any(v.kind not in (Kind.LIST, Kind.TUPLE) for v in given):
+    if site.spread or len(site.args) != 1 or not given or any(v.kind not in _ITERABLE for v in given):
         return UNKNOWN
     items = interpreter.iterate(given)
     return frozenset({interpreter.new_value(Kind.LIST, site.node, None, items=(items,), open=True)})
 
 
 def one_item(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    """``max(xs, key=...)``, ``min(xs)``: one item of a known list or tuple; ``max(a, b)``: one of
-    the arguments."""
+    """``max(xs, key=...)``, ``min(xs)``: one item of a known list, tuple or dict (a key);
+    ``max(a, b)``: one of the arguments."""
     if site.spread or not site.args:
         return UNKNOWN
     if len(site.args) > 1:
         return frozenset().union(*site.args)
     given = site.args[0]
-    if not given or any(v.kind not in (Kind.LIST, Kind.TUPLE) for v in given):
+    if not given or any(v.kind not in _ITERABLE for v in given):
         return UNKNOWN
     return interpreter.iterate(given)
+
+
+_ITERABLE = frozenset({Kind.LIST, Kind.TUPLE, Kind.DICT})  # a dict's items are its keys
 
 
 def update(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
@@ -158,7 +161,7 @@ def update(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Value
     def merged(value: Value) -> Value:
         entries = dict(value.fact("entries", ()))
         entries["*"] = entries.get("*", frozenset()) | added | UNKNOWN
-        return value.updated(entries=tuple(sorted(entries.items(), key=lambda e: repr(e[0]))), open=True)
+        return value.updated(entries=tuple(sorted(entries.items(), key=lambda e: repr(e[0]))), open=True, keyed=None)
 
     interpreter.transform_everywhere(sites, merged, nested=False)
     return UNKNOWN
@@ -374,3 +377,33 @@ def _key(key: object) -> Values:
         if not isinstance(key, str)
         else frozenset({Value(Kind.STRING, site=("key", key), facts=make_facts(shape=paths.literal(key), text=key))})
     )
+
+
+def item_of(value: Value, keys: list[object] | None) -> Values:
+    """What ``value[key]`` holds for each of ``keys`` (None: a key the analysis cannot tell)."""
+    if value.kind in (Kind.TUPLE, Kind.LIST):
+        items = value.fact("items", ())
+        indexes = [k for k in keys or () if isinstance(k, int)]
+        if keys is not None and not value.fact("open") and len(indexes) == len(keys):
+            picked = [items[k] for k in indexes if -len(items) <= k < len(items)]
+            if len(picked) == len(keys):
+                return frozenset().union(*picked)
+        return frozenset().union(*items, UNKNOWN) if items else UNKNOWN
+    if value.kind is Kind.DICT:
+        entries = dict(value.fact("entries", ()))
+        if keys is not None and all(k in entries for k in keys):
+            return frozenset().union(*(entries[k] for k in keys))
+        if keys is not None and len(keys) == 1 and value.fact("sources") and not entries:
+            return frozenset({config_item(value, f"[{keys[0]!r}]")})
+        return frozenset().union(*entries.values(), UNKNOWN)
+    return UNKNOWN
+
+
+def some_slot(values: Values) -> Values:
+    """What one slot of a container read by an index the analysis cannot tell holds: where its
+    slots hold both PEFT wrappers and plain models, which this one is is unknown (iterating over
+    every slot is another matter: each is met in turn)."""
+    kinds = {v.kind for v in values}
+    if Kind.PEFT_MODEL in kinds and kinds & {Kind.BASE_MODEL, Kind.INJECTED_BASE}:
+        return frozenset(v for v in values if v.kind is not Kind.PEFT_MODEL) | UNKNOWN
+    return values

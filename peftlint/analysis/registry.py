@@ -12,6 +12,7 @@ effects.py, never as an if-ladder in the walker.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -101,6 +102,13 @@ def _is_pipeline_loader(qualname: str) -> bool:
 UNSLOTH_LOADERS = ("FastLanguageModel", "FastModel", "FastVisionModel")
 _PEFT_TOKENS = ((b"peft", b"Peft"),)
 PEFT_TOKENS = _PEFT_TOKENS
+# Where SageMaker puts a training job's model: ``SM_MODEL_DIR`` while it trains, and the folder
+# the inference toolkit passes to a handler's ``model_fn(model_dir)``
+SAGEMAKER_MODEL_DIR = "/opt/ml/model"
+# An import from peft (or unsloth, whose FastLanguageModel.get_peft_model wraps with peft), as the
+# bytes stage of the pre-screen's ``peft_names``/``unsloth`` can see it: ``from peft.x import``,
+# ``import peft``, ``import torch, peft``. A docstring that mentions peft does not match.
+PEFT_IMPORT = re.compile(rb"\b(?:from|import)[ \t]+(?:[\w.]+[ \t]*,[ \t]*)*(?:peft|unsloth)\b")
 # What a file that makes a model carry PEFT layers itself must contain (the bytes stage of
 # rules.base.makes_peft_models)
 PEFT_MAKER_TOKENS = (
@@ -209,9 +217,10 @@ APIS: tuple[Api, ...] = (
         "model.load_state_dict", "none", methods=("load_state_dict",), receivers=ANY,
         roles=(("state_dict", (0, "state_dict")), ("strict", (1, "strict"))),
         # a torch.load (called, or handed to functools.partial), a safetensors load or
-        # get_peft_model_state_dict somewhere feeds it
+        # get_peft_model_state_dict somewhere feeds it; a plain ``load_state_dict(f)`` is a
+        # function of its own (a bound method kept in a variable was taken as ``x.load_state_dict``)
         tokens=((b"load_state_dict",), (b"load(", b"torch.load", b"load_file", b"get_peft_model_state_dict")),
-        screen=lambda screened: screened.calls_named(frozenset({"load_state_dict"}))
+        screen=lambda screened: screened.calls_method("load_state_dict")
         and screened.calls_named(frozenset({"load", "load_file", "get_peft_model_state_dict", "partial"})),
     ),
     Api("model.save_pretrained", "none", methods=("save_pretrained", "push_to_hub"), receivers=MODEL),
@@ -352,6 +361,10 @@ APIS: tuple[Api, ...] = (
         roles=(("text", (0, None)),),
     ),
     Api("path.dirname", "dirname", functions=("os.path.dirname",)),
+    Api(
+        "os.getenv", "getenv", functions=("os.getenv", "os.environ.get"),
+        roles=(("name", (0, "key")), ("default", (1, "default"))),
+    ),
     # the file at ``src`` is at ``dst`` afterwards (a save to a temporary name, then moved in place)
     Api(
         "path.move", "move", functions=("shutil.move", "os.replace", "os.rename"),

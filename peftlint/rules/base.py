@@ -10,6 +10,7 @@ so a rule cannot be pruned by a screen it forgot to declare.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -207,8 +208,11 @@ class Tokens(dict[bytes, bool]):
         super().__init__()
         self.data = data
 
-    def __missing__(self, token: bytes) -> bool:
-        found = self[token] = token in self.data
+    def __missing__(self, token: bytes | re.Pattern[bytes]) -> bool:
+        if isinstance(token, re.Pattern):
+            found = self[token] = token.search(self.data) is not None
+        else:
+            found = self[token] = token in self.data
         return found
 
 
@@ -299,6 +303,8 @@ class Rule:
         found = data if isinstance(data, Tokens) else Tokens(data)
         if not all(any(found[t] for t in group) for group in cls.required_tokens()):
             return False
+        if cls.peft_only and not found[registry.PEFT_IMPORT]:  # type: ignore[index]
+            return False  # the pre-screen would find no import from peft
         return any(all(any(found[t] for t in group) for group in groups) for groups in _token_groups(cls.reports_at))
 
     @classmethod

@@ -9,6 +9,7 @@ from peftlint.rules.base import Rule, model_facts
 
 if TYPE_CHECKING:
     from peftlint.analysis.callsite import CallSite
+    from peftlint.analysis.prescreen import Screen
 
 
 class AdapterStateDictLoadedNonStrict(Rule):
@@ -59,6 +60,12 @@ class AdapterStateDictLoadedNonStrict(Rule):
     reports_at = frozenset({"model.load_state_dict"})
     requires = ((b"peft", b"Peft", b"adapter_model"),)  # an adapter file needs no peft import
     needs = frozenset({"peft.get_peft_model_state_dict", "torch.load", "safetensors.load_file"})
+
+    @classmethod
+    def screen(cls, screen: Screen) -> bool:
+        """A load that is strict (``strict`` left out, or ``True``) is never reported: a file whose
+        every ``load_state_dict`` call is strict is not analysed for this rule."""
+        return screen.loads_non_strict and super().screen(screen)
 
     def on_call(self, site: CallSite) -> None:
         api = site.api
