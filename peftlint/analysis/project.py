@@ -71,7 +71,7 @@ class Project:
                 calling
                 and not path.endswith("__init__.py")
                 and not self.imports_name(path, parts[split])
-                and not self.small_class(path, parts[split])
+                and not self.small_definition(path, parts[split])
             )
             if makers and calling and not self.makes_peft_models(path, parts[split]):
                 return None
@@ -182,7 +182,7 @@ class Project:
         data = self._bytes(path)
         return data is not None and name in _top_level(data)[1]
 
-    def small_class(self, path: str, name: str) -> bool:
+    def small_definition(self, path: str, name: str) -> bool:
         """Whether the module's top-level ``name`` is a class of a few lines, or a def of fewer (a
         bytes scan): a settings class is its data, a short def computes a value its caller uses
         (``ema_weights(root, name)`` returns the path both scripts save to and load from)."""
