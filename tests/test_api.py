@@ -307,7 +307,8 @@ def test_a_finding_in_an_imported_module_of_the_run_is_reported_once_as_the_run_
     assert found == [
         [
             os.path.join("proj", "base.py") + ":12:22",
-            "PEFT008 `AutoModelForSequenceClassification` gets a new, random head, and the peft config has neither `task_type` nor `modules_to_save`",
+            "PEFT008 `AutoModelForSequenceClassification` gets a new, random head, and the peft config has "
+            "neither `task_type` nor `modules_to_save`",
         ],
         [
             os.path.join("proj", "sub.py") + ":15:16",

@@ -592,6 +592,8 @@ _VERBS: dict[str, Verb] = {
     "open_file": pyobjects.open_file,
     "config_file": pyobjects.config_file,
     "parse_args": pyobjects.parse_args,
+    "hf_argument_parser": pyobjects.hf_argument_parser,
+    "parse_into_dataclasses": pyobjects.parse_into_dataclasses,
     "super": super_,
 }
 __all__ = ["apply", "attribute", "names"]

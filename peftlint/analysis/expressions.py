@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from peftlint.analysis import conditions, names, registry
-from peftlint.analysis.pyobjects import item_of, some_slot, unknown_element
+from peftlint.analysis.pyobjects import item_of, key_value, some_slot, unknown_element
 from peftlint.analysis.strings import Strings
 from peftlint.analysis.syntax import target_names
 from peftlint.analysis.values import (
@@ -237,9 +237,9 @@ class Expressions:
         ):
             return  # nothing the rules follow goes in, nothing they follow is overwritten, no key is new
         sites = {v.site for v in containers}
-        # ``scores[i] = acc`` in ``for i, hp in enumerate(GRID)``: the key is the loop's element,
-        # whatever it is, and iterating the dict gives the elements its keys were
-        keyed = given if given and all(v.kind in (Kind.SYMBOL, Kind.CONST) for v in given) else None
+        # ``scores[i] = acc`` in ``for i, hp in enumerate(GRID)``, ``models[lang] = m`` for each of
+        # ``LANGS``: the key is one of the loop's elements, and iterating the dict gives them
+        keyed = given if given and all(_key_like(v) for v in given) else None
 
         def add(value: Value) -> Value:
             if value.kind is Kind.DICT:
@@ -254,7 +254,8 @@ class Expressions:
                 return value.updated(entries=ordered, open=True, keyed=(value.fact("keyed") or frozenset()) | keyed)
             return with_item(value, values)
 
-        self.transform_everywhere(sites, add, nested=False)
+        # ``self.models[lang] = m``: the dict is an object's attribute, reached inside that object
+        self.transform_everywhere(sites, add, nested=isinstance(target.value, cst.Attribute))
 
     def entered(self, values: Values) -> Values:
         """What ``with x as y`` binds: ``__enter__``'s result, which the analysis does not follow,
@@ -337,8 +338,8 @@ class Expressions:
                 for item in value.fact("items", ()):
                     found |= item
             elif value.kind is Kind.DICT and (not value.fact("open") or value.fact("keyed")):
-                found |= {v for key, _ in value.fact("entries", ()) if key != "*" for v in const(key)}
-                found |= value.fact("keyed") or frozenset()  # keys that are a loop's elements, or numbers
+                found |= {v for key, _ in value.fact("entries", ()) if key != "*" for v in key_value(key)}
+                found |= value.fact("keyed") or frozenset()  # keys written from a loop's elements
             elif value.kind is Kind.PARAMETERS:
                 found.add(parameter_items(value))  # ``for n, p in m.named_parameters()``: p is one of m's
             else:
@@ -565,6 +566,11 @@ def _expression_children(node: cst.CSTNode) -> list[cst.BaseExpression]:
         elif isinstance(child, cst.CSTNode):
             stack.extend(child.children)
     return found[::-1]
+
+
+def _key_like(value: Value) -> bool:
+    """A key a dict can be iterated back to: a loop's element, a number, a known string."""
+    return value.kind in (Kind.SYMBOL, Kind.CONST) or (value.kind is Kind.STRING and value.fact("text") is not None)
 
 
 def _keys(values: Values) -> list[object] | None:

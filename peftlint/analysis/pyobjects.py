@@ -92,7 +92,9 @@ def append(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Value
     lists = [v for v in site.receiver if v.kind is Kind.LIST]
     if added == UNKNOWN and all(v.fact("open") for v in lists):
         return NONE  # already a list of anything: nothing to change
-    interpreter.transform_everywhere({v.site for v in lists}, lambda v: with_item(v, added), nested=False)
+    held = isinstance(site.node.func, cst.Attribute) and isinstance(site.node.func.value, cst.Attribute)
+    # ``self.history.append(m)``: the list is an object's attribute, reached inside that object
+    interpreter.transform_everywhere({v.site for v in lists}, lambda v: with_item(v, added), nested=held)
     return NONE
 
 
@@ -238,6 +240,39 @@ def parse_args(interpreter: Interpreter, api: registry.Api, site: CallSite) -> V
     return frozenset({namespace})
 
 
+def hf_argument_parser(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``HfArgumentParser((ModelArguments, TrainingArguments))``: a parser of those dataclasses."""
+    if site.spread or not site.has_role(api, "types"):
+        return UNKNOWN
+    given = site.role(api, "types")
+    return frozenset({interpreter.new_value(Kind.ARG_PARSER, site.node, None, dataclasses=given)})
+
+
+def parse_into_dataclasses(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``parser.parse_args_into_dataclasses()``: one instance per dataclass, each field its default
+    or whatever the command line said (as argparse's options are)."""
+    given = [v.fact("dataclasses") for v in site.receiver if v.kind is Kind.ARG_PARSER]
+    if len(given) != 1 or len(site.receiver) != 1 or not given[0] or len(given[0]) != 1:
+        return UNKNOWN
+    (types,) = given[0]
+    classes = list(types.fact("items", ())) if types.kind is Kind.TUPLE else [frozenset({types})]
+    if types.kind is Kind.TUPLE and types.fact("open"):
+        return UNKNOWN
+    made = []
+    for cls in classes:
+        instances = interpreter.call_values(cls, site.with_arguments((), {}), None, site.node.func)
+        made.append(frozenset(_overridable(v) for v in instances))
+    return frozenset({interpreter.new_value(Kind.TUPLE, site.node, None, items=tuple(made))})
+
+
+def _overridable(value: Value) -> Value:
+    """An instance whose every field may also be what the command line gives."""
+    attrs = value.fact("attrs")
+    if value.kind not in (Kind.INSTANCE, Kind.NAMESPACE) or not attrs:
+        return value
+    return value.with_attrs({name: held | UNKNOWN for name, held in attrs})
+
+
 def open_file(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``open(path)``: a file named by how its path reads (a config file read from it gives values
     that name that file)."""
@@ -352,11 +387,11 @@ def view(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
             # a dict display's keys, as it wrote them and nothing added since: one item per entry,
             # in Python's order (``for name, stage in STAGES.items():`` takes each stage once)
             held = dict(entries)
-            items = tuple(_view_item(interpreter, site, _key(key), held[key]) for key in order)
+            items = tuple(_view_item(interpreter, site, key_value(key), held[key]) for key in order)
             found.add(interpreter.new_value(Kind.LIST, site.node, None, items=items))
             continue
         values = frozenset().union(*(v for _, v in entries)) | (UNKNOWN if value.fact("open") else frozenset())
-        keys = frozenset().union(*(_key(key) for key, _ in entries if key != "*")) | UNKNOWN
+        keys = frozenset().union(*(key_value(key) for key, _ in entries if key != "*")) | UNKNOWN
         item = _view_item(interpreter, site, keys, values)
         found.add(interpreter.new_value(Kind.LIST, site.node, None, items=(item,), open=True))
     return frozenset(found) or UNKNOWN
@@ -371,7 +406,8 @@ def _view_item(interpreter: Interpreter, site: CallSite, keys: Values, values: V
     return frozenset({interpreter.new_value(Kind.TUPLE, site.node, None, items=(keys, values))})
 
 
-def _key(key: object) -> Values:
+def key_value(key: object) -> Values:
+    """A dict's key as a value: a string names a path like a literal does."""
     return (
         const(key)
         if not isinstance(key, str)

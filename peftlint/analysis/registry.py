@@ -393,6 +393,15 @@ APIS: tuple[Api, ...] = (
         "argparse.parse_args", "parse_args", methods=("parse_args", "parse_known_args"),
         receivers=frozenset({Kind.ARG_PARSER}),
     ),
+    # ``HfArgumentParser((ModelArguments, TrainingArguments)).parse_args_into_dataclasses()``
+    Api(
+        "transformers.HfArgumentParser", "hf_argument_parser", functions=("transformers.HfArgumentParser",),
+        roles=(("types", (0, "dataclass_types")),),
+    ),
+    Api(
+        "hf.parse_args_into_dataclasses", "parse_into_dataclasses", methods=("parse_args_into_dataclasses",),
+        receivers=frozenset({Kind.ARG_PARSER}),
+    ),
     Api("builtins.super", "super", functions=("builtins.super",)),
     Api("builtins.open", "open_file", functions=("builtins.open", "io.open"), roles=(("path", (0, "file")),)),
     Api(
