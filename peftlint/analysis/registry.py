@@ -229,6 +229,12 @@ APIS: tuple[Api, ...] = (
         "torch.save", "none", functions=("torch.save",), roles=(("obj", (0, "obj")), ("path", (1, "f"))),
         tokens=((b"save(",), _TORCH), screen=lambda screened: screened.saves_whole,
     ),
+    # ``accelerator.save(obj, f)`` is torch.save unless ``safe_serialization=True`` (safetensors)
+    Api(
+        "torch.save", "none", methods=("save",), receivers=frozenset({Kind.ACCELERATOR}),
+        roles=(("obj", (0, "obj")), ("path", (1, "f")), ("safe", (2, "safe_serialization"))),
+        tokens=((b"save(",), (b"ccelerat",)), screen=lambda screened: screened.saves_whole,
+    ),
     Api(
         "torch.load", "torch_load", functions=("torch.load",), roles=(("path", (0, "f")),),
         tokens=(_TORCH, (b"load",)),
