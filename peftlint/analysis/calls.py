@@ -185,6 +185,7 @@ class Calls:
             if partial is not None:
                 inner, bound_args, bound_kwargs = partial
                 merged = site.with_arguments((*bound_args, *site.args), {**dict(bound_kwargs), **site.kwargs})
+                merged = replace(merged, offset=site.offset + len(bound_args))
                 return self.call_values(inner, merged, None, func)
             function: Function | None = callee.fact("function")
             if function is None:

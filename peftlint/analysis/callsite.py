@@ -34,6 +34,9 @@ class CallSite:
     discarded: bool  # the call is a whole expression statement: its result is dropped
     call_chain: tuple[Origin, ...]  # inlined helper calls that led here, outermost first
     interpreter: Any
+    # positional arguments given before the call's own (``functools.partial``'s bound ones): the
+    # call's text starts at this position
+    offset: int = 0
 
     @property
     def guards(self) -> tuple[tuple[str, bool], ...]:
@@ -111,7 +114,9 @@ class CallSite:
         if any(a.star for a in node.args if a.keyword is None):
             first_star = next(i for i, a in enumerate(node.args) if a.star)
             positional = [a for a in node.args[:first_star] if a.keyword is None]
-        return positional[index].value if index is not None and index < len(positional) else None
+        if index is None or not 0 <= index - self.offset < len(positional):
+            return None  # a bound argument of a partial is not in this call's text
+        return positional[index - self.offset].value
 
     def role_node(self, api: Api, name: str) -> cst.BaseExpression | None:
         where = api.role(name)

@@ -56,6 +56,9 @@ if TYPE_CHECKING:
     from peftlint.analysis.reach import Reach
 
 MAX_LOOP_PASSES = 3
+# A known list or tuple up to this long is walked one pass per element: with its elements joined,
+# ``if name == "summarize": get_peft_model(...)`` would be taken again on a later pass
+MAX_SEQUENCE = 8
 # Calls into the analysed code walked per file; past it, a call is summarised from the pre-screen
 # (what it can change, what it returns) instead: a bound on pathological files, never reached by
 # an ordinary one.
@@ -501,7 +504,7 @@ def _sequence(iterated: Values) -> tuple[Values, ...] | None:
     if len(iterated) != 1 or not not_empty(iterated):
         return None
     items = next(iter(iterated)).fact("items")
-    return tuple(items) if len(items) <= MAX_LOOP_PASSES else None
+    return tuple(items) if len(items) <= MAX_SEQUENCE else None
 
 
 def _flatten_targets(node: cst.CSTNode) -> list[cst.CSTNode]:

@@ -215,9 +215,12 @@ def argument_group(interpreter: Interpreter, api: registry.Api, site: CallSite) 
 
 
 def _given_when_set(site: CallSite, default: Values) -> bool:
-    """A test that the option is set (``args.x``, ``args.x is not None``) means it was given:
-    its default is None and it stores the value given."""
+    """A test that the option is set (``args.x``, ``args.x is not None``) means it was given: it
+    stores the value given and its default is None, or it is a ``store_true`` flag whose default
+    is false (``--fresh`` in a group with ``--adapter``: ``if args.fresh:`` means it was given)."""
     action = _literal_text_of(site.kwargs["action"]) if "action" in site.kwargs else "store"
+    if action == "store_true":
+        return "default" not in site.kwargs or all(v.kind is Kind.CONST and v.fact("value") is False for v in default)
     return action == "store" and default == NONE
 
 
