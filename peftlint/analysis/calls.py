@@ -70,7 +70,6 @@ class Calls:
     attribute_of: Callable[..., Values]
     instantiate: Callable[[ClassInfo, CallSite], Values]
     iterate: Callable[[Values], Values]
-    item_of: Callable[..., Values]
 
     @property
     def frame(self) -> Frame:

@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from peftlint.analysis import conditions, paths
-from peftlint.analysis.values import UNKNOWN, Kind, Origin, Value, Values, constants_of, known
+from peftlint.analysis.values import (
+    NO_CONSTANT,
+    UNKNOWN,
+    Kind,
+    Origin,
+    Value,
+    Values,
+    constants_of,
+    known,
+    one_constant,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -145,11 +155,14 @@ class CallSite:
         written = conditions.literal(node)
         if written is not conditions.UNKNOWN_LITERAL:
             return written
-        values = self.role(api, name)
-        held = {(type(v.fact("value")), v.fact("value")) for v in values if v.kind is Kind.CONST}
-        if len(held) == 1 and known(values) and all(v.kind is Kind.CONST for v in values):
-            return held.pop()[1]
-        return conditions.UNKNOWN_LITERAL
+        held = one_constant(self.role(api, name))
+        return held if held is not NO_CONSTANT else conditions.UNKNOWN_LITERAL
+
+    def writes_pickle(self) -> bool:
+        """A save that pickles what it is given: not ``accelerator.save(...,
+        safe_serialization=True)``, which writes safetensors (nor one whose flag is unknown)."""
+        api = self.api
+        return api is None or not self.has_role(api, "safe") or self.literal(api, "safe") is False
 
     @property
     def adapters_disabled(self) -> bool:

@@ -486,7 +486,7 @@ def get(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
             if value.fact("open"):
                 found |= UNKNOWN
         else:
-            found |= interpreter.item_of(value, None) | default
+            found |= pyobjects.item_of(value, None) | default
     return or_unknown(found)
 
 

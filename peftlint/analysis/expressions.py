@@ -366,10 +366,8 @@ class Expressions:
         exact = keys is not None
         items: set[Value] = set()
         for value in containers:
-            items |= self.item_of(value, keys)
+            items |= item_of(value, keys)
         return or_unknown(items) if exact else some_slot(frozenset(items))
-
-    item_of = staticmethod(item_of)
 
     def display(self, node: cst.Tuple | cst.List | cst.Set) -> Values:
         items = []

@@ -18,6 +18,7 @@ from peftlint.analysis.values import (
     const,
     contained,
     make_facts,
+    one_constant,
     stable_key,
     with_item,
 )
@@ -220,7 +221,7 @@ def _given_when_set(site: CallSite, default: Values) -> bool:
     is false (``--fresh`` in a group with ``--adapter``: ``if args.fresh:`` means it was given)."""
     action = _literal_text_of(site.kwargs["action"]) if "action" in site.kwargs else "store"
     if action == "store_true":
-        return "default" not in site.kwargs or all(v.kind is Kind.CONST and v.fact("value") is False for v in default)
+        return "default" not in site.kwargs or one_constant(default) is False
     return action == "store" and default == NONE
 
 

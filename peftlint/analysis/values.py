@@ -265,6 +265,18 @@ def constants_of(value: Value) -> tuple[str, ...]:
     return (*((own,) if own else ()), *(value.fact("constants") or ()))
 
 
+NO_CONSTANT = object()  # what one_constant gives for values that are not one constant
+
+
+def one_constant(values: Values) -> object:
+    """The constant every value is (``STRICT = False`` read where ``strict=STRICT`` is given, a
+    helper's ``strict=False`` default), or NO_CONSTANT."""
+    held = {(type(v.fact("value")), v.fact("value")) for v in values if v.kind is Kind.CONST}
+    if len(held) == 1 and known(values) and all(v.kind is Kind.CONST for v in values):
+        return held.pop()[1]
+    return NO_CONSTANT
+
+
 def known(values: Values) -> bool:
     """The set names every value the expression can have: no ``UNKNOWN`` (or symbol) among them."""
     return bool(values) and UNKNOWN_VALUE not in values and not any(v.kind is Kind.SYMBOL for v in values)

@@ -106,8 +106,8 @@ class PickledModuleLoadedAsStateDict(Rule):
                 self.context.remember(self, site, MOVE, site.shapes(api, "dst"), {"from": sources})
             return
         if site.fact == "torch.save":
-            if site.has_role(api, "safe") and site.literal(api, "safe") is not False:
-                return  # ``accelerator.save(..., safe_serialization=True)`` writes safetensors, no pickle
+            if not site.writes_pickle():
+                return  # ``accelerator.save(..., safe_serialization=True)``: safetensors, no pickle
             saved = site.role(api, "obj")
             obj_node = site.role_node(api, "obj")
             modules = [v for v in saved if v.kind in MODEL_KINDS]
