@@ -108,6 +108,40 @@ def identity(shape: Shape) -> Shape:
     return tuple(part(kind, text) for kind, text in shape)
 
 
+def earlier_pass(read: Shape, written: Shape) -> bool:
+    """Whether ``read`` names a file that a pass of a loop writing ``written`` wrote: the same
+    place, except that where ``written`` has the loop's element over a range
+    (``epoch_{epoch}.pt``), ``read`` has a number of that range at or below it
+    (``epoch_{epoch - 1}.pt``, a rollback to the previous epoch; ``epoch_{EPOCHS - 2}.pt``;
+    ``epoch_19.pt`` for ``range(20)``)."""
+    places = identity(written)
+    loops = [kind == "each" and place[0] == "last" for (kind, _), place in zip(written, places, strict=True)]
+    wanted = _tokens(identity(read))
+    if not any(loops) or identity(read) == places:
+        return False
+    i = 0
+    for (kind, text), loop in zip(places, loops, strict=True):
+        if not loop:
+            for token in _tokens(((kind, text),)):
+                if i >= len(wanted) or wanted[i] != token:
+                    return False
+                i += 1
+            continue
+        stop, offset = text.split("\n")
+        if i < len(wanted) and wanted[i][0] == "last":
+            other_stop, other_offset = wanted[i][1].split("\n")
+            if other_stop != stop or int(other_offset) > int(offset):
+                return False
+            i += 1
+            continue
+        digits = ""
+        while i < len(wanted) and wanted[i][0] == "lit" and wanted[i][1].isdigit():
+            digits, i = digits + wanted[i][1], i + 1
+        if not digits or not stop.isdigit() or int(digits) > int(stop) + int(offset):
+            return False  # the numbers a range starting at 0 or above writes end at its last
+    return i == len(wanted)
+
+
 # ``name``, ``name + 1``, ``name - 2``: an expression and a whole number added to it
 _OFFSET = re.compile(r"(?s)(.*?\S)\s*([+-])\s*(\d+)")
 

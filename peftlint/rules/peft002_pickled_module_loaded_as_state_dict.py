@@ -218,10 +218,14 @@ def _finds_others(pattern: paths.Shape, shape: paths.Shape, others: Sequence[Cro
 
 
 def _read_as(load: CrossFileFact, shape: paths.Shape) -> paths.Shape | None:
-    """The load's path that names the file ``shape`` names: the same path, or a pattern glob found
-    it with (``checkpoint-*/lora.pt`` for ``checkpoint-{step}/lora.pt``)."""
+    """The load's path that names the file ``shape`` names: the same path, a pattern glob found
+    it with (``checkpoint-*/lora.pt`` for ``checkpoint-{step}/lora.pt``), or the file an earlier
+    pass of the saving loop wrote (``epoch_{epoch - 1}.pt`` for ``epoch_{epoch}.pt``)."""
     place = paths.identity(shape)
-    return next((mine for mine in load.shapes if paths.matches(paths.identity(mine), place)), None)
+    return next(
+        (mine for mine in load.shapes if paths.matches(paths.identity(mine), place) or paths.earlier_pass(mine, shape)),
+        None,
+    )
 
 
 _INTERNAL = frozenset({_EDIT, "object", "constants", "module", "guards"})  # kept out of the finding's facts
