@@ -135,11 +135,26 @@ class Calls:
         if self.listener is not None and not self.quiet:
             self.listener(site)
         if api is not None:
-            made = effects.apply(self, api, site)  # type: ignore[arg-type]
-            if api.fact in registry.PATH_LOADERS:
-                self.named_a_path(api, site)
-            return made
+            return self.library_call(api, site)
         return self.call_values(callees, site, receiver if method else None, func)
+
+    def library_call(self, api: registry.Api, site: CallSite) -> Values:
+        made = effects.apply(self, api, site)  # type: ignore[arg-type]
+        if api.fact in registry.PATH_LOADERS:
+            self.named_a_path(api, site)
+        return made
+
+    def call_bound_method(self, callee: Value, site: CallSite) -> Values | None:
+        """``restore(sd)`` after ``restore = model.load_state_dict``: that method of that object."""
+        receiver: Values = callee.fact("self")
+        method: str = callee.fact("method")
+        api = registry.method_api(method, frozenset(v.kind for v in receiver))
+        if api is None:
+            return None
+        site = replace(site, method=method, api=api, receiver=receiver, bound_receiver=callee.fact("receiver_key"))
+        if self.listener is not None and not self.quiet:
+            self.listener(site)
+        return self.library_call(api, site)
 
     def named_a_path(self, api: registry.Api, site: CallSite) -> None:
         """``PeftModel.from_pretrained(model, adapter_dir)`` returns only if ``adapter_dir`` names
@@ -179,6 +194,8 @@ class Calls:
 
     def call_one(self, callee: Value, site: CallSite, func: cst.CSTNode) -> Values | None:
         """What calling ``callee`` returns; None when the analysis does not know the callee."""
+        if callee.kind is Kind.FUNCTION and callee.fact("method") is not None:
+            return self.call_bound_method(callee, site)
         if callee.kind is Kind.FUNCTION:
             partial = callee.fact("partial")
             if partial is not None:

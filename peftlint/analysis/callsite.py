@@ -47,6 +47,9 @@ class CallSite:
     # positional arguments given before the call's own (``functools.partial``'s bound ones): the
     # call's text starts at this position
     offset: int = 0
+    # the key of the receiver of a library method called by another name (``restore =
+    # model.load_state_dict`` ... ``restore(sd)``: ``model``)
+    bound_receiver: str | None = None
 
     @property
     def guards(self) -> tuple[tuple[str, bool], ...]:
@@ -138,6 +141,14 @@ class CallSite:
         if where is None or not self.has_arg(*where):
             return []
         return self.interpreter.shapes(self.arg(*where), self.arg_node(*where))  # type: ignore[no-any-return]
+
+    def receiver_key(self) -> str | None:
+        """The access path of the object a method is called on (``self.model`` in
+        ``self.model.load_state_dict(sd)``), also when the method was read off it earlier."""
+        func = self.node.func if isinstance(self.node, cst.Call) else None
+        if isinstance(func, cst.Attribute):
+            return conditions.key_of(func.value)
+        return self.bound_receiver
 
     def receiver_shapes(self) -> list[paths.Shape]:
         """The path shapes the receiver of a method call can have (``Path(src).rename(dst)``)."""

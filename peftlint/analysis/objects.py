@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from peftlint.analysis import effects, names, registry
+from peftlint.analysis import conditions, effects, names, registry
 from peftlint.analysis.callsite import CallSite
 from peftlint.analysis.frames import ClassInfo, Frame, Function
 from peftlint.analysis.pyobjects import config_item
 from peftlint.analysis.units import UnitParseError
-from peftlint.analysis.values import UNKNOWN, Kind, Origin, State, Value, Values, make_facts, or_unknown
+from peftlint.analysis.values import MODEL_KINDS, UNKNOWN, Kind, Origin, State, Value, Values, make_facts, or_unknown
 
 if TYPE_CHECKING:
     from peftlint.analysis.units import ParsedUnit
@@ -175,6 +175,8 @@ class Objects:
             return self.super_attribute(value, name)
         if kind is Kind.DICT and not calling and value.fact("sources") and not value.fact("entries"):
             return frozenset({config_item(value, f"[{name!r}]")})  # ``cfg.paths.checkpoint``
+        if not calling and kind in LIBRARY_OBJECTS and registry.method_api(name, frozenset({kind})) is not None:
+            return frozenset({library_method(value, name, node)})
         return effects.attribute(self, value, name)  # type: ignore[arg-type]
 
     def bound(self, method: Function, this: Values) -> Value:
@@ -206,6 +208,19 @@ class Objects:
                 return self.import_value(library[0])
             return frozenset({Value(Kind.FUNCTION, site=("library-method", name), facts=(("library", library[0]),))})
         return UNKNOWN
+
+
+# Library objects whose methods the registry knows: ``restore = model.load_state_dict`` is that
+# method of that object, called later by another name.
+LIBRARY_OBJECTS = MODEL_KINDS | {Kind.TRAINER, Kind.ACCELERATOR, Kind.PIPELINE, Kind.DISTRIBUTED}
+
+
+def library_method(value: Value, name: str, node: cst.CSTNode) -> Value:
+    """``model.load_state_dict`` read, not called: a bound method, with the key of its receiver
+    (``model``) for the rules that compare receivers."""
+    receiver = conditions.key_of(node.value) if isinstance(node, cst.Attribute) else None
+    facts = (("method", name), ("self", frozenset({value})), ("receiver_key", receiver))
+    return Value(Kind.FUNCTION, site=("library-bound", name, value.site), facts=facts)
 
 
 def info_value(info: ClassInfo) -> Values:

@@ -94,7 +94,6 @@ class PickledModuleLoadedAsStateDict(Rule):
     fix_safety = "unsafe"
 
     def on_call(self, site: CallSite) -> None:
-        import libcst as cst
 
         from peftlint.analysis import conditions
 
@@ -133,9 +132,8 @@ class PickledModuleLoadedAsStateDict(Rule):
             shapes = tuple(dict.fromkeys(shape for v in loaded for shape in v.fact("shapes", ())))
             if not shapes:
                 return
-            receiver = site.node.func.value if isinstance(site.node.func, cst.Attribute) else None
             data = {
-                "receiver": conditions.key_of(receiver) if receiver is not None else None,
+                "receiver": site.receiver_key(),
                 "constants": tuple(sorted({c for v in loaded for c in v.fact("constants", ())})),
                 "guards": site.guards,
             }
