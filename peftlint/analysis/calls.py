@@ -495,14 +495,21 @@ class Calls:
             bindings[params.star_kwarg.name.value] = frozenset(
                 {self.new_value(Kind.DICT, site.node, None, entries=entries, open=site.spread or None)}
             )
+        # ``main(*sys.argv[1:])``: the sequence may end before any parameter it could fill, which
+        # then has its default; a ``**mapping`` may give any parameter (not known: unknown)
+        starred = site.spread and _starred_only(site.node)
         for param in [*positional, *params.kwonly_params]:
             name = param.name.value
             if name not in bindings:
                 config = pyobjects.hydra_config(function, param)  # ``main()`` under ``@hydra.main``
                 if config is not None:
                     bindings[name] = config
-                    continue
-                bindings[name] = UNKNOWN if site.spread or param.default is None else self.default(function, param)
+                elif param.default is None or (site.spread and not starred):
+                    bindings[name] = UNKNOWN
+                elif starred and param in positional:
+                    bindings[name] = self.default(function, param) | UNKNOWN
+                else:
+                    bindings[name] = self.default(function, param)
         return bindings
 
     def default(self, function: Function, param: cst.Param) -> Values:
@@ -599,6 +606,14 @@ def _callback_hook(function: Function) -> bool:
 
 def known_callables(values: Values) -> bool:
     return any(v.kind in (Kind.FUNCTION, Kind.CLASS) for v in values)
+
+
+def _starred_only(node: cst.CSTNode) -> bool:
+    """A call whose arguments the analysis does not all know only because of a ``*sequence``."""
+    if not isinstance(node, cst.Call):
+        return False
+    stars = [arg.star for arg in node.args]
+    return "*" in stars and "**" not in stars
 
 
 def _single_qualname(values: Values) -> str | None:

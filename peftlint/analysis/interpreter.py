@@ -47,6 +47,7 @@ from peftlint.analysis.values import (
     join_states,
     make_facts,
     not_empty,
+    stable_key,
 )
 from peftlint.sources import NOTEBOOK_SUFFIX
 
@@ -59,6 +60,7 @@ MAX_LOOP_PASSES = 3
 # A known list or tuple up to this long is walked one pass per element: with its elements joined,
 # ``if name == "summarize": get_peft_model(...)`` would be taken again on a later pass
 MAX_SEQUENCE = 8
+MAX_ALTERNATIVES = 4  # lists a loop may iterate that are walked one by one
 # Calls into the analysed code walked per file; past it, a call is summarised from the pre-screen
 # (what it can change, what it returns) instead: a bound on pathological files, never reached by
 # an ordinary one.
@@ -477,12 +479,20 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
         iterated = self.expression(node.iter)
         elements = self.loop_elements(node.target, node.iter, iterated)
         training.unfreezing_loop(self, node, iterated)
-        sequence = _sequence(iterated)
-        if sequence is not None:  # ``for name, stage in STAGES.items():`` each stage once, in order
-            bind = lambda i: self.assign_target(node.target, sequence[i])  # noqa: E731
-            self.loop(bind, node.body, node.orelse, exactly=len(sequence))
+        sequences = _sequences(iterated)
+        if sequences is None:
+            self.loop(lambda _: self.assign_target(node.target, elements), node.body, node.orelse)
             return
-        self.loop(lambda _: self.assign_target(node.target, elements), node.body, node.orelse)
+        # ``for name, stage in STAGES.items():`` each stage once, in order; a loop over one of
+        # several such lists (``steps = [a] if train else [b]``) walks each list on its own
+        entry = self.frame.state
+        ends = []
+        for sequence in sequences:
+            self.frame.state = None if entry is None else dict(entry)
+            bind = lambda i, items=sequence: self.assign_target(node.target, items[i])  # noqa: E731
+            self.loop(bind, node.body, node.orelse, exactly=len(sequence))
+            ends.append(self.frame.state)
+        self.frame.state = join_states(ends)
 
     def while_statement(self, node: cst.While) -> None:
         self.loop(lambda _: None if self.expression(node.test) else None, node.body, node.orelse, test=node.test)
@@ -498,13 +508,14 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
 _EXPECTS_RAISE = frozenset({"raises", "assertRaises", "assertRaisesRegex"})
 
 
-def _sequence(iterated: Values) -> tuple[Values, ...] | None:
-    """The elements of a list or tuple known item by item (a display, ``d.items()`` of a dict
-    display), short enough to walk one pass per element; None for anything else."""
-    if len(iterated) != 1 or not not_empty(iterated):
+def _sequences(iterated: Values) -> list[tuple[Values, ...]] | None:
+    """The elements of each list or tuple the loop may iterate, known item by item (a display,
+    ``d.items()`` of a dict display) and short enough to walk one pass per element; None if any
+    value is something else, or there are more than MAX_ALTERNATIVES of them."""
+    if not not_empty(iterated) or len(iterated) > MAX_ALTERNATIVES:
         return None
-    items = next(iter(iterated)).fact("items")
-    return tuple(items) if len(items) <= MAX_SEQUENCE else None
+    found = [tuple(value.fact("items")) for value in sorted(iterated, key=stable_key)]
+    return found if all(len(items) <= MAX_SEQUENCE for items in found) else None
 
 
 def _flatten_targets(node: cst.CSTNode) -> list[cst.CSTNode]:

@@ -17,6 +17,7 @@ it with libcst instead, whole, and analyses everything.
 from __future__ import annotations
 
 import ast
+import builtins
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +53,11 @@ class Unit:
     parameters: tuple[str, ...] = ()  # positional parameter names, in order
     never_returns: bool = False  # every path raises or exits
     decorators: set[str] = field(default_factory=set)  # last names (``staticmethod``, ``fixture``)
+    # Calls of something other than a def, class or builtin by name: ``fn(...)`` of a parameter or
+    # loop variable (``dynamic``: those names; an import of the file is no such call) and
+    # ``HOOKS[event](...)`` (``indirect``). Either may run any def the file takes as a value.
+    dynamic: set[str] = field(default_factory=set)
+    indirect: bool = False
 
 
 @dataclass
@@ -76,6 +82,9 @@ class Screen:
     # ``load_state_dict(sd, strict=<not True>)`` or ``load_state_dict`` taken as a value (its
     # ``strict`` is then given where it is called): a load that may not be strict
     loads_non_strict: bool = False
+    # module-level defs named other than in a call (``HOOKS = {"end": restore}``, ``run(save)``):
+    # a call of something unknown may run them
+    taken: set[str] = field(default_factory=set)
 
     def calls_with_keyword(self, name: str) -> bool:
         return name in self.keywords
@@ -146,8 +155,10 @@ def screen(tree: ast.Module, lines: list[str]) -> Screen:
     result = Screen(units=[])
     result.units = _units(tree.body, lines, member=False)
     result.bindings = _bindings(tree.body, result.units)
+    functions = frozenset(unit.name for unit in result.units if unit.name and unit.kind == DEF)
+    classes = frozenset(unit.name for unit in result.units if unit.name and unit.kind == CLASS)
     for unit, node in _walk_units(result.units, tree.body, lines):
-        _scan(node, unit, result)
+        _scan(node, unit, result, functions, classes)
         result.depth = max(result.depth, unit.depth)
     return result
 
@@ -270,12 +281,20 @@ _STRING_LISTS = {ast.Global: "names", ast.Nonlocal: "names", ast.MatchClass: "kw
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _scan(root: ast.AST, unit: Unit, result: Screen) -> None:
-    """One walk over every node, without recursion (so no tree is too deep for it)."""
+def _scan(
+    root: ast.AST,
+    unit: Unit,
+    result: Screen,
+    functions_defined: frozenset[str] = frozenset(),
+    classes: frozenset[str] = frozenset(),
+) -> None:
+    """One walk over every node, without recursion (so no tree is too deep for it). The names
+    the file's module-level defs and classes bind are given."""
     stack: list[tuple[ast.AST, int]] = [(root, 1)]
     calls, methods, functions = unit.calls, result.methods, result.functions
     first = None
     loads: set[int] = set()  # the ``func`` of each ``load_state_dict(...)`` call met
+    called: set[int] = set()  # the ``func`` of each ``f(...)`` call met
     is_def = unit.kind == DEF
     if is_def and isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef)):
         unit.parameters = tuple(a.arg for a in (*root.args.posonlyargs, *root.args.args))
@@ -298,6 +317,11 @@ def _scan(root: ast.AST, unit: Unit, result: Screen) -> None:
             elif type(func) is ast.Name:
                 functions.add(func.id)
                 calls.add(func.id)
+                called.add(id(func))
+                if func.id not in functions_defined and func.id not in classes and func.id not in _BUILTINS:
+                    unit.dynamic.add(func.id)
+            else:
+                unit.indirect = True
             if _last_name(func) == "save" and not result.saves_whole:
                 result.saves_whole = _may_save_whole(node)  # type: ignore[arg-type]
             elif _last_name(func) == "load_state_dict":
@@ -311,6 +335,9 @@ def _scan(root: ast.AST, unit: Unit, result: Screen) -> None:
             calls.add(node.attr)  # type: ignore[attr-defined]
             if node.attr == "load_state_dict" and id(node) not in loads:  # type: ignore[attr-defined]
                 result.loads_non_strict = True
+        elif kind is ast.Name:
+            if node.id in functions_defined and id(node) not in called and type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
+                result.taken.add(node.id)  # type: ignore[attr-defined]
         elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
             calls.update(_peft_annotations(node))  # type: ignore[arg-type]
         elif kind is ast.ImportFrom:
@@ -344,6 +371,8 @@ def _scan(root: ast.AST, unit: Unit, result: Screen) -> None:
     if is_def and isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef)):
         unit.never_returns = not unit.returns and _ends_in_exit(root.body)
 
+
+_BUILTINS = frozenset(dir(builtins))
 
 _EFFECT_KINDS = frozenset(
     {ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Global, ast.Return, ast.Yield, ast.YieldFrom,

@@ -42,6 +42,9 @@ class Reach:
                 for member in unit.members:
                     if member.kind == DEF and member.name:
                         self.defined.setdefault(member.name, []).append(member)
+        # the defs a call of something unknown may run: those the file names as values
+        self.taken = [unit for name in sorted(screen.taken) for unit in self.defined.get(name, ())]
+        self.imports = frozenset(screen.imports)
         self._known: dict[tuple[int, bool], bool] = {}
         self._nodes: dict[int, bool] = {}
 
@@ -77,7 +80,15 @@ class Reach:
                 return True
             for name in calls:
                 stack.extend(self.callees(name))
+            if self.taken and self.calls_unknown(unit):
+                stack.extend(self.taken)
         return False
+
+    def calls_unknown(self, unit: Unit) -> bool:
+        """The unit calls something that is neither a def, a class, an import nor a builtin
+        (``fn(model)`` of a parameter, ``HOOKS[event](model)``): it may run a def taken as a value."""
+        units = unit.members or [unit]
+        return any(u.indirect or not self.imports.issuperset(u.dynamic) for u in units)
 
     def callees(self, name: str) -> list[Unit]:
         """The defs of the file a call by ``name`` can run: those of that name, the Trainer
@@ -141,6 +152,8 @@ class Everything(Reach):
     def __init__(self) -> None:
         self.triggers = self.producers = self.member_triggers = frozenset()
         self.defined = {}
+        self.taken = []
+        self.imports = frozenset()
         self._known = {}
         self._nodes = {}
 
