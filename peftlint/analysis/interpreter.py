@@ -12,6 +12,7 @@ This module holds the statements; expressions.py and calls.py the rest of the on
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ from peftlint.analysis.frames import (
     ModuleScope,
 )
 from peftlint.analysis.objects import Objects
+from peftlint.analysis.parameters import Parameters
 from peftlint.analysis.prescreen import CLASS, DEF, STATEMENTS, Unit
 from peftlint.analysis.scopes import Scopes
 from peftlint.analysis.strings import Strings
@@ -67,7 +69,7 @@ MAX_ALTERNATIVES = 4  # lists a loop may iterate that are walked one by one
 MAX_INLINED_WALKS = 3000
 
 
-class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Objects):
+class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Parameters, Objects):
     def __init__(
         self, project: Project, listener: Callable[[CallSite], None] | None = None, reach: Reach | None = None
     ) -> None:
@@ -385,9 +387,13 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
         def statements, and a decorator of the run on a def that makes what a rule follows
         (``@register("lora")``) does what it does then, into another module's registry. Those defs
         are bound now; the module's other names stay lazy (project.py)."""
-        if self.frame.kind != "module":
-            return
-        scope = self.project.module_scope(dotted, self.frame.module.path, self)
+        if self.frame.kind == "module":
+            self.module_effects(dotted, self.frame.module.path)
+
+    def module_effects(self, dotted: str, importer: str) -> None:
+        """A package's ``__init__`` runs its own imports (``from . import models  # populates the
+        registry``): importing the package imports those modules too."""
+        scope = self.project.module_scope(dotted, importer, self)
         if scope is None or not scope.lazy or scope.imported_for_effects or scope.frame is None:
             return
         scope.imported_for_effects = True
@@ -396,6 +402,12 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Ob
             produces = scope.reach is None or scope.reach.unit_produces(unit)
             if unit.kind == DEF and unit.decorators and unit.name and produces:
                 self.project.value_of(scope, unit.name, self)
+        if screened is None or os.path.basename(scope.path) != "__init__.py":
+            return
+        package = scope.name.split(".")[0]
+        for how, qualname in screened.bindings.values():
+            if how == "import" and isinstance(qualname, str) and qualname.split(".")[0] in ("", package):
+                self.module_effects(qualname, scope.path)
 
     def bind_star(self, module: str) -> None:
         root = module.split(".", 1)[0]
