@@ -59,6 +59,12 @@ class CallSite:
         return tuple(sorted(set(self.interpreter.guards))) if self.interpreter is not None else ()
 
     @property
+    def loop_targets(self) -> frozenset[str]:
+        """The names the ``for`` loops around the call bind to each element."""
+        frame = self.interpreter.frame if self.interpreter is not None else None
+        return frozenset().union(*(loop.targets for loop in frame.loops)) if frame is not None else frozenset()
+
+    @property
     def fact(self) -> str | None:
         return self.api.fact if self.api is not None else None
 

@@ -547,6 +547,7 @@ _VERBS: dict[str, Verb] = {
     "output": training.output,
     "forward": training.forward,
     "same_output": training.same_output,
+    "outputs_among_arguments": training.outputs_among_arguments,
     "load_adapter": training.load_adapter,
     "set_adapter": training.set_adapter,
     "add_weighted_adapter": training.add_weighted_adapter,

@@ -28,6 +28,7 @@ MAX_INLINE_DEPTH_ALONE = 2
 class Loop:
     breaks: list[State | None] = field(default_factory=list)
     continues: list[State | None] = field(default_factory=list)
+    targets: frozenset[str] = frozenset()  # the names a ``for`` binds to each element
 
 
 @dataclass(eq=False)

@@ -37,6 +37,7 @@ from peftlint.analysis.parameters import Parameters
 from peftlint.analysis.prescreen import CLASS, DEF, STATEMENTS, Unit
 from peftlint.analysis.scopes import Scopes
 from peftlint.analysis.strings import Strings
+from peftlint.analysis.syntax import identifiers_in
 from peftlint.analysis.units import ParsedUnit
 from peftlint.analysis.values import (
     NONE,
@@ -450,11 +451,12 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
         orelse: cst.Else | None,
         test: cst.BaseExpression | None = None,
         exactly: int | None = None,
+        targets: frozenset[str] = frozenset(),
     ) -> None:
         """``head(i)`` binds what pass ``i`` iterates; ``exactly``: the loop makes that many passes
         (a ``for`` over a known list or dict), else up to MAX_LOOP_PASSES stand for any number."""
         entry = self.frame.state
-        loop = Loop()
+        loop = Loop(targets=targets)
         self.frame.loops.append(loop)
         # The first iterations, each walked from where the one before left off (not from a join
         # with the entry): ``if self.active is not None: self.model = self.model.unload()`` then
@@ -493,7 +495,8 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
         training.unfreezing_loop(self, node, iterated)
         sequences = _sequences(iterated)
         if sequences is None:
-            self.loop(lambda _: self.assign_target(node.target, elements), node.body, node.orelse)
+            bind_all = lambda _: self.assign_target(node.target, elements)  # noqa: E731
+            self.loop(bind_all, node.body, node.orelse, targets=identifiers_in(node.target))
             return
         # ``for name, stage in STAGES.items():`` each stage once, in order; a loop over one of
         # several such lists (``steps = [a] if train else [b]``) walks each list on its own
@@ -502,7 +505,7 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
         for sequence in sequences:
             self.frame.state = None if entry is None else dict(entry)
             bind = lambda i, items=sequence: self.assign_target(node.target, items[i])  # noqa: E731
-            self.loop(bind, node.body, node.orelse, exactly=len(sequence))
+            self.loop(bind, node.body, node.orelse, exactly=len(sequence), targets=identifiers_in(node.target))
             ends.append(self.frame.state)
         self.frame.state = join_states(ends)
 

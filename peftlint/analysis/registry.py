@@ -278,6 +278,8 @@ APIS: tuple[Api, ...] = (
         "output.same", "same_output", receivers=frozenset({Kind.OUTPUT}),
         methods=("mean", "sum", "float", "to", "squeeze", "contiguous", "__call__"),
     ),
+    # ``F.cross_entropy(out.logits, labels)``: a loss of the forward pass's graph
+    Api("output.function", "outputs_among_arguments", functions=("torch.nn.functional.*",)),
     Api("torch.backward", "output", methods=("backward",), receivers=frozenset({Kind.OUTPUT})),
     Api(
         "accelerate.backward", "output", methods=("backward",), receivers=frozenset({Kind.ACCELERATOR}),

@@ -195,6 +195,24 @@ def same_output(interpreter: Interpreter, api: registry.Api, site: CallSite) -> 
     return site.receiver
 
 
+def outputs_among_arguments(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``F.cross_entropy(out.logits, labels)``: a tensor of the graph of the forward passes it is
+    given. Beside them another tensor may take part (unknown), except the class indices a
+    classification loss takes as its target, which carry no gradient."""
+    arguments = [*site.args, *site.kwargs.values()]
+    given = frozenset(v for values in arguments for v in values if v.kind is Kind.OUTPUT)
+    if not given:
+        return UNKNOWN
+    classified = (site.callee or "").rsplit(".", 1)[-1] in _CLASS_INDEX_LOSSES and not site.spread
+    inputs = site.arg(0, "input")
+    if classified and inputs and all(v.kind is Kind.OUTPUT for v in inputs):
+        return given  # a tensor of class indices (or a forward pass's own probabilities) as target
+    return given | UNKNOWN
+
+
+_CLASS_INDEX_LOSSES = frozenset({"cross_entropy", "nll_loss"})
+
+
 def combined_outputs(left: Values, right: Values) -> Values | None:
     """``out.loss / accumulation`` or ``a.loss + b.loss``: the outputs both sides come from, and
     unknown where a side holds something else than a constant (another tensor may train more)."""

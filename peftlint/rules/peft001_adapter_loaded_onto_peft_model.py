@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from peftlint.analysis import paths, registry
@@ -70,7 +71,10 @@ class AdapterLoadedOntoPeftModel(Rule):
     def on_call(self, site: CallSite) -> None:
         api = site.api
         assert api is not None
-        wrapped = sorted((v for v in site.role(api, "model") if v.kind is Kind.PEFT_MODEL), key=stable_key)
+        wrapped = sorted(
+            (v for v in site.role(api, "model") if v.kind is Kind.PEFT_MODEL and not _chosen_by_element(v, site)),
+            key=stable_key,
+        )
         if not wrapped:
             return
         context = self.context
@@ -103,6 +107,21 @@ class AdapterLoadedOntoPeftModel(Rule):
             facts=_verifier_facts(wrapped[0], site),
             fix=_unwrap_nested(site, model_node, wrapped),
         )
+
+
+def _chosen_by_element(value: Value, site: CallSite) -> bool:
+    """The PEFT model an earlier pass of this very load left, only where a condition on that
+    pass's element held (``for stage in stages: model = PeftModel.from_pretrained(model,
+    stage.path); if stage.merge: model = model.merge_and_unload()``): whether two loads meet is up
+    to the elements, data the analysis does not see."""
+    if not any(origin.node is site.node for origin in value.origin):
+        return False
+    targets = site.loop_targets
+    return any(_names(text) & targets for text, _ in value.guards)
+
+
+def _names(text: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
 
 
 def _saved_beside(wrapped: list[Value]) -> str | None:
