@@ -208,6 +208,10 @@ class Calls:
                 return None  # a library method reached through super()
             this = callee.fact("self")
             receiver_key = conditions.key_of(func.value) if isinstance(func, cst.Attribute) else None
+            if receiver_key is None and this is not None and callee.fact("receiver_key") is not None:
+                # ``fn()`` of a method read as ``self.setup``: its object, where ``self`` here holds it
+                held = self.lookup(callee.fact("receiver_key"))
+                receiver_key = callee.fact("receiver_key") if held == this else None
             if isinstance(func, cst.Attribute) and _is_super(func.value):
                 receiver_key = self.own_self_key()  # ``super().setup()`` sets attributes on our self
             elif this is None and isinstance(func, cst.Attribute) and self.explicit_self(function, site):
@@ -337,7 +341,11 @@ class Calls:
         sets on its callback, a path, a later event reads)."""
         if len(self.inlining) >= self.depth_limit or function in self.inlining:
             return UNKNOWN
-        produces = follow or self.function_produces(function)  # type: ignore[attr-defined]
+        produces = (
+            follow
+            or self.function_produces(function)  # type: ignore[attr-defined]
+            or self.overrides_produce(function, this)  # type: ignore[attr-defined]
+        )
         if function.source_unit is not None and (self.inline_budget <= 0 or not produces):
             # a def that can reach no call making what a rule looks for, or a file so big that
             # its calls are no longer followed (the budget keeps a 26,000-line module to seconds)

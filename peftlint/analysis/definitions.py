@@ -157,6 +157,23 @@ class Definitions:
         )
         return made_inside and len(self.inlining) <= 2
 
+    def overrides_produce(self, function: Function, this: Values | None) -> bool:
+        """A method called on an instance of a subclass whose own methods, which ``function``
+        calls on ``self`` (``self.setup()``, ``self._timed("setup", self.setup)``), make what a
+        rule looks for: a template method in a base class of another module runs them."""
+        unit = function.source_unit
+        if this is None or function.owner is None or unit is None or len(self.inlining) > 2:
+            return False  # (deeper down, as for function_produces, the pre-screen's summary stands)
+        for value in this:
+            info = value.fact("class")
+            if info is None or info is function.owner:
+                continue
+            for name in sorted(unit.calls):
+                method = info.lookup(name)
+                if method is not None and method.owner is not function.owner and self.function_produces(method):
+                    return True
+        return False
+
     def evaluate_unit(self, scope: ModuleScope, unit: Any) -> None:
         """One def or class of a lazy imported module, bound in its module frame (quietly)."""
         assert scope.frame is not None

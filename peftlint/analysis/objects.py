@@ -167,7 +167,7 @@ class Objects:
                     return self.function_value(method)
                 if method.is_classmethod():
                     return frozenset({self.bound(method, info_value(info))})
-                return frozenset({self.bound(method, frozenset({value}))})
+                return frozenset({self.bound(method, frozenset({value}), node)})
             attribute = info.class_attribute(name)
             if attribute is not None:
                 return attribute
@@ -179,9 +179,16 @@ class Objects:
             return frozenset({library_method(value, name, node)})
         return effects.attribute(self, value, name)  # type: ignore[arg-type]
 
-    def bound(self, method: Function, this: Values) -> Value:
+    def bound(self, method: Function, this: Values, node: cst.CSTNode | None = None) -> Value:
+        """``obj.method`` read: the method with its instance, and the key it was read through
+        (``self``), so a call of it by another name (``fn()`` of ``self._timed("setup",
+        self.setup)``) changes that object's attributes where that key still names it."""
         site = ("bound", id(method), tuple(sorted(str(v.site) for v in this)))
-        return Value(Kind.FUNCTION, site=site, facts=(("function", method), ("self", this)))
+        facts: tuple[tuple[str, Any], ...] = (("function", method), ("self", this))
+        key = conditions.key_of(node.value) if isinstance(node, cst.Attribute) else None
+        if key is not None:
+            facts += (("receiver_key", key),)
+        return Value(Kind.FUNCTION, site=site, facts=facts)
 
     def call_property(self, getter: Function, this: Value, node: cst.CSTNode) -> Values:
         site = CallSite(
