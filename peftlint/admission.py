@@ -8,7 +8,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from peftlint.errors import SourceError
@@ -24,13 +24,16 @@ _IMPORT = re.compile(
 
 
 def admitted_by_imports(
-    contents: Mapping[str, bytes], rules: Sequence[type[Rule]], wanted_paths: Iterable[str]
+    contents: Mapping[str, bytes],
+    rules: Sequence[type[Rule]],
+    wanted_paths: Iterable[str],
+    full_text: Callable[[str], bytes | None] | None = None,
 ) -> dict[str, frozenset[str]]:
     """Per file, the local names it imports that are such helpers, each as ``"CODE:name"`` for
     every rule whose helper calls that helper reaches (the analysis then runs that rule on the
     file if it calls one of them: a trainer module that imports a saving helper is analysed for
     the rule about saves, not for every rule); ``wanted_paths``: the files some rule wants by
-    their own tokens."""
+    their own tokens; ``full_text``: reads a file of which ``contents`` holds only the header."""
     wanted_paths = set(wanted_paths)
     wanted = {os.path.abspath(path): contents[path] for path in sorted(wanted_paths) if path.endswith(".py")}
     if not wanted:
@@ -53,14 +56,26 @@ def admitted_by_imports(
     admitted: dict[str, frozenset[str]] = {}
     # a package's ``__init__`` that re-exports a helper (``from .checkpoint import save_checkpoint``)
     # is admitted for it: files importing the helper from the package are, in the next round
-    headers = [
+    every_header = [
         (path, header_of(data, path) if path in wanted_paths else data[: _first_definition(data)])
         for path, data in contents.items()
     ]  # the others' are headers already
-    headers = [(path, header) for path, header in headers if candidates.search(header)]
+    headers = [(path, header) for path, header in every_header if candidates.search(header)]
     fixtures = _conftest_fixtures(contents, helpers, wanted)
     for _ in range(_MAX_REEXPORTS):
-        exported = {os.path.abspath(path): admitted_codes(names) for path, names in admitted.items()}
+        exported = {
+            os.path.abspath(path): _exports(_text(path, contents, full_text), admitted_codes(names))
+            for path, names in admitted.items()
+        }
+        if exported:
+            # an admitted module's own defs and classes that use a helper are helpers too
+            # (``class SummarizationRunner(AdapterIOMixin, BaseRunner)``): so are their importers
+            more = {n.encode() for codes in exported.values() for names in codes.values() for n in names}
+            more |= {os.path.basename(path).removesuffix(".py").encode() for path in admitted}
+            words |= more
+            candidates = re.compile(rb"import[^\n]*\b(?:" + b"|".join(re.escape(w) for w in sorted(words)) + rb")\b")
+            mentions = re.compile(rb"\b(?:" + b"|".join(re.escape(w) for w in sorted(words)) + rb")\b")
+            headers = [(path, header) for path, header in every_header if candidates.search(header)]
         found = {}
         for path, header in headers:
             names = _admitted_names(path, header, helpers, wanted, exported, run_modules, mentions)
@@ -170,6 +185,29 @@ def _admitted_names(
             elif target is not None:
                 names |= _entries((c for c, n in exported.get(target, {}).items() if name in n), local)
     return names
+
+
+def _text(path: str, contents: Mapping[str, bytes], full_text: Callable[[str], bytes | None] | None) -> bytes:
+    text = full_text(path) if full_text is not None else None
+    return text if text is not None else contents[path]
+
+
+def _exports(data: bytes, codes: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    """Per rule, what an admitted module gives its importers: the helpers it imports, and its own
+    classes that inherit one (``class SummarizationRunner(AdapterIOMixin, BaseRunner)``: its
+    instances have the helper's methods)."""
+    found: dict[str, frozenset[str]] = {}
+    for code, names in codes.items():
+        heirs = {
+            match.group(1).decode("utf-8", "replace")
+            for match in _CLASS_LINE.finditer(data)
+            if set(re.findall(rb"\w+", match.group(2))) & {n.encode() for n in names}
+        }
+        found[code] = names | heirs
+    return found
+
+
+_CLASS_LINE = re.compile(rb"^class[ \t]+(\w+)[ \t]*\(([^)]*)\)", re.MULTILINE)
 
 
 def admitted_codes(admitted: frozenset[str]) -> dict[str, frozenset[str]]:

@@ -97,7 +97,12 @@ def lint_paths(paths: Sequence[str], settings: Settings | None = None, cache_dir
             data = _read(path, settings)
             if isinstance(data, bytes):
                 headers[path] = data
-        admitted = admitted_by_imports({**headers, **contents}, rules, wanted)
+
+        def full_text(path: str) -> bytes | None:
+            data = contents.get(path) or _read(path, settings)
+            return data if isinstance(data, bytes) else None
+
+        admitted = admitted_by_imports({**headers, **contents}, rules, wanted, full_text)
         headers.clear()
         if cache:
             cache.remember_screening(signature, wanted, admitted, unreadable)
