@@ -257,13 +257,6 @@ class Expressions:
         # ``self.models[lang] = m``: the dict is an object's attribute, reached inside that object
         self.transform_everywhere(sites, add, nested=isinstance(target.value, cst.Attribute))
 
-    def entered(self, values: Values) -> Values:
-        """What ``with x as y`` binds: ``__enter__``'s result, which the analysis does not follow,
-        but for a file, whose ``__enter__`` returns the file itself."""
-        if values and all(v.kind is Kind.FILE for v in values):
-            return values
-        return UNKNOWN
-
     # ----------------------------------------------------------------- containers
     def loop_elements(self, target: cst.BaseExpression, iterable: cst.BaseExpression, iterated: Values) -> Values:
         """What a ``for`` (statement or comprehension) binds its target to, one element standing

@@ -417,9 +417,9 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
 
     def with_statement(self, node: cst.With) -> None:
         for item in node.items:
-            entered = self.expression(item.item)
+            entered = self.entered(self.expression(item.item), item.item)  # ``__enter__`` runs either way
             if item.asname is not None:
-                self.assign_target(item.asname.name, self.entered(entered))
+                self.assign_target(item.asname.name, entered)
         methods = {
             i.item.func.attr.value
             for i in node.items

@@ -15,7 +15,18 @@ from peftlint.analysis.callsite import CallSite
 from peftlint.analysis.frames import ClassInfo, Frame, Function
 from peftlint.analysis.pyobjects import config_item
 from peftlint.analysis.units import UnitParseError
-from peftlint.analysis.values import MODEL_KINDS, UNKNOWN, Kind, Origin, State, Value, Values, make_facts, or_unknown
+from peftlint.analysis.values import (
+    MODEL_KINDS,
+    UNKNOWN,
+    Kind,
+    Origin,
+    State,
+    Value,
+    Values,
+    make_facts,
+    or_unknown,
+    stable_key,
+)
 
 if TYPE_CHECKING:
     from peftlint.analysis.units import ParsedUnit
@@ -190,14 +201,32 @@ class Objects:
             facts += (("receiver_key", key),)
         return Value(Kind.FUNCTION, site=site, facts=facts)
 
-    def call_property(self, getter: Function, this: Value, node: cst.CSTNode) -> Values:
+    def entered(self, values: Values, node: cst.BaseExpression) -> Values:
+        """What ``with x as y`` binds: what ``x.__enter__()`` returns. A file returns itself; a
+        class of the analysed code runs its own ``__enter__`` (which sets up what the block
+        uses: ``self.model = get_peft_model(...)``; ``return self``); anything else is unknown."""
+        if values and all(v.kind is Kind.FILE for v in values):
+            return values
+        found: set[Value] = set()
+        for value in sorted(values, key=stable_key):
+            info: ClassInfo | None = value.fact("class")
+            method = info.lookup("__enter__") if info is not None and value.kind is not Kind.CLASS else None
+            if method is None:
+                found |= UNKNOWN
+                continue
+            found |= self.call_property(method, value, node, conditions.key_of(node))
+        return or_unknown(found)
+
+    def call_property(
+        self, getter: Function, this: Value, node: cst.CSTNode, receiver_key: str | None = None
+    ) -> Values:
         site = CallSite(
             node=node,  # type: ignore[arg-type]
             unit=self.unit, statement=self.statement_node, callee=None, method=getter.name, api=None,
             receiver=frozenset({this}), args=(), kwargs={}, spread=False, discarded=False,
             call_chain=self.frame.call_chain, interpreter=self,
         )  # fmt: skip
-        return self.inline(getter, site, frozenset({this}), None)
+        return self.inline(getter, site, frozenset({this}), receiver_key)
 
     def super_attribute(self, value: Value, name: str) -> Values:
         info: ClassInfo = value.fact("owner")
