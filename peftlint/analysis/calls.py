@@ -211,7 +211,8 @@ class Calls:
             if receiver_key is None and this is not None and callee.fact("receiver_key") is not None:
                 # ``fn()`` of a method read as ``self.setup``: its object, where ``self`` here holds it
                 held = self.lookup(callee.fact("receiver_key"))
-                receiver_key = callee.fact("receiver_key") if held == this else None
+                if held and {v.site for v in held} == {v.site for v in this}:  # the same objects
+                    receiver_key, this = callee.fact("receiver_key"), held  # with what they hold now
             if isinstance(func, cst.Attribute) and _is_super(func.value):
                 receiver_key = self.own_self_key()  # ``super().setup()`` sets attributes on our self
             elif this is None and isinstance(func, cst.Attribute) and self.explicit_self(function, site):

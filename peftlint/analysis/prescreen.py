@@ -82,8 +82,9 @@ class Screen:
     # ``load_state_dict(sd, strict=<not True>)`` or ``load_state_dict`` taken as a value (its
     # ``strict`` is then given where it is called): a load that may not be strict
     loads_non_strict: bool = False
-    # module-level defs named other than in a call (``HOOKS = {"end": restore}``, ``run(save)``):
-    # a call of something unknown may run them
+    # module-level defs named other than in a call (``HOOKS = {"end": restore}``, ``run(save)``),
+    # and methods read other than in a call (``stages = [self.load, self.train]``): a call of
+    # something unknown may run them
     taken: set[str] = field(default_factory=set)
 
     def calls_with_keyword(self, name: str) -> bool:
@@ -157,8 +158,9 @@ def screen(tree: ast.Module, lines: list[str]) -> Screen:
     result.bindings = _bindings(tree.body, result.units)
     functions = frozenset(unit.name for unit in result.units if unit.name and unit.kind == DEF)
     classes = frozenset(unit.name for unit in result.units if unit.name and unit.kind == CLASS)
+    methods = frozenset(m.name for unit in result.units for m in unit.members if m.name and m.kind == DEF)
     for unit, node in _walk_units(result.units, tree.body, lines):
-        _scan(node, unit, result, functions, classes)
+        _scan(node, unit, result, functions, classes, methods)
         result.depth = max(result.depth, unit.depth)
     return result
 
@@ -287,6 +289,7 @@ def _scan(
     result: Screen,
     functions_defined: frozenset[str] = frozenset(),
     classes: frozenset[str] = frozenset(),
+    methods_defined: frozenset[str] = frozenset(),
 ) -> None:
     """One walk over every node, without recursion (so no tree is too deep for it). The names
     the file's module-level defs and classes bind are given."""
@@ -314,6 +317,7 @@ def _scan(
             if type(func) is ast.Attribute:
                 methods.add((_last_name(func.value), func.attr))
                 calls.add(func.attr)
+                called.add(id(func))
             elif type(func) is ast.Name:
                 functions.add(func.id)
                 calls.add(func.id)
@@ -333,6 +337,8 @@ def _scan(
             # here too, once more, when it is called directly)
             methods.add((_last_name(node.value), node.attr))  # type: ignore[attr-defined]
             calls.add(node.attr)  # type: ignore[attr-defined]
+            if node.attr in methods_defined and id(node) not in called:  # type: ignore[attr-defined]
+                result.taken.add(node.attr)  # type: ignore[attr-defined]  # ``("load", self.load)``
             if node.attr == "load_state_dict" and id(node) not in loads:  # type: ignore[attr-defined]
                 result.loads_non_strict = True
         elif kind is ast.Name:
