@@ -176,13 +176,29 @@ class Expressions:
             self.bind(key, values)
             if isinstance(target, cst.Subscript):
                 self.store_item(target, values)
-            elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
-                self.set_module_attribute(target.value, target.attr.value, values)
+            elif isinstance(target, cst.Attribute):
+                if isinstance(target.value, cst.Name):
+                    self.set_module_attribute(target.value, target.attr.value, values)
+                self.set_shared_attribute(target, values)
             return
         if isinstance(target, cst.Attribute):
             self.expression(target.value)
         elif isinstance(target, cst.Subscript):
             self.store_item(target, values)
+
+    def set_shared_attribute(self, target: cst.Attribute, values: Values) -> None:
+        """``state.model = m`` or ``self.state.model = m`` on an object of the analysed code that
+        other names hold too (the caller's ``state``, another object's ``self.state``): the one
+        object changes, so every name and object holding it sees the attribute. (``self.x = v``
+        reaches the caller through the call's receiver already.)"""
+        receiver = conditions.key_of(target.value)
+        if receiver is None or receiver in ("self", "cls"):
+            return
+        held = self.lookup(receiver) or frozenset()
+        sites = {v.site for v in held if v.kind is Kind.INSTANCE}
+        if sites and len(sites) == len(held):
+            name = target.attr.value
+            self.transform_everywhere(sites, lambda v: v.with_attrs({name: values}))
 
     def set_module_attribute(self, module: cst.Name, name: str, values: Values) -> None:
         """``state.MODEL = model`` where ``state`` is an imported module of the run: the module is
