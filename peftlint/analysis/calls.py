@@ -346,6 +346,7 @@ class Calls:
             follow
             or self.function_produces(function)  # type: ignore[attr-defined]
             or self.overrides_produce(function, this)  # type: ignore[attr-defined]
+            or self.dispatch_produces(function, this, site)  # type: ignore[attr-defined]
         )
         if function.source_unit is not None and (self.inline_budget <= 0 or not produces):
             # a def that can reach no call making what a rule looks for, or a file so big that

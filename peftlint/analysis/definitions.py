@@ -174,6 +174,28 @@ class Definitions:
                     return True
         return False
 
+    def dispatch_produces(self, function: Function, this: Values | None, site: Any) -> bool:
+        """A def that calls something it does not name (``getattr(cb, event)(self)``, ``fn()`` of
+        a parameter) may run the methods of the objects it is given (its instance's callbacks):
+        followed when one of those makes what a rule looks for."""
+        reach = function.parent.module.reach if function.parent.module.imported else self.reach
+        unit = function.source_unit
+        if reach is None or unit is None or not reach.calls_unknown(unit) or len(self.inlining) > 2:
+            return False
+        given = [*(this or ()), *(v for values in (*site.args, *site.kwargs.values()) for v in values)]
+        classes: dict[int, Any] = {}
+        for value in _objects_in(given, 2):
+            info = value.fact("class")
+            if info is not None:
+                classes.setdefault(id(info), info)
+        return any(
+            self.function_produces(method)
+            for info in classes.values()
+            for cls in info.mro()
+            for method in cls.members.values()
+            if method is not function
+        )
+
     def evaluate_unit(self, scope: ModuleScope, unit: Any) -> None:
         """One def or class of a lazy imported module, bound in its module frame (quietly)."""
         assert scope.frame is not None
@@ -400,3 +422,16 @@ def _property_accessor(node: cst.FunctionDef) -> bool:
         and d.decorator.attr.value in ("setter", "deleter")
         for d in node.decorators
     )
+
+
+def _objects_in(values: Any, depth: int) -> list[Value]:
+    """The objects among ``values`` and, ``depth`` levels down, in their attributes and items."""
+    found: list[Value] = []
+    for value in values:
+        if value.kind in (Kind.INSTANCE, Kind.TRAINER, Kind.BASE_MODEL):
+            found.append(value)
+        if depth > 0:
+            inner = [v for _, held in value.fact("attrs", ()) for v in held]
+            inner += [v for held in value.fact("items", ()) or () for v in held]
+            found += _objects_in(inner, depth - 1)
+    return found
