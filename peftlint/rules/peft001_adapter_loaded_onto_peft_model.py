@@ -117,7 +117,8 @@ def _chosen_by_element(value: Value, site: CallSite) -> bool:
     if not any(origin.node is site.node for origin in value.origin):
         return False
     targets = site.loop_targets
-    return any(_names(text) & targets for text, _ in value.guards)
+    own = set(site.guards)  # ``if not d: continue`` guards every pass's load alike: not a choice
+    return any(_names(text) & targets for text, polarity in value.guards if (text, polarity) not in own)
 
 
 def _names(text: str) -> set[str]:
