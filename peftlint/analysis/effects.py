@@ -1,9 +1,8 @@
 """The verbs of the registry (registry.py): what the interpreter does for a library call.
 
-Each verb takes the call site (its argument values by role) and returns the call's values,
-changing objects in place where the library does (``get_peft_model`` injects its layers into
-the model it is given: every alias of that model sees it).
-"""
+Each verb takes the call site (its argument values by role) and returns the call's values, changing
+objects in place where the library does (``get_peft_model`` injects its layers into the model it is
+given: every alias of that model sees it)."""
 
 from __future__ import annotations
 
@@ -339,9 +338,8 @@ def train(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values
 
 
 def _run_callbacks(interpreter: Interpreter, site: CallSite) -> None:
-    """The events of a run, on each callback of the run's own classes given to the trainer
-    (``callbacks=[SaveFullModel()]``): ``args`` is what the trainer was given as ``args``, ``model``
-    its model (a hook that saves the model writes where ``args.output_dir`` says)."""
+    """The events of a run, on each callback of the run's own classes given to the trainer (``args``
+    and ``model`` are the trainer's: a hook that saves the model writes where ``args.output_dir`` says)."""
     for trainer in sorted(site.receiver, key=stable_key):
         if trainer.kind is not Kind.TRAINER:
             continue
@@ -363,9 +361,11 @@ def _run_callbacks(interpreter: Interpreter, site: CallSite) -> None:
                         kwargs = passed | {name: UNKNOWN for name in registry.CALLBACK_EVENT_KEYWORDS.get(hook, ())}
                         hook_site = site.with_arguments((given or UNKNOWN, UNKNOWN, UNKNOWN), kwargs)
                         interpreter.inline(method, replace(hook_site, method=hook), frozenset({callback}), key, True)
-                state = interpreter.frame.state
-                for name in [name for name in state or () if name.startswith(key + ".")]:
-                    del state[name]  # type: ignore[union-attr]
+                state = interpreter.frame.state or {}
+                kept = {n[len(key) + 1 :]: state.pop(n) for n in [n for n in state if n.startswith(key + ".")]}
+                carried = {name: values for name, values in kept.items() if "." not in name and "[" not in name}
+                if carried:  # what the events set stays on that object (``keeper.best_path`` after ``train()``)
+                    interpreter.transform_everywhere({callback.site}, lambda v, c=carried: v.with_attrs(c))
 
 
 _CALLBACK_KEY = "<callback>"
