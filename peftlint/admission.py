@@ -51,8 +51,7 @@ def admitted_by_imports(
     words = {name.encode() for path in useful for name in helpers.reaching_defs(path)}
     words |= {os.path.basename(path).removesuffix(".py").encode() for path in useful}
     words |= {os.path.basename(os.path.dirname(path)).encode() for path in useful if path.endswith("__init__.py")}
-    candidates = re.compile(rb"import[^\n]*\b(?:" + b"|".join(re.escape(w) for w in sorted(words)) + rb")\b")
-    mentions = re.compile(rb"\b(?:" + b"|".join(re.escape(w) for w in sorted(words)) + rb")\b")
+    candidates, mentions = _word_patterns(words)
     admitted: dict[str, frozenset[str]] = {}
     # a package's ``__init__`` that re-exports a helper (``from .checkpoint import save_checkpoint``)
     # is admitted for it: files importing the helper from the package are, in the next round
@@ -73,8 +72,7 @@ def admitted_by_imports(
             more = {n.encode() for codes in exported.values() for names in codes.values() for n in names}
             more |= {os.path.basename(path).removesuffix(".py").encode() for path in admitted}
             words |= more
-            candidates = re.compile(rb"import[^\n]*\b(?:" + b"|".join(re.escape(w) for w in sorted(words)) + rb")\b")
-            mentions = re.compile(rb"\b(?:" + b"|".join(re.escape(w) for w in sorted(words)) + rb")\b")
+            candidates, mentions = _word_patterns(words)
             headers = [(path, header) for path, header in every_header if candidates.search(header)]
         found = {}
         for path, header in headers:
@@ -185,6 +183,12 @@ def _admitted_names(
             elif target is not None:
                 names |= _entries((c for c, n in exported.get(target, {}).items() if name in n), local)
     return names
+
+
+def _word_patterns(words: set[bytes]) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """An import line naming one of ``words``, and any mention of one."""
+    alternatives = b"|".join(re.escape(word) for word in sorted(words))
+    return re.compile(rb"import[^\n]*\b(?:" + alternatives + rb")\b"), re.compile(rb"\b(?:" + alternatives + rb")\b")
 
 
 def _text(path: str, contents: Mapping[str, bytes], full_text: Callable[[str], bytes | None] | None) -> bytes:

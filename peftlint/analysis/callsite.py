@@ -4,6 +4,7 @@ feasible under the enclosing ``if`` tests."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,19 @@ class CallSite:
         """The names the ``for`` loops around the call bind to each element."""
         frame = self.interpreter.frame if self.interpreter is not None else None
         return frozenset().union(*(loop.targets for loop in frame.loops)) if frame is not None else frozenset()
+
+    def left_by_an_element_choice(self, value: Value) -> bool:
+        """``value`` is what an earlier pass of this very call left, and only under a condition on
+        that pass's loop element that this call is not itself under (``for stage in stages: model =
+        PeftModel.from_pretrained(model, stage.path); if stage.merge: model = model.merge_and_unload()``):
+        whether the two calls meet is up to the elements, data the analysis does not see. (``if not d:
+        continue`` guards every pass's call alike: not such a choice.)"""
+        if not any(origin.node is self.node for origin in value.origin):
+            return False
+        targets, own = self.loop_targets, set(self.guards)
+        return any(
+            set(_IDENTIFIER.findall(text)) & targets for text, polarity in value.guards if (text, polarity) not in own
+        )
 
     @property
     def fact(self) -> str | None:
@@ -241,3 +255,6 @@ def _names_in(module: cst.Module, wanted: set[str]) -> list[cst.Name]:
 
     module.visit(Names())
     return found
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")  # the names a guard's text mentions

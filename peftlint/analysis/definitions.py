@@ -5,7 +5,7 @@ defaults and pytest fixtures say."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -17,6 +17,7 @@ from peftlint.analysis.units import ParsedUnit, UnitParseError, statements_of, u
 from peftlint.analysis.values import UNKNOWN, Kind, State, Value, Values
 
 if TYPE_CHECKING:
+    from peftlint.analysis.callsite import CallSite
     from peftlint.analysis.project import Project
     from peftlint.analysis.reach import Reach
 
@@ -174,7 +175,7 @@ class Definitions:
                     return True
         return False
 
-    def dispatch_produces(self, function: Function, this: Values | None, site: Any) -> bool:
+    def dispatch_produces(self, function: Function, this: Values | None, site: CallSite) -> bool:
         """A def that calls something it does not name (``getattr(cb, event)(self)``, ``fn()`` of
         a parameter) may run the methods of the objects it is given (its instance's callbacks):
         followed when one of those makes what a rule looks for."""
@@ -183,7 +184,7 @@ class Definitions:
         if reach is None or unit is None or not reach.calls_unknown(unit) or len(self.inlining) > 2:
             return False
         given = [*(this or ()), *(v for values in (*site.args, *site.kwargs.values()) for v in values)]
-        classes: dict[int, Any] = {}
+        classes: dict[int, ClassInfo] = {}
         for value in _objects_in(given, 2):
             info = value.fact("class")
             if info is not None:
@@ -424,7 +425,7 @@ def _property_accessor(node: cst.FunctionDef) -> bool:
     )
 
 
-def _objects_in(values: Any, depth: int) -> list[Value]:
+def _objects_in(values: Iterable[Value], depth: int) -> list[Value]:
     """The objects among ``values`` and, ``depth`` levels down, in their attributes and items."""
     found: list[Value] = []
     for value in values:

@@ -364,8 +364,7 @@ def _run_callbacks(interpreter: Interpreter, site: CallSite) -> None:
                 state = interpreter.frame.state or {}
                 kept = {n[len(key) + 1 :]: state.pop(n) for n in [n for n in state if n.startswith(key + ".")]}
                 carried = {name: values for name, values in kept.items() if "." not in name and "[" not in name}
-                if carried:  # what the events set stays on that object (``keeper.best_path`` after ``train()``)
-                    interpreter.transform_everywhere({callback.site}, lambda v, c=carried: v.with_attrs(c))
+                interpreter.set_attributes_everywhere({callback.site}, carried)  # read after ``train()``
 
 
 _CALLBACK_KEY = "<callback>"

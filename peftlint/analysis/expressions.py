@@ -58,6 +58,7 @@ class Expressions:
     attribute_of: Callable[..., Values]
     new_value: Callable[..., Value]
     transform_everywhere: Callable[..., None]
+    set_attributes_everywhere: Callable[..., None]
     refined: Callable[..., Any]
     quietly: Callable[[Callable[[], Values]], Values]
     lazy_function: Callable[..., Function]
@@ -197,8 +198,7 @@ class Expressions:
         held = self.lookup(receiver) or frozenset()
         sites = {v.site for v in held if v.kind is Kind.INSTANCE}
         if sites and len(sites) == len(held):
-            name = target.attr.value
-            self.transform_everywhere(sites, lambda v: v.with_attrs({name: values}))
+            self.set_attributes_everywhere(sites, {target.attr.value: values})
 
     def set_module_attribute(self, module: cst.Name, name: str, values: Values) -> None:
         """``state.MODEL = model`` where ``state`` is an imported module of the run: the module is

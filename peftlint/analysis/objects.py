@@ -196,7 +196,7 @@ class Objects:
         self.setup)``) changes that object's attributes where that key still names it."""
         site = ("bound", id(method), tuple(sorted(str(v.site) for v in this)))
         facts: tuple[tuple[str, Any], ...] = (("function", method), ("self", this))
-        key = conditions.key_of(node.value) if isinstance(node, cst.Attribute) else None
+        key = _read_through(node)
         if key is not None:
             facts += (("receiver_key", key),)
         return Value(Kind.FUNCTION, site=site, facts=facts)
@@ -254,9 +254,13 @@ LIBRARY_OBJECTS = MODEL_KINDS | {Kind.TRAINER, Kind.ACCELERATOR, Kind.PIPELINE, 
 def library_method(value: Value, name: str, node: cst.CSTNode) -> Value:
     """``model.load_state_dict`` read, not called: a bound method, with the key of its receiver
     (``model``) for the rules that compare receivers."""
-    receiver = conditions.key_of(node.value) if isinstance(node, cst.Attribute) else None
-    facts = (("method", name), ("self", frozenset({value})), ("receiver_key", receiver))
+    facts = (("method", name), ("self", frozenset({value})), ("receiver_key", _read_through(node)))
     return Value(Kind.FUNCTION, site=("library-bound", name, value.site), facts=facts)
+
+
+def _read_through(node: cst.CSTNode | None) -> str | None:
+    """The key a method was read through: ``model`` for ``model.load_state_dict``."""
+    return conditions.key_of(node.value) if isinstance(node, cst.Attribute) else None
 
 
 def info_value(info: ClassInfo) -> Values:

@@ -40,6 +40,29 @@ def config(source: str) -> Shape:
     return (("config", source),)
 
 
+def config_home(shape: Shape, anchor: str) -> str | None:
+    """Where a script that reads its path from a config file named relatively (``config.yaml``)
+    must run for that file to open: the nearest folder, from the script's own upwards, that holds
+    it. None for a path not read from a relatively named config file, or none found."""
+    if not shape or shape[0][0] != "config":
+        return None
+    name = shape[0][1].split("[", 1)[0]
+    if not name or os.path.isabs(name) or name.startswith(("~", "{")):
+        return None
+    folder = os.path.dirname(os.path.abspath(anchor))
+    for _ in range(CONFIG_LEVELS):
+        if os.path.isfile(os.path.join(folder, name)):
+            return folder
+        above = os.path.dirname(folder)
+        if above == folder:
+            break
+        folder = above
+    return None
+
+
+CONFIG_LEVELS = 3  # a script in ``serve/`` or ``scripts/sub/`` run from the project's root
+
+
 def module_file(path: str) -> Shape:
     """``__file__`` of the module at ``path``: its folder (by its absolute path, so two modules
     of one folder name one place), then its name."""

@@ -314,14 +314,13 @@ def _scan(
         if kind is ast.Call:
             result.keywords.update(k.arg for k in node.keywords if k.arg)  # type: ignore[attr-defined]
             func = node.func  # type: ignore[attr-defined]
+            called.add(id(func))
             if type(func) is ast.Attribute:
                 methods.add((_last_name(func.value), func.attr))
                 calls.add(func.attr)
-                called.add(id(func))
             elif type(func) is ast.Name:
                 functions.add(func.id)
                 calls.add(func.id)
-                called.add(id(func))
                 if func.id not in functions_defined and func.id not in classes and func.id not in _BUILTINS:
                     unit.dynamic.add(func.id)
             else:

@@ -158,6 +158,12 @@ class Scopes:
                             current.state[key] = changed
                 current = current.parent
 
+    def set_attributes_everywhere(self, sites: set[object], attrs: dict[str, Values]) -> None:
+        """Attributes set on objects of the analysed code (``state.model = m``, what a callback's
+        events set on it): the one object changes, wherever it is held."""
+        if attrs:
+            self.transform_everywhere(sites, lambda value: value.with_attrs(attrs))
+
 
 MAX_NESTING = 2  # how deep into containers and attributes an in-place change is followed
 

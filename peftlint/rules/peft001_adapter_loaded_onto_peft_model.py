@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from peftlint.analysis import paths, registry
@@ -72,7 +71,7 @@ class AdapterLoadedOntoPeftModel(Rule):
         api = site.api
         assert api is not None
         wrapped = sorted(
-            (v for v in site.role(api, "model") if v.kind is Kind.PEFT_MODEL and not _chosen_by_element(v, site)),
+            (v for v in site.role(api, "model") if v.kind is Kind.PEFT_MODEL and not site.left_by_an_element_choice(v)),
             key=stable_key,
         )
         if not wrapped:
@@ -107,22 +106,6 @@ class AdapterLoadedOntoPeftModel(Rule):
             facts=_verifier_facts(wrapped[0], site),
             fix=_unwrap_nested(site, model_node, wrapped),
         )
-
-
-def _chosen_by_element(value: Value, site: CallSite) -> bool:
-    """The PEFT model an earlier pass of this very load left, only where a condition on that
-    pass's element held (``for stage in stages: model = PeftModel.from_pretrained(model,
-    stage.path); if stage.merge: model = model.merge_and_unload()``): whether two loads meet is up
-    to the elements, data the analysis does not see."""
-    if not any(origin.node is site.node for origin in value.origin):
-        return False
-    targets = site.loop_targets
-    own = set(site.guards)  # ``if not d: continue`` guards every pass's load alike: not a choice
-    return any(_names(text) & targets for text, polarity in value.guards if (text, polarity) not in own)
-
-
-def _names(text: str) -> set[str]:
-    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
 
 
 def _saved_beside(wrapped: list[Value]) -> str | None:

@@ -274,33 +274,10 @@ def _same_place(save: CrossFileFact, load: CrossFileFact, shape: paths.Shape) ->
     shared = set(dict(save.data).get("constants", ())) & set(dict(load.data).get("constants", ()))
     if shared or any(kind == "import" for kind, _ in shape):  # built from one module-level name of the run
         return True
-    home = _config_home(shape, save.anchor)
-    if home is not None and home == _config_home(shape, load.anchor):
+    home = paths.config_home(shape, save.anchor)
+    if home is not None and home == paths.config_home(shape, load.anchor):
         return True  # both read one config file by its relative name: both run from its folder
     return os.path.dirname(os.path.abspath(save.anchor)) == os.path.dirname(os.path.abspath(load.anchor))
-
-
-def _config_home(shape: paths.Shape, anchor: str) -> str | None:
-    """Where a script that reads its path from a config file named relatively (``config.yaml``)
-    must run for that file to open: the nearest folder, from the script's own upwards, that holds
-    it. None for a path not read from a relatively named config file, or none found."""
-    if not shape or shape[0][0] != "config":
-        return None
-    name = shape[0][1].split("[", 1)[0]
-    if not name or os.path.isabs(name) or name.startswith(("~", "{")):
-        return None
-    folder = os.path.dirname(os.path.abspath(anchor))
-    for _ in range(_CONFIG_LEVELS):
-        if os.path.isfile(os.path.join(folder, name)):
-            return folder
-        above = os.path.dirname(folder)
-        if above == folder:
-            break
-        folder = above
-    return None
-
-
-_CONFIG_LEVELS = 3  # a script in ``serve/`` or ``scripts/sub/`` run from the project's root
 
 
 def _state_dict_edit(site: CallSite, node: cst.BaseExpression | None) -> list[Any] | None:
