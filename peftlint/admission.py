@@ -199,16 +199,30 @@ def _text(path: str, contents: Mapping[str, bytes], full_text: Callable[[str], b
 def _exports(data: bytes, codes: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
     """Per rule, what an admitted module gives its importers: the helpers it imports, and its own
     classes that inherit one (``class SummarizationRunner(AdapterIOMixin, BaseRunner)``: its
-    instances have the helper's methods)."""
+    instances have the helper's methods). A library's class of thousands of lines that inherits
+    one (``class PreTrainedModel(nn.Module, PeftAdapterMixin)``) is not a helper, as in _Helpers:
+    its methods call everything."""
     found: dict[str, frozenset[str]] = {}
+    ends = _class_ends(data)
     for code, names in codes.items():
         heirs = {
             match.group(1).decode("utf-8", "replace")
             for match in _CLASS_LINE.finditer(data)
-            if set(re.findall(rb"\w+", match.group(2))) & {n.encode() for n in names}
+            if ends.get(match.start(), len(data)) - match.start() <= _SMALL_CLASS_BYTES
+            and set(re.findall(rb"\w+", match.group(2))) & {n.encode() for n in names}
         }
         found[code] = names | heirs
     return found
+
+
+def _class_ends(data: bytes) -> dict[int, int]:
+    """Where each top-level class of a module ends (where the next top-level def or class starts)."""
+    starts = _definitions(data)
+    return {
+        start: starts[index + 1][0] if index + 1 < len(starts) else len(data)
+        for index, (start, keyword, _) in enumerate(starts)
+        if keyword == b"class"
+    }
 
 
 _CLASS_LINE = re.compile(rb"^class[ \t]+(\w+)[ \t]*\(([^)]*)\)", re.MULTILINE)

@@ -228,6 +228,40 @@ def test_admission_resolves_an_import_as_python_would_whatever_the_order(tmp_pat
     assert {"PEFT003", "PEFT013"} <= codes and "PEFT002" not in codes
 
 
+def test_a_library_class_inheriting_a_helper_does_not_admit_its_importers(tmp_path: Path) -> None:
+    """An admitted module's small class that inherits a helper is a helper too (``class
+    Runner(AdapterMixin)``: its instances have the mixin's methods), so its importers are
+    analysed. A library's class of thousands of lines that inherits one (``class
+    PreTrainedModel(nn.Module, PeftAdapterMixin)``) is not: its importers are every model file of
+    transformers, and admitting them made ``--select PEFT004`` ten times slower than every rule."""
+    from peftlint.admission import admitted_by_imports
+    from peftlint.rules import all_rules
+
+    mixin = (
+        "from peft import get_peft_model\n\n"
+        "class AdapterMixin:\n    def add_adapter(self, cfg):\n        return get_peft_model(self, cfg)\n"
+    )
+    methods = "".join(f"    def method_{i}(self, x):\n        return x * {i} + self.offset\n\n" for i in range(400))
+    files = {
+        "pkg/mixin.py": mixin,
+        "pkg/small.py": "from pkg.mixin import AdapterMixin\n\nclass Runner(AdapterMixin):\n    pass\n",
+        "pkg/big.py": "from pkg.mixin import AdapterMixin\n\nclass Library(AdapterMixin):\n" + methods,
+        "use_small.py": "from pkg.small import Runner\n\nRunner().add_adapter(cfg)\n",
+        "use_big.py": "from pkg.big import Library\n\nLibrary().method_1(2)\n",
+    }
+    assert len(files["pkg/big.py"]) > 16_000
+    for name, body in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(body, encoding="utf-8")
+    contents = {str(tmp_path / name): (tmp_path / name).read_bytes() for name in files}
+    wanted = [str(tmp_path / "pkg" / "mixin.py")]
+    for rules in ([r for r in all_rules() if r.analysed], [r for r in all_rules() if r.code == "PEFT004"]):
+        admitted = admitted_by_imports(contents, rules, wanted)
+        assert str(tmp_path / "use_small.py") in admitted
+        assert "Runner" in {entry.partition(":")[2] for entry in admitted[str(tmp_path / "use_small.py")]}
+        assert str(tmp_path / "use_big.py") not in admitted
+
+
 def test_admission_finds_defs_and_calls_as_a_regex_over_each_line_would() -> None:
     """Admission finds top-level defs and helper calls with ``bytes.find`` (a regex over every
     line of the run's wanted modules cost more than the rest of admission). Its answers are those

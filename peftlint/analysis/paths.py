@@ -380,12 +380,30 @@ def is_absolute(shape: Shape) -> bool:
     return bool(shape) and (shape[0][0] == "here" or (shape[0][0] == "lit" and shape[0][1].startswith(("/", "~"))))
 
 
-_PERCENT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdrifgeExXo%]")
+_PERCENT = re.compile(r"%(?:\(([^)]*)\))?[-#0 +]*\d*(?:\.\d+)?[sdrifgeExXo%]")
+
+
+def percent_fields(template: Shape) -> list[str] | None:
+    """The names of a literal ``%``-template's fields (``%(root)s``), in order, each once; None
+    for a template that is not literal or has a field without a name."""
+    text = literal_text(template)
+    if text is None:
+        return None
+    names: list[str] = []
+    for match in _PERCENT.finditer(text):
+        if match.group() == "%%":
+            continue
+        if match.group(1) is None:
+            return None
+        if match.group(1) not in names:
+            names.append(match.group(1))
+    return names
 _BRACE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
 
-def percent(template: Shape, arguments: list[Shape]) -> Shape | None:
-    """``"%s/model.pt" % out``: a literal template with ``%s``-style fields filled in order."""
+def percent(template: Shape, arguments: list[Shape], named: dict[str, Shape] | None = None) -> Shape | None:
+    """``"%s/model.pt" % out``: a literal template with ``%s``-style fields filled in order, or
+    ``"%(out)s/model.pt" % cfg`` with fields filled by name from ``named``."""
     text = literal_text(template)
     if text is None:
         return None
@@ -394,9 +412,12 @@ def percent(template: Shape, arguments: list[Shape]) -> Shape | None:
     remaining = list(arguments)
     for match in _PERCENT.finditer(text):
         pieces.append(literal(text[position : match.start()]))
+        field = match.group(1)
         if match.group() == "%%":
             pieces.append(literal("%"))
-        elif not remaining or "(" in match.group():
+        elif named is not None and field is not None and field in named:
+            pieces.append(named[field])
+        elif not remaining or field is not None:
             return None
         else:
             pieces.append(remaining.pop(0))

@@ -174,6 +174,8 @@ class Strings:
         if operator == "Divide" and (strings or any(v.kind is Kind.STRING for v in right)):
             pieces = [self.shapes(left, left_node), self.shapes(right, right_node)]
             return self.strings(left_node, self.product(pieces, lambda *s: paths.join(s)), sources=(left, right))
+        if operator == "Modulo" and strings and any(v.kind is Kind.DICT for v in right):
+            return self.strings(left_node, self.percent_by_name(left, right), sources=(left, right))
         if operator == "Modulo" and strings:
             # ``"%s/%s.pt" % (root, name)``: each item read as its own element of the tuple says it
             elements = [e.value for e in right_node.elements] if isinstance(right_node, cst.Tuple) else []
@@ -206,6 +208,23 @@ class Strings:
                 except Exception:  # noqa: BLE001 - the user's arithmetic may raise; we learn nothing
                     return UNKNOWN
         return UNKNOWN
+
+    def percent_by_name(self, templates: Values, mappings: Values) -> list[paths.Shape]:
+        """``"%(root)s/%(name)s.pt" % cfg``: each field read from the dict's entry of its name (a
+        dict the analysis cannot list, or a field it lacks, gives no path)."""
+        found: list[paths.Shape] = []
+        for template in sorted(templates, key=_value_order):
+            fields = paths.percent_fields(template.fact("shape")) if template.kind is Kind.STRING else None
+            for mapping in sorted(mappings, key=_value_order):
+                entries = dict(mapping.fact("entries", ())) if mapping.kind is Kind.DICT else {}
+                if not fields or mapping.fact("open") or not all(field in entries for field in fields):
+                    continue
+                pieces = [self.shapes(entries[field], None) for field in fields]
+                for combo in self.product(pieces, lambda *s: s):
+                    shape = paths.percent(template.fact("shape"), [], dict(zip(fields, combo, strict=True)))
+                    if shape is not None:
+                        found.append(shape)
+        return found
 
     def binary_operation(self, node: cst.BinaryOperation) -> Values:
         left = self.expression(node.left)

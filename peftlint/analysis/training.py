@@ -284,8 +284,11 @@ def hub_download(interpreter: Interpreter, api: registry.Api, site: CallSite) ->
 
 
 def delete_adapter(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    """``delete_adapter(s)(name)``: which adapters the model still carries is no longer known."""
+    """``delete_adapter(s)(name)``: which adapters the model still carries is no longer known; on
+    a PEFT model, that holds for the base it injected its layers into as well (the layers are
+    shared: ``get_peft_model(base, cfg2)`` afterwards adds the new adapter to them, nothing nests)."""
     sites = {v.site for v in site.receiver if v.kind in MODEL_KINDS}
+    sites |= {v.fact("base_site") for v in site.receiver if v.kind is Kind.PEFT_MODEL and v.fact("base_site")}
     interpreter.transform_everywhere(sites, lambda v: v.updated(adapters_deleted=True))
     return NONE
 

@@ -57,3 +57,27 @@ def test_hf_argument_parser_gives_each_dataclass_its_defaults() -> None:
     assert parsed == RunArguments()
     (given,) = parser.parse_args_into_dataclasses(args=["--snapshot_dir", "elsewhere"])
     assert given.snapshot_dir == "elsewhere"  # the command line can say otherwise: not a constant
+
+
+def test_delete_adapter_on_the_wrapper_empties_the_base_it_injected_into() -> None:
+    """PEFT010 stays silent on ``draft = get_peft_model(base, c1); draft.delete_adapter("default");
+    get_peft_model(base, c2)``: the wrapper's adapter lived in LoRA layers injected into ``base``
+    itself, deleting it empties those shared layers, and the second wrap adds its adapter to them.
+    Nothing stacks or nests: the parameter names are those of a fresh wrap."""
+    peft = pytest.importorskip("peft")
+
+    def tiny() -> torch.nn.Module:
+        config = transformers.GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=100)
+        return transformers.GPT2LMHeadModel(config)
+
+    def lora() -> object:
+        return peft.LoraConfig(r=4, target_modules=["c_attn"], fan_in_fan_out=True)
+
+    base = tiny()
+    draft = peft.get_peft_model(base, lora())
+    draft.delete_adapter("default")
+    assert not any("lora_" in name for name, _ in base.named_parameters())  # gone from the base too
+    again = peft.get_peft_model(base, lora())
+    fresh = peft.get_peft_model(tiny(), lora())
+    assert [n for n, _ in again.named_parameters()] == [n for n, _ in fresh.named_parameters()]
+    assert not any("base_layer.base_layer" in name for name, _ in again.named_parameters())
