@@ -398,6 +398,8 @@ def percent_fields(template: Shape) -> list[str] | None:
         if match.group(1) not in names:
             names.append(match.group(1))
     return names
+
+
 _BRACE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
 
