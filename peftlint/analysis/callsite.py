@@ -78,6 +78,40 @@ class CallSite:
             set(_IDENTIFIER.findall(text)) & targets for text, polarity in value.guards if (text, polarity) not in own
         )
 
+    def left_past_a_reset(self, value: Value) -> bool:
+        """``value`` is what an earlier pass of this very call left, and it reaches this call only
+        under a test on state the def around the call writes itself, which the call is not under
+        (``if self.active is not None: self.model = self.model.unload()`` before the load, and
+        ``self.active = domain`` after it): each pass resets what the one before left, and the
+        analysis does not tie the test's state after a pass to the model that pass left."""
+        if not any(origin.node is self.node for origin in value.origin):
+            return False
+        written = self.written_by_def()
+        own = set(self.guards)
+        return bool(written) and any(
+            set(_DOTTED.findall(text)) & written for text, polarity in value.guards if (text, polarity) not in own
+        )
+
+    def written_by_def(self) -> frozenset[str]:
+        """The names and attributes (``self.active``) the def around the call assigns, or at
+        module level the loops around it."""
+        frame = self.interpreter.frame if self.interpreter is not None else None
+        function = frame.function if frame is not None else None
+        scopes: list[cst.CSTNode] = []
+        if function is not None and isinstance(function.node, cst.FunctionDef):
+            scopes.append(function.node.body)
+        elif frame is not None and frame.kind == "module" and self.unit is not None:
+            scopes += _loops_around(self.unit, self.node)
+        found: set[str] = set()
+        for statement in (s for scope in scopes for s in _assignments(scope)):
+            targets = [t.target for t in statement.targets] if isinstance(statement, cst.Assign) else [statement.target]
+            for target in targets:
+                for leaf in _flattened(target):
+                    text = conditions.key_of(leaf)
+                    if text is not None:
+                        found.add(text)
+        return frozenset(found)
+
     @property
     def fact(self) -> str | None:
         return self.api.fact if self.api is not None else None
@@ -234,6 +268,47 @@ class CallSite:
         model = self.arg(0, "model")
         config = self.arg(None, "peft_config")
         return replace(self, args=(model, config), kwargs={})
+
+
+def _assignments(node: cst.CSTNode) -> list[cst.Assign | cst.AugAssign | cst.AnnAssign]:
+    found: list[cst.Assign | cst.AugAssign | cst.AnnAssign] = []
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+            found.append(current)
+        elif not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            stack.extend(current.children)
+    return found
+
+
+def _loops_around(unit: ParsedUnit, node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The bodies of the ``for`` and ``while`` statements of a unit that hold ``node``."""
+    start, end = unit.range(node)
+    found: list[cst.CSTNode] = []
+    stack: list[cst.CSTNode] = [unit.module]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        if isinstance(current, (cst.For, cst.While)):
+            first, last = unit.range(current)
+            if (first.line, first.column) <= (start.line, start.column) and (end.line, end.column) <= (
+                last.line,
+                last.column,
+            ):
+                found.append(current.body)
+        stack.extend(current.children)
+    return found
+
+
+def _flattened(target: cst.BaseExpression) -> list[cst.BaseExpression]:
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [leaf for element in target.elements for leaf in _flattened(element.value)]
+    return [target]
+
+
+_DOTTED = re.compile(r"[A-Za-z_][\w.]*")
 
 
 def _names_in(module: cst.Module, wanted: set[str]) -> list[cst.Name]:

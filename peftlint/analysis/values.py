@@ -16,6 +16,7 @@ import enum
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 
@@ -148,22 +149,47 @@ _ID_NUMBER = re.compile(r"\b\d{6,}\b")  # id() numbers; line numbers and small c
 def guards_exclude(mine: Iterable[Guard], other: Iterable[Guard]) -> bool:
     """Two sets of branch conditions no path satisfies at once: a test and its negation,
     ``x == 'train'`` and ``x == 'eval'``, ``x is None`` and a true ``x``."""
-    mine = frozenset(mine)
+    mine = mine if isinstance(mine, frozenset) else frozenset(mine)
+    constants, options = _held_choices(mine)
     for cond, polarity in other:
         if (cond, not polarity) in mine:
             return True
         if not polarity:
             continue
-        if " == " in cond and any(_other_constant(cond, held) for held in mine):
-            return True
+        if constants and " == " in cond:
+            subject, _, constant = cond.partition(" == ")
+            held = constants.get(subject)
+            if held and _is_constant(constant) and any(c != constant for c in held):
+                return True  # ``x == 'train'`` and ``x == 'eval'``
         # ``x is None`` and a true ``x`` cannot both hold, whichever of the two is held
         if cond.endswith(_IS_NONE) and (cond[: -len(_IS_NONE)], True) in mine:
             return True
         if (cond + _IS_NONE, True) in mine:
             return True
-        if cond.startswith(_GIVEN) and any(_other_option(cond, held) for held in mine):
-            return True
+        if options and cond.startswith(_GIVEN):
+            given = options.get(cond.rpartition("> ")[0])
+            if given and any(c != cond for c in given):
+                return True  # two options of one mutually exclusive group were not both given
     return False
+
+
+@lru_cache(maxsize=4096)
+def _held_choices(guards: frozenset[Guard]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Of a set of branch conditions that hold: per subject, the constants it equals
+    (``x == 'train'``), and per argparse exclusive group, the options given. Computed once per set
+    (a value's guards are tested against every path it is read on)."""
+    constants: dict[str, set[str]] = {}
+    options: dict[str, set[str]] = {}
+    for cond, holds in guards:
+        if not holds:
+            continue
+        if " == " in cond:
+            subject, _, constant = cond.partition(" == ")
+            if _is_constant(constant):
+                constants.setdefault(subject, set()).add(constant)
+        if cond.startswith(_GIVEN):
+            options.setdefault(cond.rpartition("> ")[0], set()).add(cond)
+    return constants, options
 
 
 _IS_NONE = " is None"
@@ -173,24 +199,6 @@ _GIVEN = "<given, of the exclusive options "
 def option_given(group: tuple[str, ...], dest: str) -> str:
     """The guard text for "option ``dest`` of this argparse mutually exclusive group was given"."""
     return f"{_GIVEN}{' '.join(group)}> {dest}"
-
-
-def _other_option(cond: str, guard: Guard) -> bool:
-    """Two options of one mutually exclusive group were not both given."""
-    other, holds = guard
-    if not holds or not other.startswith(_GIVEN) or other == cond:
-        return False
-    return cond.rpartition("> ")[0] == other.rpartition("> ")[0]
-
-
-def _other_constant(cond: str, guard: Guard) -> bool:
-    """``x == 'train'`` and ``x == 'eval'`` cannot both hold."""
-    other, holds = guard
-    if not holds or " == " not in other or other == cond:
-        return False
-    subject, _, constant = cond.partition(" == ")
-    other_subject, _, other_constant = other.partition(" == ")
-    return subject == other_subject and _is_constant(constant) and _is_constant(other_constant)
 
 
 def _is_constant(text: str) -> bool:
