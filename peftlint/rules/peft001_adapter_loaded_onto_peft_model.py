@@ -75,9 +75,7 @@ class AdapterLoadedOntoPeftModel(Rule):
             (
                 v
                 for v in given
-                if v.kind is Kind.PEFT_MODEL
-                and not site.left_by_an_element_choice(v)
-                and not site.left_past_a_reset(v)
+                if v.kind is Kind.PEFT_MODEL and not site.left_by_an_element_choice(v) and not site.left_past_a_reset(v)
             ),
             key=stable_key,
         )
