@@ -103,7 +103,8 @@ class Branches:
         if constant is not conditions.UNKNOWN_LITERAL:
             return dict(state) if bool(constant) == polarity else None
         branch = dict(state)
-        for refinement in conditions.refinements(test, polarity, self.resolve_classes):
+        named = conditions.named_comparison_refinements(test, polarity, lambda side: self.single_constant(branch, side))
+        for refinement in [*conditions.refinements(test, polarity, self.resolve_classes), *named]:
             values = branch.get(refinement.key)
             if values is None:
                 if self.frame.kind != "function" and root(refinement.key) not in branch:
@@ -120,6 +121,29 @@ class Branches:
             if kept != values:
                 branch[refinement.key] = kept
         return branch
+
+    def single_constant(self, state: State, node: cst.BaseExpression) -> object:
+        """The one constant (a number, a string, None) a name or attribute holds in ``state``, or
+        UNKNOWN_LITERAL."""
+        key = conditions.key_of(node)
+        values = state.get(key) if key is not None else None
+        if values is None and key is not None:
+            saved, self.frame.state = self.frame.state, state
+            try:
+                values = self.quietly(lambda: self.expression(node))
+            finally:
+                self.frame.state = saved
+        if not values:
+            return conditions.UNKNOWN_LITERAL
+        held = set()
+        for value in self.resolved_constants(values):
+            if value.kind is Kind.CONST:
+                held.add((type(value.fact("value")), value.fact("value")))
+            elif value.kind is Kind.STRING and value.fact("text") is not None:
+                held.add((str, value.fact("text")))
+            else:
+                return conditions.UNKNOWN_LITERAL
+        return held.pop()[1] if len(held) == 1 else conditions.UNKNOWN_LITERAL
 
     def resolved_constants(self, values: Values) -> Values:
         """Imported names as the modules of the run define them: a constant decides a branch by its

@@ -339,6 +339,33 @@ def _comparison_refinements(test: cst.Comparison, polarity: bool) -> list[Refine
     return []
 
 
+def named_comparison_refinements(
+    test: cst.BaseExpression, polarity: bool, constant_of: Callable[[cst.BaseExpression], object]
+) -> list[Refinement]:
+    """``if name != DEFAULT:`` where one side holds a single known constant here (``DEFAULT =
+    "support"``, the element of a known list): refined as ``name != "support"``, each side by
+    the other's constant (``constant_of`` gives it, or UNKNOWN_LITERAL)."""
+    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test, polarity = test.expression, not polarity
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return []
+    target = test.comparisons[0]
+    if not isinstance(target.operator, (cst.Equal, cst.NotEqual)):
+        return []
+    if literal(test.left) is not _UNKNOWN or literal(target.comparator) is not _UNKNOWN:
+        return []  # a literal side: _comparison_refinements
+    positive = isinstance(target.operator, cst.Equal) == polarity
+    found = []
+    for subject, other in ((test.left, target.comparator), (target.comparator, test.left)):
+        key = key_of(subject)
+        if key is None or key_of(other) is None:
+            continue
+        constant = constant_of(other)
+        if constant is not _UNKNOWN:
+            found.append(Refinement(key, lambda v, c=constant: _flip(_equals(v, c), positive), subject))
+    return found
+
+
 def _flip(answer: bool | None, polarity: bool) -> bool | None:
     return None if answer is None else answer is polarity
 

@@ -89,4 +89,21 @@ def _used_models(site: CallSite) -> list[Value]:
         # trl's preference trainers run adapters by name (``ref_adapter_name=``): only these run the active one
         trainers = [t for t in site.receiver if t.fact("trainer_class") in ("Trainer", "Seq2SeqTrainer", "SFTTrainer")]
         values = frozenset(m for trainer in trainers for m in trainer.attr("model") or ())
-    return sorted((v for v in values if v.kind is Kind.PEFT_MODEL and v.fact("inactive_adapters")), key=stable_key)
+    return sorted(
+        (
+            v
+            for v in values
+            if v.kind is Kind.PEFT_MODEL and v.fact("inactive_adapters") and not _activated_otherwise(site, v, values)
+        ),
+        key=stable_key,
+    )
+
+
+def _activated_otherwise(site: CallSite, value: Value, values: Values) -> bool:
+    """The model reaches the use with its adapter inactive only where a test came out one way,
+    and the other way the code chose the active adapter itself (``if adapter != self.current:
+    self.model.set_adapter(adapter)``): it manages which adapter runs, and skips the switch when
+    the one asked for is already active."""
+    own = set(site.guards)
+    managed = {g for v in values if v.site == value.site and not v.fact("inactive_adapters") for g in v.guards}
+    return any((text, not polarity) in managed for text, polarity in value.guards if (text, polarity) not in own)
