@@ -51,6 +51,9 @@ class CallSite:
     # the key of the receiver of a library method called by another name (``restore =
     # model.load_state_dict`` ... ``restore(sd)``: ``model``)
     bound_receiver: str | None = None
+    # how the code names the positional arguments an event is given when the node's own are not
+    # them (a callback's ``on_evaluate(args, ...)`` gets the trainer's ``args=training_args``)
+    given_parts: tuple[Any, ...] = ()
 
     @property
     def guards(self) -> tuple[tuple[str, bool], ...]:

@@ -313,7 +313,9 @@ def trainer(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Valu
     for role in ("ref_model", "args", "callbacks"):
         if site.has_role(api, role):
             attrs[role] = site.role(api, role)
-    made = interpreter.new_value(Kind.TRAINER, site.node, None, trainer_class=_owner(site))
+    given = conditions.key_of(site.role_node(api, "args")) if site.has_role(api, "args") else None
+    part = interpreter.placeholder_part(given) if given else None  # a hook's ``args.output_dir``
+    made = interpreter.new_value(Kind.TRAINER, site.node, None, trainer_class=_owner(site), args_part=part)
     made = made.with_attrs(attrs) if attrs else made
     if site.method == "__init__":  # super().__init__(model=...) in a Trainer subclass: on self
         first = interpreter.frame.function.positional()[0].name.value if interpreter.frame.function else None
@@ -325,9 +327,8 @@ def trainer(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Valu
 
 
 def train(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    """``trainer.train(resume_from_checkpoint=...)`` on a Trainer subclass runs its overrides: the
-    resume loads with ``_load_from_checkpoint``, the checkpoints are written with ``_save``. The
-    directory both name is the trainer's checkpoint directory, one place for the two."""
+    """``trainer.train(resume_from_checkpoint=...)`` runs a Trainer subclass's overrides (the resume
+    loads with ``_load_from_checkpoint``, ``_save`` writes; both in its checkpoint directory)."""
     resume = site.role(api, "resume") if site.has_role(api, "resume") else NONE
     resumes = not all(v.kind is Kind.CONST and not v.fact("value") for v in resume)
     for hook in registry.TRAINER_HOOKS["train"]:
@@ -360,7 +361,8 @@ def _run_callbacks(interpreter: Interpreter, site: CallSite) -> None:
                     if method is not None:
                         kwargs = passed | {name: UNKNOWN for name in registry.CALLBACK_EVENT_KEYWORDS.get(hook, ())}
                         hook_site = site.with_arguments((given or UNKNOWN, UNKNOWN, UNKNOWN), kwargs)
-                        interpreter.inline(method, replace(hook_site, method=hook), frozenset({callback}), key, True)
+                        hook_site = replace(hook_site, method=hook, given_parts=(trainer.fact("args_part"),))
+                        interpreter.inline(method, hook_site, frozenset({callback}), key, True)
                 state = interpreter.frame.state or {}
                 kept = {n[len(key) + 1 :]: state.pop(n) for n in [n for n in state if n.startswith(key + ".")]}
                 carried = {name: values for name, values in kept.items() if "." not in name and "[" not in name}
@@ -391,8 +393,7 @@ def settings(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Val
         given = site.role(api, "output_dir")
         node = site.role_node(api, "output_dir")
         if node is not None and not known(given):
-            # what the caller gave, by the paths it can name: an unknown folder
-            # (``output_dir=cfg.out``) is the same place read back as ``args.output_dir`` anywhere
+            # an unknown folder (``output_dir=cfg.out``) is the place ``args.output_dir`` names anywhere
             given = interpreter.strings(node, interpreter.shapes(given, node), sources=[given])
         attrs["output_dir"] = given
     return frozenset({interpreter.new_value(Kind.NAMESPACE, site.node, None).with_attrs(attrs)})

@@ -128,15 +128,17 @@ class Strings:
         """How the caller names the arguments it gives an inlined call, by parameter (only when the
         call site's arguments are the call's own: not a partial's or an explicit ``self``'s)."""
         node = site.node
+        params = [param.name.value for param in function.positional()]
+        if this is not None and params and not function.is_static():
+            params = params[1:]
+        if site.given_parts:
+            return {param: part for param, part in zip(params, site.given_parts, strict=False) if part is not None}
         if not isinstance(node, cst.Call) or site.spread:
             return {}
         positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
         keywords = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
         if len(positional) != len(site.args) or set(keywords) != set(site.kwargs):
             return {}
-        params = [param.name.value for param in function.positional()]
-        if this is not None and params and not function.is_static():
-            params = params[1:]
         named = {param.name.value for param in function.params()}
         given = [*zip(params, positional, strict=False), *((k, v) for k, v in keywords.items() if k in named)]
         found: dict[str, paths.Part] = {}
