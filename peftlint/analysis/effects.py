@@ -52,8 +52,7 @@ def _owner(site: CallSite) -> str:
 
 
 def wrap(interpreter: Interpreter, api: registry.Api, site: CallSite, how: str | None = None) -> Values:
-    """get_peft_model / PeftModel(...) / PeftModel.from_pretrained: a wrapper, and the model it is
-    given gets PEFT layers in place."""
+    """get_peft_model / PeftModel(...) / .from_pretrained: a wrapper; the model gets PEFT layers in place."""
     models = site.role(api, "model")
     how = how or ("get_peft_model" if api.fact == "peft.get_peft_model" else _owner(site))
     if api.fact == "peft.load_adapter_model":
@@ -586,6 +585,7 @@ _VERBS: dict[str, Verb] = {
     "same_items": pyobjects.same_items,
     "field_default": pyobjects.field_default,
     "one_item": pyobjects.one_item,
+    "new_dict": pyobjects.new_dict,
     "same_path": pathcalls.same_path,
     "format": pathcalls.format_string,
     "add_argument": pyobjects.add_argument,

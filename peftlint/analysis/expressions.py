@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from peftlint.analysis import conditions, names, registry
-from peftlint.analysis.pyobjects import item_of, key_value, some_slot, unknown_element
+from peftlint.analysis.pyobjects import item_of, key_value, known_parts, some_slot, unknown_element
 from peftlint.analysis.strings import Strings
 from peftlint.analysis.syntax import target_names
 from peftlint.analysis.values import (
@@ -287,9 +287,11 @@ class Expressions:
         if counted is not None:
             return counted
         elements = self.iterate(iterated)
-        if UNKNOWN_VALUE not in elements:
-            return elements
         element = unknown_element(target, " ".join(self.code(iterable).split()), id(iterable))
+        if UNKNOWN_VALUE not in elements:
+            # ``for lang, member in zoo.items()`` over a dict whose keys are not known: each key
+            # is the loop's element, as ``for lang in zoo`` takes it
+            return frozenset(known_parts(v, element) for v in elements) if element is not None else elements
         return (elements - UNKNOWN) | {element} if element is not None else elements
 
     def enumerated(self, target: cst.BaseExpression, node: cst.BaseExpression) -> Values | None:

@@ -104,6 +104,15 @@ def each(loop: str) -> Shape:
     return (("each", loop),)
 
 
+def _iterated(iterable: str) -> str:
+    """What a loop iterates, one spelling for the same elements: ``d.items()[0]`` (the key of
+    ``for k, v in d.items()``) and ``d.keys()`` are ``d``; ``d.items()[1]`` is ``d.values()``."""
+    for suffix, same in ((".items()[0]", ""), (".keys()", ""), (".items()[1]", ".values()")):
+        if iterable.endswith(suffix) and len(iterable) > len(suffix):
+            return iterable[: -len(suffix)] + same
+    return iterable
+
+
 def identity(shape: Shape) -> Shape:
     """What decides that two shapes name the same files: a loop element by its iterable alone; a
     function's own unknown by its function too, unless a literal is part of the path: ``{path}``
@@ -114,6 +123,7 @@ def identity(shape: Shape) -> Shape:
     def part(kind: str, text: str) -> Part:
         if kind == "each":
             element, iterable = text.split(" in ", 1)
+            iterable = _iterated(iterable)
             last = _last_of_range(element, iterable)
             if last is not None:
                 return ("last", last)

@@ -12,6 +12,7 @@ from peftlint.analysis import conditions, paths, registry
 from peftlint.analysis.values import (
     NONE,
     UNKNOWN,
+    UNKNOWN_VALUE,
     Kind,
     Value,
     Values,
@@ -119,6 +120,18 @@ def unknown_element(target: cst.BaseExpression, source: str, key: int) -> Value 
     return Value(Kind.TUPLE, site=("symbols", key), facts=make_facts(items=symbols))
 
 
+def known_parts(value: Value, element: Value) -> Value:
+    """A pair a loop unpacks, its unknown parts replaced by the loop's element at that position."""
+    items, symbols = value.fact("items"), element.fact("items")
+    if value.kind is not Kind.TUPLE or element.kind is not Kind.TUPLE or not items or len(items) != len(symbols):
+        return value
+    parts = tuple(
+        (part - UNKNOWN) | symbol if UNKNOWN_VALUE in part else part
+        for part, symbol in zip(items, symbols, strict=True)
+    )
+    return value.updated(items=parts)
+
+
 def field_default(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``field(default=x)`` is ``x``; ``field(default_factory=PathsConfig)`` what calling it makes (a
     dataclass field's default, made once here for every instance)."""
@@ -154,6 +167,26 @@ def one_item(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Val
 
 
 _ITERABLE = frozenset({Kind.LIST, Kind.TUPLE, Kind.DICT})  # a dict's items are its keys
+
+
+def new_dict(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``dict()`` or ``OrderedDict()``: an empty dict, as ``{}`` is (with keywords, those entries);
+    of a known dict, its entries; of pairs (``OrderedDict((k, make(k)) for k in names)``), a dict
+    whose keys are not known, holding their second items. Unknown for anything else."""
+    if site.spread or len(site.args) > 1 or (site.args and site.kwargs):
+        return UNKNOWN
+    if not site.args:
+        entries = tuple(sorted(site.kwargs.items(), key=lambda e: repr(e[0])))
+        return frozenset({interpreter.new_value(Kind.DICT, site.node, None, entries=entries, order=tuple(site.kwargs))})
+    given = site.args[0]
+    if len(given) == 1 and all(v.kind is Kind.DICT for v in given):
+        (other,) = given
+        return frozenset({interpreter.new_value(Kind.DICT, site.node, None, **dict(other.facts))})
+    pairs = [v.fact("items") for v in interpreter.iterate(given) if v.kind in (Kind.TUPLE, Kind.LIST)]
+    if not pairs or len(pairs) != len(interpreter.iterate(given)) or any(len(p) != 2 for p in pairs):
+        return UNKNOWN
+    held = frozenset().union(*(pair[1] for pair in pairs))
+    return frozenset({interpreter.new_value(Kind.DICT, site.node, None, entries=(("*", held),), open=True)})
 
 
 def update(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:

@@ -431,6 +431,7 @@ APIS: tuple[Api, ...] = (
         roles=(("iterable", (0, None)),),
     ),
     Api("builtins.max", "one_item", functions=("builtins.max", "builtins.min"), roles=(("iterable", (0, None)),)),
+    Api("builtins.dict", "new_dict", functions=("builtins.dict", "collections.OrderedDict")),
 )  # fmt: skip
 
 FORWARD = next(api for api in APIS if api.fact == "model.forward")
