@@ -248,8 +248,7 @@ def _copies(values: Values, site: CallSite) -> Values:
 
 
 def deepspeed_engine(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    """``engine, optimizer, loader, scheduler = deepspeed.initialize(model=model, ...)``: the engine
-    wraps the model itself as ``.module``."""
+    """``engine, optimizer, _, _ = deepspeed.initialize(model=model, ...)``: the engine wraps it (``.module``)."""
     engine = distributed(interpreter, api, site)
     items = (engine, UNKNOWN, UNKNOWN, UNKNOWN)
     return frozenset({interpreter.new_value(Kind.TUPLE, site.node, None, items=items)})
@@ -586,6 +585,7 @@ _VERBS: dict[str, Verb] = {
     "field_default": pyobjects.field_default,
     "one_item": pyobjects.one_item,
     "new_dict": pyobjects.new_dict,
+    "heap_push": pyobjects.heap_push,
     "same_path": pathcalls.same_path,
     "format": pathcalls.format_string,
     "add_argument": pyobjects.add_argument,

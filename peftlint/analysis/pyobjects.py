@@ -100,6 +100,18 @@ def append(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Value
     return NONE
 
 
+def heap_push(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``heapq.heappush(heap, item)``: the list (every alias of it) now holds ``item`` too, as
+    ``heap.append(item)`` would (its order is not followed)."""
+    if site.spread or len(site.args) != 2:
+        return NONE
+    added = contained(site.args[1])
+    lists = [v for v in site.args[0] if v.kind is Kind.LIST]
+    held = bool(site.node.args) and isinstance(site.node.args[0].value, cst.Attribute)  # ``self._heap``
+    interpreter.transform_everywhere({v.site for v in lists}, lambda v: with_item(v, added), nested=held)
+    return NONE
+
+
 def unknown_element(target: cst.BaseExpression, source: str, key: int) -> Value | None:
     """What ``for target in <source>`` binds on a pass over an iterable whose elements are not
     known: one unknown element, the same one for what is copied from it (two loops over the same

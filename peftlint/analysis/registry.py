@@ -432,6 +432,8 @@ APIS: tuple[Api, ...] = (
     ),
     Api("builtins.max", "one_item", functions=("builtins.max", "builtins.min"), roles=(("iterable", (0, None)),)),
     Api("builtins.dict", "new_dict", functions=("builtins.dict", "collections.OrderedDict")),
+    Api("heapq.heappush", "heap_push", functions=("heapq.heappush",)),
+    Api("heapq.heappop", "one_item", functions=("heapq.heappop",), roles=(("iterable", (0, None)),)),
 )  # fmt: skip
 
 FORWARD = next(api for api in APIS if api.fact == "model.forward")
