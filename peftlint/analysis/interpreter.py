@@ -491,6 +491,10 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
 
     def for_statement(self, node: cst.For) -> None:
         iterated = self.expression(node.iter)
+        if self.generator_called(node.iter):
+            # ``for epoch, weights in iter_checkpoints(d):`` each pass takes one value the generator
+            # yields (a call of it stands for what it yields: a ``with`` or a yield fixture's value)
+            iterated = frozenset({self.new_value(Kind.LIST, node.iter, None, items=(iterated,), open=True)})
         elements = self.loop_elements(node.target, node.iter, iterated)
         training.unfreezing_loop(self, node, iterated)
         sequences = _sequences(iterated)
@@ -508,6 +512,14 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
             self.loop(bind, node.body, node.orelse, exactly=len(sequence), targets=identifiers_in(node.target))
             ends.append(self.frame.state)
         self.frame.state = join_states(ends)
+
+    def generator_called(self, node: cst.BaseExpression) -> bool:
+        """``node`` calls a def of the analysed code that yields."""
+        if not isinstance(node, cst.Call) or not isinstance(node.func, (cst.Name, cst.Attribute)):
+            return False
+        called = self.quietly(lambda: self.expression(node.func))
+        functions = [v.fact("function") for v in called if v.kind is Kind.FUNCTION and v.fact("function")]
+        return bool(functions) and len(functions) == len(called) and all(map(_yields, functions))
 
     def while_statement(self, node: cst.While) -> None:
         self.loop(lambda _: None if self.expression(node.test) else None, node.body, node.orelse, test=node.test)
@@ -531,6 +543,22 @@ def _sequences(iterated: Values) -> list[tuple[Values, ...]] | None:
         return None
     found = [tuple(value.fact("items")) for value in sorted(iterated, key=stable_key)]
     return found if all(len(items) <= MAX_SEQUENCE for items in found) else None
+
+
+def _yields(function: Any) -> bool:
+    """A def whose own body (not a def or lambda inside it) has a ``yield``."""
+    try:
+        node = function.node
+    except Exception:  # noqa: BLE001 - a def that does not parse: not known to yield
+        return False
+    stack: list[cst.CSTNode] = [node.body] if isinstance(node, cst.FunctionDef) else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Yield):
+            return True
+        if not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            stack.extend(current.children)
+    return False
 
 
 def _flatten_targets(node: cst.CSTNode) -> list[cst.CSTNode]:
