@@ -211,8 +211,19 @@ def _exports(data: bytes, codes: Mapping[str, frozenset[str]]) -> dict[str, froz
             if ends.get(match.start(), len(data)) - match.start() <= _SMALL_CLASS_BYTES
             and set(re.findall(rb"\w+", match.group(2))) & {n.encode() for n in names}
         }
-        found[code] = names | heirs
+        given = {n.encode() for n in names | heirs}
+        # ``TRAINERS = {cls.name: cls for cls in (LoraTrainer,)}``: a module-level name holding them
+        held = {
+            match.group(1).decode("utf-8", "replace")
+            for match in _ASSIGNMENT.finditer(data)
+            if set(re.findall(rb"\w+", match.group(2))) & given
+        }
+        found[code] = names | heirs | held
     return found
+
+
+# a module-level assignment, its value up to the next line that starts a statement
+_ASSIGNMENT = re.compile(rb"^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)(.*(?:\n[ \t)\]}].*)*)", re.MULTILINE)
 
 
 def _class_ends(data: bytes) -> dict[int, int]:

@@ -156,7 +156,8 @@ class Definitions:
         made_inside = any(
             name is None or (name != "None" and name.split(".")[0] not in unit.parameters) for name in unit.returns
         )
-        return made_inside and len(self.inlining) <= 2
+        # (a property, read as an attribute, is followed at any depth: ``self.checkpoint_path``)
+        return made_inside and (len(self.inlining) <= 2 or bool(unit.decorators & _PROPERTIES))
 
     def overrides_produce(self, function: Function, this: Values | None) -> bool:
         """A method called on an instance of a subclass whose own methods, which ``function``
@@ -436,3 +437,6 @@ def _objects_in(values: Iterable[Value], depth: int) -> list[Value]:
             inner += [v for held in value.fact("items", ()) or () for v in held]
             found += _objects_in(inner, depth - 1)
     return found
+
+
+_PROPERTIES = frozenset({"property", "cached_property"})  # (the pre-screen keeps a decorator's last name)

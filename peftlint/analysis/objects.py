@@ -226,7 +226,12 @@ class Objects:
             receiver=frozenset({this}), args=(), kwargs={}, spread=False, discarded=False,
             call_chain=self.frame.call_chain, interpreter=self,
         )  # fmt: skip
-        return self.inline(getter, site, frozenset({this}), receiver_key)
+        # an attribute read, not a step of a call chain: one past the depth calls are followed to
+        self.depth_limit += 1
+        try:
+            return self.inline(getter, site, frozenset({this}), receiver_key)
+        finally:
+            self.depth_limit -= 1
 
     def super_attribute(self, value: Value, name: str) -> Values:
         info: ClassInfo = value.fact("owner")

@@ -325,6 +325,9 @@ def _scan(
                     unit.dynamic.add(func.id)
             else:
                 unit.indirect = True
+                if type(func) is ast.Subscript and type(func.value) is ast.Name:
+                    functions.add(func.value.id)  # ``TRAINERS[name](...)``: a call of what TRAINERS holds
+                    calls.add(func.value.id)
             if _last_name(func) == "save" and not result.saves_whole:
                 result.saves_whole = _may_save_whole(node)  # type: ignore[arg-type]
             elif _last_name(func) == "load_state_dict":
