@@ -300,6 +300,7 @@ class _Helpers:
                 if keyword == b"def" or small:
                     spans.append((start, end, name))
             _through_calls(data, spans, found)
+            _through_subclasses(data, found)
             self.defs[path] = found
         return found
 
@@ -311,6 +312,25 @@ class _Helpers:
 
     def any_reaches(self, path: str) -> bool:
         return any(self._defs(path).values())
+
+
+def _through_subclasses(data: bytes, found: dict[str, bool]) -> None:
+    """A class of the module whose subclass there reaches reaches too: a method called on what
+    the base's name gives (``Exporter.registry[fmt](out).export(model)``) may be the subclass's."""
+    bases = {
+        match.group(1).decode("utf-8", "replace"): set(re.findall(rb"\w+", match.group(2)))
+        for match in _CLASS_LINE.finditer(data)
+    }
+    changed = True
+    while changed:
+        changed = False
+        for name, parents in bases.items():
+            if not found.get(name):
+                continue
+            for parent in parents:
+                key = parent.decode("utf-8", "replace")
+                if key in found and not found[key]:
+                    found[key] = changed = True
 
 
 def _through_calls(data: bytes, spans: list[tuple[int, int, str]], found: dict[str, bool]) -> None:

@@ -305,7 +305,26 @@ class Definitions:
                             function.owner = info
                             info.members.setdefault(key, function)
         info.fields = [key for key in state if "." not in key and "[" not in key and key not in info.members]
-        self.bind(info.name, frozenset({Value(Kind.CLASS, site=("class", id(info)), facts=(("class", info),))}))
+        made = frozenset({Value(Kind.CLASS, site=("class", id(info)), facts=(("class", info),))})
+        self.bind(info.name, made)
+        self.init_subclass(info, made)
+
+    def init_subclass(self, info: ClassInfo, made: Values) -> None:
+        """``class FullExporter(Exporter, fmt="full")``: a base's ``__init_subclass__`` runs on the
+        new class with the header's keywords (``Exporter.registry[fmt] = cls``)."""
+        hook = next((h for base in info.bases if (h := base.lookup("__init_subclass__")) is not None), None)
+        node = info.node
+        if hook is None or not isinstance(node, cst.ClassDef):
+            return
+        from peftlint.analysis.callsite import CallSite
+
+        kwargs = {arg.keyword.value: self.expression(arg.value) for arg in node.keywords if arg.keyword is not None}
+        site = CallSite(
+            node=node,  # type: ignore[arg-type]
+            unit=self.unit, statement=node, callee=None, method="__init_subclass__", api=None, receiver=made,
+            args=(), kwargs=kwargs, spread=False, discarded=False, call_chain=self.frame.call_chain, interpreter=self,
+        )  # fmt: skip
+        self.inline(hook, site, made, None, True)  # type: ignore[attr-defined]
 
     def runs_decorators(self, unit: Unit) -> bool:
         """A module-level def that makes something a rule follows (a model builder), decorated by

@@ -272,14 +272,16 @@ class Expressions:
 
         # ``self.models[lang] = m``: the dict is an object's attribute, reached inside that object
         self.transform_everywhere(sites, add, nested=isinstance(target.value, cst.Attribute))
+        if isinstance(target.value, cst.Attribute):  # ``Exporter.registry[fmt] = cls``: a class's own
+            owners = self.quietly(lambda: self.expression(target.value.value))  # type: ignore[attr-defined]
+            self.transform_in_classes(owners, target.value.attr.value, sites, add)  # type: ignore[attr-defined]
 
     # ----------------------------------------------------------------- containers
     def loop_elements(self, target: cst.BaseExpression, iterable: cst.BaseExpression, iterated: Values) -> Values:
-        """What a ``for`` (statement or comprehension) binds its target to, one element standing
-        for all: the numbers of a small known ``range``; else the iterable's elements, where those
-        are unknown one unknown element, the same one for what is copied from it (two loops over
-        the same iterable take the same elements: ``epoch_{epoch}`` saved in one, ``epoch_{e}``
-        read in the next, name the same files)."""
+        """What a ``for`` (statement or comprehension) binds its target to, one element for all: a
+        small known ``range``'s numbers; else the elements, where unknown one unknown element, the
+        same one for what is copied from it (two loops over the same iterable take the same
+        elements: ``epoch_{epoch}`` saved in one, ``epoch_{e}`` read in the next, one file)."""
         numbers = self.range_numbers(iterable)
         if numbers is not None:
             return frozenset().union(*(const(number) for number in numbers))

@@ -46,6 +46,7 @@ class ModuleScope:
     # bindings: a def or class is parsed alone, an import is an import; only a name bound by
     # other code makes the module's statements run.
     lazy: bool = False
+    subclasses_bound: bool = False  # its classes ran, for a base's ``__init_subclass__`` (interpreter.py)
     imported_for_effects: bool = False  # its decorated defs ran (``import zoo.builders``: interpreter.py)
 
     @property

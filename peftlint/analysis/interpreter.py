@@ -382,6 +382,7 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
             separator = "" if module.endswith(".") else "."
             self.bind(local, self.import_value(f"{module}{separator}{name}"))
             self.import_effects(f"{module}{separator}{name}")  # ``from zoo import builders``
+        self.subclass_effects(module)
 
     def import_effects(self, dotted: str) -> None:
         """``import zoo.builders  # fills MODEL_BUILDERS``: importing a module of the run runs its
@@ -409,6 +410,22 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
         for how, qualname in screened.bindings.values():
             if how == "import" and isinstance(qualname, str) and qualname.split(".")[0] in ("", package):
                 self.module_effects(qualname, scope.path)
+
+    def subclass_effects(self, dotted: str) -> None:
+        """``from exporters import Exporter``, whose ``__init_subclass__`` registers each subclass
+        (``class FullExporter(Exporter, fmt="full")``): the module's class statements ran on import,
+        each subclass is in the registry. Its classes are bound now."""
+        scope = self.project.module_scope(dotted, self.frame.module.path, self) if self.frame.kind == "module" else None
+        if scope is None or not scope.lazy or scope.frame is None or scope.subclasses_bound:
+            return
+        scope.subclasses_bound = True
+        screened = self.project.screens.get(scope.path)
+        classes = [u for u in screened.units if u.kind == CLASS and u.name] if screened is not None else []
+        if any(
+            m.name == "__init_subclass__" or "__init_subclass__" in m.calls for u in classes for m in (u, *u.members)
+        ):
+            for unit in classes:
+                self.project.value_of(scope, unit.name, self)
 
     def bind_star(self, module: str) -> None:
         root = module.split(".", 1)[0]

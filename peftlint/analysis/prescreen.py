@@ -325,9 +325,12 @@ def _scan(
                     unit.dynamic.add(func.id)
             else:
                 unit.indirect = True
-                if type(func) is ast.Subscript and type(func.value) is ast.Name:
-                    functions.add(func.value.id)  # ``TRAINERS[name](...)``: a call of what TRAINERS holds
-                    calls.add(func.value.id)
+                held = func.value if type(func) is ast.Subscript else None
+                while type(held) is ast.Attribute:
+                    held = held.value
+                if type(held) is ast.Name:  # ``TRAINERS[name](...)``, ``Exporter.registry[fmt](...)``:
+                    functions.add(held.id)  # a call of what TRAINERS (or Exporter) holds
+                    calls.add(held.id)
             if _last_name(func) == "save" and not result.saves_whole:
                 result.saves_whole = _may_save_whole(node)  # type: ignore[arg-type]
             elif _last_name(func) == "load_state_dict":

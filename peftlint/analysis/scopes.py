@@ -158,6 +158,17 @@ class Scopes:
                             current.state[key] = changed
                 current = current.parent
 
+    def transform_in_classes(
+        self, owners: Values, name: str, sites: set[object], change: Callable[[Value], Value]
+    ) -> None:
+        """``Exporter.registry[fmt] = cls``: the change reaches a class attribute that holds the
+        object (where the class, or the base it inherits ``name`` from, keeps it)."""
+        for owner in owners:
+            info = owner.fact("class") if owner.kind is Kind.CLASS else None
+            holder = next((c for c in info.mro() if name in c.attributes), None) if info is not None else None
+            if holder is not None:
+                holder.attributes[name] = _rewrite(holder.attributes[name], sites, change, 0)
+
     def set_attributes_everywhere(self, sites: set[object], attrs: dict[str, Values]) -> None:
         """Attributes set on objects of the analysed code (``state.model = m``, what a callback's
         events set on it): the one object changes, wherever it is held."""
