@@ -4,6 +4,9 @@ effects.py, training verbs in training.py."""
 
 from __future__ import annotations
 
+import os
+import re
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -360,7 +363,10 @@ def config_item(config: Value, suffix: str) -> Value:
     """``cfg["training"]``, or ``cfg.training`` (an OmegaConf or Hydra config reads its keys as
     attributes too), of a config read from a file: the same value wherever that file is read,
     named by the file and the keys."""
-    sources = tuple(source + suffix for source in config.fact("sources"))
+    # a Hydra config's top-level key it takes from a config of its defaults list (predict.yaml's
+    # ``defaults: [train, _self_]``): named by the file that defines it
+    inherited = dict(config.fact("key_sources") or ())
+    sources = tuple(inherited.get(suffix, source) + suffix for source in config.fact("sources"))
     facts = make_facts(open=True, sources=sources)
     return Value(Kind.DICT, site=(config.site, suffix), guards=config.guards, facts=facts)
 
@@ -391,9 +397,52 @@ def hydra_config(function: Function, param: cst.Param) -> Values | None:
             return None
         name = name if name.endswith((".yaml", ".yml")) else f"{name}.yaml"
         source = paths.render(paths.normalise(paths.join([paths.literal(folder), paths.literal(name)])))
-        facts = make_facts(open=True, sources=(source,))
+        here = os.path.join(os.path.dirname(os.path.abspath(function.unit.path)), folder)
+        owners = hydra_key_files(os.path.normpath(here), name)
+        key_sources = tuple(
+            (f"[{key!r}]", paths.render(paths.normalise(paths.join([paths.literal(folder), paths.literal(file)]))))
+            for key, file in sorted(owners.items())
+            if file != name
+        )
+        facts = make_facts(open=True, sources=(source,), key_sources=key_sources or None)
         return frozenset({Value(Kind.DICT, site=("hydra config", id(node)), facts=facts)})
     return None
+
+
+@lru_cache(maxsize=64)
+def hydra_key_files(folder: str, name: str, depth: int = 0) -> dict[str, str]:
+    """Which file of a Hydra config folder each top-level key of config ``name`` comes from: the
+    configs of its ``defaults`` list by plain name (``- train``), in order, and the file itself
+    where ``_self_`` stands (last when not listed): a later one overrides. Read by lines (a
+    top-level ``key:`` and the defaults' ``- name``); empty for a file that cannot be read."""
+    try:
+        with open(os.path.join(folder, name), encoding="utf-8") as handle:
+            lines = handle.read(_MAX_CONFIG_BYTES).splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    own = [m.group(1) for m in map(_TOP_KEY.match, lines) if m and m.group(1) != "defaults"]
+    order: list[str] = []
+    in_defaults = False
+    for line in lines:
+        if _TOP_KEY.match(line):
+            in_defaults = line.startswith("defaults:")
+        elif in_defaults and (item := _DEFAULT_ITEM.match(line)):
+            order.append(item.group(1))
+    if "_self_" not in order:
+        order.append("_self_")
+    found: dict[str, str] = {}
+    for item in order:
+        if item == "_self_":
+            found.update(dict.fromkeys(own, name))
+        elif depth < 3:
+            other = item if item.endswith((".yaml", ".yml")) else f"{item}.yaml"
+            found.update(hydra_key_files(folder, other, depth + 1))
+    return found
+
+
+_TOP_KEY = re.compile(r"([A-Za-z_][\w-]*)[ \t]*:")
+_DEFAULT_ITEM = re.compile(r"[ \t]*-[ \t]+([\w./-]+)[ \t]*(?:#.*)?$")
+_MAX_CONFIG_BYTES = 256 * 1024
 
 
 def _last_name(node: cst.BaseExpression) -> str | None:
