@@ -415,15 +415,21 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
         """``from exporters import Exporter``, whose ``__init_subclass__`` registers each subclass
         (``class FullExporter(Exporter, fmt="full")``): the module's class statements ran on import,
         each subclass is in the registry. Its classes are bound now."""
-        scope = self.project.module_scope(dotted, self.frame.module.path, self) if self.frame.kind == "module" else None
+        path = self.project.find_module(dotted, self.frame.module.path) if self.frame.kind == "module" else None
+        if path is None or not self.project.makes_needed_calls(os.path.abspath(path), _SUBCLASS_HOOK):
+            return  # (a bytes scan first: most modules have no such hook, and are not loaded for it)
+        scope = self.project.module_scope(dotted, self.frame.module.path, self)
         if scope is None or not scope.lazy or scope.frame is None or scope.subclasses_bound:
             return
         scope.subclasses_bound = True
         screened = self.project.screens.get(scope.path)
         classes = [u for u in screened.units if u.kind == CLASS and u.name] if screened is not None else []
-        if any(
-            m.name == "__init_subclass__" or "__init_subclass__" in m.calls for u in classes for m in (u, *u.members)
-        ):
+        # the hook on a class of a few hundred lines: a library's big base class that defines one
+        # (PreTrainedModel) keeps no registry its importers read
+        hooked = [
+            u for u in classes if any(m.name in _SUBCLASS_HOOK or _SUBCLASS_HOOK & m.calls for m in (u, *u.members))
+        ]
+        if hooked and all(u.end - u.start <= _SMALL_CLASS_LINES for u in hooked):
             for unit in classes:
                 self.project.value_of(scope, unit.name, self)
 
@@ -560,6 +566,10 @@ def _sequences(iterated: Values) -> list[tuple[Values, ...]] | None:
         return None
     found = [tuple(value.fact("items")) for value in sorted(iterated, key=stable_key)]
     return found if all(len(items) <= MAX_SEQUENCE for items in found) else None
+
+
+_SUBCLASS_HOOK = frozenset({"__init_subclass__"})
+_SMALL_CLASS_LINES = 400
 
 
 def _yields(function: Any) -> bool:
