@@ -35,6 +35,7 @@ from peftlint.analysis.frames import (
 from peftlint.analysis.objects import Objects
 from peftlint.analysis.parameters import Parameters
 from peftlint.analysis.prescreen import CLASS, DEF, STATEMENTS, Unit
+from peftlint.analysis.pyobjects import yields
 from peftlint.analysis.scopes import Scopes
 from peftlint.analysis.strings import Strings
 from peftlint.analysis.syntax import identifiers_in
@@ -542,7 +543,7 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
             return False
         called = self.quietly(lambda: self.expression(node.func))
         functions = [v.fact("function") for v in called if v.kind is Kind.FUNCTION and v.fact("function")]
-        return bool(functions) and len(functions) == len(called) and all(map(_yields, functions))
+        return bool(functions) and len(functions) == len(called) and all(map(yields, functions))
 
     def while_statement(self, node: cst.While) -> None:
         self.loop(lambda _: None if self.expression(node.test) else None, node.body, node.orelse, test=node.test)
@@ -570,22 +571,6 @@ def _sequences(iterated: Values) -> list[tuple[Values, ...]] | None:
 
 _SUBCLASS_HOOK = frozenset({"__init_subclass__"})
 _SMALL_CLASS_LINES = 400
-
-
-def _yields(function: Any) -> bool:
-    """A def whose own body (not a def or lambda inside it) has a ``yield``."""
-    try:
-        node = function.node
-    except Exception:  # noqa: BLE001 - a def that does not parse: not known to yield
-        return False
-    stack: list[cst.CSTNode] = [node.body] if isinstance(node, cst.FunctionDef) else []
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Yield):
-            return True
-        if not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            stack.extend(current.children)
-    return False
 
 
 def _flatten_targets(node: cst.CSTNode) -> list[cst.CSTNode]:

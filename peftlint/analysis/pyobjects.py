@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
@@ -541,3 +541,19 @@ def some_slot(values: Values) -> Values:
     if Kind.PEFT_MODEL in kinds and kinds & {Kind.BASE_MODEL, Kind.INJECTED_BASE}:
         return frozenset(v for v in values if v.kind is not Kind.PEFT_MODEL) | UNKNOWN
     return values
+
+
+def yields(function: Any) -> bool:
+    """A def whose own body (not a def or lambda inside it) has a ``yield``."""
+    try:
+        node = function.node
+    except Exception:  # noqa: BLE001 - a def that does not parse: not known to yield
+        return False
+    stack: list[cst.CSTNode] = [node.body] if isinstance(node, cst.FunctionDef) else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Yield):
+            return True
+        if not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            stack.extend(current.children)
+    return False
