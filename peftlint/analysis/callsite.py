@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from peftlint.analysis import conditions, paths
+from peftlint.analysis.syntax import flatten_targets
 from peftlint.analysis.values import (
     NO_CONSTANT,
     UNKNOWN,
@@ -55,6 +56,31 @@ class CallSite:
     # them (a callback's ``on_evaluate(args, ...)`` gets the trainer's ``args=training_args``)
     given_parts: tuple[Any, ...] = ()
 
+    @classmethod
+    def implied(
+        cls,
+        interpreter: Any,
+        node: cst.CSTNode,
+        *,
+        unit: ParsedUnit | None,
+        statement: cst.CSTNode | None,
+        method: str | None = None,
+        api: Api | None = None,
+        receiver: Values = frozenset(),
+        args: tuple[Values, ...] = (),
+        kwargs: dict[str, Values] | None = None,
+        discarded: bool = False,
+        call_chain: tuple[Origin, ...] = (),
+    ) -> CallSite:
+        """A call the code makes without writing it as one (a property read, a decorator, a base's
+        ``__init_subclass__``, a pytest fixture, a ``for`` over ``m.parameters``), at ``node``."""
+        return cls(
+            node=node,  # type: ignore[arg-type]
+            unit=unit, statement=statement, callee=None, method=method, api=api, receiver=receiver,
+            args=args, kwargs=kwargs or {}, spread=False, discarded=discarded, call_chain=call_chain,
+            interpreter=interpreter,
+        )  # fmt: skip
+
     @property
     def guards(self) -> tuple[tuple[str, bool], ...]:
         """The branch conditions the call is made under (``(text, polarity)``, in this file's
@@ -68,32 +94,31 @@ class CallSite:
         frame = self.interpreter.frame if self.interpreter is not None else None
         return frozenset().union(*(loop.targets for loop in frame.loops)) if frame is not None else frozenset()
 
-    def left_by_an_element_choice(self, value: Value) -> bool:
-        """``value`` is what an earlier pass of this very call left, and only under a condition on
-        that pass's loop element that this call is not itself under (``for stage in stages: model =
-        PeftModel.from_pretrained(model, stage.path); if stage.merge: model = model.merge_and_unload()``):
-        whether the two calls meet is up to the elements, data the analysis does not see. (``if not d:
-        continue`` guards every pass's call alike: not such a choice.)"""
+    def left_by_an_earlier_choice(self, value: Value) -> bool:
+        """``value`` is what an earlier pass of this very call left, and reaches this call only
+        under a condition the call is not itself under, which the data decides pass by pass:
+        - a condition on that pass's loop element (``for stage in stages: model =
+          PeftModel.from_pretrained(model, stage.path); if stage.merge: model =
+          model.merge_and_unload()``): whether the two calls meet is up to the elements;
+        - a test on state the def around the call writes itself (``if self.active is not None:
+          self.model = self.model.unload()`` before the load, ``self.active = domain`` after it):
+          each pass resets what the one before left, and the analysis does not tie the test's
+          state after a pass to the model that pass left.
+        (``if not d: continue`` guards every pass's call alike: not such a choice.)"""
         if not any(origin.node is self.node for origin in value.origin):
             return False
-        targets, own = self.loop_targets, set(self.guards)
-        return any(
-            set(_IDENTIFIER.findall(text)) & targets for text, polarity in value.guards if (text, polarity) not in own
-        )
+        beyond = self.conditions_beyond_own(value)
+        targets = self.loop_targets
+        if any(set(_IDENTIFIER.findall(text)) & targets for text, _ in beyond):
+            return True
+        written = self.written_by_def() if beyond else frozenset()
+        return any(set(_DOTTED.findall(text)) & written for text, _ in beyond)
 
-    def left_past_a_reset(self, value: Value) -> bool:
-        """``value`` is what an earlier pass of this very call left, and it reaches this call only
-        under a test on state the def around the call writes itself, which the call is not under
-        (``if self.active is not None: self.model = self.model.unload()`` before the load, and
-        ``self.active = domain`` after it): each pass resets what the one before left, and the
-        analysis does not tie the test's state after a pass to the model that pass left."""
-        if not any(origin.node is self.node for origin in value.origin):
-            return False
-        written = self.written_by_def()
+    def conditions_beyond_own(self, value: Value) -> list[tuple[str, bool]]:
+        """The branch conditions ``value`` reaches the call under that the call itself is not
+        under: where it reaches the call only because they came out that way."""
         own = set(self.guards)
-        return bool(written) and any(
-            set(_DOTTED.findall(text)) & written for text, polarity in value.guards if (text, polarity) not in own
-        )
+        return [guard for guard in sorted(value.guards) if guard not in own]
 
     def written_by_def(self) -> frozenset[str]:
         """The names and attributes (``self.active``) the def around the call assigns, or at
@@ -109,7 +134,7 @@ class CallSite:
         for statement in (s for scope in scopes for s in _assignments(scope)):
             targets = [t.target for t in statement.targets] if isinstance(statement, cst.Assign) else [statement.target]
             for target in targets:
-                for leaf in _flattened(target):
+                for leaf in flatten_targets(target):
                     text = conditions.key_of(leaf)
                     if text is not None:
                         found.add(text)
@@ -303,12 +328,6 @@ def _loops_around(unit: ParsedUnit, node: cst.CSTNode) -> list[cst.CSTNode]:
                 found.append(current.body)
         stack.extend(current.children)
     return found
-
-
-def _flattened(target: cst.BaseExpression) -> list[cst.BaseExpression]:
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [leaf for element in target.elements for leaf in _flattened(element.value)]
-    return [target]
 
 
 _DOTTED = re.compile(r"[A-Za-z_][\w.]*")

@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from peftlint.analysis import names
+from peftlint.analysis.callsite import CallSite
 from peftlint.analysis.frames import ClassInfo, Frame, Function, ModuleScope
+from peftlint.analysis.objects import info_value
 from peftlint.analysis.prescreen import DEF, Unit
 from peftlint.analysis.units import ParsedUnit, UnitParseError, statements_of, unit_node
 from peftlint.analysis.values import UNKNOWN, Kind, State, Value, Values
 
 if TYPE_CHECKING:
-    from peftlint.analysis.callsite import CallSite
     from peftlint.analysis.project import Project
     from peftlint.analysis.reach import Reach
 
@@ -305,7 +306,7 @@ class Definitions:
                             function.owner = info
                             info.members.setdefault(key, function)
         info.fields = [key for key in state if "." not in key and "[" not in key and key not in info.members]
-        made = frozenset({Value(Kind.CLASS, site=("class", id(info)), facts=(("class", info),))})
+        made = info_value(info)
         self.bind(info.name, made)
         self.init_subclass(info, made)
 
@@ -316,14 +317,17 @@ class Definitions:
         node = info.node
         if hook is None or not isinstance(node, cst.ClassDef):
             return
-        from peftlint.analysis.callsite import CallSite
-
         kwargs = {arg.keyword.value: self.expression(arg.value) for arg in node.keywords if arg.keyword is not None}
-        site = CallSite(
-            node=node,  # type: ignore[arg-type]
-            unit=self.unit, statement=node, callee=None, method="__init_subclass__", api=None, receiver=made,
-            args=(), kwargs=kwargs, spread=False, discarded=False, call_chain=self.frame.call_chain, interpreter=self,
-        )  # fmt: skip
+        site = CallSite.implied(
+            self,
+            node,
+            unit=self.unit,
+            statement=node,
+            method="__init_subclass__",
+            receiver=made,
+            kwargs=kwargs,
+            call_chain=self.frame.call_chain,
+        )
         self.inline(hook, site, made, None, True)  # type: ignore[attr-defined]
 
     def runs_decorators(self, unit: Unit) -> bool:
@@ -364,8 +368,6 @@ class Definitions:
         each that is a def of the run (``@register("bert-lora")`` gives ``deco``) is called with
         the def, innermost first: what it does happens (a registry is filled). The name keeps the
         def itself: calls of it stay precise."""
-        from peftlint.analysis.callsite import CallSite
-
         applied: list[tuple[cst.Decorator, Values]] = []
         self.decorating += 1  # a decorator of another module of the run is followed into
         try:
@@ -376,11 +378,16 @@ class Definitions:
             callables = frozenset(v for v in given if v.kind is Kind.FUNCTION and v.fact("function") is not None)
             if not callables:
                 continue  # a library's decorator (``torch.no_grad()``, ``lru_cache``): nothing to run
-            site = CallSite(
-                node=decorator, unit=self.unit, statement=decorator, callee=None, method=None, api=None,  # type: ignore[arg-type]
-                receiver=UNKNOWN, args=(value,), kwargs={}, spread=False, discarded=True,
-                call_chain=self.frame.call_chain, interpreter=self,
-            )  # fmt: skip
+            site = CallSite.implied(
+                self,
+                decorator,
+                unit=self.unit,
+                statement=decorator,
+                receiver=UNKNOWN,
+                args=(value,),
+                discarded=True,
+                call_chain=self.frame.call_chain,
+            )
             self.quietly(lambda s=site, c=callables, d=decorator: self.call_values(c, s, None, d.decorator))  # type: ignore[misc, attr-defined]
 
     def lazy_function(self, name: str, load: Callable[[], Any], owner: ClassInfo | None) -> Function:

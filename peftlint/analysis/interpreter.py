@@ -38,7 +38,7 @@ from peftlint.analysis.prescreen import CLASS, DEF, STATEMENTS, Unit
 from peftlint.analysis.pyobjects import yields
 from peftlint.analysis.scopes import Scopes
 from peftlint.analysis.strings import Strings
-from peftlint.analysis.syntax import identifiers_in
+from peftlint.analysis.syntax import flatten_targets, identifiers_in
 from peftlint.analysis.units import ParsedUnit
 from peftlint.analysis.values import (
     NONE,
@@ -349,7 +349,7 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
         self.frame.state = None
 
     def delete(self, node: cst.Del) -> None:
-        for target in _flatten_targets(node.target):
+        for target in flatten_targets(node.target):
             key = conditions.key_of(target)
             if key is not None:
                 self.bind(key, UNKNOWN)
@@ -571,14 +571,6 @@ def _sequences(iterated: Values) -> list[tuple[Values, ...]] | None:
 
 _SUBCLASS_HOOK = frozenset({"__init_subclass__"})
 _SMALL_CLASS_LINES = 400
-
-
-def _flatten_targets(node: cst.CSTNode) -> list[cst.CSTNode]:
-    if isinstance(node, cst.Del):
-        return _flatten_targets(node.target)
-    if isinstance(node, (cst.Tuple, cst.List)):
-        return [leaf for element in node.elements for leaf in _flatten_targets(element.value)]
-    return [node]
 
 
 def _is_test(node: cst.BaseExpression) -> bool:

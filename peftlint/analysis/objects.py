@@ -220,12 +220,15 @@ class Objects:
     def call_property(
         self, getter: Function, this: Value, node: cst.CSTNode, receiver_key: str | None = None
     ) -> Values:
-        site = CallSite(
-            node=node,  # type: ignore[arg-type]
-            unit=self.unit, statement=self.statement_node, callee=None, method=getter.name, api=None,
-            receiver=frozenset({this}), args=(), kwargs={}, spread=False, discarded=False,
-            call_chain=self.frame.call_chain, interpreter=self,
-        )  # fmt: skip
+        site = CallSite.implied(
+            self,
+            node,
+            unit=self.unit,
+            statement=self.statement_node,
+            method=getter.name,
+            receiver=frozenset({this}),
+            call_chain=self.frame.call_chain,
+        )
         # an attribute read, not a step of a call chain: one past the depth calls are followed to
         self.depth_limit += 1
         try:

@@ -24,7 +24,6 @@ from peftlint.analysis.values import Kind, Value, Values
 from peftlint.modules import MAX_ANCESTORS, find_module, modules_of
 
 if TYPE_CHECKING:
-    from peftlint.analysis.callsite import CallSite
     from peftlint.analysis.interpreter import Interpreter
     from peftlint.analysis.units import Source
 
@@ -304,12 +303,7 @@ class Project:
         self.fixture_depth += 1
         try:
             kwargs = {param.name.value: interpreter.parameter_values(fixture, param) for param in fixture.params()}
-            site: CallSite = CallSite(
-                node=fixture.node,  # type: ignore[arg-type]
-                unit=fixture.unit, statement=None, callee=None, method=None, api=None,
-                receiver=frozenset(), args=(), kwargs=kwargs, spread=False, discarded=False, call_chain=(),
-                interpreter=interpreter,
-            )  # fmt: skip
+            site = CallSite.implied(interpreter, fixture.node, unit=fixture.unit, statement=None, kwargs=kwargs)
             return interpreter.inline(fixture, site, None, None)
         finally:
             self.fixture_depth -= 1

@@ -94,13 +94,18 @@ def append(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Value
     if site.method == "extend":
         added = interpreter.iterate(added)
     added = contained(added)
-    lists = [v for v in site.receiver if v.kind is Kind.LIST]
-    if added == UNKNOWN and all(v.fact("open") for v in lists):
-        return NONE  # already a list of anything: nothing to change
-    held = isinstance(site.node.func, cst.Attribute) and isinstance(site.node.func.value, cst.Attribute)
     # ``self.history.append(m)``: the list is an object's attribute, reached inside that object
-    interpreter.transform_everywhere({v.site for v in lists}, lambda v: with_item(v, added), nested=held)
+    held = isinstance(site.node.func, cst.Attribute) and isinstance(site.node.func.value, cst.Attribute)
+    _hold(interpreter, [v for v in site.receiver if v.kind is Kind.LIST], added, held)
     return NONE
+
+
+def _hold(interpreter: Interpreter, lists: list[Value], added: Values, held: bool) -> None:
+    """The lists (every alias of each; ``held``: inside the objects that hold them too) now hold
+    ``added``."""
+    if added == UNKNOWN and all(v.fact("open") for v in lists):
+        return  # already a list of anything: nothing to change
+    interpreter.transform_everywhere({v.site for v in lists}, lambda v: with_item(v, added), nested=held)
 
 
 def heap_push(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
@@ -108,10 +113,8 @@ def heap_push(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Va
     ``heap.append(item)`` would (its order is not followed)."""
     if site.spread or len(site.args) != 2:
         return NONE
-    added = contained(site.args[1])
-    lists = [v for v in site.args[0] if v.kind is Kind.LIST]
     held = bool(site.node.args) and isinstance(site.node.args[0].value, cst.Attribute)  # ``self._heap``
-    interpreter.transform_everywhere({v.site for v in lists}, lambda v: with_item(v, added), nested=held)
+    _hold(interpreter, [v for v in site.args[0] if v.kind is Kind.LIST], contained(site.args[1]), held)
     return NONE
 
 

@@ -50,3 +50,12 @@ def target_names(target: cst.BaseExpression) -> set[str]:
     if isinstance(target, (cst.Tuple, cst.List)):
         return {name for element in target.elements for name in target_names(element.value)}
     return {target.value} if isinstance(target, cst.Name) else set()
+
+
+def flatten_targets(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The single targets of an assignment, ``for`` or ``del`` target (``a, (b, self.c)``)."""
+    if isinstance(node, cst.Del):
+        return flatten_targets(node.target)
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return [leaf for element in node.elements for leaf in flatten_targets(element.value)]
+    return [node]

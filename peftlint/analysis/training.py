@@ -101,20 +101,15 @@ def _loop_over_taken_parameters(interpreter: Interpreter, node: cst.For, iterate
     api = registry.method_api("parameters", frozenset(model.kind for model in models)) if models else None
     if api is None or _calls(node.iter, api.methods):
         return
-    site = CallSite(
-        node=node.iter,  # type: ignore[arg-type]
+    site = CallSite.implied(
+        interpreter,
+        node.iter,
         unit=interpreter.unit,
         statement=node,
-        callee=None,
         method="parameters",
         api=api,
         receiver=models,
-        args=(),
-        kwargs={},
-        spread=False,
-        discarded=False,
         call_chain=interpreter.frame.call_chain,
-        interpreter=interpreter,
     )
     interpreter.listener(site)
 

@@ -70,13 +70,8 @@ class AdapterLoadedOntoPeftModel(Rule):
     def on_call(self, site: CallSite) -> None:
         api = site.api
         assert api is not None
-        given = site.role(api, "model")
         wrapped = sorted(
-            (
-                v
-                for v in given
-                if v.kind is Kind.PEFT_MODEL and not site.left_by_an_element_choice(v) and not site.left_past_a_reset(v)
-            ),
+            (v for v in site.role(api, "model") if v.kind is Kind.PEFT_MODEL and not site.left_by_an_earlier_choice(v)),
             key=stable_key,
         )
         if not wrapped:
