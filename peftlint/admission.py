@@ -143,7 +143,7 @@ def _conftests_of(path: str, folders: set[str]) -> list[str]:
 
 
 # How many packages deep a helper's re-exports are followed (``pkg/__init__`` of ``pkg/io/__init__``).
-_MAX_REEXPORTS = 3
+_MAX_REEXPORTS = 5
 
 
 def _admitted_names(
@@ -180,7 +180,7 @@ def _admitted_names(
                     continue
             if target in wanted:
                 names |= _entries(helpers.reaches(target, name), local)  # type: ignore[arg-type]
-            elif target is not None:
+            if target is not None:  # (a wanted module's class may get a helper from a base it imports)
                 names |= _entries((c for c, n in exported.get(target, {}).items() if name in n), local)
     return names
 
@@ -204,20 +204,22 @@ def _exports(data: bytes, codes: Mapping[str, frozenset[str]]) -> dict[str, froz
     its methods call everything."""
     found: dict[str, frozenset[str]] = {}
     ends = _class_ends(data)
+    # each scan once for every rule: what a small class inherits, and what a module-level name holds
+    small_classes = [
+        (match.group(1).decode("utf-8", "replace"), set(re.findall(rb"\w+", match.group(2))))
+        for match in _CLASS_LINE.finditer(data)
+        if ends.get(match.start(), len(data)) - match.start() <= _SMALL_CLASS_BYTES
+    ]
+    # ``TRAINERS = {cls.name: cls for cls in (LoraTrainer,)}``: a module-level name holding them
+    assignments = [
+        (match.group(1).decode("utf-8", "replace"), set(re.findall(rb"\w+", match.group(2))))
+        for match in _ASSIGNMENT.finditer(data)
+    ]
     for code, names in codes.items():
-        heirs = {
-            match.group(1).decode("utf-8", "replace")
-            for match in _CLASS_LINE.finditer(data)
-            if ends.get(match.start(), len(data)) - match.start() <= _SMALL_CLASS_BYTES
-            and set(re.findall(rb"\w+", match.group(2))) & {n.encode() for n in names}
-        }
-        given = {n.encode() for n in names | heirs}
-        # ``TRAINERS = {cls.name: cls for cls in (LoraTrainer,)}``: a module-level name holding them
-        held = {
-            match.group(1).decode("utf-8", "replace")
-            for match in _ASSIGNMENT.finditer(data)
-            if set(re.findall(rb"\w+", match.group(2))) & given
-        }
+        encoded = {n.encode() for n in names}
+        heirs = {name for name, bases in small_classes if bases & encoded}
+        given = encoded | {n.encode() for n in heirs}
+        held = {name for name, words in assignments if words & given}
         found[code] = names | heirs | held
     return found
 

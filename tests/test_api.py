@@ -349,3 +349,14 @@ def test_a_finding_in_an_imported_module_of_the_run_is_reported_once_as_the_run_
             "PEFT001 `PeftModel.from_pretrained` loads the adapter onto `self.model`, which already has PEFT layers",
         ],
     ], done.stdout
+
+
+def test_save_met_from_two_files_is_one_note_and_one_edit_with_relative_paths(monkeypatch) -> None:
+    """A save in module.py is met from module.py's own run and from train.py's (fit inlines the
+    hook), where the module is read by its absolute path: one note and one edit, whatever the run's
+    paths look like."""
+    run = ROOT / "fixtures" / "peft002" / "fire_cross_file_lightning_hparams_saved_whole"
+    monkeypatch.chdir(run)
+    (finding,) = lint_paths(["."], Settings(jobs=1, cache=False)).findings
+    assert [(r.start.line, os.path.basename(r.path)) for r in finding.related] == [(23, "module.py")]
+    assert finding.fix is not None and len(finding.fix.edits) == 1

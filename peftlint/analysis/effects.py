@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from peftlint.analysis import conditions, names, pathcalls, paths, pyobjects, registry, training
+from peftlint.analysis import conditions, lightning, names, pathcalls, paths, pyobjects, registry, training
 from peftlint.analysis.values import (
     MODEL_KINDS,
     NONE,
@@ -397,27 +397,6 @@ def settings(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Val
     return frozenset({interpreter.new_value(Kind.NAMESPACE, site.node, None).with_attrs(attrs)})
 
 
-def lightning_fit(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    """``trainer.fit(module)`` (``validate``, ``test``): Lightning runs the module's hooks, each on the
-    module as the caller holds it (a hook that saves the best model writes where ``self`` says)."""
-    node = site.role_node(api, "model")
-    key = conditions.key_of(node) if node is not None else None
-    hook_site = replace(site.with_arguments((), {}), spread=True)
-    for value in sorted(site.role(api, "model"), key=stable_key):
-        info = value.fact("class")
-        if info is None:
-            continue
-        held = key
-        if held is None:  # ``trainer.fit(LitLM(...))``: the hooks still share the one module's attributes
-            held = "__lightning_module__"
-            interpreter.bind(held, frozenset({value}))
-        for hook in registry.LIGHTNING_HOOKS[site.method or "fit"]:
-            method = info.lookup(hook)
-            if method is not None:
-                interpreter.inline(method, replace(hook_site, method=hook), frozenset({value}), held)
-    return NONE
-
-
 def save_model(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``trainer.save_model(dir)`` on a Trainer subclass runs its ``_save(dir)``."""
     given = site.role(api, "output_dir") if site.has_role(api, "output_dir") else None
@@ -535,7 +514,8 @@ _VERBS: dict[str, Verb] = {
     "new": new,
     "settings": settings,
     "add_callback": add_callback,
-    "lightning_fit": lightning_fit,
+    "lightning_fit": lightning.fit,
+    "save_hyperparameters": lightning.save_hyperparameters,
     "config": config,
     "same": same,
     "state_dict": state_dict,

@@ -147,10 +147,15 @@ class Objects:
     def attribute_of_value(self, value: Value, name: str, node: cst.CSTNode, calling: bool) -> Values:
         kind = value.kind
         if kind is Kind.IMPORT:
-            resolved = (
-                None if calling else self.resolve_import(value.updated(qualname=f"{value.fact('qualname')}.{name}"))
-            )
-            return resolved if resolved is not None else self.import_value(f"{value.fact('qualname')}.{name}")
+            member = f"{value.fact('qualname')}.{name}"
+            resolved = None if calling else self.resolve_import(value.updated(qualname=member))
+            if resolved is not None:
+                return resolved
+            # (resolved from the module that imported it: ``.lora_exp.LoraExperiment`` taken out of
+            # a package's registry is relative to the package, not to the file that reads it)
+            importer = value.fact("importer")
+            made = self.import_value(member)
+            return frozenset(v.updated(importer=importer) if importer and v.fact("importer") else v for v in made)
         carried = value.attr(name)
         if carried is not None:
             return carried

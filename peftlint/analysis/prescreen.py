@@ -67,6 +67,9 @@ class Screen:
     units: list[Unit]
     methods: set[tuple[str, str]] = field(default_factory=set)  # (last name of the receiver, method)
     functions: set[str] = field(default_factory=set)  # plain f(...) calls
+    # names whose items are read, ``X[...]``: a registry's class or function taken out to be used
+    # (``cls = EXPERIMENTS[kind]; cls.from_checkpoint(...)``) counts as a use of what it holds
+    picked: set[str] = field(default_factory=set)
     keywords: set[str] = field(default_factory=set)  # keyword argument names of every call
     peft_names: set[str] = field(default_factory=set)  # local names bound to something from peft
     unsloth: bool = False  # imports unsloth, whose FastLanguageModel.get_peft_model wraps with peft
@@ -346,6 +349,11 @@ def _scan(
                 result.taken.add(node.attr)  # type: ignore[attr-defined]  # ``("load", self.load)``
             if node.attr == "load_state_dict" and id(node) not in loads:  # type: ignore[attr-defined]
                 result.loads_non_strict = True
+        elif kind is ast.Subscript:
+            held = node.value  # type: ignore[attr-defined]
+            if type(held) is ast.Name and type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
+                result.picked.add(held.id)
+                calls.add(held.id)
         elif kind is ast.Name:
             if node.id in functions_defined and id(node) not in called and type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
                 result.taken.add(node.id)  # type: ignore[attr-defined]

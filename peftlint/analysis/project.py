@@ -357,7 +357,9 @@ _MAKERS = re.compile(
 )
 
 
+@lru_cache(maxsize=256)
 def _makes_any(data: bytes, calls: frozenset[str]) -> bool:
+    """(Asked of one module by every file of the run that imports it: the scan is done once.)"""
     return bool(_call_pattern(calls).search(data))
 
 

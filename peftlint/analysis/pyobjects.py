@@ -305,10 +305,15 @@ def hf_argument_parser(interpreter: Interpreter, api: registry.Api, site: CallSi
 
 def parse_into_dataclasses(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``parser.parse_args_into_dataclasses()``: one instance per dataclass, each field its default
-    or whatever the command line said (as argparse's options are)."""
+    or whatever the command line said (as argparse's options are); with
+    ``return_remaining_strings=True``, the strings it did not parse last."""
     given = [v.fact("dataclasses") for v in site.receiver if v.kind is Kind.ARG_PARSER]
     if len(given) != 1 or len(site.receiver) != 1 or not given[0] or len(given[0]) != 1:
         return UNKNOWN
+    remaining = site.role(api, "remaining") if site.has_role(api, "remaining") else const(False)
+    flags = {v.fact("value") if v.kind is Kind.CONST else None for v in remaining}
+    if len(flags) != 1 or not isinstance(next(iter(flags)), bool):
+        return UNKNOWN  # (how many values it returns is not known)
     (types,) = given[0]
     classes = list(types.fact("items", ())) if types.kind is Kind.TUPLE else [frozenset({types})]
     if types.kind is Kind.TUPLE and types.fact("open"):
@@ -317,6 +322,8 @@ def parse_into_dataclasses(interpreter: Interpreter, api: registry.Api, site: Ca
     for cls in classes:
         instances = interpreter.call_values(cls, site.with_arguments((), {}), None, site.node.func)
         made.append(frozenset(_overridable(v) for v in instances))
+    if flags == {True}:
+        made.append(UNKNOWN)
     return frozenset({interpreter.new_value(Kind.TUPLE, site.node, None, items=tuple(made))})
 
 

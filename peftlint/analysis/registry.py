@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from peftlint.analysis import names
@@ -323,6 +324,10 @@ APIS: tuple[Api, ...] = (
         functions=("pytorch_lightning.Trainer", "lightning.Trainer", "lightning.pytorch.Trainer"),
     ),
     Api(
+        "lightning.save_hyperparameters", "save_hyperparameters", methods=("save_hyperparameters",),
+        receivers=frozenset({Kind.BASE_MODEL, Kind.INSTANCE}),
+    ),
+    Api(
         "lightning.fit", "lightning_fit", methods=("fit", "validate", "test"), receivers=frozenset({Kind.TRAINER}),
         roles=(("model", (0, "model")),),
     ),
@@ -408,7 +413,7 @@ APIS: tuple[Api, ...] = (
     ),
     Api(
         "hf.parse_args_into_dataclasses", "parse_into_dataclasses", methods=("parse_args_into_dataclasses",),
-        receivers=frozenset({Kind.ARG_PARSER}),
+        receivers=frozenset({Kind.ARG_PARSER}), roles=(("remaining", (1, "return_remaining_strings")),),
     ),
     Api("builtins.super", "super", functions=("builtins.super",)),
     Api("builtins.open", "open_file", functions=("builtins.open", "io.open"), roles=(("path", (0, "file")),)),
@@ -560,6 +565,7 @@ def function_api(qualname: str | None) -> Api | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def method_api(method: str, receiver_kinds: frozenset[Kind]) -> Api | None:
     """The API ``x.method(...)`` is when ``x`` can be of ``receiver_kinds`` (known kinds only)."""
     for api in _INDEX.methods.get(method, ()):

@@ -158,12 +158,18 @@ class PickledModuleLoadedAsStateDict(Rule):
             ]
             if not matches:
                 continue
+            # the message and notes name each save's path as literally as the load reads it
+            # (``outputs/run/model.pt`` over ``{run_args.output_dir}/model.pt``); a stable sort
+            matches.sort(key=lambda match: sum(kind != "lit" for kind, _ in match[1]))
             save, shape = matches[0]
             notes: dict[tuple[str, int, int], Related] = {}
             for s, p in matches:  # one note per save, with the first path the two share
                 moved = "then moved to" if p not in s.shapes else "path"
                 note = f"the whole module is pickled here with torch.save ({moved} `{paths.render(p)}`)"
-                notes.setdefault((s.path, s.start.line, s.start.column), Related(s.path, s.start, note))
+                # one save met from two files (its module's own run, and a caller's that inlined it)
+                # is named by a relative and an absolute path: one note
+                place = (os.path.abspath(s.path), s.start.line, s.start.column)
+                notes.setdefault(place, Related(s.path, s.start, note))
             related = tuple(notes.values())
             key = (load.path, load.start.line, load.start.column)
             findings.setdefault(
@@ -294,14 +300,13 @@ def _state_dict_edit(site: CallSite, node: cst.BaseExpression | None) -> list[An
 
 
 def _fix(saves: Iterable[CrossFileFact]) -> Fix | None:
-    edits = []
+    edits: dict[tuple[str, int, int], Edit] = {}
     for save in saves:
         raw = dict(save.data).get(_EDIT)
         if raw:
             path, line, column, end_line, end_column, content = raw
-            edits.append(Edit(path, Position(line, column), Position(end_line, end_column), content))
+            edit = Edit(path, Position(line, column), Position(end_line, end_column), content)
+            edits.setdefault((os.path.abspath(path), line, column), edit)  # (one place, however named)
     if not edits:
         return None
-    return Fix(
-        "save the state dict instead: torch.save(model.state_dict(), path)", tuple(dict.fromkeys(edits)), safe=False
-    )
+    return Fix("save the state dict instead: torch.save(model.state_dict(), path)", tuple(edits.values()), safe=False)
