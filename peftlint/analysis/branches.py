@@ -75,7 +75,32 @@ class Branches:
             test, polarity = test.expression, not polarity
         if isinstance(test, cst.Name) and test.value in self.frame.tests:
             found += conditions.guards(self.frame.tests[test.value], polarity, self.code)
-        return found + self.option_guards(test, polarity)
+        return found + self.alias_guards(found[:1]) + self.option_guards(test, polarity)
+
+    def alias_guards(self, found: list[Guard]) -> list[Guard]:
+        """A test of ``cfg['mode']`` where another name of this frame holds the same object
+        (``mgr.cfg``, set by ``ExperimentManager(cfg)``): the same test, of that name too, so the
+        values a method made under its own test of ``self.cfg['mode']`` are told apart here."""
+        state = self.frame.state
+        if not found or state is None:
+            return []
+        text, polarity = found[0]
+        name = root(text.partition(" ")[0])
+        held = state.get(name)
+        function = self.frame.function
+        if name == text or held is None or not any(v.kind in _OBJECTS for v in held):
+            return []
+        if function is not None and name == function.first_parameter():
+            return []  # (a method's ``self``: its own attributes are named through it)
+        aliases: set[str] = set()
+        for key, values in state.items():
+            if key == name or "[" in key:
+                continue
+            if values == held:
+                aliases.add(key)
+            for value in values:  # an object that keeps it (``self.cfg = cfg`` in its ``__init__``)
+                aliases.update(f"{key}.{attr}" for attr, kept in value.fact("attrs", ()) if kept == held)
+        return [(conditions.rebase(text, name, key), polarity) for key in sorted(aliases)]
 
     def option_guards(self, test: cst.BaseExpression, polarity: bool) -> list[Guard]:
         """``if args.adapter:`` or ``if args.adapter is not None:``, true, on an option of an
@@ -285,6 +310,7 @@ def as_name(asname: cst.AsName) -> str:
     return name.value if isinstance(name, cst.Name) else ""
 
 
+_OBJECTS = frozenset({Kind.DICT, Kind.INSTANCE, Kind.NAMESPACE})
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 
 

@@ -283,10 +283,13 @@ class Calls:
                 return (f"{renamed[subject]}{space}{rest}" if space else renamed[subject], polarity)
             return guard
 
-        return frozenset(
+        returned = frozenset(
             Value(v.kind, v.site, v.origin, frozenset(rename(g) for g in v.guards), v.facts) if v.guards else v
             for v in returned
         )
+        receiver = conditions.key_of(site.node.func.value) if isinstance(site.node.func, cst.Attribute) else None
+        first = function.first_parameter() if this is not None and not function.is_static() else None
+        return _rebased(returned, first, receiver) if first and receiver else returned
 
     def own_self_key(self) -> str | None:
         """The first parameter of the method being walked (its ``self``)."""
@@ -395,7 +398,7 @@ class Calls:
         if this is not None and receiver_key is not None and first is not None:
             for name, values in end.items():
                 if name.startswith(first + ".") and "[" not in name:
-                    self.bind(receiver_key + name[len(first) :], values)
+                    self.bind(receiver_key + name[len(first) :], _rebased(values, first, receiver_key))
         if not returns:
             self.frame.state = None
         del parsed, node
@@ -498,3 +501,17 @@ def _callee_order(value: Value) -> tuple[str, str]:
 
 def _is_super(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "super"
+
+
+def _rebased(values: Values, old: str, new: str) -> Values:
+    """Values a method left on its ``self`` (or returned), as its caller holds them through
+    ``new`` (``mgr``): a branch condition about ``self.cfg['mode']`` is about ``mgr.cfg['mode']``
+    there, so the caller's own test of it can exclude them."""
+    if not any(v.guards for v in values):
+        return values
+    return frozenset(
+        Value(v.kind, v.site, v.origin, frozenset((conditions.rebase(t, old, new), p) for t, p in v.guards), v.facts)
+        if v.guards
+        else v
+        for v in values
+    )

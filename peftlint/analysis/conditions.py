@@ -501,3 +501,11 @@ def reads_unknown_slot(node: cst.CSTNode | None) -> bool:
                 return True
         node = node.value
     return False
+
+
+def rebase(text: str, old: str, new: str) -> str:
+    """A condition's text with its subject's root name ``old`` read as ``new`` (``self.cfg['mode']
+    == 'train'`` as ``mgr.cfg['mode'] == 'train'``); other texts unchanged."""
+    if text.startswith(old) and text[len(old) : len(old) + 1] in (".", "["):
+        return new + text[len(old) :]
+    return text
