@@ -61,11 +61,13 @@ def admitted_by_imports(
     ]  # the others' are headers already
     headers = [(path, header) for path, header in every_header if candidates.search(header)]
     fixtures = _conftest_fixtures(contents, helpers, wanted)
+    exports: dict[tuple[str, frozenset[str]], dict[str, frozenset[str]]] = {}  # (the same each round)
     for _ in range(_MAX_REEXPORTS):
-        exported = {
-            os.path.abspath(path): _exports(_text(path, contents, full_text), admitted_codes(names))
-            for path, names in admitted.items()
-        }
+        exported = {}
+        for path, names in admitted.items():
+            if (path, names) not in exports:
+                exports[path, names] = _exports(_text(path, contents, full_text), admitted_codes(names))
+            exported[os.path.abspath(path)] = exports[path, names]
         if exported:
             # an admitted module's own defs and classes that use a helper are helpers too
             # (``class SummarizationRunner(AdapterIOMixin, BaseRunner)``): so are their importers
