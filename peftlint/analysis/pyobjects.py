@@ -207,6 +207,34 @@ def new_dict(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Val
     return frozenset({interpreter.new_value(Kind.DICT, site.node, None, entries=(("*", held),), open=True)})
 
 
+def split_string(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``"lora,warm_start".split(",")``: a literal string split on a literal separator (or on
+    whitespace) is the list of its parts, in order; ``.strip()``, ``.lower()`` and the like of a
+    literal string are literal strings. Unknown for anything else."""
+    text = _one_text(site.receiver)
+    arguments = [None if values == NONE else _one_text(values) for values in site.args]
+    takes = 0 if site.method in ("lower", "upper") else 1
+    if text is _UNSET or site.spread or site.kwargs or len(arguments) > takes or _UNSET in arguments:
+        return UNKNOWN
+    if site.method == "split":
+        parts = text.split(*arguments)  # type: ignore[union-attr]
+        return frozenset({interpreter.new_value(Kind.LIST, site.node, None, items=tuple(_texts(interpreter, parts)))})
+    return interpreter.string_value(getattr(text, site.method or "strip")(*arguments))
+
+
+def _one_text(values: Values) -> str | object:
+    texts = {v.fact("text") if v.kind is Kind.STRING else None for v in values}
+    text = texts.pop() if len(texts) == 1 else None
+    return text if isinstance(text, str) else _UNSET
+
+
+_UNSET = object()
+
+
+def _texts(interpreter: Interpreter, parts: list[str]) -> list[Values]:
+    return [interpreter.string_value(part) for part in parts]
+
+
 def update(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``d.update(...)`` / ``d.setdefault(...)``: the dict may now hold anything under any key."""
     added = frozenset().union(*site.args, *site.kwargs.values()) if site.args or site.kwargs else UNKNOWN

@@ -396,6 +396,10 @@ APIS: tuple[Api, ...] = (
         "path.resolve", "same_path", methods=("resolve", "absolute", "expanduser"), receivers=frozenset({Kind.STRING})
     ),
     Api("str.format", "format", methods=("format",), receivers=frozenset({Kind.STRING})),
+    Api(
+        "str.split", "split_string", methods=("split", "strip", "lstrip", "rstrip", "lower", "upper"),
+        receivers=frozenset({Kind.STRING}),
+    ),
     Api("argparse.ArgumentParser", "new", functions=("argparse.ArgumentParser",), kind=Kind.ARG_PARSER),
     Api("argparse.add_argument", "add_argument", methods=("add_argument",), receivers=frozenset({Kind.ARG_PARSER})),
     Api(
