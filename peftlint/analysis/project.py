@@ -174,7 +174,13 @@ class Project:
         if data is None:
             return False
         self.read[path] = data
-        return _makes_any(data, calls)
+        # asked of one module by every file of the run that imports it: scanned once (the answer
+        # is kept, not the bytes)
+        key = (path, len(data), hash(data), calls)
+        known = _MAKES.get(key)
+        if known is None:
+            known = _MAKES[key] = _makes_any(data, calls)
+        return known
 
     def imports_name(self, path: str, name: str) -> bool:
         """Whether ``name`` is a word on the module's top-level import lines (a bytes scan)."""
@@ -357,10 +363,11 @@ _MAKERS = re.compile(
 )
 
 
-@lru_cache(maxsize=256)
 def _makes_any(data: bytes, calls: frozenset[str]) -> bool:
-    """(Asked of one module by every file of the run that imports it: the scan is done once.)"""
     return bool(_call_pattern(calls).search(data))
+
+
+_MAKES: dict[tuple[str, int, int, frozenset[str]], bool] = {}
 
 
 def _read_module(path: str, size: int) -> tuple[bytes | None, Source | None, Screen | None]:
