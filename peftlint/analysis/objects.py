@@ -178,7 +178,7 @@ class Objects:
                 if method.decorators is None:
                     method.decorators = self.function_decorators(method)
                 if method.is_property():
-                    return self.call_property(method, value, node)
+                    return self.call_property(method, value, node, _read_through(node))
                 if method.is_static():
                     return self.function_value(method)
                 if method.is_classmethod():
