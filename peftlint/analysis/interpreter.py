@@ -411,6 +411,9 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
         for how, qualname in screened.bindings.values():
             if how == "import" and isinstance(qualname, str) and qualname.split(".")[0] in ("", package):
                 self.module_effects(qualname, scope.path)
+        for dotted in screened.module_imports:  # ``import zoo.builders  # fills the registry``
+            if dotted.split(".")[0] == package:
+                self.module_effects(dotted, scope.path)
 
     def subclass_effects(self, dotted: str) -> None:
         """``from exporters import Exporter``, whose ``__init_subclass__`` registers each subclass

@@ -79,6 +79,8 @@ class Screen:
     # or class unit, by an import (its qualname), or by other code ("flow": the module's
     # statements must run to know it).
     bindings: dict[str, tuple[str, object]] = field(default_factory=dict)
+    # the full names of its module-level ``import a.b`` statements (the binding is only ``a``)
+    module_imports: list[str] = field(default_factory=list)
     # ``save(x, ...)`` calls whose ``x`` is not plainly a state dict (``m.state_dict()``, a dict
     # display): a whole object may be saved
     saves_whole: bool = False
@@ -159,6 +161,7 @@ def screen(tree: ast.Module, lines: list[str]) -> Screen:
     result = Screen(units=[])
     result.units = _units(tree.body, lines, member=False)
     result.bindings = _bindings(tree.body, result.units)
+    result.module_imports = [a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names if "." in a.name]
     functions = frozenset(unit.name for unit in result.units if unit.name and unit.kind == DEF)
     classes = frozenset(unit.name for unit in result.units if unit.name and unit.kind == CLASS)
     methods = frozenset(m.name for unit in result.units for m in unit.members if m.name and m.kind == DEF)
