@@ -333,10 +333,12 @@ def _as_run_spells(findings: Sequence[Finding], files: Sequence[str]) -> list[Fi
         return spelling.get(path, path) if os.path.isabs(path) else path
 
     def respelled(finding: Finding) -> Finding:
+        # one place met from two runs (its module's own, and a caller's that inlined it) is one
+        # note and one edit once both name it the same way
         fix = finding.fix
         if fix is not None:
-            fix = replace(fix, edits=tuple(replace(e, path=spell(e.path)) for e in fix.edits))
-        related = tuple(replace(r, path=spell(r.path)) for r in finding.related)
+            fix = replace(fix, edits=tuple(dict.fromkeys(replace(e, path=spell(e.path)) for e in fix.edits)))
+        related = tuple(dict.fromkeys(replace(r, path=spell(r.path)) for r in finding.related))
         return replace(finding, path=spell(finding.path), related=related, fix=fix)
 
     return [respelled(f) if f in absolute else f for f in findings]

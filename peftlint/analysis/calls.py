@@ -283,10 +283,7 @@ class Calls:
                 return (f"{renamed[subject]}{space}{rest}" if space else renamed[subject], polarity)
             return guard
 
-        returned = frozenset(
-            Value(v.kind, v.site, v.origin, frozenset(rename(g) for g in v.guards), v.facts) if v.guards else v
-            for v in returned
-        )
+        returned = _renamed_guards(returned, rename)
         receiver = conditions.key_of(site.node.func.value) if isinstance(site.node.func, cst.Attribute) else None
         first = function.first_parameter() if this is not None and not function.is_static() else None
         return _rebased(returned, first, receiver) if first and receiver else returned
@@ -507,11 +504,13 @@ def _rebased(values: Values, old: str, new: str) -> Values:
     """Values a method left on its ``self`` (or returned), as its caller holds them through
     ``new`` (``mgr``): a branch condition about ``self.cfg['mode']`` is about ``mgr.cfg['mode']``
     there, so the caller's own test of it can exclude them."""
+    return _renamed_guards(values, lambda guard: (conditions.rebase(guard[0], old, new), guard[1]))
+
+
+def _renamed_guards(values: Values, rename: Callable[[Guard], Guard]) -> Values:
     if not any(v.guards for v in values):
         return values
     return frozenset(
-        Value(v.kind, v.site, v.origin, frozenset((conditions.rebase(t, old, new), p) for t, p in v.guards), v.facts)
-        if v.guards
-        else v
+        Value(v.kind, v.site, v.origin, frozenset(rename(g) for g in v.guards), v.facts) if v.guards else v
         for v in values
     )

@@ -565,7 +565,7 @@ _VERBS: dict[str, Verb] = {
     "field_default": pyobjects.field_default,
     "one_item": pyobjects.one_item,
     "new_dict": pyobjects.new_dict,
-    "split_string": pyobjects.split_string,
+    "string_method": pyobjects.string_method,
     "heap_push": pyobjects.heap_push,
     "same_path": pathcalls.same_path,
     "format": pathcalls.format_string,

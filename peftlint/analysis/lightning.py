@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from peftlint.analysis import conditions, names, registry
+from peftlint.analysis.pyobjects import literal_text_of
 from peftlint.analysis.values import NONE, UNKNOWN, Kind, Values, stable_key
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def save_hyperparameters(interpreter: Interpreter, api: registry.Api, site: Call
     if function is None or owner is None or not _on_lightning_module(site.receiver):
         return NONE
     parameters = [p.name.value for p in function.params()][1:]
-    named = [_text(values) for values in site.args]
+    named = [literal_text_of(values) for values in site.args]
     if site.spread or any(name is None for name in named):
         return NONE  # (``save_hyperparameters(cfg)``: what it holds is not followed)
     ignored = _texts(site.kwargs.get("ignore", frozenset()))
@@ -72,11 +73,6 @@ def _on_lightning_module(receiver: Values) -> bool:
         if value.fact("class") is not None
         for base in value.fact("class").all_library_bases()
     )
-
-
-def _text(values: Values) -> str | None:
-    texts = {value.fact("text") for value in values if value.kind is Kind.STRING}
-    return texts.pop() if len(texts) == 1 and len(values) == 1 else None
 
 
 def _texts(values: Values) -> frozenset[str] | None:

@@ -207,32 +207,20 @@ def new_dict(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Val
     return frozenset({interpreter.new_value(Kind.DICT, site.node, None, entries=(("*", held),), open=True)})
 
 
-def split_string(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+def string_method(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``"lora,warm_start".split(",")``: a literal string split on a literal separator (or on
     whitespace) is the list of its parts, in order; ``.strip()``, ``.lower()`` and the like of a
     literal string are literal strings. Unknown for anything else."""
-    text = _one_text(site.receiver)
-    arguments = [None if values == NONE else _one_text(values) for values in site.args]
+    text = literal_text_of(site.receiver)
+    arguments = [None if values == NONE else literal_text_of(values) for values in site.args]
     takes = 0 if site.method in ("lower", "upper") else 1
-    if text is _UNSET or site.spread or site.kwargs or len(arguments) > takes or _UNSET in arguments:
+    unknown_argument = any(values != NONE and given is None for values, given in zip(site.args, arguments, strict=True))
+    if text is None or site.spread or site.kwargs or len(arguments) > takes or unknown_argument:
         return UNKNOWN
     if site.method == "split":
-        parts = text.split(*arguments)  # type: ignore[union-attr]
-        return frozenset({interpreter.new_value(Kind.LIST, site.node, None, items=tuple(_texts(interpreter, parts)))})
+        parts = tuple(interpreter.string_value(part) for part in text.split(*arguments))
+        return frozenset({interpreter.new_value(Kind.LIST, site.node, None, items=parts)})
     return interpreter.string_value(getattr(text, site.method or "strip")(*arguments))
-
-
-def _one_text(values: Values) -> str | object:
-    texts = {v.fact("text") if v.kind is Kind.STRING else None for v in values}
-    text = texts.pop() if len(texts) == 1 else None
-    return text if isinstance(text, str) else _UNSET
-
-
-_UNSET = object()
-
-
-def _texts(interpreter: Interpreter, parts: list[str]) -> list[Values]:
-    return [interpreter.string_value(part) for part in parts]
 
 
 def update(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
@@ -251,8 +239,8 @@ def update(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Value
 
 def add_argument(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``parser.add_argument("--ckpt", default="model.pt")``: the parser now has that option."""
-    flags = [_literal_text_of(v) for v in site.args]
-    dest = _literal_text_of(site.kwargs["dest"]) if "dest" in site.kwargs else None
+    flags = [literal_text_of(v) for v in site.args]
+    dest = literal_text_of(site.kwargs["dest"]) if "dest" in site.kwargs else None
     if dest is None:
         long = [f for f in flags if f and f.startswith("--")]
         plain = [f for f in flags if f and not f.startswith("-")]
@@ -298,7 +286,7 @@ def _given_when_set(site: CallSite, default: Values) -> bool:
     """A test that the option is set (``args.x``, ``args.x is not None``) means it was given: it
     stores the value given and its default is None, or it is a ``store_true`` flag whose default
     is false (``--fresh`` in a group with ``--adapter``: ``if args.fresh:`` means it was given)."""
-    action = _literal_text_of(site.kwargs["action"]) if "action" in site.kwargs else "store"
+    action = literal_text_of(site.kwargs["action"]) if "action" in site.kwargs else "store"
     if action == "store_true":
         return "default" not in site.kwargs or one_constant(default) is False
     return action == "store" and default == NONE
@@ -505,8 +493,9 @@ def _source_part(kind: str, text: str) -> str:
     return f"{{here:{paths.here_folder(text)}}}" if kind == "here" else f"{{{kind}:{text}}}"
 
 
-def _literal_text_of(values: Values) -> str | None:
-    texts = {v.fact("text") for v in values}
+def literal_text_of(values: Values) -> str | None:
+    """The one literal string every value is, or None."""
+    texts = {v.fact("text") if v.kind is Kind.STRING else None for v in values}
     text = texts.pop() if len(texts) == 1 else None
     return text if isinstance(text, str) else None
 

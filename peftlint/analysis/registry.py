@@ -397,7 +397,7 @@ APIS: tuple[Api, ...] = (
     ),
     Api("str.format", "format", methods=("format",), receivers=frozenset({Kind.STRING})),
     Api(
-        "str.split", "split_string", methods=("split", "strip", "lstrip", "rstrip", "lower", "upper"),
+        "str.methods", "string_method", methods=("split", "strip", "lstrip", "rstrip", "lower", "upper"),
         receivers=frozenset({Kind.STRING}),
     ),
     Api("argparse.ArgumentParser", "new", functions=("argparse.ArgumentParser",), kind=Kind.ARG_PARSER),

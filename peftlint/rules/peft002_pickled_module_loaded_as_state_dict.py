@@ -166,10 +166,7 @@ class PickledModuleLoadedAsStateDict(Rule):
             for s, p in matches:  # one note per save, with the first path the two share
                 moved = "then moved to" if p not in s.shapes else "path"
                 note = f"the whole module is pickled here with torch.save ({moved} `{paths.render(p)}`)"
-                # one save met from two files (its module's own run, and a caller's that inlined it)
-                # is named by a relative and an absolute path: one note
-                place = (os.path.abspath(s.path), s.start.line, s.start.column)
-                notes.setdefault(place, Related(s.path, s.start, note))
+                notes.setdefault((s.path, s.start.line, s.start.column), Related(s.path, s.start, note))
             related = tuple(notes.values())
             key = (load.path, load.start.line, load.start.column)
             findings.setdefault(
@@ -300,13 +297,14 @@ def _state_dict_edit(site: CallSite, node: cst.BaseExpression | None) -> list[An
 
 
 def _fix(saves: Iterable[CrossFileFact]) -> Fix | None:
-    edits: dict[tuple[str, int, int], Edit] = {}
+    edits = []
     for save in saves:
         raw = dict(save.data).get(_EDIT)
         if raw:
             path, line, column, end_line, end_column, content = raw
-            edit = Edit(path, Position(line, column), Position(end_line, end_column), content)
-            edits.setdefault((os.path.abspath(path), line, column), edit)  # (one place, however named)
+            edits.append(Edit(path, Position(line, column), Position(end_line, end_column), content))
     if not edits:
         return None
-    return Fix("save the state dict instead: torch.save(model.state_dict(), path)", tuple(edits.values()), safe=False)
+    return Fix(
+        "save the state dict instead: torch.save(model.state_dict(), path)", tuple(dict.fromkeys(edits)), safe=False
+    )
