@@ -314,7 +314,7 @@ def join_states(states: Iterable[State | None]) -> State | None:
     joined = dict(live[0])
     for state in live[1:]:
         for key in sorted(_differing_keys(joined, state)):
-            joined[key] = joined.get(key, UNKNOWN) | state.get(key, UNKNOWN)
+            joined[key] = collapse(joined.get(key, UNKNOWN) | state.get(key, UNKNOWN))
     return joined
 
 
@@ -378,8 +378,73 @@ def join_branches(branches: list[tuple[State | None, Guard | None]]) -> State | 
         for (_, guard), values in zip(live, present, strict=True):
             for value in values - common:
                 merged.add(add_guard(value, _fresh(guard, key)))
-        joined[key] = frozenset(merged)
+        joined[key] = collapse(merged)
     return joined
+
+
+MAX_COPIES = 16
+
+
+def collapse(values: Iterable[Value]) -> Values:
+    """One object held under several branch conditions, as few times as the conditions allow.
+
+    A value is held where any of its copies' conditions holds, so copies that differ only by their
+    guards are one disjunction: a copy whose conditions include another's adds no path (``A and
+    B`` is within ``A``), and two copies that differ by one test and its negation are one copy
+    without it (``A and c`` or ``A and not c`` is ``A``). Without this, a model that passes through
+    ``n`` independent ``if``s, each changing it on one side, is held ``2 ** n`` times. Past
+    ``MAX_COPIES`` copies, the object is held once, under the conditions every copy shares: that
+    forgets which combinations of the other tests it came with (a finding that needs them to be
+    ruled out can then be reported), and keeps the analysis of a long function linear instead of
+    exponential (trl's GRPOTrainer held one model 4,096 times).
+    """
+    found = values if isinstance(values, frozenset) else frozenset(values)
+    if len(found) < 2:
+        return found
+    groups: dict[tuple[Kind, object, tuple[Origin, ...], tuple[tuple[str, Any], ...]], list[Value]] = {}
+    for value in found:
+        if value.kind in GUARDED_KINDS:
+            groups.setdefault((value.kind, value.site, value.origin, value.facts), []).append(value)
+    result: set[Value] | None = None
+    for (kind, site, origin, facts), copies in groups.items():
+        if len(copies) < 2:
+            continue
+        before = {copy.guards for copy in copies}
+        after = _fewest(before)
+        if len(after) > MAX_COPIES:
+            after = {frozenset.intersection(*after)}
+        if after != before:
+            if result is None:
+                result = set(found)
+            result.difference_update(copies)
+            result.update(Value(kind, site, origin, guards, facts) for guards in after)
+    return found if result is None else frozenset(result)
+
+
+def _fewest(conditions: set[frozenset[Guard]]) -> set[frozenset[Guard]]:
+    """The same disjunction of conjunctions with merged and subsumed terms removed."""
+    current = set(conditions)
+    while True:
+        merged: set[frozenset[Guard]] = set()
+        used: set[frozenset[Guard]] = set()
+        for guards in current:
+            for guard in guards:
+                other = (guards - {guard}) | {(guard[0], not guard[1])}
+                if other in current:
+                    merged.add(guards - {guard})
+                    used.update((guards, other))
+        if merged:
+            current = (current - used) | merged
+            continue
+        break
+    if frozenset() in current:
+        return {frozenset()}
+    ordered = sorted(current, key=len)
+    kept: list[frozenset[Guard]] = []
+    for guards in ordered:
+        if not any(smaller <= guards for smaller in kept):
+            kept.append(guards)
+    return set(kept)
 
 
 def _fresh(guard: Guard | None, key: str) -> Guard | None:
