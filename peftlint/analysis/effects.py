@@ -572,6 +572,7 @@ _VERBS: dict[str, Verb] = {
     "add_argument": pyobjects.add_argument,
     "argument_group": pyobjects.argument_group,
     "open_file": pyobjects.open_file,
+    "read_file": pyobjects.read_file,
     "config_file": pyobjects.config_file,
     "parse_args": pyobjects.parse_args,
     "hf_argument_parser": pyobjects.hf_argument_parser,

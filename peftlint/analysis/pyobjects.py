@@ -357,7 +357,16 @@ def open_file(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Va
     node = site.role_node(api, "path")
     if node is None:
         return UNKNOWN
-    shapes = interpreter.shapes(site.role(api, "path"), node)
+    return _file(interpreter, site, interpreter.shapes(site.role(api, "path"), node))
+
+
+def read_file(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``path.open()``, ``path.read_text()``: the file the receiver names, as ``open(path)`` is
+    (``yaml.safe_load(cfg_path.read_text())`` reads that file's config)."""
+    return _file(interpreter, site, site.receiver_shapes())
+
+
+def _file(interpreter: Interpreter, site: CallSite, shapes: list[paths.Shape]) -> Values:
     sources = _sources(shapes)
     if not sources:
         return UNKNOWN
@@ -366,16 +375,17 @@ def open_file(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Va
 
 
 def config_file(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    """``yaml.safe_load(f)``, ``json.load(f)``, ``OmegaConf.load(path)``: a config read from a file;
+    """``yaml.safe_load(f)``, ``json.loads(p.read_text())``, ``OmegaConf.load(path)``: a config read from a file;
     what it holds is unknown, but ``cfg["training"]["save_path"]`` is the same value wherever that
     file is read (a train and an eval script sharing ``configs/run.yaml``)."""
-    node = site.role_node(api, "file")
-    given = site.role(api, "file")
+    opens = api.role("path") is not None  # given a path, it opens it; else a string is the text
+    node = site.role_node(api, "path" if opens else "file")
+    given = site.role(api, "path" if opens else "file")
     sources: list[str] = []
     for value in given:
         if value.kind is Kind.FILE:
             sources += value.fact("sources", ())
-        elif value.kind is Kind.STRING and node is not None:
+        elif value.kind is Kind.STRING and node is not None and opens:
             sources += _sources(interpreter.shapes(frozenset({value}), node))
         else:
             return UNKNOWN

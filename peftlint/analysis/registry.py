@@ -421,11 +421,21 @@ APIS: tuple[Api, ...] = (
     ),
     Api("builtins.super", "super", functions=("builtins.super",)),
     Api("builtins.open", "open_file", functions=("builtins.open", "io.open"), roles=(("path", (0, "file")),)),
+    # ``cfg_path.read_text()``, ``with cfg_path.open() as f:``: that file, as ``open(cfg_path)``
+    Api(
+        "path.read_text", "read_file", methods=("read_text", "read_bytes", "open"), receivers=frozenset({Kind.STRING})
+    ),
+    # what these parse is an open file or its text (a string given is the text itself, not a path)...
     Api(
         "config.load", "config_file",
-        functions=("yaml.safe_load", "yaml.load", "yaml.full_load", "json.load", "tomllib.load", "toml.load",
-                   "omegaconf.OmegaConf.load"),
+        functions=("yaml.safe_load", "yaml.load", "yaml.full_load", "json.load", "json.loads", "tomllib.load",
+                   "tomllib.loads", "toml.loads"),
         roles=(("file", (0, None)),),
+    ),
+    # ...while these also open a path they are given
+    Api(
+        "config.load_path", "config_file", functions=("toml.load", "omegaconf.OmegaConf.load"),
+        roles=(("path", (0, None)),),
     ),
     # ``filter(lambda p: p.requires_grad, m.parameters())`` and ``list(m.parameters())`` are m's parameters
     Api("builtins.filter", "parameters_of", functions=("builtins.filter",), roles=(("iterable", (1, None)),)),

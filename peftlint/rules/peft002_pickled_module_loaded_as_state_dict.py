@@ -90,7 +90,17 @@ class PickledModuleLoadedAsStateDict(Rule):
     )
     reports_at = frozenset({"torch.save", "model.load_state_dict"})
     observes = frozenset({"path.move", "path.rename"})
-    needs = frozenset({"torch.load", "model.load", "peft.get_peft_model", "peft.load_adapter_model", "config.load"})
+    needs = frozenset(
+        {
+            "torch.load",
+            "model.load",
+            "peft.get_peft_model",
+            "peft.load_adapter_model",
+            "config.load",
+            "config.load_path",
+            "path.read_text",
+        }
+    )
     fix_safety = "unsafe"
 
     def on_call(self, site: CallSite) -> None:
