@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from peftlint.analysis import conditions, names, registry
-from peftlint.analysis.pyobjects import item_of, key_value, known_parts, some_slot, unknown_element
+from peftlint.analysis.loops import Loops
+from peftlint.analysis.pyobjects import item_of, key_value, some_slot
 from peftlint.analysis.strings import Strings
 from peftlint.analysis.syntax import target_names
 from peftlint.analysis.values import (
     NONE,
     NOTHING,
     UNKNOWN,
-    UNKNOWN_VALUE,
     Kind,
     Value,
     Values,
@@ -38,14 +38,10 @@ if TYPE_CHECKING:
 
 _BUILTINS = frozenset(dir(builtins))
 
-
-# A loop over ``range(...)`` with known bounds takes its numbers one by one up to this many (the
-# path shapes a file name built from them can take: strings.MAX_SHAPES)
-MAX_RANGE = 8
 _LITERAL_NAMES = {"True": True, "False": False, "None": None}
 
 
-class Expressions:
+class Expressions(Loops):
     # provided by Interpreter / Calls
     frames: list[Frame]
     guards: list[Any]
@@ -277,71 +273,6 @@ class Expressions:
             self.transform_in_classes(owners, target.value.attr.value, sites, add)  # type: ignore[attr-defined]
 
     # ----------------------------------------------------------------- containers
-    def loop_elements(self, target: cst.BaseExpression, iterable: cst.BaseExpression, iterated: Values) -> Values:
-        """What a ``for`` (statement or comprehension) binds its target to, one element for all: a
-        small known ``range``'s numbers; else the elements, where unknown one unknown element, the
-        same one for what is copied from it (two loops over the same iterable take the same
-        elements: ``epoch_{epoch}`` saved in one, ``epoch_{e}`` read in the next, one file)."""
-        numbers = self.range_numbers(iterable)
-        if numbers is not None:
-            return frozenset().union(*(const(number) for number in numbers))
-        counted = self.enumerated(target, iterable)
-        if counted is not None:
-            return counted
-        elements = self.iterate(iterated)
-        element = unknown_element(target, " ".join(self.code(iterable).split()), id(iterable))
-        if UNKNOWN_VALUE not in elements:
-            # ``for lang, member in zoo.items()`` over a dict whose keys are not known: each key
-            # is the loop's element, as ``for lang in zoo`` takes it
-            return frozenset(known_parts(v, element) for v in elements) if element is not None else elements
-        return (elements - UNKNOWN) | {element} if element is not None else elements
-
-    def enumerated(self, target: cst.BaseExpression, node: cst.BaseExpression) -> Values | None:
-        """``for i, x in enumerate(xs)``: pairs of a count, ``start`` (0) on the first pass and one
-        unknown for the rest (``fold{i}.pt`` saved in it names ``fold0.pt`` too), and an element
-        of ``xs``. None for anything else (``enumerate`` rebound, an unknown ``start``)."""
-        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "enumerate"):
-            return None
-        args = node.args
-        if not 1 <= len(args) <= 2 or any(a.star for a in args) or args[0].keyword is not None:
-            return None
-        if not any(v.fact("qualname") == "builtins.enumerate" for v in self.name("enumerate")):
-            return None
-        start = conditions.literal(args[1].value) if len(args) == 2 else 0
-        if type(start) is not int:
-            return None
-        pair = target.elements if isinstance(target, cst.Tuple) and len(target.elements) == 2 else None
-        counter = pair[0].value if pair else None
-        text = f"{counter.value if isinstance(counter, cst.Name) else '_'} in {' '.join(self.code(node).split())}"
-        count = const(start) | {Value(Kind.SYMBOL, site=("symbol", id(node)), facts=(("text", text),))}
-        items = args[0].value  # evaluated again only where that has no effect (no call in it)
-        inner = UNKNOWN if _has_call(items) else self.quietly(lambda: self.expression(items))
-        element = self.loop_elements(pair[1].value, items, inner) if pair else self.iterate(inner)
-        return frozenset({self.new_value(Kind.TUPLE, node, None, items=(count, element))})
-
-    def range_numbers(self, node: cst.BaseExpression) -> range | None:
-        """The numbers of ``range(3)`` or ``range(1, EPOCHS + 1)`` with the bounds known and at
-        most MAX_RANGE of them (``epoch_{epoch}.pt`` saved in the loop names ``epoch_0.pt`` to
-        ``epoch_2.pt``); None otherwise. Bounds with a call in them are not evaluated again."""
-        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "range"):
-            return None
-        if not 1 <= len(node.args) <= 3 or any(a.keyword or a.star or _has_call(a.value) for a in node.args):
-            return None
-        if not any(v.fact("qualname") == "builtins.range" for v in self.name("range")):
-            return None  # ``range`` rebound
-        bounds = []
-        for arg in node.args:
-            values = self.quietly(lambda a=arg: self.resolved_constants(self.expression(a.value)))
-            numbers = {v.fact("value") for v in values if v.kind is Kind.CONST}
-            if len(values) != 1 or len(numbers) != 1 or type(next(iter(numbers))) is not int:
-                return None
-            bounds.append(next(iter(numbers)))
-        try:
-            numbers = range(*bounds)
-        except ValueError:  # a step of 0
-            return None
-        return numbers if 0 < len(numbers) <= MAX_RANGE else None
-
     def iterate(self, values: Values) -> Values:
         """What ``for x in values`` binds ``x`` to."""
         found: set[Value] = set()
@@ -588,13 +519,3 @@ def _keys(values: Values) -> list[object] | None:
     """The keys an index can be, each a known constant or string; None if one is not known."""
     keys = [v.fact("value") if v.kind is Kind.CONST else v.fact("text") for v in values]
     return keys if known(values) and all(k is not None for k in keys) else None
-
-
-def _has_call(node: cst.CSTNode) -> bool:
-    stack: list[cst.CSTNode] = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Call):
-            return True
-        stack.extend(current.children)
-    return False

@@ -264,17 +264,27 @@ class Strings:
 
 def _shifted_element(operator: str, left: Values, right: Values) -> Values | None:
     """``epoch + 1`` for a loop's element ``epoch``: the element of the same loop, shifted
-    (``f"epoch_{epoch + 1}.pt"`` over ``range(EPOCHS)`` names ``epoch_1.pt`` to ``epoch_{EPOCHS}.pt``)."""
-    if operator not in ("Add", "Subtract") or len(left) != 1 or len(right) != 1:
+    (``f"epoch_{epoch + 1}.pt"`` over ``range(EPOCHS)`` names ``epoch_1.pt`` to ``epoch_{EPOCHS}.pt``),
+    and the loop's first number shifted with it (``epoch`` is ``0`` on the first pass)."""
+    if operator not in ("Add", "Subtract") or len(right) != 1 or not any(v.kind is Kind.SYMBOL for v in left):
         return None
-    (element,), (number,) = left, right
+    (number,) = right
     amount = number.fact("value") if number.kind is Kind.CONST else None
-    if element.kind is not Kind.SYMBOL or type(amount) is not int:
+    if type(amount) is not int:
         return None
-    name, _, iterable = str(element.fact("text")).partition(" in ")
-    sign = "+" if operator == "Add" else "-"
-    text = f"{name} {sign} {amount} in {iterable}"
-    return frozenset({Value(Kind.SYMBOL, site=("shifted", element.site, text), facts=(("text", text),))})
+    sign = 1 if operator == "Add" else -1
+    found: set[Value] = set()
+    for element in left:
+        first = element.fact("value") if element.kind is Kind.CONST else None
+        if type(first) is int:
+            found |= const(first + sign * amount)
+        elif element.kind is Kind.SYMBOL:
+            name, _, iterable = str(element.fact("text")).partition(" in ")
+            text = f"{name} {'+' if sign > 0 else '-'} {amount} in {iterable}"
+            found.add(Value(Kind.SYMBOL, site=("shifted", element.site, text), facts=(("text", text),)))
+        else:
+            return None
+    return frozenset(found)
 
 
 def _constants(sources: Sequence[Values]) -> tuple[str, ...] | None:

@@ -1,0 +1,134 @@
+"""Loops: what a ``for`` (statement or comprehension) binds its target to (part of the Interpreter).
+
+A small ``range`` with known bounds gives its numbers; ``enumerate`` and a ``range`` with a known
+start give that start on the first pass and one unknown number for the rest; any other iterable
+gives its elements, or one unknown element with an identity (two loops over the same iterable take
+the same elements).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from peftlint.analysis import conditions
+from peftlint.analysis.pyobjects import known_parts, unknown_element
+from peftlint.analysis.values import UNKNOWN, UNKNOWN_VALUE, Kind, Value, Values, const
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+# A loop over ``range(...)`` with known bounds takes its numbers one by one up to this many (the
+# path shapes a file name built from them can take: strings.MAX_SHAPES)
+MAX_RANGE = 8
+
+
+class Loops:
+    # provided by the other parts of the Interpreter
+    expression: Callable[..., Values]
+    iterate: Callable[[Values], Values]
+    code: Callable[[cst.CSTNode], str]
+    name: Callable[[str], Values]
+    quietly: Callable[..., Any]
+    resolved_constants: Callable[[Values], Values]
+    new_value: Callable[..., Value]
+
+    def loop_elements(self, target: cst.BaseExpression, iterable: cst.BaseExpression, iterated: Values) -> Values:
+        """What a ``for`` (statement or comprehension) binds its target to, one element for all: a
+        small known ``range``'s numbers; else the elements, where unknown one unknown element, the
+        same one for what is copied from it (two loops over the same iterable take the same
+        elements: ``epoch_{epoch}`` saved in one, ``epoch_{e}`` read in the next, one file)."""
+        numbers = self.range_numbers(iterable)
+        if numbers is not None:
+            return frozenset().union(*(const(number) for number in numbers))
+        counted = self.enumerated(target, iterable)
+        if counted is not None:
+            return counted
+        elements = self.iterate(iterated)
+        element = unknown_element(target, " ".join(self.code(iterable).split()), id(iterable))
+        first = self.range_start(iterable)
+        if first is not None and element is not None:
+            # ``for fold in range(args.folds)``: whatever the stop, a loop that runs takes its start
+            # first (``fold{fold}.pt`` read in it names ``fold0.pt``), as ``enumerate`` counts
+            return const(first) | {element}
+        if UNKNOWN_VALUE not in elements:
+            # ``for lang, member in zoo.items()`` over a dict whose keys are not known: each key
+            # is the loop's element, as ``for lang in zoo`` takes it
+            return frozenset(known_parts(v, element) for v in elements) if element is not None else elements
+        return (elements - UNKNOWN) | {element} if element is not None else elements
+
+    def enumerated(self, target: cst.BaseExpression, node: cst.BaseExpression) -> Values | None:
+        """``for i, x in enumerate(xs)``: pairs of a count, ``start`` (0) on the first pass and one
+        unknown for the rest (``fold{i}.pt`` saved in it names ``fold0.pt`` too), and an element
+        of ``xs``. None for anything else (``enumerate`` rebound, an unknown ``start``)."""
+        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "enumerate"):
+            return None
+        args = node.args
+        if not 1 <= len(args) <= 2 or any(a.star for a in args) or args[0].keyword is not None:
+            return None
+        if not any(v.fact("qualname") == "builtins.enumerate" for v in self.name("enumerate")):
+            return None
+        start = conditions.literal(args[1].value) if len(args) == 2 else 0
+        if type(start) is not int:
+            return None
+        pair = target.elements if isinstance(target, cst.Tuple) and len(target.elements) == 2 else None
+        counter = pair[0].value if pair else None
+        text = f"{counter.value if isinstance(counter, cst.Name) else '_'} in {' '.join(self.code(node).split())}"
+        count = const(start) | {Value(Kind.SYMBOL, site=("symbol", id(node)), facts=(("text", text),))}
+        items = args[0].value  # evaluated again only where that has no effect (no call in it)
+        inner = UNKNOWN if has_call(items) else self.quietly(lambda: self.expression(items))
+        element = self.loop_elements(pair[1].value, items, inner) if pair else self.iterate(inner)
+        return frozenset({self.new_value(Kind.TUPLE, node, None, items=(count, element))})
+
+    def range_start(self, node: cst.BaseExpression) -> int | None:
+        """The start of ``range(stop)`` (0) or ``range(start, ...)`` with a known ``start``, the
+        other bounds unknown; None for anything else."""
+        if not self.is_range(node):
+            return None
+        args = node.args  # type: ignore[attr-defined]
+        if len(args) == 1:
+            return 0
+        return None if has_call(args[0].value) else self.known_int(args[0].value)
+
+    def known_int(self, node: cst.BaseExpression) -> int | None:
+        """The one int an expression without calls can be (``EPOCHS + 1``), or None."""
+        values = self.quietly(lambda: self.resolved_constants(self.expression(node)))
+        numbers = {v.fact("value") for v in values if v.kind is Kind.CONST}
+        if len(values) != 1 or len(numbers) != 1 or type(next(iter(numbers))) is not int:
+            return None
+        return next(iter(numbers))  # type: ignore[no-any-return]
+
+    def is_range(self, node: cst.BaseExpression) -> bool:
+        """``range(...)`` of the builtin, with one to three plain arguments."""
+        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "range"):
+            return False
+        if not 1 <= len(node.args) <= 3 or any(a.keyword or a.star for a in node.args):
+            return False
+        return any(v.fact("qualname") == "builtins.range" for v in self.name("range"))  # not rebound
+
+    def range_numbers(self, node: cst.BaseExpression) -> range | None:
+        """The numbers of ``range(3)`` or ``range(1, EPOCHS + 1)`` with the bounds known and at
+        most MAX_RANGE of them (``epoch_{epoch}.pt`` saved in the loop names ``epoch_0.pt`` to
+        ``epoch_2.pt``); None otherwise. Bounds with a call in them are not evaluated again."""
+        if not self.is_range(node) or any(has_call(arg.value) for arg in node.args):  # type: ignore[attr-defined]
+            return None
+        bounds = [self.known_int(arg.value) for arg in node.args]  # type: ignore[attr-defined]
+        if None in bounds:
+            return None
+        try:
+            numbers = range(*bounds)  # type: ignore[arg-type]
+        except ValueError:  # a step of 0
+            return None
+        return numbers if 0 < len(numbers) <= MAX_RANGE else None
+
+
+def has_call(node: cst.CSTNode) -> bool:
+    """Whether a call occurs in ``node`` (evaluating it again could have effects)."""
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Call):
+            return True
+        stack.extend(current.children)
+    return False
