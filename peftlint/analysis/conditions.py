@@ -25,7 +25,7 @@ from typing import Any
 import libcst as cst
 
 from peftlint.analysis import names
-from peftlint.analysis.values import Guard, Kind, Value
+from peftlint.analysis.values import Guard, Kind, Value, Values
 
 # (value, polarity) -> True: the value can make the test that polarity; False: it cannot;
 # the test's other names are judged by their own predicates.
@@ -379,6 +379,13 @@ _OBJECT_KINDS = frozenset(
 )  # fmt: skip
 
 
+def truth_of(values: frozenset[Value]) -> bool | None:
+    """Whether every value the expression can have is true (True), every one false (False), or
+    either (None)."""
+    answers = {_truth(value) for value in values}
+    return answers.pop() if len(answers) == 1 and None not in answers else None
+
+
 def _truth(value: Value) -> bool | None:
     if value.kind is Kind.CONST:
         return bool(value.fact("value"))
@@ -509,3 +516,47 @@ def rebase(text: str, old: str, new: str) -> str:
     if text.startswith(old) and text[len(old) : len(old) + 1] in (".", "["):
         return new + text[len(old) :]
     return text
+
+
+_NOT_LITERAL = object()
+
+
+def compared(operator: cst.BaseCompOp, left: Values, right: Values) -> bool | None:
+    """``a == b``, ``a != b``, ``a in b``, ``a not in b`` where each side is one literal (``b`` of
+    ``in`` also a string, or a list or tuple known item by item, each one literal); None else."""
+    first = _literal(left)
+    if first is _NOT_LITERAL:
+        return None
+    if isinstance(operator, (cst.Equal, cst.NotEqual)):
+        second = _literal(right)
+        if second is _NOT_LITERAL:
+            return None
+        return (first == second) == isinstance(operator, cst.Equal)
+    if not isinstance(operator, (cst.In, cst.NotIn)) or len(right) != 1:
+        return None
+    (container,) = right
+    if container.kind is Kind.STRING:
+        text = container.fact("text")
+        if not isinstance(text, str) or not isinstance(first, str):
+            return None
+        found = first in text
+    elif container.kind in (Kind.LIST, Kind.TUPLE) and not container.fact("open"):
+        items = [_literal(item) for item in container.fact("items", ())]
+        if any(item is _NOT_LITERAL for item in items):
+            return None
+        found = first in items
+    else:
+        return None
+    return found == isinstance(operator, cst.In)
+
+
+def _literal(values: Values) -> object:
+    """The one literal (a constant, or a string whose text is known) the values are."""
+    if len(values) != 1:
+        return _NOT_LITERAL
+    (value,) = values
+    if value.kind is Kind.CONST:
+        return value.fact("value")
+    if value.kind is Kind.STRING and value.fact("text") is not None:
+        return value.fact("text")
+    return _NOT_LITERAL

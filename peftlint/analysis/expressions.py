@@ -363,6 +363,10 @@ class Expressions(Loops):
                 iterated = self.expression(clause.iter)
                 if clause is node.for_in:
                     runs = not_empty(iterated)
+                    in_order = self.comprehension_in_order(node, clause, iterated)
+                    if in_order is not None:
+                        own |= target_names(clause.target)
+                        return in_order
                 own |= target_names(clause.target)
                 self.assign_target(clause.target, self.loop_elements(clause.target, clause.iter, iterated))
                 for condition in clause.ifs:
@@ -408,12 +412,17 @@ class Expressions(Loops):
         return or_unknown(found)
 
     def comparison(self, node: cst.Comparison) -> Values:
-        self.expression(node.left)
-        for target in node.comparisons:
-            self.expression(target.comparator)
+        left = self.expression(node.left)
+        rights = [self.expression(target.comparator) for target in node.comparisons]
         state = self.frame.state
         if state is None:
             return UNKNOWN
+        if len(rights) == 1:  # ``part.strip() in KNOWN``: literals on both sides decide it
+            decided = conditions.compared(
+                node.comparisons[0].operator, self.resolved_constants(left), self.resolved_constants(rights[0])
+            )
+            if decided is not None:
+                return const(decided)
         can_be_true = self.refined(state, node, True) is not None
         can_be_false = self.refined(state, node, False) is not None
         if can_be_true != can_be_false:

@@ -52,6 +52,7 @@ from peftlint.analysis.values import (
     make_facts,
     not_empty,
     stable_key,
+    without_guards_on,
 )
 from peftlint.sources import NOTEBOOK_SUFFIX
 
@@ -494,6 +495,13 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
         start = entry
         for index in range(MAX_LOOP_PASSES if exactly is None else exactly):
             self.frame.state = None if start is None else dict(start)
+            if index and exactly is not None and self.frame.state is not None:
+                # each pass of a known list binds its own element: a test of the element an earlier
+                # pass made (``if step == "lora":`` on the first) says nothing of this pass's
+                for target in sorted(targets):
+                    self.frame.state = {
+                        key: without_guards_on(values, target) for key, values in self.frame.state.items()
+                    }
             head(index)
             if test is not None:
                 self.frame.state = self.refined(self.frame.state, test, True)

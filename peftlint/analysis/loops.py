@@ -14,7 +14,7 @@ import libcst as cst
 
 from peftlint.analysis import conditions
 from peftlint.analysis.pyobjects import known_parts, unknown_element
-from peftlint.analysis.values import UNKNOWN, UNKNOWN_VALUE, Kind, Value, Values, const
+from peftlint.analysis.values import NOTHING, UNKNOWN, UNKNOWN_VALUE, Kind, Value, Values, const
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -33,6 +33,8 @@ class Loops:
     quietly: Callable[..., Any]
     resolved_constants: Callable[[Values], Values]
     new_value: Callable[..., Value]
+    assign_target: Callable[[cst.BaseAssignTargetExpression, Values], None]
+    frame: Any
 
     def loop_elements(self, target: cst.BaseExpression, iterable: cst.BaseExpression, iterated: Values) -> Values:
         """What a ``for`` (statement or comprehension) binds its target to, one element for all: a
@@ -57,6 +59,41 @@ class Loops:
             # is the loop's element, as ``for lang in zoo`` takes it
             return frozenset(known_parts(v, element) for v in elements) if element is not None else elements
         return (elements - UNKNOWN) | {element} if element is not None else elements
+
+    def comprehension_in_order(
+        self, node: cst.BaseComp | cst.DictComp, clause: cst.CompFor, iterated: Values
+    ) -> Values | None:
+        """``[s.strip() for s in "lora, warm_start".split(",") if s]``: over a list or tuple known
+        item by item (at most MAX_RANGE), with one ``for`` and tests each item decides, the list it
+        makes, in order, each item's calls evaluated in turn; None for anything else (the state
+        is then as it was)."""
+        if not isinstance(node, (cst.ListComp, cst.GeneratorExp)) or clause.inner_for_in is not None:
+            return None
+        if clause.asynchronous is not None or not isinstance(clause.target, cst.Name) or len(iterated) != 1:
+            return None
+        (container,) = iterated
+        items = container.fact("items") if container.kind in (Kind.LIST, Kind.TUPLE) else None
+        if not items or container.fact("open") or len(items) > MAX_RANGE:
+            return None
+        entry = self.frame.state
+        self.frame.state = None if entry is None else dict(entry)
+        made: list[Values] = []
+        for item in items:
+            if self.frame.state is None:  # an item's call never returns
+                return NOTHING
+            self.assign_target(clause.target, item)
+            tests = (conditions.truth_of(self.expression(condition.test)) for condition in clause.ifs)
+            kept = True
+            for truth in tests:  # ``a if x and y``: the tests after a false one are not evaluated
+                if truth is None:
+                    self.frame.state = entry
+                    return None
+                if not truth:
+                    kept = False
+                    break
+            if kept:
+                made.append(self.expression(node.elt))
+        return frozenset({self.new_value(Kind.LIST, node, None, items=tuple(made))})
 
     def enumerated(self, target: cst.BaseExpression, node: cst.BaseExpression) -> Values | None:
         """``for i, x in enumerate(xs)``: pairs of a count, ``start`` (0) on the first pass and one
