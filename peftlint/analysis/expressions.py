@@ -520,9 +520,8 @@ def _expression_children(node: cst.CSTNode) -> list[cst.BaseExpression]:
 
 
 def _key_like(value: Value) -> bool:
-    """A key a dict can be iterated back to: a loop's element, a number, a string (a path built in
-    the loop, ``val_loss[ckpt_path] = loss``, iterates back to that path)."""
-    return value.kind in (Kind.SYMBOL, Kind.CONST, Kind.STRING)
+    """A key a dict can be iterated back to: a loop's element, a number, a known string."""
+    return value.kind in (Kind.SYMBOL, Kind.CONST) or (value.kind is Kind.STRING and value.fact("text") is not None)
 
 
 def _keys(values: Values) -> list[object] | None:
