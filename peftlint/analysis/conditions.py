@@ -550,6 +550,10 @@ def compared(operator: cst.BaseCompOp, left: Values, right: Values) -> bool | No
     return found == isinstance(operator, cst.In)
 
 
+def is_one_literal(values: Values) -> bool:
+    return _literal(values) is not _NOT_LITERAL
+
+
 def _literal(values: Values) -> object:
     """The one literal (a constant, or a string whose text is known) the values are."""
     if len(values) != 1:

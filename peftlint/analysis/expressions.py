@@ -417,10 +417,11 @@ class Expressions(Loops):
         state = self.frame.state
         if state is None:
             return UNKNOWN
-        if len(rights) == 1:  # ``part.strip() in KNOWN``: literals on both sides decide it
-            decided = conditions.compared(
-                node.comparisons[0].operator, self.resolved_constants(left), self.resolved_constants(rights[0])
-            )
+        if len(rights) == 1 and conditions.is_one_literal(left):
+            # ``part.strip() in KNOWN``: literals on both sides decide it (the right side's imported
+            # constant read from its module only then: resolving every comparison's names loads
+            # modules for nothing)
+            decided = conditions.compared(node.comparisons[0].operator, left, self.resolved_constants(rights[0]))
             if decided is not None:
                 return const(decided)
         can_be_true = self.refined(state, node, True) is not None
