@@ -25,7 +25,7 @@ from typing import Any
 import libcst as cst
 
 from peftlint.analysis import names
-from peftlint.analysis.values import Guard, Kind, Value, Values
+from peftlint.analysis.values import NO_CONSTANT, Guard, Kind, Value, Values, literal_text_of, one_constant
 
 # (value, polarity) -> True: the value can make the test that polarity; False: it cannot;
 # the test's other names are judged by their own predicates.
@@ -556,11 +556,8 @@ def is_one_literal(values: Values) -> bool:
 
 def _literal(values: Values) -> object:
     """The one literal (a constant, or a string whose text is known) the values are."""
-    if len(values) != 1:
-        return _NOT_LITERAL
-    (value,) = values
-    if value.kind is Kind.CONST:
-        return value.fact("value")
-    if value.kind is Kind.STRING and value.fact("text") is not None:
-        return value.fact("text")
-    return _NOT_LITERAL
+    constant = one_constant(values)
+    if constant is not NO_CONSTANT:
+        return constant
+    text = literal_text_of(values)
+    return _NOT_LITERAL if text is None else text

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from peftlint.analysis import conditions, names, registry
-from peftlint.analysis.pyobjects import literal_text_of
-from peftlint.analysis.values import NONE, UNKNOWN, Kind, Values, stable_key
+from peftlint.analysis.values import NONE, UNKNOWN, Kind, Values, literal_text_of, stable_key
 
 if TYPE_CHECKING:
     from peftlint.analysis.callsite import CallSite

@@ -14,7 +14,7 @@ import libcst as cst
 
 from peftlint.analysis import conditions
 from peftlint.analysis.pyobjects import known_parts, unknown_element
-from peftlint.analysis.values import NOTHING, UNKNOWN, UNKNOWN_VALUE, Kind, Value, Values, const
+from peftlint.analysis.values import NOTHING, UNKNOWN, UNKNOWN_VALUE, Kind, Value, Values, const, one_constant
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -130,11 +130,8 @@ class Loops:
 
     def known_int(self, node: cst.BaseExpression) -> int | None:
         """The one int an expression without calls can be (``EPOCHS + 1``), or None."""
-        values = self.quietly(lambda: self.resolved_constants(self.expression(node)))
-        numbers = {v.fact("value") for v in values if v.kind is Kind.CONST}
-        if len(values) != 1 or len(numbers) != 1 or type(next(iter(numbers))) is not int:
-            return None
-        return next(iter(numbers))  # type: ignore[no-any-return]
+        number = one_constant(self.quietly(lambda: self.resolved_constants(self.expression(node))))
+        return number if type(number) is int else None
 
     def is_range(self, node: cst.BaseExpression) -> bool:
         """``range(...)`` of the builtin, with one to three plain arguments."""

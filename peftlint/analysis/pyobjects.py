@@ -21,6 +21,7 @@ from peftlint.analysis.values import (
     Values,
     const,
     contained,
+    literal_text_of,
     make_facts,
     one_constant,
     stable_key,
@@ -501,13 +502,6 @@ def _source_part(kind: str, text: str) -> str:
     if kind == "lit":
         return text
     return f"{{here:{paths.here_folder(text)}}}" if kind == "here" else f"{{{kind}:{text}}}"
-
-
-def literal_text_of(values: Values) -> str | None:
-    """The one literal string every value is, or None."""
-    texts = {v.fact("text") if v.kind is Kind.STRING else None for v in values}
-    text = texts.pop() if len(texts) == 1 else None
-    return text if isinstance(text, str) else None
 
 
 def view(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:

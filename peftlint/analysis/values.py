@@ -285,6 +285,13 @@ def one_constant(values: Values) -> object:
     return NO_CONSTANT
 
 
+def literal_text_of(values: Values) -> str | None:
+    """The one literal string every value is, or None."""
+    texts = {v.fact("text") if v.kind is Kind.STRING else None for v in values}
+    text = texts.pop() if len(texts) == 1 else None
+    return text if isinstance(text, str) else None
+
+
 def known(values: Values) -> bool:
     """The set names every value the expression can have: no ``UNKNOWN`` (or symbol) among them."""
     return bool(values) and UNKNOWN_VALUE not in values and not any(v.kind is Kind.SYMBOL for v in values)
