@@ -12,7 +12,7 @@ import libcst as cst
 
 from peftlint.analysis import conditions, effects, names, registry
 from peftlint.analysis.callsite import CallSite
-from peftlint.analysis.frames import MAX_INLINE_DEPTH, ClassInfo, Frame, Function
+from peftlint.analysis.frames import MAX_INLINE_DEPTH, SMALL_LEAF_LINES, ClassInfo, Frame, Function
 from peftlint.analysis.parameters import single_qualname
 from peftlint.analysis.syntax import identifiers_in
 from peftlint.analysis.units import UnitParseError
@@ -340,13 +340,14 @@ class Calls:
     ) -> Values:
         """``follow``: walked even if it makes nothing itself (an event a trainer fires: what it
         sets on its callback, a path, a later event reads)."""
-        if len(self.inlining) >= self.depth_limit or function in self.inlining:
+        if function in self.inlining or not self.within_depth(function):
             return UNKNOWN
         produces = (
             follow
             or self.function_produces(function)  # type: ignore[attr-defined]
             or self.overrides_produce(function, this)  # type: ignore[attr-defined]
             or self.dispatch_produces(function, this, site)  # type: ignore[attr-defined]
+            or self.short_passthrough(function)
         )
         if function.source_unit is not None and (self.inline_budget <= 0 or not produces):
             # a def that can reach no call making what a rule looks for, or a file so big that
@@ -400,6 +401,21 @@ class Calls:
             self.frame.state = None
         del parsed, node
         return returned  # type: ignore[no-any-return]
+
+    def within_depth(self, function: Function) -> bool:
+        """A call chain is followed ``depth_limit`` calls deep, and one call more into a short def."""
+        depth = len(self.inlining)
+        if depth < self.depth_limit:
+            return True
+        unit = function.source_unit
+        return depth == self.depth_limit and unit is not None and unit.end - unit.start < SMALL_LEAF_LINES
+
+    @staticmethod
+    def short_passthrough(function: Function) -> bool:
+        """A short def that returns something other than a name (``return torch.compile(model)``)
+        is walked: what it gives back may be its argument, which a summary cannot tell."""
+        unit = function.source_unit
+        return unit is not None and None in unit.returns and unit.end - unit.start < SMALL_LEAF_LINES
 
     def summarise(self, function: Function, site: CallSite, this: Values | None, receiver_key: str | None) -> Values:
         """A call to a def that cannot reach any call a rule needs, without parsing it: what the

@@ -22,6 +22,9 @@ FunctionNode = cst.FunctionDef | cst.Lambda
 MAX_INLINE_DEPTH = 4  # calls into the analysed code followed this deep (a call chain across modules too)
 # ... and from a def analysed on its own: its parameters are unknown, so deep calls learn little
 MAX_INLINE_DEPTH_ALONE = 2
+# A def this short is still followed one call past either depth (its own calls are not): the end
+# of a deep chain is often a small helper that hands back what it is given (``maybe_compile``)
+SMALL_LEAF_LINES = 12
 
 
 @dataclass
