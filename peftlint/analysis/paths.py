@@ -147,13 +147,27 @@ def earlier_pass(read: Shape, written: Shape) -> bool:
     (``epoch_{epoch}.pt``), ``read`` has a number of that range at or below it
     (``epoch_{epoch - 1}.pt``, a rollback to the previous epoch; ``epoch_{EPOCHS - 2}.pt``;
     ``epoch_19.pt`` for ``range(20)``)."""
+    return _loop_file(read, written, unknown=False)
+
+
+def some_pass(read: Shape, written: Shape) -> bool:
+    """Whether ``read`` names one of the files a loop writing ``written`` writes, by a number the
+    analysis does not know: the same place, except that where ``written`` has the loop's element
+    over a range, between literal text of its file name (``epoch_{epoch}.pt``), ``read`` has an
+    unknown part (``epoch_{best_epoch}.pt``). Files of that name are the ones the loop writes: the
+    best epoch reloaded."""
+    return _loop_file(read, written, unknown=True)
+
+
+def _loop_file(read: Shape, written: Shape, unknown: bool) -> bool:
     places = identity(written)
     loops = [kind == "each" and place[0] == "last" for (kind, _), place in zip(written, places, strict=True)]
     wanted = _tokens(identity(read))
     if not any(loops) or identity(read) == places:
         return False
     i = 0
-    for (kind, text), loop in zip(places, loops, strict=True):
+    guessed = False
+    for index, ((kind, text), loop) in enumerate(zip(places, loops, strict=True)):
         if not loop:
             for token in _tokens(((kind, text),)):
                 if i >= len(wanted) or wanted[i] != token:
@@ -164,7 +178,12 @@ def earlier_pass(read: Shape, written: Shape) -> bool:
         if i < len(wanted) and wanted[i][0] == "last":
             other_stop, other_offset = wanted[i][1].split("\n")
             if other_stop != stop or int(other_offset) > int(offset):
-                return False
+                # a number the range's own stop decides (``{args.epochs}``, one past the last) is
+                # known not to be one of its files; any other unknown may be
+                related = stop in other_stop
+                if related or not (unknown and _named_around(written, index) and read_unknown(read, wanted[i])):
+                    return False
+                guessed = True
             i += 1
             continue
         digits = ""
@@ -172,7 +191,31 @@ def earlier_pass(read: Shape, written: Shape) -> bool:
             digits, i = digits + wanted[i][1], i + 1
         if not digits or not stop.isdigit() or int(digits) > int(stop) + int(offset):
             return False  # the numbers a range starting at 0 or above writes end at its last
-    return i == len(wanted)
+    return i == len(wanted) and guessed == unknown
+
+
+def read_unknown(read: Shape, token: Part) -> bool:
+    """The part of ``read`` that ``token`` (an identity) stands for is an expression's unknown
+    value, not another loop's element."""
+    places = identity(read)
+    return any(kind in ("var", "local") and place == token for (kind, _), place in zip(read, places, strict=True))
+
+
+def _named_around(shape: Shape, index: int) -> bool:
+    """The part at ``index`` stands between literal text of its own file or folder name, other than
+    an extension (``epoch_`` in ``epoch_{epoch}.pt``): a number alone (``{epoch}.pt``) names too
+    little to say which files a load of an unknown name reads."""
+    before = shape[index - 1] if index > 0 else None
+    after = shape[index + 1] if index + 1 < len(shape) else None
+    if before is not None and before[0] == "lit" and before[1].rsplit("/", 1)[-1]:
+        return True
+    if after is None or after[0] != "lit":
+        return False
+    name = after[1].split("/", 1)[0]
+    return bool(name) and not _EXTENSION.fullmatch(name)
+
+
+_EXTENSION = re.compile(r"\.\w+")
 
 
 # ``name``, ``name + 1``, ``name - 2``: an expression and a whole number added to it
@@ -241,6 +284,12 @@ def glob_pattern(shape: Shape, recursive: bool = False) -> Shape | None:
 
 
 _WILDCARD = re.compile(r"(\*\*|\*|\?)")
+
+
+def unknown_as_wildcards(shape: Shape) -> Shape:
+    """A path with each part only known by an expression (``{best_epoch}``) as ``*``: the files it
+    may name."""
+    return tuple(("wild", "*") if kind in ("var", "local") else (kind, text) for kind, text in shape)
 
 
 def matches(pattern: Shape, shape: Shape) -> bool:

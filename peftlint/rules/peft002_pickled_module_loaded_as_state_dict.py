@@ -221,20 +221,28 @@ def _as_read(load: CrossFileFact, shape: paths.Shape) -> paths.Shape:
 def _finds_others(pattern: paths.Shape, shape: paths.Shape, others: Sequence[CrossFileFact]) -> bool:
     """A glob pattern (the load's path that found the save's ``shape``) that also finds a file the
     run writes as a state dict (``ckpt/*.pt`` over ``full.pt`` and ``weights.pt``): which of them
-    the load reads is not known."""
+    the load reads is not known. A load's unknown part is such a wildcard too (``epoch_{best}.pt``
+    over ``epoch_{epoch}.pt`` and a state dict saved as ``epoch_final.pt``)."""
     if paths.identity(pattern) == paths.identity(shape):
         return False
-    wanted = paths.identity(pattern)
+    wanted = paths.identity(paths.unknown_as_wildcards(pattern))
     return any(paths.matches(wanted, paths.identity(mine)) for other in others for mine in other.shapes)
 
 
 def _read_as(load: CrossFileFact, shape: paths.Shape) -> paths.Shape | None:
     """The load's path that names the file ``shape`` names: the same path, a pattern glob found
-    it with (``checkpoint-*/lora.pt`` for ``checkpoint-{step}/lora.pt``), or the file an earlier
-    pass of the saving loop wrote (``epoch_{epoch - 1}.pt`` for ``epoch_{epoch}.pt``)."""
+    it with (``checkpoint-*/lora.pt`` for ``checkpoint-{step}/lora.pt``), the file an earlier
+    pass of the saving loop wrote (``epoch_{epoch - 1}.pt`` for ``epoch_{epoch}.pt``), or one of the
+    loop's files by a number not known (``epoch_{best_epoch}.pt``)."""
     place = paths.identity(shape)
     return next(
-        (mine for mine in load.shapes if paths.matches(paths.identity(mine), place) or paths.earlier_pass(mine, shape)),
+        (
+            mine
+            for mine in load.shapes
+            if paths.matches(paths.identity(mine), place)
+            or paths.earlier_pass(mine, shape)
+            or paths.some_pass(mine, shape)
+        ),
         None,
     )
 
