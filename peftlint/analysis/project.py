@@ -72,7 +72,12 @@ class Project:
                 and not self.imports_name(path, parts[split])
                 and not self.small_definition(path, parts[split])
             )
-            if makers and calling and not self.makes_peft_models(path, parts[split]):
+            if (
+                makers
+                and calling
+                and not self.makes_peft_models(path, parts[split])
+                and not self.small_definition(path, parts[split])
+            ):
                 return None
             scope = self.load(path, module, interpreter, gate)
             if scope is None:
