@@ -135,7 +135,7 @@ def _run_rules(
     # a def that calls a helper imported from another module of the run that reaches a call some
     # rule needs (admission.py: ``registry = AdapterRegistry(...)``) is worth analysing on its own
     helpers = frozenset(entry.partition(":")[2] for entry in admitted)
-    reach = Reach(screened, triggers | helpers, producers, members) if screened is not None else None
+    reach = Reach(screened, triggers, producers, members, helpers) if screened is not None else None
     interpreter = Interpreter(project, dispatch, reach)
     scope = ModuleScope(path=path, source=Source(path, text, screened.units if screened else None), name="__main__")
     errors: list[FileError] = []

@@ -236,7 +236,9 @@ class Calls:
             # ``@register("lora")`` on a def: what the call returns is called with the def (it may fill
             # a registry), so it is followed whatever its module makes
             decorating = self.decorating > 0
-            alone = self.depth_limit < MAX_INLINE_DEPTH and not given and not decorating
+            named = func.value if isinstance(func, cst.Name) else getattr(getattr(func, "attr", None), "value", None)
+            admitted = self.reach is not None and named in self.reach.helpers  # type: ignore[attr-defined]
+            alone = self.depth_limit < MAX_INLINE_DEPTH and not given and not decorating and not admitted
             resolved = self.resolve_import(callee, calling=not given and not decorating, makers=alone)
             if resolved is not None and known_callables(resolved):
                 return self.call_values(resolved, site, None, func)

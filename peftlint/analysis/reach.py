@@ -24,10 +24,14 @@ class Reach:
         triggers: frozenset[str],
         producers: frozenset[str] = frozenset(),
         member_triggers: frozenset[str] = frozenset(),
+        helpers: frozenset[str] = frozenset(),
     ) -> None:
         # ``from peft import get_peft_model as wrap``: ``wrap(...)`` is a call of the same name
         aliases = {local: qualname.rsplit(".", 1)[-1] for local, qualname in screen.imports.items()}
-        self.triggers = triggers | {local for local, name in aliases.items() if name in triggers}
+        self.triggers = triggers | helpers | {local for local, name in aliases.items() if name in triggers}
+        # names the file imports from modules of the run that reach a call some rule needs
+        # (admission.py): followed from a def analysed on its own, whatever they make
+        self.helpers = helpers
         # a method sees what ``__init__`` put on ``self`` (a PEFT model): its own calls count too
         self.member_triggers = self.triggers | member_triggers
         producers = producers | triggers
@@ -150,7 +154,7 @@ class Everything(Reach):
     """No pruning: every def is analysed (a file CPython could not parse, or tests)."""
 
     def __init__(self) -> None:
-        self.triggers = self.producers = self.member_triggers = frozenset()
+        self.triggers = self.producers = self.member_triggers = self.helpers = frozenset()
         self.defined = {}
         self.taken = []
         self.imports = frozenset()
