@@ -384,6 +384,8 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
             separator = "" if module.endswith(".") else "."
             self.bind(local, self.import_value(f"{module}{separator}{name}"))
             self.import_effects(f"{module}{separator}{name}")  # ``from zoo import builders``
+        if module.strip("."):
+            self.import_effects(module)  # ``from zoo import build``: zoo's ``__init__`` ran
         self.subclass_effects(module)
 
     def import_effects(self, dotted: str) -> None:
@@ -397,6 +399,9 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
     def module_effects(self, dotted: str, importer: str) -> None:
         """A package's ``__init__`` runs its own imports (``from . import models  # populates the
         registry``): importing the package imports those modules too."""
+        path = self.project.find_module(dotted, importer)
+        if path is None or not self.project.may_register(os.path.abspath(path)):
+            return
         scope = self.project.module_scope(dotted, importer, self)
         if scope is None or not scope.lazy or scope.imported_for_effects or scope.frame is None:
             return

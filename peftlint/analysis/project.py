@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 MAX_MODULE_BYTES = 2_000_000
 SMALL_CLASS_BYTES = 2_000  # a settings or constants class, read for its attributes
 SMALL_DEF_BYTES = 600  # a helper that computes a path or a setting, read for what it returns
+SMALL_INIT_BYTES = 4_000  # a package ``__init__`` whose imports fill a registry, not a library's lazy table
 MAX_FIXTURE_DEPTH = 3
 MAX_DEPTH = 150  # deeper code is analysed only in a process of its own (see engine.py)
 FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
@@ -226,6 +227,18 @@ class Project:
             return name in imported
         return bool(_MAKERS.search(data, *where))
 
+    def may_register(self, path: str) -> bool:
+        """Whether importing the module may fill a registry with what makes PEFT models, by a bytes
+        scan: a small package ``__init__`` (its own imports run), or a module with a top-level
+        decorator call (``@register("lora")``) and a call that makes PEFT models. A library's
+        modules, imported by the hundred, are not loaded for their import effects."""
+        data = self._bytes(path)
+        if data is None:
+            return False
+        if os.path.basename(path) == "__init__.py":
+            return len(data) <= SMALL_INIT_BYTES
+        return bool(_DECORATOR_CALL.search(data)) and bool(_MAKERS.search(data))
+
     def _bytes(self, path: str) -> bytes | None:
         try:
             status = os.stat(path)
@@ -366,6 +379,9 @@ _MAKERS = re.compile(
     + b"|".join(re.escape(name.encode()) for name in sorted(PEFT_HELPER_CALLS))
     + rb"|\w*Peft\w*(?:\.from_pretrained)?)\s*\("
 )
+
+
+_DECORATOR_CALL = re.compile(rb"^@[\w.]+\(", re.M)
 
 
 def _makes_any(data: bytes, calls: frozenset[str]) -> bool:
