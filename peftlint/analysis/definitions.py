@@ -16,7 +16,7 @@ from peftlint.analysis.frames import ClassInfo, Frame, Function, ModuleScope
 from peftlint.analysis.objects import info_value
 from peftlint.analysis.prescreen import DEF, Unit
 from peftlint.analysis.units import ParsedUnit, UnitParseError, statements_of, unit_node
-from peftlint.analysis.values import UNKNOWN, Kind, State, Value, Values
+from peftlint.analysis.values import UNKNOWN, Kind, State, Value, Values, is_none
 
 if TYPE_CHECKING:
     from peftlint.analysis.project import Project
@@ -91,6 +91,7 @@ class Definitions:
                 bindings[first] = frozenset({instance})
             _, end, _ = self.run_function(init, bindings, call_chain=())
             self_state = {k[len(first) :]: v for k, v in end.items() if first and k.startswith(first + ".")}
+            self_state = _placeholders_set_later(info, self_state)
         for name, method in sorted(info.members.items()):
             if name == "__init__" or id(method) in self.inlined or not self.method_calls_trigger(method):
                 continue
@@ -466,3 +467,20 @@ def _objects_in(values: Iterable[Value], depth: int) -> list[Value]:
 
 
 _PROPERTIES = frozenset({"property", "cached_property"})  # (the pre-screen keeps a decorator's last name)
+
+
+def _placeholders_set_later(info: ClassInfo, self_state: State) -> State:
+    """``self.model = None`` in ``__init__``, assigned by ``setup()``: a method analysed on its own
+    runs at some time after ``__init__``, when such an attribute may hold what another method of the
+    class gave it. It is unknown there, not None."""
+    later = {
+        attribute
+        for cls in info.mro()
+        for name, method in cls.members.items()
+        if name != "__init__" and method.source_unit is not None
+        for attribute in method.source_unit.sets_on_self
+    }
+    return {
+        key: UNKNOWN if key.count(".") == 1 and key[1:] in later and all(is_none(v) for v in values) else values
+        for key, values in self_state.items()
+    }
