@@ -19,8 +19,10 @@ if TYPE_CHECKING:
     from peftlint.rules.base import Rule
 
 _IMPORT = re.compile(
-    rb"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t]+)|import[ \t]+([\w.]+))", re.MULTILINE
-)  # the names after `import`, up to the line's end (a parenthesised list's first line)
+    rb"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(?:\(([^)]*)\)|([\w, \t]+))|import[ \t]+([\w.]+))",
+    re.MULTILINE,
+)  # the names after `import`: a parenthesised list (over several lines, comments in it), or up to the line's end
+_COMMENT = re.compile(rb"#[^\n]*")
 
 
 def admitted_by_imports(
@@ -50,7 +52,7 @@ def admitted_by_imports(
     # a file that never names one of those helpers (nor a module holding one) imports none of them
     words = {name.encode() for path in useful for name in helpers.reaching_defs(path)}
     words |= {os.path.basename(path).removesuffix(".py").encode() for path in useful}
-    words |= {os.path.basename(os.path.dirname(path)).encode() for path in useful if path.endswith("__init__.py")}
+    words |= {_module_word(path) for path in useful}
     candidates, mentions = _word_patterns(words)
     admitted: dict[str, frozenset[str]] = {}
     # a package's ``__init__`` that re-exports a helper (``from .checkpoint import save_checkpoint``)
@@ -72,7 +74,7 @@ def admitted_by_imports(
             # an admitted module's own defs and classes that use a helper are helpers too
             # (``class SummarizationRunner(AdapterIOMixin, BaseRunner)``): so are their importers
             more = {n.encode() for codes in exported.values() for names in codes.values() for n in names}
-            more |= {os.path.basename(path).removesuffix(".py").encode() for path in admitted}
+            more |= {_module_word(path) for path in admitted}
             words |= more
             candidates, mentions = _word_patterns(words)
             headers = [(path, header) for path, header in every_header if candidates.search(header)]
@@ -163,7 +165,9 @@ def _admitted_names(
     for match in _IMPORT.finditer(header):
         if not mentions.search(match.group()):
             continue  # an import of no wanted module
-        dots, module, imported, plain = (g.decode("utf-8", "replace") if g else "" for g in match.groups())
+        dots, module, listed, imported, plain = (g.decode("utf-8", "replace") if g else "" for g in match.groups())
+        if listed:
+            imported = _COMMENT.sub(b"", match.group(3)).decode("utf-8", "replace").replace("\n", " ")
         if plain:
             target = find_module(plain, path, run_modules)
             if target in wanted:
@@ -190,7 +194,15 @@ def _admitted_names(
 def _word_patterns(words: set[bytes]) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
     """An import line naming one of ``words``, and any mention of one."""
     alternatives = b"|".join(re.escape(word) for word in sorted(words))
-    return re.compile(rb"import[^\n]*\b(?:" + alternatives + rb")\b"), re.compile(rb"\b(?:" + alternatives + rb")\b")
+    # after ``import`` on its line or in its parenthesised list, or the module ``from`` names
+    line = rb"(?:import[^\n]*|import[ \t]*\([^)]*|from[ \t]+[\w.]*)\b(?:"
+    return re.compile(line + alternatives + rb")\b"), re.compile(rb"\b(?:" + alternatives + rb")\b")
+
+
+def _module_word(path: str) -> bytes:
+    """The name a module is imported by: its file's, or its package's for an ``__init__``."""
+    name = os.path.basename(path).removesuffix(".py")
+    return (os.path.basename(os.path.dirname(path)) if name == "__init__" else name).encode()
 
 
 def _text(path: str, contents: Mapping[str, bytes], full_text: Callable[[str], bytes | None] | None) -> bytes:
@@ -465,6 +477,9 @@ def _later_imports(data: bytes, start: int) -> bytes:
         line_end = data.find(b"\n", index)
         line_end = len(data) if line_end < 0 else line_end
         if data[line_start:line_end].lstrip().startswith((b"from ", b"import ")):
+            if data[line_start:line_end].rstrip().endswith(b"("):  # a parenthesised list, to its end
+                close = data.find(b")", line_end)
+                line_end = len(data) if close < 0 else close + 1
             found[data[line_start:line_end]] = None
         index = data.find(b"import", line_end)
     return b"".join(b"\n" + line for line in found)
