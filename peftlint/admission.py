@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from peftlint.analysis.names import LIBRARY_ROOTS
 from peftlint.errors import SourceError
 from peftlint.modules import MAX_ANCESTORS, find_module, modules_of
 from peftlint.sources import NOTEBOOK_SUFFIX
@@ -166,6 +167,8 @@ def _admitted_names(
         if not mentions.search(match.group()):
             continue  # an import of no wanted module
         dots, module, listed, imported, plain = (g.decode("utf-8", "replace") if g else "" for g in match.groups())
+        if not dots and (plain or module).split(".")[0] in LIBRARY_ROOTS:
+            continue  # the library itself (peft, transformers...), even where the run holds its source
         if listed:
             imported = _COMMENT.sub(b"", match.group(3)).decode("utf-8", "replace").replace("\n", " ")
         if plain:
@@ -194,8 +197,8 @@ def _admitted_names(
 def _word_patterns(words: set[bytes]) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
     """An import line naming one of ``words``, and any mention of one."""
     alternatives = b"|".join(re.escape(word) for word in sorted(words))
-    # after ``import`` on its line or in its parenthesised list, or the module ``from`` names
-    line = rb"(?:import[^\n]*|import[ \t]*\([^)]*|from[ \t]+[\w.]*)\b(?:"
+    # after ``import`` on its line, or in its parenthesised list over several lines
+    line = rb"(?:import[^\n]*|import[ \t]*\([^)]*)\b(?:"
     return re.compile(line + alternatives + rb")\b"), re.compile(rb"\b(?:" + alternatives + rb")\b")
 
 

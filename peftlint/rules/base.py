@@ -341,7 +341,10 @@ class Rule:
     def helper_triggers(cls) -> frozenset[str]:
         """The calls that make another module's helper worth following from a file the rule does
         not want by its own tokens (admission.py)."""
-        return registry.PEFT_HELPER_CALLS if cls.peft_only or cls.requires else cls.triggers()
+        # a rule reporting at peft's own calls (PEFT001 at a peft class's from_pretrained) needs a
+        # helper that makes one: not every def that loads a base model with from_pretrained
+        peft_calls = bool(cls.reports_at) and all(fact.startswith("peft.") for fact in cls.reports_at)
+        return registry.PEFT_HELPER_CALLS if cls.peft_only or cls.requires or peft_calls else cls.triggers()
 
     @classmethod
     def producers(cls) -> frozenset[str]:
