@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from peftlint.analysis.units import ParsedUnit, Source
 
 FunctionNode = cst.FunctionDef | cst.Lambda
-MAX_INLINE_DEPTH = 4  # calls into the analysed code followed this deep (a call chain across modules too)
+MAX_INLINE_DEPTH = 6  # calls into the analysed code followed this deep (a call chain across modules too)
 # ... and from a def analysed on its own: its parameters are unknown, so deep calls learn little
 MAX_INLINE_DEPTH_ALONE = 2
 # A def this short is still followed one call past either depth (its own calls are not): the end

@@ -450,7 +450,9 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
 
     def with_statement(self, node: cst.With) -> None:
         for item in node.items:
-            entered = self.entered(self.expression(item.item), item.item)  # ``__enter__`` runs either way
+            value = self.expression(item.item)  # ``__enter__`` runs either way
+            # ``@contextmanager`` on a def of the run: ``with f() as x`` binds what it yields
+            entered = value if self.context_generator(item.item) else self.entered(value, item.item)
             if item.asname is not None:
                 self.assign_target(item.asname.name, entered)
         methods = {
@@ -561,6 +563,20 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
         functions = [v.fact("function") for v in called if v.kind is Kind.FUNCTION and v.fact("function")]
         return bool(functions) and len(functions) == len(called) and all(map(yields, functions))
 
+    def context_generator(self, node: cst.BaseExpression) -> bool:
+        """``node`` calls a def of the analysed code that yields, made a context manager by
+        ``contextlib.contextmanager`` (or its async twin)."""
+        if not self.generator_called(node):
+            return False
+        called = self.quietly(lambda: self.expression(node.func))  # type: ignore[attr-defined]
+        for value in called:
+            function = value.fact("function")
+            if function.decorators is None:
+                function.decorators = self.function_decorators(function)
+            if not any(name.rsplit(".", 1)[-1] in _CONTEXT_MANAGERS for name in function.decorators):
+                return False
+        return True
+
     def while_statement(self, node: cst.While) -> None:
         self.loop(lambda _: None if self.expression(node.test) else None, node.body, node.orelse, test=node.test)
 
@@ -586,6 +602,7 @@ def _sequences(iterated: Values) -> list[tuple[Values, ...]] | None:
 
 
 _SUBCLASS_HOOK = frozenset({"__init_subclass__"})
+_CONTEXT_MANAGERS = frozenset({"contextmanager", "asynccontextmanager"})
 _SMALL_CLASS_LINES = 400
 
 
