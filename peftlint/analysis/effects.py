@@ -487,6 +487,10 @@ def attribute(interpreter: Interpreter, value: Value, name: str) -> Values:
         return frozenset({_injected_base(value)})
     if kind is Kind.INJECTED_BASE and name == "model" and value.origin:
         return frozenset({value})
+    if kind is Kind.TRAINER and name in registry.TRAINER_ALIASES:
+        return value.attr(registry.TRAINER_ALIASES[name]) or UNKNOWN
+    if kind is Kind.TRAINER and name in registry.TRAINER_OBJECTS:
+        return frozenset({Value(registry.TRAINER_OBJECTS[name], site=(name, value.site))})
     if kind is Kind.PIPELINE and name in registry.PIPELINE_COMPONENTS:
         return frozenset({_component(value, name)})
     if name == "_orig_mod" and kind in MODEL_KINDS:

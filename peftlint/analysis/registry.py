@@ -494,6 +494,12 @@ CALLBACK_HOOKS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+# A trainer's attributes that hold what another one does: ``model_wrapped`` is ``model``, wrapped
+# for distributed training once train() runs (DDP, DeepSpeed), the same module on one device.
+TRAINER_ALIASES: dict[str, str] = {"model_wrapped": "model"}
+# ... and the library objects a trainer keeps: ``trainer.accelerator.unwrap_model(...)``
+TRAINER_OBJECTS: dict[str, Kind] = {"accelerator": Kind.ACCELERATOR}
+
 # What transformers' CallbackHandler passes every event besides ``model`` (objects the analysis
 # does not follow), and what some events add: ``on_evaluate(..., metrics=...)``.
 CALLBACK_KEYWORDS: tuple[str, ...] = (
