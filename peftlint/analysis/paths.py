@@ -194,6 +194,25 @@ def _loop_file(read: Shape, written: Shape, unknown: bool) -> bool:
     return i == len(wanted) and guessed == unknown
 
 
+def family_member(read: Shape, written: Shape, family: Iterable[Shape]) -> bool:
+    """Whether ``read`` names ``written`` as one of a family of files one save writes (a loop over a
+    known range, walked pass by pass: ``epoch_0.pt`` ... ``epoch_4.pt``): ``read`` has one unknown
+    part between literal text of its file name (``epoch_{best_epoch}.pt``), and with ``*`` there it
+    finds ``written`` and another file of the family."""
+    pattern: list[Part] = []
+    for index, (kind, text) in enumerate(read):
+        unknown = kind in ("var", "local") and _named_around(read, index)
+        pattern.append(("wild", "*") if unknown else (kind, text))
+    if sum(kind == "wild" for kind, _ in pattern) != 1:
+        return False
+    wanted = identity(tuple(pattern))
+    if any(kind == "each" for kind, _ in written) or not matches(wanted, identity(written)):
+        return False
+    # the files themselves, each pass written out: not a loop's element, nor its first pass beside it
+    passes = [shape for shape in family if not any(kind == "each" for kind, _ in shape)]
+    return len({place for place in map(identity, passes) if matches(wanted, place)}) >= 2
+
+
 def read_unknown(read: Shape, token: Part) -> bool:
     """The part of ``read`` that ``token`` (an identity) stands for is an expression's unknown
     value, not another loop's element."""

@@ -58,6 +58,7 @@ class Unit:
     # ``HOOKS[event](...)`` (``indirect``). Either may run any def the file takes as a value.
     dynamic: set[str] = field(default_factory=set)
     indirect: bool = False
+    owners: set[str] = field(default_factory=set)  # ``fit`` of ``fit.run()``: names a method is called on
 
 
 @dataclass
@@ -324,6 +325,8 @@ def _scan(
             if type(func) is ast.Attribute:
                 methods.add((_last_name(func.value), func.attr))
                 calls.add(func.attr)
+                if type(func.value) is ast.Name:
+                    unit.owners.add(func.value.id)
             elif type(func) is ast.Name:
                 functions.add(func.id)
                 calls.add(func.id)

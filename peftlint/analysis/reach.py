@@ -78,8 +78,12 @@ class Reach:
             if self._known.get((id(unit), broad)):
                 return True
             calls = unit.calls if not unit.members else set().union(*(m.calls for m in unit.members))
-            if self.triggered(calls, broad) or (
-                not broad and (unit.member or unit.kind == CLASS) and not self.member_triggers.isdisjoint(calls)
+            owners = unit.owners if not unit.members else set().union(*(m.owners for m in unit.members))
+            # ``fit.run()`` of a module of the run admission named (``import fit``): a helper's call
+            if (
+                self.triggered(calls, broad)
+                or not self.helpers.isdisjoint(owners)
+                or (not broad and (unit.member or unit.kind == CLASS) and not self.member_triggers.isdisjoint(calls))
             ):
                 return True
             for name in calls:

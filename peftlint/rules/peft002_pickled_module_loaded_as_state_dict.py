@@ -160,7 +160,7 @@ class PickledModuleLoadedAsStateDict(Rule):
                 (save, shape)
                 for save, save_shapes in saves
                 for shape in save_shapes
-                if (read := _read_as(load, shape)) is not None
+                if (read := _read_as(load, shape, save_shapes)) is not None
                 and _same_place(save, load, shape)
                 and not _finds_others(read, shape, others)
                 and _is_module(save, load)
@@ -229,11 +229,12 @@ def _finds_others(pattern: paths.Shape, shape: paths.Shape, others: Sequence[Cro
     return any(paths.matches(wanted, paths.identity(mine)) for other in others for mine in other.shapes)
 
 
-def _read_as(load: CrossFileFact, shape: paths.Shape) -> paths.Shape | None:
+def _read_as(load: CrossFileFact, shape: paths.Shape, family: Sequence[paths.Shape] = ()) -> paths.Shape | None:
     """The load's path that names the file ``shape`` names: the same path, a pattern glob found
     it with (``checkpoint-*/lora.pt`` for ``checkpoint-{step}/lora.pt``), the file an earlier
     pass of the saving loop wrote (``epoch_{epoch - 1}.pt`` for ``epoch_{epoch}.pt``), or one of the
-    loop's files by a number not known (``epoch_{best_epoch}.pt``)."""
+    loop's files by a number not known (``epoch_{best_epoch}.pt``), the loop's element symbolic or
+    each of its passes written out (``family``: the save's paths)."""
     place = paths.identity(shape)
     return next(
         (
@@ -242,6 +243,7 @@ def _read_as(load: CrossFileFact, shape: paths.Shape) -> paths.Shape | None:
             if paths.matches(paths.identity(mine), place)
             or paths.earlier_pass(mine, shape)
             or paths.some_pass(mine, shape)
+            or paths.family_member(mine, shape, family)
         ),
         None,
     )
