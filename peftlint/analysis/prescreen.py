@@ -92,6 +92,9 @@ class Screen:
     # and methods read other than in a call (``stages = [self.load, self.train]``): a call of
     # something unknown may run them
     taken: set[str] = field(default_factory=set)
+    # names whose attributes are read other than in a call (``PHASES = (bootstrap.init, ...)``): an
+    # imported module's functions taken as values, which a call of something unknown may run
+    taken_from: set[str] = field(default_factory=set)
 
     def calls_with_keyword(self, name: str) -> bool:
         return name in self.keywords
@@ -353,6 +356,8 @@ def _scan(
             calls.add(node.attr)  # type: ignore[attr-defined]
             if node.attr in methods_defined and id(node) not in called:  # type: ignore[attr-defined]
                 result.taken.add(node.attr)  # type: ignore[attr-defined]  # ``("load", self.load)``
+            if id(node) not in called and type(node.value) is ast.Name:  # type: ignore[attr-defined]
+                result.taken_from.add(node.value.id)  # type: ignore[attr-defined]
             if node.attr == "load_state_dict" and id(node) not in loads:  # type: ignore[attr-defined]
                 result.loads_non_strict = True
         elif kind is ast.Subscript:

@@ -48,6 +48,8 @@ class Reach:
                         self.defined.setdefault(member.name, []).append(member)
         # the defs a call of something unknown may run: those the file names as values
         self.taken = [unit for name in sorted(screen.taken) for unit in self.defined.get(name, ())]
+        # a helper module's functions taken as values (``PHASES = (bootstrap.init, ...)``)
+        self.helpers_taken = not helpers.isdisjoint(screen.taken_from)
         self.imports = frozenset(screen.imports)
         self._known: dict[tuple[int, bool], bool] = {}
         self._nodes: dict[int, bool] = {}
@@ -88,7 +90,9 @@ class Reach:
                 return True
             for name in calls:
                 stack.extend(self.callees(name))
-            if self.taken and self.calls_unknown(unit):
+            if (self.taken or self.helpers_taken) and self.calls_unknown(unit):
+                if self.helpers_taken:
+                    return True  # ``phase()`` over them may run one
                 stack.extend(self.taken)
         return False
 
@@ -159,6 +163,7 @@ class Everything(Reach):
 
     def __init__(self) -> None:
         self.triggers = self.producers = self.member_triggers = self.helpers = frozenset()
+        self.helpers_taken = False
         self.defined = {}
         self.taken = []
         self.imports = frozenset()
