@@ -312,6 +312,8 @@ class _Helpers:
             spans: list[tuple[int, int, str]] = []  # the defs (and small classes) calls are followed through
             for index, (start, keyword, name) in enumerate(starts):
                 end = starts[index + 1][0] if index + 1 < len(starts) else len(data)
+                if keyword == _TABLE:
+                    end = min(end, _statement_end(data, start))
                 small = end - start <= _SMALL_CLASS_BYTES
                 where = class_calls if keyword == b"class" and not small else calls
                 at = bisect.bisect_left(where, start)
@@ -391,8 +393,27 @@ def _definitions(data: bytes) -> list[tuple[int, bytes, str]]:
             if match is not None:
                 found.append((index, match.group(1), match.group(2).decode("utf-8", "replace")))
             index = _line_starting(data, marker, index)
+    for match in _TABLE_LINE.finditer(data):  # ``SAVERS = {"torch": lambda m, p: torch.save(m, p)}``
+        if b"lambda" in data[match.start() : _statement_end(data, match.start())]:
+            found.append((match.start(), _TABLE, match.group(1).decode("utf-8", "replace")))
     found.sort()
     return found
+
+
+# A module-level table of callables: a dict, list or tuple display assigned to a name, with lambdas
+# in it (what a lambda calls is what calling an entry of the table does).
+_TABLE = b"table"
+_CONTINUING = (b" ", b"\t", b"\n", b"}", b"]", b")", b"#")  # a line that does not start a statement
+_TABLE_LINE = re.compile(rb"^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=[ \t]*[\[{(]", re.MULTILINE)
+
+
+def _statement_end(data: bytes, start: int) -> int:
+    """Where the top-level statement starting at ``start`` ends: the next line that starts with
+    something other than a space or a closing bracket."""
+    index = data.find(b"\n", start)
+    while index >= 0 and index + 1 < len(data) and data[index + 1 : index + 2] in _CONTINUING:
+        index = data.find(b"\n", index + 1)
+    return len(data) if index < 0 else index
 
 
 def _line_starting(data: bytes, marker: bytes, after: int) -> int:
