@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 Part = tuple[str, str]
 Shape = tuple[Part, ...]
@@ -113,6 +114,7 @@ def _iterated(iterable: str) -> str:
     return iterable
 
 
+@lru_cache(maxsize=4096)
 def identity(shape: Shape) -> Shape:
     """What decides that two shapes name the same files: a loop element by its iterable alone; a
     function's own unknown by its function too, unless a literal is part of the path: ``{path}``
@@ -160,6 +162,8 @@ def some_pass(read: Shape, written: Shape) -> bool:
 
 
 def _loop_file(read: Shape, written: Shape, unknown: bool) -> bool:
+    if not any(kind == "each" for kind, _ in written):
+        return False  # no loop's element: no pass of a loop wrote it (most saves; asked per load)
     places = identity(written)
     loops = [kind == "each" and place[0] == "last" for (kind, _), place in zip(written, places, strict=True)]
     wanted = _tokens(identity(read))

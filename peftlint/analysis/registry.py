@@ -485,6 +485,10 @@ LIGHTNING_HOOKS: dict[str, tuple[str, ...]] = {
 # the checkpoint saved (any of its parameters may have been given).
 CONSTRUCTORS: dict[str, tuple[str, ...]] = {base: ("load_from_checkpoint",) for base in names.LIGHTNING_MODULES}
 TRAINER_HOOKS: dict[str, tuple[str, ...]] = {"train": ("_load_from_checkpoint", "_save"), "save_model": ("_save",)}
+# A trainer's attributes holding another's (``model_wrapped``: ``model`` in its DDP/DeepSpeed wrapper
+# once train() runs, the same module on one device), and the library objects it keeps.
+TRAINER_ALIASES: dict[str, str] = {"model_wrapped": "model"}
+TRAINER_OBJECTS: dict[str, Kind] = {"accelerator": Kind.ACCELERATOR}
 # The TrainerCallback events ``train()`` fires, in the order of a run (each once), on every callback
 # the trainer holds (``callbacks=[...]``, ``add_callback``): ``(args, state, control, model=..., **kwargs)``
 CALLBACK_HOOKS: tuple[str, ...] = (
@@ -493,12 +497,6 @@ CALLBACK_HOOKS: tuple[str, ...] = (
     "on_train_end",
 )  # fmt: skip
 
-
-# A trainer's attributes that hold what another one does: ``model_wrapped`` is ``model``, wrapped
-# for distributed training once train() runs (DDP, DeepSpeed), the same module on one device.
-TRAINER_ALIASES: dict[str, str] = {"model_wrapped": "model"}
-# ... and the library objects a trainer keeps: ``trainer.accelerator.unwrap_model(...)``
-TRAINER_OBJECTS: dict[str, Kind] = {"accelerator": Kind.ACCELERATOR}
 
 # What transformers' CallbackHandler passes every event besides ``model`` (objects the analysis
 # does not follow), and what some events add: ``on_evaluate(..., metrics=...)``.
