@@ -46,6 +46,10 @@ class Project:
         self.fixture_depth = 0
         self.found: dict[tuple[str, str], str | None] = {}  # (module, importer's directory) -> file
         self.makers: dict[tuple[str, str], bool] = {}
+        # every module source the analysis of this file used, held to its end: the analysis keys
+        # caches and values by ``id()`` of libcst nodes, so no tree may be freed (and its addresses
+        # reused) while the file is analysed, even after its scope is dropped or its source evicted
+        self.pinned: dict[str, Source] = {}
 
     # ----------------------------------------------------------------- modules
     def resolve(
@@ -276,6 +280,8 @@ class Project:
             while len(_SOURCES) > MAX_SHARED_SOURCES:
                 _SOURCES.pop(next(iter(_SOURCES)))
         data, source, prescreened = cached
+        if source is not None:
+            self.pinned[path] = source
         if data is not None:
             self.read[path] = data
         if prescreened is not None:

@@ -52,7 +52,7 @@ class Reach:
         self.helpers_taken = not helpers.isdisjoint(screen.taken_from)
         self.imports = frozenset(screen.imports)
         self._known: dict[tuple[int, bool], bool] = {}
-        self._nodes: dict[int, bool] = {}
+        self._nodes: dict[int, tuple[cst.CSTNode, bool]] = {}
 
     def unit_reaches(self, unit: Unit) -> bool:
         """The unit can reach a call some rule reports at: worth analysing on its own."""
@@ -122,7 +122,8 @@ class Reach:
     def node_reaches(self, node: cst.FunctionDef, parsed: Any) -> bool:
         """A def met inside a unit (a nested def, or any def of a file parsed whole)."""
         key = id(node)
-        known = self._nodes.get(key)
+        held = self._nodes.get(key)
+        known = held[1] if held is not None and held[0] is node else None  # (an id is reused once freed)
         if known is None:
             calls = call_names(node)
             method = bool(node.params.params) and node.params.params[0].name.value == "self"
@@ -131,7 +132,7 @@ class Reach:
                 or (method and not self.member_triggers.isdisjoint(calls))
                 or any(self.unit_reaches(unit) for name in calls for unit in self.callees(name))
             )
-            self._nodes[key] = known
+            self._nodes[key] = (node, known)
         return known
 
 
