@@ -52,7 +52,6 @@ def admitted_by_imports(
         return {}
     # a file that never names one of those helpers (nor a module holding one) imports none of them
     words = {name.encode() for path in useful for name in helpers.reaching_defs(path)}
-    words |= {os.path.basename(path).removesuffix(".py").encode() for path in useful}
     words |= {_module_word(path) for path in useful}
     candidates, mentions = _word_patterns(words)
     admitted: dict[str, frozenset[str]] = {}

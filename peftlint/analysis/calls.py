@@ -407,17 +407,13 @@ class Calls:
     def within_depth(self, function: Function) -> bool:
         """A call chain is followed ``depth_limit`` calls deep, and one call more into a short def."""
         depth = len(self.inlining)
-        if depth < self.depth_limit:
-            return True
-        unit = function.source_unit
-        return depth == self.depth_limit and unit is not None and unit.end - unit.start < SMALL_LEAF_LINES
+        return depth < self.depth_limit or (depth == self.depth_limit and _short(function))
 
     @staticmethod
     def short_passthrough(function: Function) -> bool:
         """A short def that returns something other than a name (``return torch.compile(model)``)
         is walked: what it gives back may be its argument, which a summary cannot tell."""
-        unit = function.source_unit
-        return unit is not None and None in unit.returns and unit.end - unit.start < SMALL_LEAF_LINES
+        return _short(function) and None in function.source_unit.returns  # type: ignore[union-attr]
 
     def summarise(self, function: Function, site: CallSite, this: Values | None, receiver_key: str | None) -> Values:
         """A call to a def that cannot reach any call a rule needs, without parsing it: what the
@@ -532,3 +528,9 @@ def _renamed_guards(values: Values, rename: Callable[[Guard], Guard]) -> Values:
         Value(v.kind, v.site, v.origin, frozenset(rename(g) for g in v.guards), v.facts) if v.guards else v
         for v in values
     )
+
+
+def _short(function: Function) -> bool:
+    """A def of fewer than SMALL_LEAF_LINES lines, known by its pre-screened unit."""
+    unit = function.source_unit
+    return unit is not None and unit.end - unit.start < SMALL_LEAF_LINES

@@ -143,25 +143,14 @@ def identity(shape: Shape) -> Shape:
     return tuple(part(kind, text) for kind, text in shape)
 
 
-def earlier_pass(read: Shape, written: Shape) -> bool:
+def loop_pass(read: Shape, written: Shape) -> bool:
     """Whether ``read`` names a file that a pass of a loop writing ``written`` wrote: the same
     place, except that where ``written`` has the loop's element over a range
     (``epoch_{epoch}.pt``), ``read`` has a number of that range at or below it
     (``epoch_{epoch - 1}.pt``, a rollback to the previous epoch; ``epoch_{EPOCHS - 2}.pt``;
-    ``epoch_19.pt`` for ``range(20)``)."""
-    return _loop_file(read, written, unknown=False)
-
-
-def some_pass(read: Shape, written: Shape) -> bool:
-    """Whether ``read`` names one of the files a loop writing ``written`` writes, by a number the
-    analysis does not know: the same place, except that where ``written`` has the loop's element
-    over a range, between literal text of its file name (``epoch_{epoch}.pt``), ``read`` has an
-    unknown part (``epoch_{best_epoch}.pt``). Files of that name are the ones the loop writes: the
-    best epoch reloaded."""
-    return _loop_file(read, written, unknown=True)
-
-
-def _loop_file(read: Shape, written: Shape, unknown: bool) -> bool:
+    ``epoch_19.pt`` for ``range(20)``), or, where the element stands between literal text of its
+    file name, a number the analysis does not know (``epoch_{best_epoch}.pt``: files of that name
+    are the ones the loop writes, the best epoch reloaded)."""
     if not any(kind == "each" for kind, _ in written):
         return False  # no loop's element: no pass of a loop wrote it (most saves; asked per load)
     places = identity(written)
@@ -170,7 +159,6 @@ def _loop_file(read: Shape, written: Shape, unknown: bool) -> bool:
     if not any(loops) or identity(read) == places:
         return False
     i = 0
-    guessed = False
     for index, ((kind, text), loop) in enumerate(zip(places, loops, strict=True)):
         if not loop:
             for token in _tokens(((kind, text),)):
@@ -185,9 +173,8 @@ def _loop_file(read: Shape, written: Shape, unknown: bool) -> bool:
                 # a number the range's own stop decides (``{args.epochs}``, one past the last) is
                 # known not to be one of its files; any other unknown may be
                 related = stop in other_stop
-                if related or not (unknown and _named_around(written, index) and read_unknown(read, wanted[i])):
+                if related or not (_named_around(written, index) and _read_unknown(read, wanted[i])):
                     return False
-                guessed = True
             i += 1
             continue
         digits = ""
@@ -195,7 +182,7 @@ def _loop_file(read: Shape, written: Shape, unknown: bool) -> bool:
             digits, i = digits + wanted[i][1], i + 1
         if not digits or not stop.isdigit() or int(digits) > int(stop) + int(offset):
             return False  # the numbers a range starting at 0 or above writes end at its last
-    return i == len(wanted) and guessed == unknown
+    return i == len(wanted)
 
 
 def family_member(read: Shape, written: Shape, family: Iterable[Shape]) -> bool:
@@ -203,13 +190,10 @@ def family_member(read: Shape, written: Shape, family: Iterable[Shape]) -> bool:
     known range, walked pass by pass: ``epoch_0.pt`` ... ``epoch_4.pt``): ``read`` has one unknown
     part between literal text of its file name (``epoch_{best_epoch}.pt``), and with ``*`` there it
     finds ``written`` and another file of the family."""
-    pattern: list[Part] = []
-    for index, (kind, text) in enumerate(read):
-        unknown = kind in ("var", "local") and _named_around(read, index)
-        pattern.append(("wild", "*") if unknown else (kind, text))
+    pattern = unknown_as_wildcards(read, named=True)
     if sum(kind == "wild" for kind, _ in pattern) != 1:
         return False
-    wanted = identity(tuple(pattern))
+    wanted = identity(pattern)
     if any(kind == "each" for kind, _ in written) or not matches(wanted, identity(written)):
         return False
     # the files themselves, each pass written out: not a loop's element, nor its first pass beside it
@@ -217,7 +201,7 @@ def family_member(read: Shape, written: Shape, family: Iterable[Shape]) -> bool:
     return len({place for place in map(identity, passes) if matches(wanted, place)}) >= 2
 
 
-def read_unknown(read: Shape, token: Part) -> bool:
+def _read_unknown(read: Shape, token: Part) -> bool:
     """The part of ``read`` that ``token`` (an identity) stands for is an expression's unknown
     value, not another loop's element."""
     places = identity(read)
@@ -309,10 +293,13 @@ def glob_pattern(shape: Shape, recursive: bool = False) -> Shape | None:
 _WILDCARD = re.compile(r"(\*\*|\*|\?)")
 
 
-def unknown_as_wildcards(shape: Shape) -> Shape:
+def unknown_as_wildcards(shape: Shape, named: bool = False) -> Shape:
     """A path with each part only known by an expression (``{best_epoch}``) as ``*``: the files it
-    may name."""
-    return tuple(("wild", "*") if kind in ("var", "local") else (kind, text) for kind, text in shape)
+    may name. ``named``: only such parts between literal text of their file name (_named_around)."""
+    return tuple(
+        ("wild", "*") if kind in ("var", "local") and (not named or _named_around(shape, index)) else (kind, text)
+        for index, (kind, text) in enumerate(shape)
+    )
 
 
 def matches(pattern: Shape, shape: Shape) -> bool:

@@ -241,8 +241,7 @@ def _read_as(load: CrossFileFact, shape: paths.Shape, family: Sequence[paths.Sha
             mine
             for mine in load.shapes
             if paths.matches(paths.identity(mine), place)
-            or paths.earlier_pass(mine, shape)
-            or paths.some_pass(mine, shape)
+            or paths.loop_pass(mine, shape)
             or paths.family_member(mine, shape, family)
         ),
         None,
