@@ -28,6 +28,7 @@ from peftlint.analysis.values import (
     not_empty,
     or_unknown,
     parameter_items,
+    put_entry,
     with_item,
 )
 
@@ -255,12 +256,11 @@ class Expressions(Loops):
 
         def add(value: Value) -> Value:
             if value.kind is Kind.DICT:
-                entries = dict(value.fact("entries", ()))
+                entries = value.fact("entries", ())
                 if isinstance(constant, (str, int)) and not isinstance(constant, bool):
-                    entries[constant] = values
-                    return value.updated(entries=tuple(sorted(entries.items(), key=lambda e: repr(e[0]))))
-                entries["*"] = entries.get("*", frozenset()) | values  # under a key the analysis cannot tell
-                ordered = tuple(sorted(entries.items(), key=lambda e: repr(e[0])))
+                    return value.updated(entries=put_entry(entries, constant, values))
+                # under a key the analysis cannot tell
+                ordered = put_entry(entries, "*", dict(entries).get("*", frozenset()) | values)
                 if keyed is None or (value.fact("open") and not value.fact("keyed")):
                     return value.updated(entries=ordered, open=True, keyed=None)
                 return value.updated(entries=ordered, open=True, keyed=(value.fact("keyed") or frozenset()) | keyed)

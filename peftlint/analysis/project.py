@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from peftlint.analysis import names
 from peftlint.analysis.frames import Function, ModuleScope
@@ -44,7 +44,7 @@ class Project:
         self.read: dict[str, bytes] = {}  # files read for their bindings: the cache depends on them
         self.screens: dict[str, Screen] = {}
         self.fixture_depth = 0
-        self.found: dict[tuple[str, str], str | None] = {}  # (module, importer's directory) -> file
+        self.found = _found_in(self.run_files)  # (module, importer's directory) -> file
         self.makers: dict[tuple[str, str], bool] = {}
         # every module source the analysis of this file used, held to its end: the analysis keys
         # caches and values by ``id()`` of libcst nodes, so no tree may be freed (and its addresses
@@ -239,9 +239,13 @@ class Project:
         data = self._bytes(path)
         if data is None:
             return False
+        self.read[path] = data  # the answer depends on its bytes: so does the cached result
         if os.path.basename(path) == "__init__.py":
             return len(data) <= SMALL_INIT_BYTES
-        return bool(_DECORATOR_CALL.search(data)) and bool(_MAKERS.search(data))
+        key = (path, len(data), hash(data))  # (asked for every import, of the same modules)
+        if key not in _REGISTERS:
+            _REGISTERS[key] = bool(_DECORATOR_CALL.search(data)) and bool(_MAKERS.search(data))
+        return _REGISTERS[key]
 
     def _bytes(self, path: str) -> bytes | None:
         try:
@@ -346,6 +350,18 @@ def _modules_of(run_files: tuple[str, ...]) -> dict[str, list[str]]:
 
 
 _SOURCES: dict[tuple[str, int, int], tuple[bytes | None, Source | None, Screen | None]] = {}
+_REGISTERS: dict[tuple[str, int, int], bool] = {}  # may_register's answers, by module bytes
+# find_module's answers for one run's files, shared by the files a process analyses: the run's
+# tuple is held (compared by identity, so never a freed one's address); a new run starts afresh
+_FOUND: list[Any] = [None, {}]
+
+
+def _found_in(run_files: tuple[str, ...]) -> dict[tuple[str, str], str | None]:
+    if not run_files:
+        return {}  # no run named (a file analysed on its own): nothing to share
+    if _FOUND[0] is not run_files:
+        _FOUND[:] = [run_files, {}]
+    return _FOUND[1]  # type: ignore[no-any-return]
 _TEXTS: dict[tuple[str, int, int], bytes] = {}
 # modules kept read and screened across the files of a process: 24 holds a trainer's imports; at 48
 # each worker held ~8 MB more on the bench corpus for 5 fewer parses of 330

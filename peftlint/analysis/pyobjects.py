@@ -24,6 +24,7 @@ from peftlint.analysis.values import (
     literal_text_of,
     make_facts,
     one_constant,
+    put_entry,
     stable_key,
     with_item,
 )
@@ -230,9 +231,9 @@ def update(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Value
     sites = {v.site for v in site.receiver if v.kind is Kind.DICT}
 
     def merged(value: Value) -> Value:
-        entries = dict(value.fact("entries", ()))
-        entries["*"] = entries.get("*", frozenset()) | added | UNKNOWN
-        return value.updated(entries=tuple(sorted(entries.items(), key=lambda e: repr(e[0]))), open=True, keyed=None)
+        entries = value.fact("entries", ())
+        anything = dict(entries).get("*", frozenset()) | added | UNKNOWN
+        return value.updated(entries=put_entry(entries, "*", anything), open=True, keyed=None)
 
     interpreter.transform_everywhere(sites, merged, nested=False)
     return UNKNOWN

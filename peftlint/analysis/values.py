@@ -12,6 +12,7 @@ can decide a branch; rules look for the kinds they know and ignore the rest.
 
 from __future__ import annotations
 
+import bisect
 import enum
 import re
 from collections.abc import Iterable, Mapping
@@ -234,6 +235,18 @@ def with_item(container: Value, added: Values) -> Value:
         sites = {v.site for v in added}
         return container.updated(items=(*items[:-1], frozenset(v for v in items[-1] if v.site not in sites) | added))
     return container.updated(items=(*items, added), open=True)
+
+
+Entries = tuple[tuple[object, "Values"], ...]  # a dict's known entries, sorted by ``repr`` of their keys
+
+
+def put_entry(entries: Entries, key: object, values: Values) -> Entries:
+    """A dict's entries (kept sorted by ``repr`` of their keys) with ``key`` set to ``values``: a
+    dict filled key by key in a loop is not sorted again on every store."""
+    text = repr(key)
+    index = bisect.bisect_left(entries, text, key=lambda entry: repr(entry[0]))
+    replaced = index < len(entries) and repr(entries[index][0]) == text
+    return (*entries[:index], (key, values), *entries[index + replaced :])
 
 
 def make_facts(**facts: Any) -> tuple[tuple[str, Any], ...]:
