@@ -41,7 +41,7 @@ def admitted_by_imports(
     wanted = {os.path.abspath(path): contents[path] for path in sorted(wanted_paths) if path.endswith(".py")}
     if not wanted:
         return {}
-    run_modules = modules_of(contents)
+    find = _Finder(modules_of(contents))
     by_triggers: dict[frozenset[str], list[str]] = {}
     for rule in rules:
         by_triggers.setdefault(rule.helper_triggers(), []).append(rule.code)
@@ -75,12 +75,16 @@ def admitted_by_imports(
             # (``class SummarizationRunner(AdapterIOMixin, BaseRunner)``): so are their importers
             more = {n.encode() for codes in exported.values() for names in codes.values() for n in names}
             more |= {_module_word(path) for path in admitted}
-            words |= more
-            candidates, mentions = _word_patterns(words)
-            headers = [(path, header) for path, header in every_header if candidates.search(header)]
+            added = more - words
+            if added:  # a header that named the earlier words still does: only the new are looked for
+                words |= added
+                _, mentions = _word_patterns(words)
+                fresh, _ = _word_patterns(added)
+                named = {path for path, _ in headers}
+                headers = [(path, header) for path, header in every_header if path in named or fresh.search(header)]
         found = {}
         for path, header in headers:
-            names = _admitted_names(path, header, helpers, wanted, exported, run_modules, mentions)
+            names = _admitted_names(path, header, helpers, wanted, exported, find, mentions)
             if names:
                 found[path] = frozenset(names)
         if found == admitted:
@@ -156,7 +160,7 @@ def _admitted_names(
     helpers: _Rules,
     wanted: Mapping[str, bytes],
     exported: Mapping[str, Mapping[str, frozenset[str]]],
-    run_modules: Mapping[str, list[str]],
+    find: _Finder,
     mentions: re.Pattern[bytes],
 ) -> set[str]:
     """The ``"CODE:name"`` entries of one file (see admitted_by_imports), from its import lines
@@ -171,17 +175,17 @@ def _admitted_names(
         if listed:
             imported = _COMMENT.sub(b"", match.group(3)).decode("utf-8", "replace").replace("\n", " ")
         if plain:
-            target = find_module(plain, path, run_modules)
+            target = find(plain, path)
             if target in wanted:
                 names |= _entries(helpers.any_reaches(target), plain.split(".")[0])
             continue
         items = [item.partition(" as ") for item in (n.strip() for n in imported.split(",")) if item]
-        target = find_module(dots + module, path, run_modules)
+        target = find(dots + module, path)
         for name, _, alias in items:
             local, name = (alias or name).strip(), name.strip()
             if target is None or target.endswith("__init__.py"):  # ``from package import module``
                 dotted = f"{dots}{module}.{name}" if module else f"{dots}{name}"
-                submodule = find_module(dotted, path, run_modules)
+                submodule = find(dotted, path)
                 codes = helpers.any_reaches(submodule) if submodule in wanted else ()  # type: ignore[arg-type]
                 if codes:
                     names |= _entries(codes, local)
@@ -191,6 +195,21 @@ def _admitted_names(
             if target is not None:  # (a wanted module's class may get a helper from a base it imports)
                 names |= _entries((c for c, n in exported.get(target, {}).items() if name in n), local)
     return names
+
+
+class _Finder:
+    """find_module for the run's files, each answer kept: the files of one directory import the
+    same modules."""
+
+    def __init__(self, run_modules: Mapping[str, list[str]]) -> None:
+        self.run_modules = run_modules
+        self.found: dict[tuple[str, str], str | None] = {}
+
+    def __call__(self, dotted: str, importer: str) -> str | None:
+        key = (dotted, os.path.dirname(importer))
+        if key not in self.found:
+            self.found[key] = find_module(dotted, importer, self.run_modules)
+        return self.found[key]
 
 
 def _word_patterns(words: set[bytes]) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
