@@ -411,7 +411,8 @@ def _definitions(data: bytes) -> list[tuple[int, bytes, str]]:
             if match is not None:
                 found.append((index, match.group(1), match.group(2).decode("utf-8", "replace")))
             index = _line_starting(data, marker, index)
-    for match in _TABLE_LINE.finditer(data):  # ``SAVERS = {"torch": lambda m, p: torch.save(m, p)}``
+    # ``SAVERS = {"torch": lambda m, p: torch.save(m, p)}`` (a module with no lambda has no table)
+    for match in _TABLE_LINE.finditer(data) if b"lambda" in data else ():
         if b"lambda" in data[match.start() : _statement_end(data, match.start())]:
             found.append((match.start(), _TABLE, match.group(1).decode("utf-8", "replace")))
     found.sort()

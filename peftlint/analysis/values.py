@@ -253,7 +253,12 @@ def make_facts(**facts: Any) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted(((k, freeze(v)) for k, v in facts.items() if v is not None), key=lambda i: i[0]))
 
 
+_FROZEN = frozenset({tuple, str, int, bool, frozenset, type(None)})
+
+
 def freeze(value: Any) -> Any:
+    if type(value) in _FROZEN:  # most facts (asking an ABC whether a tuple is a Mapping is slow)
+        return value
     if isinstance(value, list):
         return tuple(freeze(v) for v in value)
     if isinstance(value, Mapping):
