@@ -453,8 +453,9 @@ class Expressions(Loops):
 
     def yield_expression(self, node: cst.Yield) -> Values:
         value = node.value
-        if isinstance(value, cst.From):
+        if isinstance(value, cst.From):  # ``yield from loader``: a generator still, of unknown items
             self.expression(value.item)
+            self.frame.yields.append(UNKNOWN)
         elif value is not None:
             self.frame.yields.append(self.expression(value))
         else:
