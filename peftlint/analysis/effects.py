@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from peftlint.analysis import conditions, lightning, names, pathcalls, paths, pyobjects, registry, training
+from peftlint.analysis.callbacks import CallbackRun
 from peftlint.analysis.values import (
     MODEL_KINDS,
     NONE,
@@ -345,29 +346,12 @@ def _run_callbacks(interpreter: Interpreter, site: CallSite) -> None:
         given = trainer.attr("args")
         model = trainer.attr("model")
         passed = {name: UNKNOWN for name in registry.CALLBACK_KEYWORDS} | {"model": model or UNKNOWN}
-        for callbacks in sorted(trainer.attr("callbacks") or (), key=stable_key):
-            for callback in sorted(interpreter.iterate(frozenset({callbacks})), key=stable_key):
-                info = callback.fact("class") if callback.kind in (Kind.INSTANCE, Kind.CLASS) else None
-                if info is None:
-                    continue
-                if callback.kind is Kind.CLASS:  # ``callbacks=[SaveCallback]``: the trainer makes one
-                    callback = interpreter.instance_value(info, site=("callback", callback.site), attrs={})
-                # one callback object through the run: what an event sets on it, a later one reads
-                key = f"{_CALLBACK_KEY}{len(interpreter.inlining)}"
-                for hook in registry.CALLBACK_HOOKS:
-                    method = info.lookup(hook)
-                    if method is not None:
-                        kwargs = passed | {name: UNKNOWN for name in registry.CALLBACK_EVENT_KEYWORDS.get(hook, ())}
-                        hook_site = site.with_arguments((given or UNKNOWN, UNKNOWN, UNKNOWN), kwargs)
-                        hook_site = replace(hook_site, method=hook, given_parts=(trainer.fact("args_part"),))
-                        interpreter.inline(method, hook_site, frozenset({callback}), key, True)
-                state = interpreter.frame.state or {}
-                kept = {n[len(key) + 1 :]: state.pop(n) for n in [n for n in state if n.startswith(key + ".")]}
-                carried = {name: values for name, values in kept.items() if "." not in name and "[" not in name}
-                interpreter.set_attributes_everywhere({callback.site}, carried)  # read after ``train()``
-
-
-_CALLBACK_KEY = "<callback>"
+        run = CallbackRun(interpreter, trainer.attr("callbacks") or frozenset())
+        for hook in registry.CALLBACK_HOOKS:
+            kwargs = passed | {name: UNKNOWN for name in registry.CALLBACK_EVENT_KEYWORDS.get(hook, ())}
+            hook_site = site.with_arguments((given or UNKNOWN, UNKNOWN, UNKNOWN), kwargs)
+            run.event(hook, replace(hook_site, given_parts=(trainer.fact("args_part"),)))
+        run.finish()
 
 
 def add_callback(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
@@ -519,6 +503,7 @@ _VERBS: dict[str, Verb] = {
     "settings": settings,
     "add_callback": add_callback,
     "lightning_fit": lightning.fit,
+    "lightning_trainer": lightning.trainer,
     "save_hyperparameters": lightning.save_hyperparameters,
     "config": config,
     "same": same,

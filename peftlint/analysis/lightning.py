@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from peftlint.analysis import conditions, names, registry
+from peftlint.analysis.callbacks import CallbackRun
 from peftlint.analysis.values import NONE, UNKNOWN, Kind, Values, literal_text_of, stable_key
 
 if TYPE_CHECKING:
@@ -20,24 +21,39 @@ if TYPE_CHECKING:
     from peftlint.analysis.interpreter import Interpreter
 
 
+def trainer(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``lightning.Trainer(callbacks=[...])``: a trainer that keeps its callbacks."""
+    made = interpreter.new_value(Kind.TRAINER, site.node, None)
+    if site.has_role(api, "callbacks"):
+        made = made.with_attrs({"callbacks": site.role(api, "callbacks")})
+    return frozenset({made})
+
+
 def fit(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    """``trainer.fit(module)`` (``validate``, ``test``): Lightning runs the module's hooks, each on the
-    module as the caller holds it (a hook that saves the best model writes where ``self`` says)."""
+    """``trainer.fit(module)`` (``validate``, ``test``): Lightning runs the hooks of its callbacks
+    and of the module, each on the module as the caller holds it (a hook that saves the best model
+    writes where ``self`` says; a callback's, where the callback's attributes say)."""
     node = site.role_node(api, "model")
     key = conditions.key_of(node) if node is not None else None
     hook_site = replace(site.with_arguments((), {}), spread=True)
+    held = frozenset().union(*(v.attr("callbacks") or frozenset() for v in site.receiver if v.kind is Kind.TRAINER))
+    callbacks = CallbackRun(interpreter, held)
     for value in sorted(site.role(api, "model"), key=stable_key):
         info = value.fact("class")
         if info is None:
             continue
-        held = key
-        if held is None:  # ``trainer.fit(LitLM(...))``: the hooks still share the one module's attributes
-            held = "__lightning_module__"
-            interpreter.bind(held, frozenset({value}))
+        module = key
+        if module is None:  # ``trainer.fit(LitLM(...))``: the hooks still share the one module's attributes
+            module = "__lightning_module__"
+            interpreter.bind(module, frozenset({value}))
+        given = site.with_arguments((site.receiver, frozenset({value})), {}, spread=True)
         for hook in registry.LIGHTNING_HOOKS[site.method or "fit"]:
+            if not hook.endswith("_step"):
+                callbacks.event(hook, given)
             method = info.lookup(hook)
             if method is not None:
-                interpreter.inline(method, replace(hook_site, method=hook), frozenset({value}), held)
+                interpreter.inline(method, replace(hook_site, method=hook), frozenset({value}), module)
+    callbacks.finish()
     return NONE
 
 

@@ -320,8 +320,9 @@ APIS: tuple[Api, ...] = (
     ),
     # PyTorch Lightning: ``trainer.fit(module)`` runs the LightningModule's hooks (registry.LIGHTNING_HOOKS)
     Api(
-        "lightning.Trainer", "new", kind=Kind.TRAINER,
+        "lightning.Trainer", "lightning_trainer", kind=Kind.TRAINER,
         functions=("pytorch_lightning.Trainer", "lightning.Trainer", "lightning.pytorch.Trainer"),
+        roles=(("callbacks", (None, "callbacks")),),
     ),
     Api(
         "lightning.save_hyperparameters", "save_hyperparameters", methods=("save_hyperparameters",),
@@ -462,24 +463,22 @@ PEFT_CALL_NAMES = frozenset().union(*(api.call_names for api in APIS if api.fact
 # method on the left is called. ``train(resume_from_checkpoint=...)`` first loads the checkpoint
 # with ``_load_from_checkpoint(dir)``, then writes checkpoints with ``_save(dir)``; ``save_model(dir)``
 # writes with ``_save(dir)``.
-# The LightningModule hooks each Trainer method runs, in order (each once: what one run of a hook
-# does, a save of the best model, is what the analysis needs to see).
+# The hooks each Lightning Trainer method runs, in order, each once (what one run of a hook does, a
+# save of the best model, is what the analysis needs to see): the LightningModule's, and but for the
+# ``*_step`` ones the Callbacks' (``(trainer, pl_module, ...)``), callbacks first.
 LIGHTNING_HOOKS: dict[str, tuple[str, ...]] = {
     "fit": (
-        "setup",
-        "on_fit_start",
-        "on_train_start",
-        "training_step",
-        "on_train_epoch_end",
-        "validation_step",
-        "on_validation_epoch_end",
-        "on_save_checkpoint",
-        "on_train_end",
-        "on_fit_end",
+        "setup", "on_fit_start", "on_train_start", "on_train_epoch_start", "on_train_batch_start", "training_step",
+        "on_train_batch_end", "on_train_epoch_end", "on_validation_start", "on_validation_epoch_start",
+        "validation_step", "on_validation_batch_end", "on_validation_epoch_end", "on_validation_end",
+        "on_save_checkpoint", "on_train_end", "on_fit_end", "teardown",
     ),
-    "validate": ("setup", "validation_step", "on_validation_epoch_end"),
-    "test": ("setup", "test_step", "on_test_epoch_end"),
-}
+    "validate": (
+        "setup", "on_validation_start", "on_validation_epoch_start", "validation_step", "on_validation_batch_end",
+        "on_validation_epoch_end", "on_validation_end", "teardown",
+    ),
+    "test": ("setup", "on_test_start", "on_test_epoch_start", "test_step", "on_test_epoch_end", "on_test_end"),
+}  # fmt: skip
 # Library classmethods that build an instance of the class they are called on, ``cls(**saved)``:
 # ``LitModel.load_from_checkpoint(path)`` runs LitModel's ``__init__`` with the hyperparameters
 # the checkpoint saved (any of its parameters may have been given).
@@ -492,9 +491,8 @@ TRAINER_OBJECTS: dict[str, Kind] = {"accelerator": Kind.ACCELERATOR}
 # The TrainerCallback events ``train()`` fires, in the order of a run (each once), on every callback
 # the trainer holds (``callbacks=[...]``, ``add_callback``): ``(args, state, control, model=..., **kwargs)``
 CALLBACK_HOOKS: tuple[str, ...] = (
-    "on_init_end", "on_train_begin", "on_epoch_begin", "on_step_begin", "on_pre_optimizer_step",
-    "on_optimizer_step", "on_substep_end", "on_step_end", "on_evaluate", "on_log", "on_save", "on_epoch_end",
-    "on_train_end",
+    "on_init_end", "on_train_begin", "on_epoch_begin", "on_step_begin", "on_pre_optimizer_step", "on_optimizer_step",
+    "on_substep_end", "on_step_end", "on_evaluate", "on_log", "on_save", "on_epoch_end", "on_train_end",
 )  # fmt: skip
 
 
