@@ -92,10 +92,15 @@ class Definitions:
             _, end, _ = self.run_function(init, bindings, call_chain=())
             self_state = {k[len(first) :]: v for k, v in end.items() if first and k.startswith(first + ".")}
             self_state = _placeholders_set_later(info, self_state)
+        triggered = set()
         for name, method in sorted(info.members.items()):
             if name == "__init__" or id(method) in self.inlined or not self.method_calls_trigger(method):
                 continue
+            triggered.add(name)
             self.analyse_method_alone(method, instance, self_state)
+        for method in _template_methods(info, triggered):
+            if id(method) not in self.inlined:
+                self.analyse_method_alone(method, instance, self_state)
 
     def method_calls_trigger(self, method: Function) -> bool:
         """A method is analysed on its own when it makes a call some rule reports at itself:
@@ -435,6 +440,19 @@ def _loader(unit: ParsedUnit | None, node: cst.FunctionDef) -> Callable[[], tupl
 
 def _member_loader(parse: Callable[[Unit], ParsedUnit], member: Unit) -> Callable[[], tuple[Any, Any]]:
     return lambda: def_of(parse(member))
+
+
+def _template_methods(info: ClassInfo, triggered: set[str]) -> list[Function]:
+    """The methods ``info`` inherits from the analysed code's base classes that call one of its own
+    ``triggered`` methods on ``self``: ``BaseJob.run()`` calling ``self.setup()`` then
+    ``self.reload_best()`` runs this class's overrides, in that order, on its instance."""
+    found = []
+    for cls in list(info.mro())[1:]:
+        for name, method in sorted(cls.members.items()):
+            unit = method.source_unit
+            if name != "__init__" and unit is not None and info.lookup(name) is method and triggered & unit.calls:
+                found.append(method)
+    return found
 
 
 def _first_param(function: Function) -> str | None:
