@@ -93,6 +93,8 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
         self.attribute_parents: set[str] = set()
         self.index_names: set[str] = set()  # names used as the index of a subscript key
         self.inlined: set[int] = set()  # functions analysed in some caller's context
+        self.object_names: dict[object, str] = {}  # strings.objects_named
+        self.anchor = ""  # the analysed file
         self.inline_budget = MAX_INLINED_WALKS
         self.depth_limit = MAX_INLINE_DEPTH
         self._statements: dict[type, Callable[[Any], object]] = {
@@ -129,6 +131,7 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
     def run(self, scope: ModuleScope) -> None:
         """Analyse a module: its statements in order, then every def and class worth analysing
         on its own (one that can reach a call some rule reports at)."""
+        self.anchor = scope.path
         frame = self.module_frame(scope)
         self.walk_module(scope, frame)
         if frame.state is None:

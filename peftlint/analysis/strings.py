@@ -38,6 +38,8 @@ class Strings:
     resolve_import: Callable[..., Values | None]
     resolved_constants: Callable[[Values], Values]
     binding_frame: Callable[[str], Frame | None]
+    object_names: dict[object, str]
+    anchor: str
     project: Project
 
     def string_value(self, text: str, node: cst.CSTNode | None = None) -> Values:
@@ -122,7 +124,16 @@ class Strings:
         if values and all(v.kind is Kind.UNKNOWN for v in values):
             function = frame.function
             return paths.local(f"{function.name}@{frame.module.path}:{function.unit.offset}", key)
+        if values and all(v.fact("class") is not None for v in values):
+            # ``self.path`` names a place on that object: a writer's is not a reader's
+            return paths.local(self.objects_named(values), key)
         return ("var", key)
+
+    def objects_named(self, values: Values) -> str:
+        """The objects ``values`` holds, named by the order the analysis of this file first met
+        them (the same every run, and never the same as another file's)."""
+        names = self.object_names
+        return "|".join(sorted(names.setdefault(v.site, f"{self.anchor}#{len(names)}") for v in values))
 
     def argument_parts(self, function: Function, site: Any, this: Values | None) -> dict[str, paths.Part]:
         """How the caller names the arguments it gives an inlined call, by parameter (only when the
