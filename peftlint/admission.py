@@ -250,13 +250,27 @@ def _exports(data: bytes, codes: Mapping[str, frozenset[str]]) -> dict[str, froz
         (match.group(1).decode("utf-8", "replace"), set(re.findall(rb"\w+", match.group(2))))
         for match in _ASSIGNMENT.finditer(data)
     ]
+    # ``def get_writer(fmt, path): return _WRITERS[fmt](path)``: a def handing out what such a name holds
+    defs = [(start, end, name) for start, end, keyword, name in _spans(data) if keyword == b"def"]
     for code, names in codes.items():
         encoded = {n.encode() for n in names}
         heirs = {name for name, bases in small_classes if bases & encoded}
         given = encoded | {n.encode() for n in heirs}
         held = {name for name, words in assignments if words & given}
-        found[code] = names | heirs | held
+        words = b"|".join(re.escape(n) for n in sorted(given | {h.encode() for h in held}))
+        mentioned = re.compile(rb"\b(?:" + words + rb")\b")
+        users = {name for start, end, name in defs if mentioned.search(data, start, end)}
+        found[code] = names | heirs | held | users
     return found
+
+
+def _spans(data: bytes) -> list[tuple[int, int, bytes, str]]:
+    """The module's top-level defs and classes: (start, end, keyword, name)."""
+    starts = _definitions(data)
+    return [
+        (start, starts[index + 1][0] if index + 1 < len(starts) else len(data), keyword, name)
+        for index, (start, keyword, name) in enumerate(starts)
+    ]
 
 
 # a module-level assignment, its value up to the next line that starts a statement
@@ -265,12 +279,7 @@ _ASSIGNMENT = re.compile(rb"^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)(.*(?:\n[ \t
 
 def _class_ends(data: bytes) -> dict[int, int]:
     """Where each top-level class of a module ends (where the next top-level def or class starts)."""
-    starts = _definitions(data)
-    return {
-        start: starts[index + 1][0] if index + 1 < len(starts) else len(data)
-        for index, (start, keyword, _) in enumerate(starts)
-        if keyword == b"class"
-    }
+    return {start: end for start, end, keyword, _ in _spans(data) if keyword == b"class"}
 
 
 _CLASS_LINE = re.compile(rb"^class[ \t]+(\w+)[ \t]*\(([^)]*)\)", re.MULTILINE)

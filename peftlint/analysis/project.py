@@ -41,6 +41,7 @@ class Project:
         self.run_files = tuple(run_files)
         self.scopes: dict[str, ModuleScope | None] = {}
         self.loading: set[str] = set()
+        self.evaluating: set[tuple[str, str]] = set()  # (module, name) of lazily bound units under way
         self.read: dict[str, bytes] = {}  # files read for their bindings: the cache depends on them
         self.screens: dict[str, Screen] = {}
         self.fixture_depth = 0
@@ -167,12 +168,14 @@ class Project:
         kind, what = how
         if kind == "import":
             scope.frame.state[name] = interpreter.import_value_for(str(what), scope)
-        elif kind == "unit" and scope.key not in self.loading:
-            self.loading.add(scope.key)
+        elif kind == "unit" and scope.key not in self.loading and (scope.key, name) not in self.evaluating:
+            # (one name at a time: ``class ArtifactWriter(_PathMixin)`` evaluates ``_PathMixin``,
+            # another unit of the same module, on the way; a def or class that needs itself does not)
+            self.evaluating.add((scope.key, name))
             try:
                 interpreter.evaluate_unit(scope, what)
             finally:
-                self.loading.discard(scope.key)
+                self.evaluating.discard((scope.key, name))
         elif kind == "flow":
             scope.lazy = False
             interpreter.evaluate_imported(scope)
