@@ -75,7 +75,33 @@ class Branches:
             test, polarity = test.expression, not polarity
         if isinstance(test, cst.Name) and test.value in self.frame.tests:
             found += conditions.guards(self.frame.tests[test.value], polarity, self.code)
-        return found + self.alias_guards(found[:1]) + self.option_guards(test, polarity)
+        return (
+            found
+            + self.alias_guards(found[:1])
+            + self.option_guards(test, polarity)
+            + self.constant_guards(test, polarity)
+        )
+
+    def constant_guards(self, test: cst.BaseExpression, polarity: bool) -> list[Guard]:
+        """``args.mode == TRAIN`` where ``TRAIN`` holds one known string or number here: the test
+        also with that constant written out (``args.mode == 'train'``), so it excludes
+        ``args.mode == EVAL`` as the tests of the literals do."""
+        while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            test, polarity = test.expression, not polarity
+        if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1 or self.frame.state is None:
+            return []
+        target = test.comparisons[0]
+        if not isinstance(target.operator, (cst.Equal, cst.NotEqual)):
+            return []
+        sides = [test.left, target.comparator]
+        if any(conditions.literal(side) is not conditions.UNKNOWN_LITERAL for side in sides):
+            return []  # a test of a literal already
+        written = [_written(self.single_constant(self.frame.state, side)) for side in sides]
+        if sum(node is not None for node in written) != 1:
+            return []  # (two constants decide the test)
+        left, right = (w or side for w, side in zip(written, sides, strict=True))
+        resolved = test.with_changes(left=left, comparisons=[target.with_changes(comparator=right)])
+        return conditions.guards(resolved, polarity, self.code)
 
     def alias_guards(self, found: list[Guard]) -> list[Guard]:
         """A test of ``cfg['mode']`` where another name of this frame holds the same object
@@ -339,3 +365,12 @@ def _owner_text(node: cst.BaseExpression) -> str:
     if isinstance(node, cst.Attribute):
         return node.attr.value.lower()
     return node.value.lower() if isinstance(node, cst.Name) else ""
+
+
+def _written(constant: object) -> cst.BaseExpression | None:
+    """A string or number as the literal that writes it."""
+    if isinstance(constant, str):
+        return cst.SimpleString(repr(constant))
+    if isinstance(constant, int) and not isinstance(constant, bool):
+        return cst.Integer(str(constant)) if constant >= 0 else None
+    return None
