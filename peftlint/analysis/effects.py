@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from peftlint.analysis import conditions, lightning, names, pathcalls, paths, pyobjects, registry, training
+from peftlint.analysis import conditions, lightning, loops, names, pathcalls, paths, pyobjects, registry, training
 from peftlint.analysis.callbacks import CallbackRun
 from peftlint.analysis.values import (
     MODEL_KINDS,
@@ -551,6 +551,7 @@ _VERBS: dict[str, Verb] = {
     "move": pathcalls.move,
     "glob": pathcalls.glob,
     "same_items": pyobjects.same_items,
+    "pairs": loops.pairs,
     "field_default": pyobjects.field_default,
     "one_item": pyobjects.one_item,
     "new_dict": pyobjects.new_dict,

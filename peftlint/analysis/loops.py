@@ -14,7 +14,17 @@ import libcst as cst
 
 from peftlint.analysis import conditions
 from peftlint.analysis.pyobjects import known_parts, unknown_element
-from peftlint.analysis.values import NOTHING, UNKNOWN, UNKNOWN_VALUE, Kind, Value, Values, const, one_constant
+from peftlint.analysis.values import (
+    NOTHING,
+    UNKNOWN,
+    UNKNOWN_VALUE,
+    Kind,
+    Value,
+    Values,
+    const,
+    make_facts,
+    one_constant,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,7 +54,7 @@ class Loops:
         numbers = self.range_numbers(iterable)
         if numbers is not None:
             return frozenset().union(*(const(number) for number in numbers))
-        counted = self.enumerated(target, iterable)
+        counted = self.enumerated(target, iterable, iterated)
         if counted is not None:
             return counted
         elements = self.iterate(iterated)
@@ -95,7 +105,7 @@ class Loops:
                 made.append(self.expression(node.elt))
         return frozenset({self.new_value(Kind.LIST, node, None, items=tuple(made))})
 
-    def enumerated(self, target: cst.BaseExpression, node: cst.BaseExpression) -> Values | None:
+    def enumerated(self, target: cst.BaseExpression, node: cst.BaseExpression, iterated: Values) -> Values | None:
         """``for i, x in enumerate(xs)``: pairs of a count, ``start`` (0) on the first pass and one
         unknown for the rest (``fold{i}.pt`` saved in it names ``fold0.pt`` too), and an element
         of ``xs``. None for anything else (``enumerate`` rebound, an unknown ``start``)."""
@@ -114,7 +124,10 @@ class Loops:
         text = f"{counter.value if isinstance(counter, cst.Name) else '_'} in {' '.join(self.code(node).split())}"
         count = const(start) | {Value(Kind.SYMBOL, site=("symbol", id(node)), facts=(("text", text),))}
         items = args[0].value  # evaluated again only where that has no effect (no call in it)
-        inner = UNKNOWN if has_call(items) else self.quietly(lambda: self.expression(items))
+        if has_call(items):  # ``enumerate(load_backbones(names))``: what the loop's call gave it
+            inner = frozenset().union(*(v.fact("iterable") or UNKNOWN for v in iterated)) if iterated else UNKNOWN
+        else:
+            inner = self.quietly(lambda: self.expression(items))
         element = self.loop_elements(pair[1].value, items, inner) if pair else self.iterate(inner)
         return frozenset({self.new_value(Kind.TUPLE, node, None, items=(count, element))})
 
@@ -166,3 +179,16 @@ def has_call(node: cst.CSTNode) -> bool:
             return True
         stack.extend(current.children)
     return False
+
+
+def pairs(interpreter: Any, api: Any, site: Any) -> Values:
+    """``enumerate(xs)`` and ``zip(a, b)``: a list of tuples, of an unknown count and an element of
+    ``xs``, or of an element of each (a ``for`` over ``enumerate`` refines the count: Loops)."""
+    counting = site.callee == "builtins.enumerate"
+    if site.spread or not site.args or (site.kwargs and not counting):
+        return UNKNOWN
+    given = site.args[:1] if counting else site.args
+    parts = tuple(interpreter.iterate(values) for values in given)
+    made = interpreter.new_value(Kind.LIST, site.node, None, open=True, iterable=given[0])
+    pair = Value(Kind.TUPLE, site=(made.site, "pair"), facts=make_facts(items=(UNKNOWN, *parts) if counting else parts))
+    return frozenset({made.updated(items=(frozenset({pair}),))})

@@ -451,6 +451,7 @@ APIS: tuple[Api, ...] = (
         roles=(("iterable", (0, None)),),
     ),
     Api("builtins.max", "one_item", functions=("builtins.max", "builtins.min"), roles=(("iterable", (0, None)),)),
+    Api("builtins.enumerate", "pairs", functions=("builtins.enumerate", "builtins.zip")),
     Api("builtins.dict", "new_dict", functions=("builtins.dict", "collections.OrderedDict")),
     Api("heapq.heappush", "heap_push", functions=("heapq.heappush",)),
     Api("heapq.heappop", "one_item", functions=("heapq.heappop",), roles=(("iterable", (0, None)),)),
