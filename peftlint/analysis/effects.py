@@ -137,7 +137,8 @@ def new(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
         facts["wrapped_by"] = f"{_owner(site)}.from_pretrained"
     elif kind is Kind.PEFT_CONFIG:
         shapes = site.shapes(api, "path")
-        facts.update(config_class=_owner(site), from_pretrained=paths.render(shapes[0]) if len(shapes) == 1 else "?")
+        # every path it may read (``args.sft_adapter`` with its default: the default, and the option)
+        facts.update(config_class=_owner(site), from_pretrained=tuple(paths.render(shape) for shape in shapes) or "?")
     elif kind is Kind.STATE_DICT:
         facts["adapter"] = api.fact == "peft.get_peft_model_state_dict"
         # keys as peft saves an adapter: without the adapter name (``lora_A.weight``, not ``lora_A.default.weight``)

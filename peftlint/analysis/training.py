@@ -59,11 +59,14 @@ def frozen_config(configs: Values) -> str | None:
 _ADAPTER_DIRECTORY = ("adapter", "lora", "checkpoint", "ckpt", "peft", "sft", "dpo")
 
 
-def _saved_adapter(path: object) -> bool:
+def _saved_adapter(paths_read: object) -> bool:
     """``LoraConfig.from_pretrained(path)`` reads a saved adapter's config (saved with
-    ``inference_mode=True``) when the path says it is one; a hand-written config file the code
-    names otherwise may say anything."""
-    return isinstance(path, str) and any(word in path.lower() for word in _ADAPTER_DIRECTORY)
+    ``inference_mode=True``) when every path it may read says it is one (``out/sft-lora``, or the
+    option naming it, ``{args.sft_adapter}``); a hand-written config file the code names otherwise
+    may say anything."""
+    if not isinstance(paths_read, tuple) or not paths_read:
+        return False
+    return all(isinstance(p, str) and any(word in p.lower() for word in _ADAPTER_DIRECTORY) for p in paths_read)
 
 
 def set_attribute(interpreter: Interpreter, target: cst.Attribute, value: cst.BaseExpression) -> None:
