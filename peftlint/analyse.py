@@ -12,13 +12,16 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from peftlint.analysis.prescreen import MAX_DEPTH, Screen, libcst_accepts, parse_python, screen
 from peftlint.errors import SourceError
 from peftlint.findings import FileError, Finding, Severity
 from peftlint.results import FileResult
 from peftlint.rules.base import Rule, RuleContext, Tokens
 from peftlint.sources import load_source
+
+if TYPE_CHECKING:
+    from peftlint.analysis.prescreen import Screen
 
 
 def analyse_bytes(
@@ -54,7 +57,7 @@ def analyse_bytes(
         wanted = [rule for rule in wanted if by_rule.get(rule.code, frozenset()) & called or rule.screen(screened)]
         if not wanted:  # the tokens were only in strings or comments
             return _with_problems(FileResult(path), source.problems)
-        if screened.depth > MAX_DEPTH and not isolated:
+        if screened.depth > _max_depth() and not isolated:
             from peftlint.isolation import analyse_isolated
 
             return analyse_isolated(path, data, wanted, run_files)
@@ -77,9 +80,17 @@ def _with_problems(result: FileResult, problems: Sequence[str]) -> FileResult:
     return replace(result, errors=(*(FileError(result.path, p) for p in problems), *result.errors))
 
 
+def _max_depth() -> int:
+    from peftlint.analysis.prescreen import MAX_DEPTH
+
+    return MAX_DEPTH
+
+
 def _screen(text: str) -> Screen | None:
     """CPython's parser first; if it refuses the file, libcst's (newer grammar): None means the
-    file is analysed whole, without pre-screen."""
+    file is analysed whole, without pre-screen. (Imported here: a file no rule wants never is.)"""
+    from peftlint.analysis.prescreen import MAX_DEPTH, libcst_accepts, parse_python, screen
+
     try:
         tree = parse_python(text)
     except SyntaxError as error:

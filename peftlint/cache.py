@@ -8,7 +8,6 @@ with the same version number never reads results an older analysis wrote.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -22,15 +21,22 @@ from peftlint.version import __version__
 CACHE_DIRECTORY = ".peftlint_cache"
 
 
+def _hashlib() -> Any:
+    """hashlib, imported when first needed (a run with no file to analyse never needs it)."""
+    import hashlib
+
+    return hashlib
+
+
 def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return _hashlib().blake2b(data, digest_size=16).hexdigest()
 
 
 def run_signature(statuses: Mapping[str, os.stat_result], max_file_bytes: int) -> str:
     """The run's files as the file system describes them: names, sizes, inodes and modification
     and change times (``chmod`` changes the last). Equal signatures mean the same bytes to scan,
     as make and ruff assume."""
-    digest = hashlib.blake2b(str(max_file_bytes).encode(), digest_size=16)
+    digest = _hashlib().blake2b(str(max_file_bytes).encode(), digest_size=16)
     for path, status in statuses.items():
         digest.update(b"\0" + os.fsencode(path) + f"\0{_stamp(status)}".encode())
     return digest.hexdigest()
@@ -46,7 +52,7 @@ SCREENINGS_KEPT = 4
 
 def code_fingerprint() -> str:
     """peftlint's version and a hash of its own ``.py`` files (about 300 kB: a millisecond or two)."""
-    digest = hashlib.blake2b(__version__.encode(), digest_size=16)
+    digest = _hashlib().blake2b(__version__.encode(), digest_size=16)
     package = os.path.dirname(os.path.abspath(__file__))
     for directory, subdirectories, files in os.walk(package):
         subdirectories.sort()
@@ -66,7 +72,7 @@ def _plugin_fingerprint(rules: Sequence[type[Rule]]) -> str:
     """Third-party rules' own sources: a changed plugin never reads results its older self wrote."""
     import inspect
 
-    digest = hashlib.blake2b(digest_size=8)
+    digest = _hashlib().blake2b(digest_size=8)
     for rule in rules:
         if rule.__module__.startswith("peftlint."):
             continue
@@ -83,7 +89,7 @@ class ResultCache:
     def __init__(self, directory: str, rules: Sequence[type[Rule]]) -> None:
         self.directory = directory
         self.build = build = code_fingerprint() + _plugin_fingerprint(rules)
-        key = hashlib.sha256(f"{build}|{','.join(r.code for r in rules)}".encode()).hexdigest()[:16]
+        key = _hashlib().sha256(f"{build}|{','.join(r.code for r in rules)}".encode()).hexdigest()[:16]
         self.path = os.path.join(directory, f"results-{key}.json")
         self.entries: dict[str, list[Any]] = {}
         self.stamps: dict[str, list[Any]] = {}  # path -> its stat stamp and content hash

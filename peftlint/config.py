@@ -10,7 +10,6 @@ directory. CLI overrides replace file values (``extend_exclude`` is appended to 
 
 from __future__ import annotations
 
-import difflib
 import os
 import posixpath
 import re
@@ -251,6 +250,8 @@ def _suggest(key: str, path: str) -> str:
     kebab = key.replace("_", "-").lower()
     if kebab in _KEYS:
         return f" (did you mean {kebab!r}?)"
+    import difflib
+
     close = difflib.get_close_matches(kebab, list(_KEYS), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(_KEYS)})"
 
@@ -272,6 +273,8 @@ def _codes(value: Any, name: str, fail: Any) -> tuple[str, ...]:
     for item in _strings(value, name, "a list of rule codes", fail):
         code = item.strip().upper()
         if not known_pattern(code):
+            import difflib
+
             close = difflib.get_close_matches(code, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
             raise fail(f"{name} has unknown rule code or prefix {item!r}{hint}")

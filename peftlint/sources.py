@@ -11,7 +11,6 @@ import tokenize
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from peftlint.analysis.prescreen import parse_python
 from peftlint.errors import SourceError
 from peftlint.findings import Position
 
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
     from peftlint.notebooks import NotebookSource
 
 NOTEBOOK_SUFFIX = ".ipynb"
-__all__ = ["NOTEBOOK_SUFFIX", "SourceError", "SourceFile", "decode", "load_source", "parse_python"]
+__all__ = ["NOTEBOOK_SUFFIX", "SourceError", "SourceFile", "decode", "load_source"]
 
 
 @dataclass(frozen=True)

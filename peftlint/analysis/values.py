@@ -130,7 +130,9 @@ def stable_key(value: Value) -> tuple[object, ...]:
         for item in (fact if isinstance(fact, tuple) else (fact,))
         if isinstance(item, Origin)
     )
-    return (places, value.kind.value, _without_ids(str(value.site)), made, tuple(sorted(value.guards)))
+    # and two made by one call in a loop (``[from_pretrained(n) for n in names]``) by their plain facts
+    plain = tuple((key, repr(fact)) for key, fact in value.facts if isinstance(fact, (str, int, float)))
+    return (places, value.kind.value, _without_ids(str(value.site)), made, tuple(sorted(value.guards)), plain)
 
 
 def _place(origin: Origin) -> tuple[str, int, int, str]:
