@@ -342,11 +342,18 @@ _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exceptio
 
 def _cannot_raise(statement: cst.CSTNode) -> bool:
     """A line of ``pass``, ``print(...)`` or logging calls (``logger.info(...)``, ``logging.warning``):
-    logging reports its own failures instead of raising them, so no handler is entered from it."""
+    logging reports its own failures instead of raising them, so no handler is entered from it.
+    Nor from ``return model`` (a name, a literal or nothing): the value is already made."""
     if not isinstance(statement, cst.SimpleStatementLine):
         return False
     for small in statement.body:
         if isinstance(small, cst.Pass):
+            continue
+        if isinstance(small, cst.Return) and (
+            small.value is None
+            or isinstance(small.value, cst.Name)
+            or conditions.literal(small.value) is not conditions.UNKNOWN_LITERAL
+        ):
             continue
         call = small.value if isinstance(small, cst.Expr) else None
         if not isinstance(call, cst.Call):
