@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 MAX_LOOP_PASSES = 3
 # A known list or tuple up to this long is walked one pass per element: with its elements joined,
 # ``if name == "summarize": get_peft_model(...)`` would be taken again on a later pass
-MAX_SEQUENCE = 8
+MAX_SEQUENCE = 16
 MAX_ALTERNATIVES = 4  # lists a loop may iterate that are walked one by one
 # Calls into the analysed code walked per file; past it, a call is summarised from the pre-screen
 # (what it can change, what it returns) instead: a bound on pathological files, never reached by
