@@ -238,7 +238,8 @@ def _exports(data: bytes, codes: Mapping[str, frozenset[str]]) -> dict[str, froz
     one (``class PreTrainedModel(nn.Module, PeftAdapterMixin)``) is not a helper, as in _Helpers:
     its methods call everything."""
     found: dict[str, frozenset[str]] = {}
-    ends = _class_ends(data)
+    spans = _spans(data)
+    ends = {start: end for start, end, keyword, _ in spans if keyword == b"class"}
     # each scan once for every rule: what a small class inherits, and what a module-level name holds
     small_classes = [
         (match.group(1).decode("utf-8", "replace"), set(re.findall(rb"\w+", match.group(2))))
@@ -251,7 +252,7 @@ def _exports(data: bytes, codes: Mapping[str, frozenset[str]]) -> dict[str, froz
         for match in _ASSIGNMENT.finditer(data)
     ]
     # ``def get_writer(fmt, path): return _WRITERS[fmt](path)``: a def handing out what such a name holds
-    defs = [(start, end, name) for start, end, keyword, name in _spans(data) if keyword == b"def"]
+    defs = [(start, end, name) for start, end, keyword, name in spans if keyword == b"def"]
     for code, names in codes.items():
         encoded = {n.encode() for n in names}
         heirs = {name for name, bases in small_classes if bases & encoded}
@@ -275,11 +276,6 @@ def _spans(data: bytes) -> list[tuple[int, int, bytes, str]]:
 
 # a module-level assignment, its value up to the next line that starts a statement
 _ASSIGNMENT = re.compile(rb"^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)(.*(?:\n[ \t)\]}].*)*)", re.MULTILINE)
-
-
-def _class_ends(data: bytes) -> dict[int, int]:
-    """Where each top-level class of a module ends (where the next top-level def or class starts)."""
-    return {start: end for start, end, keyword, _ in _spans(data) if keyword == b"class"}
 
 
 _CLASS_LINE = re.compile(rb"^class[ \t]+(\w+)[ \t]*\(([^)]*)\)", re.MULTILINE)

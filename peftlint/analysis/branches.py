@@ -86,16 +86,11 @@ class Branches:
         """``args.mode == TRAIN`` where ``TRAIN`` holds one known string or number here: the test
         also with that constant written out (``args.mode == 'train'``), so it excludes
         ``args.mode == EVAL`` as the tests of the literals do."""
-        while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-            test, polarity = test.expression, not polarity
-        if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1 or self.frame.state is None:
+        named = conditions.named_equality(test, polarity)
+        if named is None or self.frame.state is None:
             return []
-        target = test.comparisons[0]
-        if not isinstance(target.operator, (cst.Equal, cst.NotEqual)):
-            return []
+        test, target, polarity = named
         sides = [test.left, target.comparator]
-        if any(conditions.literal(side) is not conditions.UNKNOWN_LITERAL for side in sides):
-            return []  # a test of a literal already
         written = [_written(self.single_constant(self.frame.state, side)) for side in sides]
         if sum(node is not None for node in written) != 1:
             return []  # (two constants decide the test)

@@ -339,21 +339,33 @@ def _comparison_refinements(test: cst.Comparison, polarity: bool) -> list[Refine
     return []
 
 
+def named_equality(
+    test: cst.BaseExpression, polarity: bool
+) -> tuple[cst.Comparison, cst.ComparisonTarget, bool] | None:
+    """``a == b`` or ``a != b`` (under any ``not``) with no literal on either side: the comparison,
+    its one target and the polarity it holds with; None for any other test."""
+    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test, polarity = test.expression, not polarity
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    target = test.comparisons[0]
+    if not isinstance(target.operator, (cst.Equal, cst.NotEqual)):
+        return None
+    if literal(test.left) is not _UNKNOWN or literal(target.comparator) is not _UNKNOWN:
+        return None
+    return test, target, polarity
+
+
 def named_comparison_refinements(
     test: cst.BaseExpression, polarity: bool, constant_of: Callable[[cst.BaseExpression], object]
 ) -> list[Refinement]:
     """``if name != DEFAULT:`` where one side holds a single known constant here (``DEFAULT =
     "support"``, the element of a known list): refined as ``name != "support"``, each side by
     the other's constant (``constant_of`` gives it, or UNKNOWN_LITERAL)."""
-    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        test, polarity = test.expression, not polarity
-    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
-        return []
-    target = test.comparisons[0]
-    if not isinstance(target.operator, (cst.Equal, cst.NotEqual)):
-        return []
-    if literal(test.left) is not _UNKNOWN or literal(target.comparator) is not _UNKNOWN:
-        return []  # a literal side: _comparison_refinements
+    named = named_equality(test, polarity)
+    if named is None:
+        return []  # (a literal side: _comparison_refinements)
+    test, target, polarity = named
     positive = isinstance(target.operator, cst.Equal) == polarity
     found = []
     for subject, other in ((test.left, target.comparator), (target.comparator, test.left)):

@@ -29,6 +29,10 @@ from peftlint.analysis.values import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from peftlint.analysis import registry
+    from peftlint.analysis.callsite import CallSite
+    from peftlint.analysis.interpreter import Interpreter
+
 # A loop over ``range(...)`` with known bounds takes its numbers one by one up to this many (the
 # path shapes a file name built from them can take: strings.MAX_SHAPES)
 MAX_RANGE = 8
@@ -181,7 +185,7 @@ def has_call(node: cst.CSTNode) -> bool:
     return False
 
 
-def pairs(interpreter: Any, api: Any, site: Any) -> Values:
+def pairs(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``enumerate(xs)`` and ``zip(a, b)``: a list of tuples, of an unknown count and an element of
     ``xs``, or of an element of each (a ``for`` over ``enumerate`` refines the count: Loops)."""
     counting = site.callee == "builtins.enumerate"

@@ -353,6 +353,10 @@ def _modules_of(run_files: tuple[str, ...]) -> dict[str, list[str]]:
 
 
 _SOURCES: dict[tuple[str, int, int], tuple[bytes | None, Source | None, Screen | None]] = {}
+_TEXTS: dict[tuple[str, int, int], bytes] = {}
+# modules kept read and screened across the files of a process: 24 holds a trainer's imports; at 48
+# each worker held ~8 MB more on the bench corpus for 5 fewer parses of 330
+MAX_SHARED_SOURCES = 24
 _REGISTERS: dict[tuple[str, int, int], bool] = {}  # may_register's answers, by module bytes
 # find_module's answers for one run's files, shared by the files a process analyses: the run's
 # tuple is held (compared by identity, so never a freed one's address); a new run starts afresh
@@ -365,10 +369,6 @@ def _found_in(run_files: tuple[str, ...]) -> dict[tuple[str, str], str | None]:
     if _FOUND[0] is not run_files:
         _FOUND[:] = [run_files, {}]
     return _FOUND[1]  # type: ignore[no-any-return]
-_TEXTS: dict[tuple[str, int, int], bytes] = {}
-# modules kept read and screened across the files of a process: 24 holds a trainer's imports; at 48
-# each worker held ~8 MB more on the bench corpus for 5 fewer parses of 330
-MAX_SHARED_SOURCES = 24
 
 
 @lru_cache(maxsize=8)
