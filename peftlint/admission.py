@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from peftlint.analysis.names import LIBRARY_ROOTS
 from peftlint.errors import SourceError
-from peftlint.modules import MAX_ANCESTORS, find_module, modules_of
+from peftlint.modules import conftest_folders, find_module, modules_of
 from peftlint.sources import NOTEBOOK_SUFFIX
 
 if TYPE_CHECKING:
@@ -138,16 +138,7 @@ def _is_test_module(path: str) -> bool:
 
 def _conftests_of(path: str, folders: set[str]) -> list[str]:
     """The conftest.py files, among those of ``folders``, whose fixtures a test module gets."""
-    found = []
-    folder = os.path.dirname(os.path.abspath(path))
-    for _ in range(MAX_ANCESTORS + 1):
-        if folder in folders:
-            found.append(os.path.join(folder, _CONFTEST))
-        parent = os.path.dirname(folder)
-        if parent == folder:
-            break
-        folder = parent
-    return found
+    return [os.path.join(folder, _CONFTEST) for folder in conftest_folders(path) if folder in folders]
 
 
 # How many packages deep a helper's re-exports are followed (``pkg/__init__`` of ``pkg/io/__init__``).

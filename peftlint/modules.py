@@ -10,6 +10,10 @@ import os
 from collections.abc import Iterable, Mapping
 
 MAX_ANCESTORS = 4  # how far up from the importer a package is looked for
+# pytest's rootdir: the nearest folder with a configuration file it reads (or the repository's
+# root); conftest.py files above it are not loaded (confcutdir). Looked for this far up at most.
+_ROOTDIR_MARKERS = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg", ".git")
+MAX_CONFTEST_LEVELS = 16
 
 
 def find_module(dotted: str, importer: str, run_modules: Mapping[str, list[str]]) -> str | None:
@@ -34,6 +38,20 @@ def find_module(dotted: str, importer: str, run_modules: Mapping[str, list[str]]
         directory = parent
     candidates = run_modules.get(stripped, [])
     return os.path.abspath(candidates[0]) if len(candidates) == 1 else None
+
+
+def conftest_folders(path: str) -> list[str]:
+    """The folders whose ``conftest.py`` fixtures pytest gives the test module ``path``, nearest
+    first: its own and each parent, up to and including pytest's rootdir."""
+    found = []
+    folder = os.path.dirname(os.path.abspath(path))
+    for _ in range(MAX_CONFTEST_LEVELS):
+        found.append(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder or any(os.path.exists(os.path.join(folder, m)) for m in _ROOTDIR_MARKERS):
+            break
+        folder = parent
+    return found
 
 
 def module_file(directory: str, parts: list[str]) -> str | None:

@@ -98,7 +98,7 @@ class Parameters:
         annotated = self.annotation_values(function, param)
         if annotated is not None:
             return annotated
-        fixture = self.project.fixture(function, param.name.value, self)  # type: ignore[arg-type]
+        fixture = self.project.fixture(function, param, self)  # type: ignore[arg-type]
         if fixture is not None:
             return fixture
         config = pyobjects.hydra_config(function, param)

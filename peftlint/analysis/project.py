@@ -21,9 +21,11 @@ from peftlint.analysis.prescreen import Screen
 from peftlint.analysis.reach import Reach
 from peftlint.analysis.registry import PEFT_HELPER_CALLS
 from peftlint.analysis.values import Kind, Value, Values
-from peftlint.modules import MAX_ANCESTORS, find_module, modules_of
+from peftlint.modules import conftest_folders, find_module, modules_of
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from peftlint.analysis.interpreter import Interpreter
     from peftlint.analysis.units import Source
 
@@ -31,7 +33,7 @@ MAX_MODULE_BYTES = 2_000_000
 SMALL_CLASS_BYTES = 2_000  # a settings or constants class, read for its attributes
 SMALL_DEF_BYTES = 600  # a helper that computes a path or a setting, read for what it returns
 SMALL_INIT_BYTES = 4_000  # a package ``__init__`` whose imports fill a registry, not a library's lazy table
-MAX_FIXTURE_DEPTH = 3
+MAX_FIXTURE_DEPTH = 6  # fixtures of fixtures, as deep as a real conftest chains them
 MAX_DEPTH = 150  # deeper code is analysed only in a process of its own (see engine.py)
 FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
 
@@ -296,11 +298,12 @@ class Project:
         return source
 
     # ----------------------------------------------------------------- pytest fixtures
-    def fixture(self, function: Function, name: str, interpreter: Interpreter) -> Values | None:
+    def fixture(self, function: Function, param: cst.Param, interpreter: Interpreter) -> Values | None:
         """A test's (or a fixture's) parameter is the value of the fixture of that name: the
         module's own, else the nearest conftest.py's."""
         if not (function.name.startswith("test") or FIXTURE_DECORATORS & set(function.decorators or ())):
             return None
+        name = param.name.value
         if self.fixture_depth >= MAX_FIXTURE_DEPTH or name in ("self", "request", "cls"):
             return None
         candidates: list[Values] = []
@@ -310,18 +313,13 @@ class Project:
             own = module_frame.state[name]
         if own is not None:
             candidates.append(own)
-        directory = os.path.dirname(function.parent.module.path)
-        for _ in range(MAX_ANCESTORS + 1):
+        for directory in conftest_folders(function.parent.module.path):
             conftest = os.path.join(directory, "conftest.py")
             if os.path.isfile(conftest) and os.path.abspath(conftest) != function.parent.module.path:
                 scope = self.load(conftest, "conftest", interpreter)
                 found = self.value_of(scope, name, interpreter) if scope is not None else None
                 if found is not None:
                     candidates.append(found)
-            parent = os.path.dirname(directory)
-            if parent == directory:
-                break
-            directory = parent
         for values in candidates:
             fixtures = [v.fact("function") for v in values if v.kind is Kind.FUNCTION and v.fact("function")]
             if len(fixtures) != 1:
@@ -331,18 +329,23 @@ class Project:
                 fixture.decorators = interpreter.function_decorators(fixture)
             if not FIXTURE_DECORATORS & set(fixture.decorators):
                 continue
-            return self.run_fixture(fixture, interpreter)
+            return self.run_fixture(fixture, interpreter, function, param)
         return None
 
-    def run_fixture(self, fixture: Function, interpreter: Interpreter) -> Values:
+    def run_fixture(self, fixture: Function, interpreter: Interpreter, test: Function, param: cst.Param) -> Values:
+        """pytest calls the fixture for the parameter ``param`` of ``test``: that parameter is
+        where the call chain says it is called."""
         from peftlint.analysis.callsite import CallSite
 
         self.fixture_depth += 1
+        saved_unit = interpreter.unit
         try:
-            kwargs = {param.name.value: interpreter.parameter_values(fixture, param) for param in fixture.params()}
-            site = CallSite.implied(interpreter, fixture.node, unit=fixture.unit, statement=None, kwargs=kwargs)
+            kwargs = {p.name.value: interpreter.parameter_values(fixture, p) for p in fixture.params()}
+            interpreter.unit = test.unit
+            site = CallSite.implied(interpreter, param, unit=test.unit, statement=None, kwargs=kwargs)
             return interpreter.inline(fixture, site, None, None)
         finally:
+            interpreter.unit = saved_unit
             self.fixture_depth -= 1
 
 
