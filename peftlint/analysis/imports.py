@@ -44,10 +44,12 @@ class Imports:
             else:
                 root = dotted.split(".", 1)[0]
                 self.bind(root, self.import_value(root))
+            self.packages_effects(dotted)
             self.import_effects(dotted)
 
     def import_from(self, node: cst.ImportFrom) -> None:
         module = "." * len(node.relative) + (self.dotted(node.module) if node.module is not None else "")
+        self.packages_effects(module)
         if isinstance(node.names, cst.ImportStar):
             self.bind_star(module)
             return
@@ -61,6 +63,16 @@ class Imports:
             self.import_effects(module)  # ``from zoo import build``: zoo's ``__init__`` ran
         self.subclass_effects(module)
 
+    def packages_effects(self, dotted: str) -> None:
+        """Python imports a module's packages first: ``from .registry import build`` in
+        ``zoo/serve.py`` (``python -m zoo.serve``) or ``import zoo.builders`` ran ``zoo/__init__.py``,
+        and what its imports registered is there."""
+        stripped = dotted.lstrip(".")
+        dots = dotted[: len(dotted) - len(stripped)]
+        parts = stripped.split(".") if stripped else []
+        for package in ([dots] if dots else []) + [dots + ".".join(parts[:n]) for n in range(1, len(parts))]:
+            self.import_effects(package)
+
     def import_effects(self, dotted: str) -> None:
         """``import zoo.builders  # fills MODEL_BUILDERS``: importing a module of the run runs its
         def statements, and a decorator of the run on a def that makes what a rule follows
@@ -73,8 +85,8 @@ class Imports:
         """A package's ``__init__`` runs its own imports (``from . import models  # populates the
         registry``): importing the package imports those modules too."""
         path = self.project.find_module(dotted, importer)
-        if path is None or not self.project.may_register(os.path.abspath(path)):
-            return
+        if path is None or path == os.path.abspath(importer) or not self.project.may_register(os.path.abspath(path)):
+            return  # (a package's ``__init__`` importing from itself is already running)
         scope = self.project.module_scope(dotted, importer, self)
         if scope is None or not scope.lazy or scope.imported_for_effects or scope.frame is None:
             return
