@@ -187,15 +187,21 @@ class Expressions(Loops):
     def set_shared_attribute(self, target: cst.Attribute, values: Values) -> None:
         """``state.model = m`` or ``self.state.model = m`` on an object of the analysed code that
         other names hold too (the caller's ``state``, another object's ``self.state``): the one
-        object changes, so every name and object holding it sees the attribute. (``self.x = v``
-        reaches the caller through the call's receiver already.)"""
+        object changes, so every name and object holding it sees the attribute. ``self.x = v``
+        reaches the caller through the call's receiver when the method returns; while it runs,
+        what its own frame holds sees it (``self.evaluator.owner.x``, the evaluator it calls next)."""
         receiver = conditions.key_of(target.value)
-        if receiver is None or receiver in ("self", "cls"):
+        if receiver is None or receiver == "cls":
             return
         held = self.lookup(receiver) or frozenset()
         sites = {v.site for v in held if v.kind is Kind.INSTANCE}
-        if sites and len(sites) == len(held):
-            self.set_attributes_everywhere(sites, {target.attr.value: values})
+        if not sites or len(sites) != len(held):
+            return
+        attrs = {target.attr.value: values}
+        if receiver == "self":
+            self.transform_in_frame(sites, lambda value: value.with_attrs(attrs))
+        else:
+            self.set_attributes_everywhere(sites, attrs)
 
     def set_module_attribute(self, module: cst.Name, name: str, values: Values) -> None:
         """``state.MODEL = model`` where ``state`` is an imported module of the run: the module is

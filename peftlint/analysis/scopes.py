@@ -158,6 +158,15 @@ class Scopes:
                             current.state[key] = changed
                 current = current.parent
 
+    def transform_in_frame(self, sites: set[object], change: Callable[[Value], Value]) -> None:
+        """An in-place change seen, for now, only by what the running def's own frame holds (a
+        branch's copy of it: the join keeps it to that branch)."""
+        state = self.frames[-1].state
+        for key, values in list((state or {}).items()):
+            changed = _rewrite(values, sites, change)
+            if changed is not values:
+                state[key] = changed  # type: ignore[index]
+
     def transform_in_classes(
         self, owners: Values, name: str, sites: set[object], change: Callable[[Value], Value]
     ) -> None:
