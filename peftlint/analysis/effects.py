@@ -12,7 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from peftlint.analysis import conditions, lightning, loops, names, pathcalls, paths, pyobjects, registry, training
+from peftlint.analysis import (
+    conditions,
+    lightning,
+    loops,
+    names,
+    pathcalls,
+    paths,
+    pyobjects,
+    records,
+    registry,
+    training,
+)
 from peftlint.analysis.callbacks import CallbackRun
 from peftlint.analysis.values import (
     MODEL_KINDS,
@@ -537,7 +548,8 @@ _VERBS: dict[str, Verb] = {
     "unwrap": unwrap,
     "partial": pyobjects.partial,
     "getattr": pyobjects.getattr_,
-    "named_tuple": pyobjects.named_tuple,
+    "named_tuple": records.named_tuple,
+    "replaced": records.replaced,
     "append": pyobjects.append,
     "view": pyobjects.view,
     "get": get,
@@ -553,7 +565,7 @@ _VERBS: dict[str, Verb] = {
     "glob": pathcalls.glob,
     "same_items": pyobjects.same_items,
     "pairs": loops.pairs,
-    "field_default": pyobjects.field_default,
+    "field_default": records.field_default,
     "one_item": pyobjects.one_item,
     "new_dict": pyobjects.new_dict,
     "string_method": pyobjects.string_method,

@@ -1,4 +1,4 @@
-"""The verbs of the registry for Python's own objects: ``functools.partial``, namedtuples, lists
+"""The verbs of the registry for Python's own objects: ``functools.partial``, lists
 and dicts changed in place, dict views, argparse parsers and what ``parse_args`` gives. Library verbs are in
 effects.py, training verbs in training.py."""
 
@@ -49,45 +49,6 @@ def partial(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Valu
         return UNKNOWN
     bound = (site.args[0], tuple(site.args[1:]), tuple(sorted(site.kwargs.items())))
     return frozenset({Value(Kind.FUNCTION, site=("partial", id(site.node)), facts=(("partial", bound),))})
-
-
-def named_tuple(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    """``namedtuple("Setup", ["model", "tokenizer"])`` (or ``"model tokenizer"``, or typing's
-    ``NamedTuple("Setup", [("model", Any), ...])``): a class built like a dataclass, whose instances
-    carry their fields as attributes."""
-    from peftlint.analysis.frames import ClassInfo
-
-    name = site.node.args[0].value if site.node.args else None
-    fields_node = site.node.args[1].value if len(site.node.args) > 1 else None
-    fields = _field_names(fields_node)
-    if not isinstance(name, cst.SimpleString) or fields is None:
-        return UNKNOWN
-    info = ClassInfo(
-        name=str(conditions.evaluated(name)),
-        parent=interpreter.frame,
-        fields=fields,
-        decorators=("dataclasses.dataclass",),
-    )
-    return frozenset({Value(Kind.CLASS, site=("class", id(site.node)), facts=(("class", info),))})
-
-
-def _field_names(node: cst.BaseExpression | None) -> list[str] | None:
-    """The field names of a namedtuple: a literal list/tuple of names or of (name, type) pairs, or
-    one string of names separated by spaces or commas."""
-    if isinstance(node, cst.SimpleString):
-        text = conditions.evaluated(node)
-        return text.replace(",", " ").split() if isinstance(text, str) else None
-    if not isinstance(node, (cst.List, cst.Tuple)):
-        return None
-    names = []
-    for element in node.elements:
-        value = element.value
-        if isinstance(value, cst.Tuple) and value.elements:
-            value = value.elements[0].value
-        if not isinstance(value, cst.SimpleString) or not isinstance(conditions.evaluated(value), str):
-            return None
-        names.append(conditions.evaluated(value))
-    return names
 
 
 def append(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
@@ -150,17 +111,6 @@ def known_parts(value: Value, element: Value) -> Value:
         for part, symbol in zip(items, symbols, strict=True)
     )
     return value.updated(items=parts)
-
-
-def field_default(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    """``field(default=x)`` is ``x``; ``field(default_factory=PathsConfig)`` what calling it makes (a
-    dataclass field's default, made once here for every instance)."""
-    if "default" in site.kwargs:
-        return site.kwargs["default"]
-    factory = site.kwargs.get("default_factory")
-    if not factory or site.spread:
-        return UNKNOWN
-    return interpreter.call_values(factory, site.with_arguments((), {}), None, site.node.func)
 
 
 def same_items(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:

@@ -49,16 +49,13 @@ class Api:
         return self.screen(screened) if self.screen is not None else screened.calls_named(self.call_names)
 
     def role(self, name: str) -> Role | None:
-        for role, where in self.roles:
-            if role == name:
-                return where
-        return None
+        return next((where for role, where in self.roles if role == name), None)
 
     @property
     def call_names(self) -> frozenset[str]:
-        """The ``f`` of ``f(...)`` or ``x.f(...)`` for this API (what Reach looks for)."""
-        found = {qualname.rsplit(".", 1)[-1] for qualname in self.functions if not qualname.endswith("*")}  # a
-        # wildcard's (``torch.optim.*``) calls are its ``calls``
+        """The ``f`` of ``f(...)`` or ``x.f(...)`` for this API (what Reach looks for); a wildcard's
+        (``torch.optim.*``) are its ``calls``."""
+        found = {qualname.rsplit(".", 1)[-1] for qualname in self.functions if not qualname.endswith("*")}
         return frozenset(found | set(self.methods) | set(self.calls))
 
 
@@ -358,9 +355,12 @@ APIS: tuple[Api, ...] = (
         "builtins.getattr", "getattr", functions=("builtins.getattr",),
         roles=(("object", (0, None)), ("name", (1, None)), ("default", (2, None))),
     ),
-    # ``Setup = namedtuple("Setup", ["model", "tokenizer"])``: a class whose fields are its arguments
+    # ``Setup = namedtuple("Setup", ["model", "tokenizer"])``: a class whose fields are its arguments;
+    # ``setup._replace(model=m)``, ``dataclasses.replace(setup, model=m)``: a copy, those fields changed
     Api("dataclasses.field", "field_default", functions=("dataclasses.field",)),
     Api("collections.namedtuple", "named_tuple", functions=("collections.namedtuple", "typing.NamedTuple")),
+    Api("record.replace", "replaced", functions=("dataclasses.replace",), methods=("_replace",),
+        receivers=frozenset({Kind.INSTANCE}), roles=(("record", (0, "obj")),)),  # fmt: skip
     Api("list.append", "append", methods=("append", "extend", "insert"), receivers=frozenset({Kind.LIST})),
     Api("dict.update", "update", methods=("update", "setdefault"), receivers=frozenset({Kind.DICT})),
     Api("dict.view", "view", methods=("items", "values", "keys"), receivers=frozenset({Kind.DICT})),
