@@ -53,7 +53,8 @@ def analyse_bytes(
     except SourceError as error:
         return _error(path, str(error))
     if screened is not None:
-        called = screened.functions | screened.picked | {owner for owner, _ in screened.methods}
+        # a helper named as a value (``RUNNERS = {"eval": EvalRunner}``) is there to be called
+        called = screened.functions | screened.picked | screened.taken | {owner for owner, _ in screened.methods}
         wanted = [rule for rule in wanted if by_rule.get(rule.code, frozenset()) & called or rule.screen(screened)]
         if not wanted:  # the tokens were only in strings or comments
             return _with_problems(FileResult(path), source.problems)

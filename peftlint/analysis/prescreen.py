@@ -309,6 +309,7 @@ def _scan(
     loads: set[int] = set()  # the ``func`` of each ``load_state_dict(...)`` call met
     called: set[int] = set()  # the ``func`` of each ``f(...)`` call met
     is_def = unit.kind == DEF
+    module_level = unit.kind == STATEMENTS and not unit.member
     if is_def and isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef)):
         unit.parameters = tuple(a.arg for a in (*root.args.posonlyargs, *root.args.args))
         unit.decorators = {_last_name(d.func if isinstance(d, ast.Call) else d) for d in root.decorator_list}
@@ -366,8 +367,11 @@ def _scan(
                 result.picked.add(held.id)
                 calls.add(held.id)
         elif kind is ast.Name:
-            if node.id in functions_defined and id(node) not in called and type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
-                result.taken.add(node.id)  # type: ignore[attr-defined]
+            if id(node) not in called and type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
+                # a def of the file, or an imported one kept by module-level code (``RUNNERS =
+                # {"eval": EvalRunner}``, not ``isinstance(m, PeftModel)`` in a def)
+                if node.id in functions_defined or (module_level and node.id in result.imports):  # type: ignore[attr-defined]
+                    result.taken.add(node.id)  # type: ignore[attr-defined]
         elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
             calls.update(_peft_annotations(node))  # type: ignore[arg-type]
         elif kind is ast.ImportFrom:

@@ -49,7 +49,7 @@ class Reach:
         # the defs a call of something unknown may run: those the file names as values
         self.taken = [unit for name in sorted(screen.taken) for unit in self.defined.get(name, ())]
         # a helper module's functions taken as values (``PHASES = (bootstrap.init, ...)``)
-        self.helpers_taken = not helpers.isdisjoint(screen.taken_from)
+        self.helpers_taken = not helpers.isdisjoint(screen.taken_from) or not helpers.isdisjoint(screen.taken)
         self.imports = frozenset(screen.imports)
         self._known: dict[tuple[int, bool], bool] = {}
         self._nodes: dict[int, tuple[cst.CSTNode, bool]] = {}
