@@ -6,6 +6,7 @@ by what its test says, and the branches join with the guards that tell them apar
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,9 @@ from peftlint.analysis.values import (
 
 if TYPE_CHECKING:
     from peftlint.analysis.frames import Frame
+
+
+_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*")  # a plain name a guard's text mentions
 
 
 class Branches:
@@ -75,12 +79,15 @@ class Branches:
             test, polarity = test.expression, not polarity
         if isinstance(test, cst.Name) and test.value in self.frame.tests:
             found += conditions.guards(self.frame.tests[test.value], polarity, self.code)
-        return (
+        found = (
             found
             + self.alias_guards(found[:1])
             + self.option_guards(test, polarity)
             + self.constant_guards(test, polarity)
         )
+        for text, _ in found:  # (a rebinding of one of these names makes such a guard stale: scopes.bind)
+            self.tested_names.update(_NAME.findall(text))
+        return found
 
     def constant_guards(self, test: cst.BaseExpression, polarity: bool) -> list[Guard]:
         """``args.mode == TRAIN`` where ``TRAIN`` holds one known string or number here: the test

@@ -487,7 +487,8 @@ def without_guards_on(values: Values, key: str) -> Values:
     value (its refinement does), not the old one."""
     if not any(v.guards for v in values):
         return values
-    return frozenset(_drop_guards_on(v, key) if v.guards else v for v in values)
+    kept = [_drop_guards_on(v, key) if v.guards else v for v in values]
+    return values if all(a is b for a, b in zip(kept, values, strict=True)) else frozenset(kept)
 
 
 def _drop_guards_on(value: Value, key: str) -> Value:
