@@ -252,12 +252,34 @@ class Strings:
                 pieces.append([paths.literal(part.value)])
             elif isinstance(part, cst.FormattedStringExpression):
                 values = self.expression(part.expression)
-                if part.format_spec or part.conversion:
+                spec = _plain_spec(part.format_spec)
+                if part.conversion or spec is None:
                     pieces.append([self.placeholder_shape(part.expression)])
+                elif spec:  # ``f"epoch_{epoch:03d}.pt"``
+                    pieces.append(self.formatted_shapes(values, part.expression, spec))
                 else:
                     pieces.append(self.shapes(values, part.expression))
                     sources.append(self.resolved_constants(values))
         return self.strings(node, self.product(pieces, paths.concat), sources=sources)
+
+    def formatted_shapes(self, values: Values, node: cst.BaseExpression, spec: str) -> list[paths.Shape]:
+        """``{epoch:03d}``: a number known formats as Python formats it (``000``); a part known only
+        by what it stands for (a loop's element, an argument) keeps the spec beside it, so that
+        ``epoch_{epoch:03d}`` and ``epoch_{best:03d}`` of the same element name one file and a
+        different spec another."""
+        found: list[paths.Shape] = []
+        for shape in self.shapes(values, node):
+            number = _number(shape)
+            if number is not None:
+                try:
+                    found.append(paths.literal(format(number, spec)))
+                except ValueError:
+                    return [self.placeholder_shape(node)]
+            elif any(kind == "lit" for kind, _ in shape):
+                return [self.placeholder_shape(node)]  # text formatted by a spec: not followed
+            else:
+                found.append(tuple((kind, f"{text}:{spec}") for kind, text in shape))
+        return found
 
     def literal_string(self, node: cst.SimpleString | cst.ConcatenatedString) -> Values:
         if isinstance(node, cst.ConcatenatedString):
@@ -271,6 +293,31 @@ class Strings:
         if not isinstance(value, str):
             return UNKNOWN
         return self.strings(node, [paths.literal(value)], text=value)
+
+
+def _plain_spec(spec: Sequence[cst.BaseFormattedStringContent] | None) -> str | None:
+    """A format spec written out (``03d``, ``.4f``): its text; "" for none; None for one with
+    fields of its own (``{x:{width}}``)."""
+    if not spec:
+        return ""
+    if not all(isinstance(part, cst.FormattedStringText) for part in spec):
+        return None
+    return "".join(part.value for part in spec)  # type: ignore[union-attr]
+
+
+def _number(shape: paths.Shape) -> int | float | None:
+    """The number a shape of one literal part spells, as the shape of a number constant does."""
+    if len(shape) != 1 or shape[0][0] != "lit":
+        return None
+    text = shape[0][1]
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _shifted_element(operator: str, left: Values, right: Values) -> Values | None:
