@@ -101,6 +101,28 @@ class Definitions:
         for method in _template_methods(info, triggered):
             if id(method) not in self.inlined:
                 self.analyse_method_alone(method, instance, self_state)
+        for name, method in sorted(info.members.items()):
+            if name not in triggered and id(method) not in self.inlined and self.runs_in_sequence(info, method):
+                self.analyse_method_alone(method, instance, self_state)
+
+    def runs_in_sequence(self, info: ClassInfo, method: Function) -> bool:
+        """A method that calls, on ``self``, one method that gives a model PEFT layers (an inherited
+        ``setup()`` wrapping ``self.model``) and another of this file that makes a call a rule
+        reports at (``load_checkpoint()``): neither alone shows what their order does, so the
+        method that runs them in order is analysed on its own too."""
+        unit = method.source_unit
+        if unit is None or self.reach is None or method.name == "__init__":
+            return False
+        callees = [c for name in sorted(unit.calls) if (c := info.lookup(name)) is not None and c is not method]
+        reaching = [c for c in callees if not c.parent.module.imported and self.reach.unit_reaches(c.source_unit)]  # type: ignore[arg-type]
+        producing = [c for c in callees if self.produces(c)] if reaching else []
+        return any(made is not reported for made in producing for reported in reaching)
+
+    def produces(self, function: Function) -> bool:
+        """The def can reach a call that gives a model PEFT layers (in its module's terms)."""
+        imported = function.parent.module.imported
+        reach = function.parent.module.reach if imported else self.reach
+        return function.source_unit is not None and reach is not None and reach.unit_wraps(function.source_unit)
 
     def method_calls_trigger(self, method: Function) -> bool:
         """A method is analysed on its own when it makes a call some rule reports at itself:

@@ -14,7 +14,7 @@ from typing import Any
 import libcst as cst
 
 from peftlint.analysis.prescreen import CLASS, DEF, Screen, Unit
-from peftlint.analysis.registry import hooks_run_by
+from peftlint.analysis.registry import PEFT_HELPER_CALLS, hooks_run_by
 
 
 class Reach:
@@ -52,6 +52,7 @@ class Reach:
         self.helpers_taken = not helpers.isdisjoint(screen.taken_from) or not helpers.isdisjoint(screen.taken)
         self.imports = frozenset(screen.imports)
         self._known: dict[tuple[int, bool], bool] = {}
+        self._wraps: dict[int, bool] = {}
         self._nodes: dict[int, tuple[cst.CSTNode, bool]] = {}
 
     def unit_reaches(self, unit: Unit) -> bool:
@@ -61,6 +62,21 @@ class Reach:
     def unit_produces(self, unit: Unit) -> bool:
         """The unit can reach a call that makes what some rule looks for: worth following into."""
         return self._cached(unit, broad=True)
+
+    def unit_wraps(self, unit: Unit) -> bool:
+        """The unit can reach a call that gives a model PEFT layers (``get_peft_model``...)."""
+        known = self._wraps.get(id(unit))
+        if known is None:
+            seen: set[int] = set()
+            stack, known = [unit], False
+            while stack and not known:
+                current = stack.pop()
+                if id(current) not in seen:
+                    seen.add(id(current))
+                    known = not PEFT_HELPER_CALLS.isdisjoint(current.calls)
+                    stack.extend(u for name in current.calls for u in self.callees(name))
+            self._wraps[id(unit)] = known
+        return known
 
     def _cached(self, unit: Unit, broad: bool) -> bool:
         key = (id(unit), broad)
@@ -169,6 +185,7 @@ class Everything(Reach):
         self.taken = []
         self.imports = frozenset()
         self._known = {}
+        self._wraps = {}
         self._nodes = {}
 
     def unit_reaches(self, unit: Unit) -> bool:
