@@ -241,9 +241,12 @@ class Expressions(Loops):
     def store_item(self, target: cst.Subscript, values: Values) -> None:
         """``models[name] = m``: the container object now holds ``m`` too (for every alias)."""
         containers = [v for v in self.expression(target.value) if v.kind in (Kind.DICT, Kind.LIST)]
-        values = contained(values)
         index = target.slice[0].slice if len(target.slice) == 1 else None
         constant = conditions.literal(index.value) if isinstance(index, cst.Index) else None
+        # a setting stored under its key (``CFG["ckpt_path"] = os.path.join(...)``) is kept as a dict
+        # display keeps it; elsewhere only what the rules follow
+        named = isinstance(constant, str) and all(v.kind is Kind.DICT for v in containers)
+        values = contained(values, settings=named)
         given: Values = UNKNOWN
         if constant is conditions.UNKNOWN_LITERAL and isinstance(index, cst.Index):
             # ``REGISTRY[name] = fn`` with ``name`` known to hold one string or number: that key

@@ -222,9 +222,11 @@ CONTAINED_KINDS = GUARDED_KINDS | {
 }
 
 
-def contained(values: Values) -> Values:
-    """What a container keeps of values put in it: the kinds rules follow, else ``UNKNOWN``."""
-    kept = frozenset(v for v in values if v.kind in CONTAINED_KINDS)
+def contained(values: Values, settings: bool = False) -> Values:
+    """What a container keeps of values put in it: the kinds rules follow (and, for ``settings``,
+    strings and numbers), else ``UNKNOWN``."""
+    kinds = CONTAINED_KINDS | {Kind.STRING, Kind.CONST} if settings else CONTAINED_KINDS
+    kept = frozenset(v for v in values if v.kind in kinds)
     return kept | UNKNOWN if len(kept) != len(values) else kept
 
 
