@@ -270,6 +270,9 @@ _ASSIGNMENT = re.compile(rb"^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)(.*(?:\n[ \t
 
 
 _CLASS_LINE = re.compile(rb"^class[ \t]+(\w+)[ \t]*\(([^)]*)\)", re.MULTILINE)
+# a top-level def or class and the first of its decorators; a subscript store (``SAVERS[name] = cls``)
+_DECORATED = re.compile(rb"^@(\w+)[^\n]*\n(?:@[^\n]*\n)*(?:class|def|async[ \t]+def)[ \t]+(\w+)", re.MULTILINE)
+_STORE = re.compile(rb"\b([A-Za-z_]\w*)\[[^\]\n]*\][ \t]*=(?!=)")
 
 
 def admitted_codes(admitted: frozenset[str]) -> dict[str, frozenset[str]]:
@@ -334,7 +337,9 @@ class _Helpers:
                 found[name] = found.get(name, False) or (at < len(where) and where[at] < end)
                 if keyword == b"def" or small:
                     spans.append((start, end, name))
-            _through_calls(data, spans, found)
+            tables = _filed_tables(data, found, spans)
+            found.update(dict.fromkeys(tables, True))
+            _through_calls(data, spans, found, tables)
             _through_subclasses(data, found)
             self.defs[path] = found
         return found
@@ -368,13 +373,31 @@ def _through_subclasses(data: bytes, found: dict[str, bool]) -> None:
                     found[key] = changed = True
 
 
-def _through_calls(data: bytes, spans: list[tuple[int, int, str]], found: dict[str, bool]) -> None:
+def _filed_tables(data: bytes, found: dict[str, bool], spans: list[tuple[int, int, str]]) -> set[str]:
+    """The module-level tables a decorator of the module files reaching classes or defs in:
+    ``@saver("pickle") class PickleSaver`` with ``def saver(name)`` doing ``SAVERS[name] = cls``."""
+    if b"@" not in data:
+        return set()
+    filing = {m.group(1).decode() for m in _DECORATED.finditer(data) if found.get(m.group(2).decode())}
+    tables: set[str] = set()
+    for start, end, name in spans:
+        if name in filing:
+            tables |= {m.group(1).decode() for m in _STORE.finditer(data, start, end)}
+    return tables
+
+
+def _through_calls(
+    data: bytes, spans: list[tuple[int, int, str]], found: dict[str, bool], tables: Iterable[str] = ()
+) -> None:
     """A def that calls another def of its module that reaches (``score_checkpoint`` calling
-    ``_load``, which calls ``PeftModel.from_pretrained``) reaches too, however many defs deep."""
+    ``_load``, which calls ``PeftModel.from_pretrained``), or what a table of them holds
+    (``SAVERS[fmt](root)``), reaches too, however many defs deep."""
     new = {name for name, reaches in found.items() if reaches}
     starts = [start for start, _, _ in spans]
+    held = rb"|\b(?:" + b"|".join(re.escape(t.encode()) for t in sorted(tables)) + rb")\s*\[" if tables else b""
     while new:
-        pattern = re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in sorted(new)) + rb")\s*\(")
+        pattern = re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in sorted(new)) + rb")\s*\(" + held)
+        held = b""
         new = set()
         for match in pattern.finditer(data):
             index = bisect.bisect_right(starts, match.start()) - 1

@@ -337,6 +337,13 @@ class Definitions:
         made = info_value(info)
         self.bind(info.name, made)
         self.init_subclass(info, made)
+        node = info.node
+        if isinstance(node, cst.ClassDef) and node.decorators:  # ``@saver("pickle") class PickleSaver``
+            saved, self.unit = self.unit, info.unit
+            try:
+                self.run_decorators(info, node, made)
+            finally:
+                self.unit = saved
 
     def init_subclass(self, info: ClassInfo, made: Values) -> None:
         """``class FullExporter(Exporter, fmt="full")``: a base's ``__init_subclass__`` runs on the
@@ -391,11 +398,13 @@ class Definitions:
         finally:
             self.unit = saved
 
-    def run_decorators(self, function: Function, node: cst.FunctionDef, value: Values) -> None:
-        """The def statement: its decorator expressions are evaluated (and their calls heard), then
-        each that is a def of the run (``@register("bert-lora")`` gives ``deco``) is called with
-        the def, innermost first: what it does happens (a registry is filled). The name keeps the
-        def itself: calls of it stay precise."""
+    def run_decorators(
+        self, function: Function | ClassInfo, node: cst.FunctionDef | cst.ClassDef, value: Values
+    ) -> None:
+        """The def (or class) statement: its decorator expressions are evaluated (and their calls
+        heard), then each that is a def of the run (``@register("bert-lora")`` gives ``deco``) is
+        called with the def, innermost first: what it does happens (a registry is filled). The
+        name keeps the def itself: calls of it stay precise."""
         applied: list[tuple[cst.Decorator, Values]] = []
         self.decorating += 1  # a decorator of another module of the run is followed into
         try:

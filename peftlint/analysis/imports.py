@@ -94,7 +94,7 @@ class Imports:
         screened = self.project.screens.get(scope.path)
         for unit in screened.units if screened is not None else ():
             produces = scope.reach is None or scope.reach.unit_produces(unit)
-            if unit.kind == DEF and unit.decorators and unit.name and produces:
+            if unit.kind in (DEF, CLASS) and unit.decorators and unit.name and produces:
                 self.project.value_of(scope, unit.name, self)
         if screened is None or os.path.basename(scope.path) != "__init__.py":
             return

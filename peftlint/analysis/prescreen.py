@@ -314,6 +314,8 @@ def _scan(
         unit.parameters = tuple(a.arg for a in (*root.args.posonlyargs, *root.args.args))
         unit.decorators = {_last_name(d.func if isinstance(d, ast.Call) else d) for d in root.decorator_list}
         first = unit.parameters[0] if unit.parameters else None
+    elif unit.kind == CLASS and isinstance(root, ast.ClassDef):  # ``@saver("pickle") class PickleSaver``
+        unit.decorators = {_last_name(d.func if isinstance(d, ast.Call) else d) for d in root.decorator_list}
     deepest = unit.depth
     while stack:
         node, depth = stack.pop()
