@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from peftlint.rules.base import Rule
 
 _IMPORT = re.compile(
-    rb"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(?:\(([^)]*)\)|([\w, \t]+))|import[ \t]+([\w.]+))",
+    rb"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(?:\(([^)]*)\)|([\w, \t]+|\*))|import[ \t]+([\w.]+))",
     re.MULTILINE,
 )  # the names after `import`: a parenthesised list (over several lines, comments in it), or up to the line's end
 _COMMENT = re.compile(rb"#[^\n]*")
@@ -170,8 +170,12 @@ def _admitted_names(
             if target in wanted:
                 names |= _entries(helpers.any_reaches(target), plain.split(".")[0])
             continue
-        items = [item.partition(" as ") for item in (n.strip() for n in imported.split(",")) if item]
         target = find(dots + module, path)
+        if imported == "*":  # ``from helpers import *`` (a notebook's ``%run helpers.py``): every helper
+            for name in sorted(helpers.reaching_defs(target) if target in wanted else ()):  # type: ignore[arg-type]
+                names |= _entries(helpers.reaches(target, name), name)  # type: ignore[arg-type]
+            continue
+        items = [item.partition(" as ") for item in (n.strip() for n in imported.split(",")) if item]
         for name, _, alias in items:
             local, name = (alias or name).strip(), name.strip()
             if target is None or target.endswith("__init__.py"):  # ``from package import module``
@@ -208,7 +212,8 @@ def _word_patterns(words: set[bytes]) -> tuple[re.Pattern[bytes], re.Pattern[byt
     alternatives = b"|".join(re.escape(word) for word in sorted(words))
     # after ``import`` on its line, or in its parenthesised list over several lines
     line = rb"(?:import[^\n]*|import[ \t]*\([^)]*)\b(?:"
-    return re.compile(line + alternatives + rb")\b"), re.compile(rb"\b(?:" + alternatives + rb")\b")
+    star = rb"|from[ \t]+[\w.]*\b(?:" + alternatives + rb")[ \t]+import[ \t]+\*"  # ``from helpers import *``
+    return re.compile(line + alternatives + rb")\b" + star), re.compile(rb"\b(?:" + alternatives + rb")\b")
 
 
 def _module_word(path: str) -> bytes:

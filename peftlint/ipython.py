@@ -14,6 +14,8 @@
   (``%%bash``, ``%%writefile``...) turns the whole cell into comment lines;
 * an automagic line, a line magic typed without ``%`` (``pip install x``, ``cd dir``, ``ls -la ~``),
   is neutralised like ``%pip install x`` when it does not compile as Python on its own;
+* ``%run helpers.py`` (a script beside the notebook, without options) becomes ``from helpers import *``:
+  IPython runs it and puts its names in the notebook's namespace;
 * ``get_ipython()`` calls are Python and are left alone.
 
 ``shell_cell`` tells a cell of bare shell lines (``git clone ...`` / ``wget ...``, a ``%%bash`` cell
@@ -42,6 +44,8 @@ CELL_MAGIC = re.compile(r"%%([A-Za-z_][\w.]*)")
 _HELP_END = re.compile(r"%{0,2}[A-Za-z_*][\w*]*(?:\.[A-Za-z_*][\w*]*|\[-?\d+\])*\?\??")
 _ASSIGN = re.compile(r"[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*(?=!|%%?[A-Za-z_])")
 _TIME = re.compile(r"%(time|timeit)(\s+)(?=[^\s-])")
+# ``%run helpers.py`` (or ``run utils/helpers.py``) of a script beside the notebook, without options
+_RUN = re.compile(r"%?run[ \t]+((?:[A-Za-z_]\w*/)*[A-Za-z_]\w*\.py)")
 # Line magics and shell aliases IPython runs without ``%`` (automagic), as notebooks often type them.
 AUTOMAGICS = frozenset(
     """aimport alias autoreload bookmark cat cd clear conda config cp debug dhist dirs env gui history
@@ -157,6 +161,10 @@ def _escape(lines: list[str], index: int) -> list[Line] | None:
     code = body.rstrip()
     if code.startswith("?") or _HELP_END.fullmatch(code):
         return _replace(lines, index, indent + PLACEHOLDER)
+    run = _RUN.fullmatch(code)
+    if run is not None:  # ``%run helpers.py``: its names are the notebook's, as a star import gives them
+        module = run.group(1).removesuffix(".py").replace("/", ".")
+        return _replace(lines, index, f"{indent}from {module} import *  {MAGIC_MARK}")
     if body[0] in "%!/,;":
         timed = _TIME.match(body)
         if timed:

@@ -129,6 +129,16 @@ class Imports:
                 self.project.value_of(scope, unit.name, self)
 
     def bind_star(self, module: str) -> None:
+        """``from peft import *`` (a library's exports, by their names' shapes), or ``from helpers
+        import *`` of a module of the run (a notebook's ``%run helpers.py``): its public names."""
         root = module.split(".", 1)[0]
         if root in names.STAR_EXPORTS:
             self.frame.module.star_imports.add(root)
+        if root in names.LIBRARY_ROOTS or self.frame.kind != "module":
+            return
+        scope = self.project.module_scope(module, self.frame.module.path, self)
+        screened = self.project.screens.get(scope.path) if scope is not None else None
+        separator = "" if module.endswith(".") else "."
+        for name in sorted(screened.bindings if screened is not None else ()):
+            if not name.startswith("_"):
+                self.bind(name, self.import_value(f"{module}{separator}{name}"))
