@@ -6,7 +6,6 @@ by what its test says, and the branches join with the guards that tell them apar
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -29,9 +28,6 @@ from peftlint.analysis.values import (
 
 if TYPE_CHECKING:
     from peftlint.analysis.frames import Frame
-
-
-_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*")  # a plain name a guard's text mentions
 
 
 class Branches:
@@ -57,7 +53,8 @@ class Branches:
         before = self.frame.state
         true_guards = self.test_guards(node.test, True)
         false_guards = self.test_guards(node.test, False)
-        after_true = self.branch(self.refined(before, node.test, True), true_guards, lambda: self.block(node.body))
+        true_entry = self.refined(before, node.test, True)
+        after_true = self.branch(true_entry, true_guards, lambda: self.block(node.body))
         false_entry = self.refined(before, node.test, False)
         orelse = node.orelse
         if isinstance(orelse, cst.If):  # ``elif``: an ``if`` alone in the else branch
@@ -66,6 +63,13 @@ class Branches:
             after_false = self.branch(false_entry, false_guards, lambda: self.block(orelse.body))
         else:
             after_false = false_entry
+        if before is not None and (true_entry is None or false_entry is None):
+            # the test is decided here (``previous_dir = None`` then ``if previous_dir is not None:``):
+            # the one branch that runs puts no guard on what follows. A guard would outlive the name
+            # it tests: after ``previous_dir = phase_dir``, a later pass's load under the test of the
+            # new value would take the model for one that exists only while it was None.
+            self.frame.state = after_true if false_entry is None else after_false
+            return
         self.frame.state = join_branches([(after_true, true_guards[0]), (after_false, false_guards[0])])
         if after_true is None and after_false is not None:
             self.guards.extend(false_guards)  # `if c: return`: the rest of the block runs only when not c
@@ -85,8 +89,6 @@ class Branches:
             + self.option_guards(test, polarity)
             + self.constant_guards(test, polarity)
         )
-        for text, _ in found:  # (a rebinding of one of these names makes such a guard stale: scopes.bind)
-            self.tested_names.update(_NAME.findall(text))
         return found
 
     def constant_guards(self, test: cst.BaseExpression, polarity: bool) -> list[Guard]:

@@ -81,7 +81,6 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
         self.reach = reach  # None: analyse every function
         self.frames: list[Frame] = []
         self.guards: list[Guard] = []
-        self.tested_names: set[str] = set()  # every plain name a branch's guard mentioned
         self.unit: ParsedUnit | None = None
         self.statement_node: cst.CSTNode | None = None
         self.adapters_disabled = 0  # how many ``with pm.disable_adapter():`` blocks the walk is in

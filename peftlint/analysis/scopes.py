@@ -17,7 +17,6 @@ class Scopes:
     effect_logs: list[list[Any]]
     attribute_parents: set[str]
     index_names: set[str]
-    tested_names: set[str]
 
     @property
     def frame(self) -> Frame:
@@ -94,16 +93,6 @@ class Scopes:
             if index is not None:
                 self.index_names.add(index)
         state[key] = without_guards_on(values, key)
-        if key in self.tested_names and not any(key in loop.targets for loop in frame.loops):
-            # a test of the old ``x`` says nothing of when the values other names hold exist now:
-            # ``if previous_dir is not None:`` passed over while it was None, then
-            # ``previous_dir = phase_dir``: the next pass's test is of the new value. (A loop's
-            # own element keeps them: the loop tells its passes apart, left_by_an_earlier_choice.)
-            for other, held in state.items():
-                if other != key and any(v.guards for v in held):
-                    kept = without_guards_on(held, key)
-                    if kept is not held:
-                        state[other] = kept
 
     def note_parents(self, key: str) -> None:
         start = 0
