@@ -17,6 +17,7 @@ from peftlint.analysis.parameters import single_qualname
 from peftlint.analysis.syntax import identifiers_in
 from peftlint.analysis.units import UnitParseError
 from peftlint.analysis.values import (
+    GUARDED_KINDS,
     INTERESTING_KINDS,
     MODEL_KINDS,
     NONE,
@@ -83,6 +84,8 @@ class Calls:
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             receiver = self.feasible(self.expression(func.value))
+            if registry.method_api(method, registry.MODEL) is not None:  # ``lora_model.merge_and_unload()``
+                receiver = self.imported_objects(receiver)
             callees = self.attribute_of(receiver, method, func, calling=True)
         else:
             callees = self.expression(func)
@@ -117,6 +120,9 @@ class Calls:
             api = registry.method_api(method, frozenset(v.kind for v in receiver))
         if api is None and any(v.kind in MODEL_KINDS for v in callees):
             api = registry.FORWARD  # ``model(**batch)``: a forward pass
+        elif api is not None:  # ``PeftModel.from_pretrained(lora_model, ...)`` of ``from shared import lora_model``
+            args = [self.imported_objects(values) for values in args]
+            kwargs = {key: self.imported_objects(values) for key, values in kwargs.items()}
         site = CallSite(
             node=node,
             unit=self.unit,
@@ -137,6 +143,22 @@ class Calls:
         if api is not None:
             return self.library_call(api, site)
         return self.call_values(callees, site, receiver if method else None, func)
+
+    def imported_objects(self, values: Values) -> Values:
+        """A name imported from a module of the run that holds a model, a trainer, an optimizer
+        or a config there (``lora_model = get_peft_model(...)`` at the top of ``shared.py``): that
+        object, for a call the registry knows. (A def or class stays the import: calls of it are
+        followed as such.)"""
+        if not any(v.kind is Kind.IMPORT and v.fact("importer") for v in values):
+            return values
+        found: set[Value] = set()
+        for value in values:
+            resolved = self.resolve_import(value) if value.kind is Kind.IMPORT and value.fact("importer") else None
+            if resolved and all(v.kind in GUARDED_KINDS for v in resolved):
+                found |= resolved
+            else:
+                found.add(value)
+        return frozenset(found)
 
     def library_call(self, api: registry.Api, site: CallSite) -> Values:
         made = effects.apply(self, api, site)  # type: ignore[arg-type]
