@@ -195,7 +195,7 @@ class Expressions(Loops):
             return
         held = self.lookup(receiver) or frozenset()
         sites = {v.site for v in held if v.kind is Kind.INSTANCE}
-        if not sites or len(sites) != len(held):
+        if not sites or any(v.kind is not Kind.INSTANCE for v in held):  # (one object, in several versions)
             return
         attrs = {target.attr.value: values}
         if receiver == "self":
