@@ -79,9 +79,10 @@ class Loops:
     ) -> Values | None:
         """``[s.strip() for s in "lora, warm_start".split(",") if s]``: over a list or tuple known
         item by item (at most MAX_RANGE), with one ``for`` and tests each item decides, the list it
-        makes, in order, each item's calls evaluated in turn; None for anything else (the state
-        is then as it was)."""
-        if not isinstance(node, (cst.ListComp, cst.GeneratorExp)) or clause.inner_for_in is not None:
+        makes, in order, each item's calls evaluated in turn; a dict too (``{s.name: s for s in
+        (TrainStage(), EvaluateStage())}``) when each key is a known string or number. None for
+        anything else (the state is then as it was)."""
+        if not isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.DictComp)) or clause.inner_for_in is not None:
             return None
         if clause.asynchronous is not None or not isinstance(clause.target, cst.Name) or len(iterated) != 1:
             return None
@@ -92,6 +93,7 @@ class Loops:
         entry = self.frame.state
         self.frame.state = None if entry is None else dict(entry)
         made: list[Values] = []
+        entries: dict[object, Values] = {}
         for item in items:
             if self.frame.state is None:  # an item's call never returns
                 return NOTHING
@@ -105,8 +107,17 @@ class Loops:
                 if not truth:
                     kept = False
                     break
-            if kept:
+            if kept and isinstance(node, cst.DictComp):
+                key = _key(self.resolved_constants(self.expression(node.key)))
+                if key is None:
+                    self.frame.state = entry
+                    return None
+                entries[key] = self.expression(node.value)
+            elif kept:
                 made.append(self.expression(node.elt))
+        if isinstance(node, cst.DictComp):
+            pairs = tuple(sorted(entries.items(), key=lambda e: repr(e[0])))
+            return frozenset({self.new_value(Kind.DICT, node, None, entries=pairs, order=tuple(entries))})
         return frozenset({self.new_value(Kind.LIST, node, None, items=tuple(made))})
 
     def enumerated(self, target: cst.BaseExpression, node: cst.BaseExpression, iterated: Values) -> Values | None:
@@ -196,3 +207,12 @@ def pairs(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values
     made = interpreter.new_value(Kind.LIST, site.node, None, open=True, iterable=given[0])
     pair = Value(Kind.TUPLE, site=(made.site, "pair"), facts=make_facts(items=(UNKNOWN, *parts) if counting else parts))
     return frozenset({made.updated(items=(frozenset({pair}),))})
+
+
+def _key(values: Values) -> str | int | None:
+    """The one string or number (not a bool) every value is, as a dict display's key."""
+    found = {
+        v.fact("text") if v.kind is Kind.STRING else v.fact("value") if v.kind is Kind.CONST else None for v in values
+    }
+    key = found.pop() if len(found) == 1 else None
+    return key if isinstance(key, (str, int)) and not isinstance(key, bool) and bool(values) else None

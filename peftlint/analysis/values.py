@@ -211,6 +211,7 @@ def _is_constant(text: str) -> bool:
 # What a container is followed for holding; anything else put in one makes its contents unknown.
 # objects that hold models are kept too: ``members.append(Member(model=pm))``, ``pairs.append((name, pm))``
 CONTAINED_KINDS = GUARDED_KINDS | {
+    Kind.SYMBOL,  # a loop's element kept for a later loop (``steps.append(step)``: ``step_{step}.pt``)
     Kind.FUNCTION,
     Kind.CLASS,
     Kind.PARAMETERS,
