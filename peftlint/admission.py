@@ -342,7 +342,7 @@ class _Helpers:
                 found[name] = found.get(name, False) or (at < len(where) and where[at] < end)
                 if keyword == b"def" or small:
                     spans.append((start, end, name))
-            tables = _filed_tables(data, found, spans)
+            tables = _filed_tables(data, found, spans) | _holding_tables(data, found)
             found.update(dict.fromkeys(tables, True))
             _through_calls(data, spans, found, tables)
             _through_subclasses(data, found)
@@ -388,6 +388,27 @@ def _filed_tables(data: bytes, found: dict[str, bool], spans: list[tuple[int, in
     for start, end, name in spans:
         if name in filing:
             tables |= {m.group(1).decode() for m in _STORE.finditer(data, start, end)}
+    return tables
+
+
+def _holding_tables(data: bytes, found: dict[str, bool]) -> set[str]:
+    """Module-level names assigned a display or comprehension that holds reaching classes or defs
+    (``REGISTRY = {s.name: s for s in (TrainStage(), EvaluateStage())}``): an importer that calls
+    what they hold calls those. Each reaching name's occurrences are looked at, not every line."""
+    tables: set[str] = set()
+    for name in sorted(n for n, reaches in found.items() if reaches):
+        word = name.encode()
+        index = data.find(word)
+        while index >= 0:
+            line = data.rfind(b"\n", 0, index) + 1
+            for _ in range(_TABLE_LINES):  # up to the first line of the statement it is in
+                if line == 0 or data[line : line + 1] not in _CONTINUING:
+                    break
+                line = data.rfind(b"\n", 0, line - 1) + 1
+            match = _TABLE_LINE.match(data, line)
+            if match is not None and match.group(1).decode() != name and index < _statement_end(data, line):
+                tables.add(match.group(1).decode())
+            index = data.find(word, index + len(word))
     return tables
 
 
@@ -446,6 +467,7 @@ def _definitions(data: bytes) -> list[tuple[int, bytes, str]]:
 # A module-level table of callables: a dict, list or tuple display assigned to a name, with lambdas
 # in it (what a lambda calls is what calling an entry of the table does).
 _TABLE = b"table"
+_TABLE_LINES = 40  # how far up a display's element is followed to the line that starts it
 _CONTINUING = (b" ", b"\t", b"\n", b"}", b"]", b")", b"#")  # a line that does not start a statement
 _TABLE_LINE = re.compile(rb"^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=[ \t]*[\[{(]", re.MULTILINE)
 
