@@ -195,9 +195,15 @@ class Calls:
         any_known = False
         entry = self.frame.state
         ends: list[State | None] = []
+        alternatives = _dispatch_guards(callees, func)
         for callee in sorted(callees, key=_callee_order):
             self.frame.state = None if entry is None else dict(entry)
-            result = self.call_one(callee, site, func)
+            depth = len(self.guards)
+            self.guards.extend(alternatives.get(id(callee), ()))
+            try:
+                result = self.call_one(callee, site, func)
+            finally:
+                del self.guards[depth:]
             if result is None:
                 results |= UNKNOWN
                 ends.append(self.frame.state)
@@ -525,6 +531,29 @@ class Calls:
 
 def known_callables(values: Values) -> bool:
     return any(v.kind in (Kind.FUNCTION, Kind.CLASS) for v in values)
+
+
+def _dispatch_guards(callees: Values, func: cst.CSTNode) -> dict[int, list[Guard]]:
+    """``ck.save(model)`` where ``ck`` is one of several classes' objects (``CHECKPOINTERS[name](path)``):
+    each class's method runs under a guard that ``ck`` is of that class and of no other, so what
+    one class's ``save`` does and another's ``load`` does are told apart as exclusive branches are."""
+    key = conditions.key_of(func.value) if isinstance(func, cst.Attribute) and len(callees) > 1 else None
+    if key is None:
+        return {}
+    classes: dict[int, str] = {}
+    for callee in callees:
+        if callee.kind is Kind.UNKNOWN:
+            continue  # (a callable the analysis does not know does nothing it hears)
+        this = callee.fact("self") if callee.kind is Kind.FUNCTION else None
+        names = {v.fact("class").name for v in this or () if v.fact("class") is not None}
+        if len(names) != 1 or len(this) != len(names):
+            return {}
+        classes[id(callee)] = names.pop()
+    distinct = sorted(set(classes.values()))
+    if len(distinct) < 2:
+        return {}
+    text = {name: f"type({key}) is {name}" for name in distinct}
+    return {i: [(text[n], True), *((text[o], False) for o in distinct if o != n)] for i, n in classes.items()}
 
 
 def _callee_order(value: Value) -> tuple[str, str]:
