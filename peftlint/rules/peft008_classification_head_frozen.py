@@ -46,7 +46,8 @@ class ClassificationHeadFrozen(Rule):
     model = get_peft_model(model, LoraConfig(r=8, target_modules=["query", "value"], task_type="SEQ_CLS"))
     ```
     Not flagged: a config built from `**kwargs` or with `task_type`/`modules_to_save` given a
-    variable (the analysis cannot tell), models whose class does not name a head.
+    variable (the analysis cannot tell), models whose class does not name a head, and checkpoints
+    whose name says they were fine-tuned (`dandelin/vilt-b32-finetuned-vqa`: the head is there).
 
     ## References
     - huggingface/peft#310
@@ -82,7 +83,15 @@ class ClassificationHeadFrozen(Rule):
 
 def _head(model: Value) -> str | None:
     name = str(model.fact("model_class") or "").rsplit(".", 1)[-1]
+    if _tuned_for_the_task(model.fact("model_id")):
+        return None  # ``dandelin/vilt-b32-finetuned-vqa`` has its head: it is not new
     return name if model.kind is Kind.BASE_MODEL and name.endswith(HEADS) else None
+
+
+def _tuned_for_the_task(model_id: object) -> bool:
+    """A hub checkpoint whose name says it was fine-tuned (``...-finetuned-sst2``) carries its head."""
+    text = str(model_id).lower() if isinstance(model_id, str) else ""
+    return any(word in text for word in ("finetuned", "fine-tuned", "fine_tuned"))
 
 
 def _silent_about_head(config: Value) -> bool:
