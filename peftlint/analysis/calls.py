@@ -12,6 +12,7 @@ import libcst as cst
 
 from peftlint.analysis import conditions, effects, names, registry
 from peftlint.analysis.callsite import CallSite
+from peftlint.analysis.dispatch import dispatch_guards, files_a_def, opened
 from peftlint.analysis.frames import MAX_INLINE_DEPTH, SMALL_LEAF_LINES, ClassInfo, Frame, Function
 from peftlint.analysis.parameters import single_qualname
 from peftlint.analysis.syntax import identifiers_in
@@ -195,7 +196,7 @@ class Calls:
         any_known = False
         entry = self.frame.state
         ends: list[State | None] = []
-        alternatives = _dispatch_guards(callees, func)
+        alternatives = dispatch_guards(callees, func)
         for callee in sorted(callees, key=_callee_order):
             self.frame.state = None if entry is None else dict(entry)
             depth = len(self.guards)
@@ -378,6 +379,7 @@ class Calls:
             or self.overrides_produce(function, this)  # type: ignore[attr-defined]
             or self.dispatch_produces(function, this, site)  # type: ignore[attr-defined]
             or self.short_passthrough(function)
+            or files_a_def(function, site)
         )
         if function.source_unit is not None and (self.inline_budget <= 0 or not produces):
             # a def that can reach no call making what a rule looks for, or a file so big that
@@ -457,6 +459,10 @@ class Calls:
         if this is not None and receiver_key is not None:
             for attribute in unit.sets_on_self:
                 self.bind(f"{receiver_key}.{attribute}", UNKNOWN)
+            for attribute in sorted(unit.stores_on_self - unit.sets_on_self):
+                # ``self._items[key] = builder``: the registry keeps what it held, and more
+                held = self.quietly(lambda a=attribute: self.attribute_of(this, a, site.node))  # type: ignore[attr-defined]
+                self.bind(f"{receiver_key}.{attribute}", frozenset(opened(v) for v in held))
         if unit.never_returns:
             self.frame.state = None
             return UNKNOWN
@@ -531,29 +537,6 @@ class Calls:
 
 def known_callables(values: Values) -> bool:
     return any(v.kind in (Kind.FUNCTION, Kind.CLASS) for v in values)
-
-
-def _dispatch_guards(callees: Values, func: cst.CSTNode) -> dict[int, list[Guard]]:
-    """``ck.save(model)`` where ``ck`` is one of several classes' objects (``CHECKPOINTERS[name](path)``):
-    each class's method runs under a guard that ``ck`` is of that class and of no other, so what
-    one class's ``save`` does and another's ``load`` does are told apart as exclusive branches are."""
-    key = conditions.key_of(func.value) if isinstance(func, cst.Attribute) and len(callees) > 1 else None
-    if key is None:
-        return {}
-    classes: dict[int, str] = {}
-    for callee in callees:
-        if callee.kind is Kind.UNKNOWN:
-            continue  # (a callable the analysis does not know does nothing it hears)
-        this = callee.fact("self") if callee.kind is Kind.FUNCTION else None
-        names = {v.fact("class").name for v in this or () if v.fact("class") is not None}
-        if len(names) != 1 or len(this) != len(names):
-            return {}
-        classes[id(callee)] = names.pop()
-    distinct = sorted(set(classes.values()))
-    if len(distinct) < 2:
-        return {}
-    text = {name: f"type({key}) is {name}" for name in distinct}
-    return {i: [(text[n], True), *((text[o], False) for o in distinct if o != n)] for i, n in classes.items()}
 
 
 def _callee_order(value: Value) -> tuple[str, str]:

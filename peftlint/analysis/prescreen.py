@@ -49,6 +49,7 @@ class Unit:
     # and the names it returns (None in it: it returns something else too).
     globals: set[str] = field(default_factory=set)
     sets_on_self: set[str] = field(default_factory=set)
+    stores_on_self: set[str] = field(default_factory=set)  # ``self._items[key] = v``: into what it holds
     returns: set[str | None] = field(default_factory=set)
     parameters: tuple[str, ...] = ()  # positional parameter names, in order
     never_returns: bool = False  # every path raises or exits
@@ -430,6 +431,10 @@ def _effects(node: ast.AST, kind: type, unit: Unit, first: str | None, root: ast
     elif kind in (ast.Assign, ast.AugAssign, ast.AnnAssign) and first is not None:
         targets = node.targets if kind is ast.Assign else [node.target]  # type: ignore[attr-defined]
         for target in targets:
+            held = target.value if isinstance(target, ast.Subscript) else None
+            if isinstance(held, ast.Attribute) and isinstance(held.value, ast.Name) and held.value.id == first:
+                unit.stores_on_self.add(held.attr)  # the container is the same one, with more in it
+                continue
             for leaf in ast.walk(target):
                 if isinstance(leaf, ast.Attribute) and isinstance(leaf.value, ast.Name) and leaf.value.id == first:
                     unit.sets_on_self.add(leaf.attr)
