@@ -83,13 +83,12 @@ class Branches:
             test, polarity = test.expression, not polarity
         if isinstance(test, cst.Name) and test.value in self.frame.tests:
             found += conditions.guards(self.frame.tests[test.value], polarity, self.code)
-        found = (
+        return (
             found
             + self.alias_guards(found[:1])
             + self.option_guards(test, polarity)
             + self.constant_guards(test, polarity)
         )
-        return found
 
     def constant_guards(self, test: cst.BaseExpression, polarity: bool) -> list[Guard]:
         """``args.mode == TRAIN`` where ``TRAIN`` holds one known string or number here: the test

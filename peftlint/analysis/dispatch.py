@@ -47,11 +47,13 @@ def files_a_def(function: Function, site: CallSite) -> bool:
     unit = function.source_unit
     if unit is None or not unit.stores_on_self:
         return False
+    given = [value for values in (*site.args, *site.kwargs.values()) for value in values]
     return any(
-        value.kind in (Kind.FUNCTION, Kind.CLASS) and value.fact("function" if value.kind is Kind.FUNCTION else "class")
-        for values in (*site.args, *site.kwargs.values())
-        for value in values
+        v.fact("function" if v.kind is Kind.FUNCTION else "class") is not None for v in given if v.kind in _FILED
     )
+
+
+_FILED = frozenset({Kind.FUNCTION, Kind.CLASS})
 
 
 def opened(value: Value) -> Value:

@@ -23,7 +23,7 @@ from peftlint.analysis.values import (
     after_comprehension,
     const,
     contained,
-    known,
+    keys_of,
     make_facts,
     not_empty,
     or_unknown,
@@ -251,7 +251,7 @@ class Expressions(Loops):
         if constant is conditions.UNKNOWN_LITERAL and isinstance(index, cst.Index):
             # ``REGISTRY[name] = fn`` with ``name`` known to hold one string or number: that key
             given = self.quietly(lambda: self.resolved_constants(self.expression(index.value)))
-            keys = _keys(given)
+            keys = keys_of(given)
             if keys is not None and len(set(keys)) == 1:
                 constant = keys[0]
         if values == UNKNOWN and all(
@@ -315,7 +315,7 @@ class Expressions(Loops):
             else:
                 self.children(element.slice)
                 index_values = UNKNOWN
-        keys = _keys(index_values) if len(node.slice) == 1 else None
+        keys = keys_of(index_values) if len(node.slice) == 1 else None
         exact = keys is not None
         items: set[Value] = set()
         for value in containers:
@@ -533,9 +533,3 @@ def _expression_children(node: cst.CSTNode) -> list[cst.BaseExpression]:
 def _key_like(value: Value) -> bool:
     """A key a dict can be iterated back to: a loop's element, a number, a known string."""
     return value.kind in (Kind.SYMBOL, Kind.CONST) or (value.kind is Kind.STRING and value.fact("text") is not None)
-
-
-def _keys(values: Values) -> list[object] | None:
-    """The keys an index can be, each a known constant or string; None if one is not known."""
-    keys = [v.fact("value") if v.kind is Kind.CONST else v.fact("text") for v in values]
-    return keys if known(values) and all(k is not None for k in keys) else None

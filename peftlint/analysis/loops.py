@@ -22,6 +22,7 @@ from peftlint.analysis.values import (
     Value,
     Values,
     const,
+    keys_of,
     make_facts,
     one_constant,
 )
@@ -108,8 +109,9 @@ class Loops:
                     kept = False
                     break
             if kept and isinstance(node, cst.DictComp):
-                key = _key(self.resolved_constants(self.expression(node.key)))
-                if key is None:
+                keys = keys_of(self.resolved_constants(self.expression(node.key)))
+                key = keys[0] if keys and len(set(keys)) == 1 else None
+                if not isinstance(key, (str, int)) or isinstance(key, bool):
                     self.frame.state = entry
                     return None
                 entries[key] = self.expression(node.value)
@@ -207,12 +209,3 @@ def pairs(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values
     made = interpreter.new_value(Kind.LIST, site.node, None, open=True, iterable=given[0])
     pair = Value(Kind.TUPLE, site=(made.site, "pair"), facts=make_facts(items=(UNKNOWN, *parts) if counting else parts))
     return frozenset({made.updated(items=(frozenset({pair}),))})
-
-
-def _key(values: Values) -> str | int | None:
-    """The one string or number (not a bool) every value is, as a dict display's key."""
-    found = {
-        v.fact("text") if v.kind is Kind.STRING else v.fact("value") if v.kind is Kind.CONST else None for v in values
-    }
-    key = found.pop() if len(found) == 1 else None
-    return key if isinstance(key, (str, int)) and not isinstance(key, bool) and bool(values) else None

@@ -313,10 +313,10 @@ def _scan(
     module_level = unit.kind == STATEMENTS and not unit.member
     if is_def and isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef)):
         unit.parameters = tuple(a.arg for a in (*root.args.posonlyargs, *root.args.args))
-        unit.decorators = {_last_name(d.func if isinstance(d, ast.Call) else d) for d in root.decorator_list}
+        unit.decorators = _decorator_names(root)
         first = unit.parameters[0] if unit.parameters else None
     elif unit.kind == CLASS and isinstance(root, ast.ClassDef):  # ``@saver("pickle") class PickleSaver``
-        unit.decorators = {_last_name(d.func if isinstance(d, ast.Call) else d) for d in root.decorator_list}
+        unit.decorators = _decorator_names(root)
     deepest = unit.depth
     while stack:
         node, depth = stack.pop()
@@ -415,6 +415,11 @@ _EFFECT_KINDS = frozenset(
     {ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Global, ast.Return, ast.Yield, ast.YieldFrom,
      ast.Assign, ast.AugAssign, ast.AnnAssign}
 )  # fmt: skip
+
+
+def _decorator_names(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> set[str]:
+    """The last names of a def's or class's decorators (``staticmethod``, ``fixture``, ``saver``)."""
+    return {_last_name(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list}
 
 
 def _effects(node: ast.AST, kind: type, unit: Unit, first: str | None, root: ast.AST) -> None:

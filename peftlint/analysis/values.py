@@ -315,6 +315,12 @@ def literal_text_of(values: Values) -> str | None:
     return text if isinstance(text, str) else None
 
 
+def keys_of(values: Values) -> list[object] | None:
+    """The keys an index can be, each a known constant or string; None if one is not known."""
+    keys = [v.fact("value") if v.kind is Kind.CONST else v.fact("text") for v in values]
+    return keys if known(values) and all(k is not None for k in keys) else None
+
+
 def known(values: Values) -> bool:
     """The set names every value the expression can have: no ``UNKNOWN`` (or symbol) among them."""
     return bool(values) and UNKNOWN_VALUE not in values and not any(v.kind is Kind.SYMBOL for v in values)
