@@ -398,6 +398,11 @@ def truth_of(values: frozenset[Value]) -> bool | None:
     return answers.pop() if len(answers) == 1 and None not in answers else None
 
 
+def may_be(value: Value, truth: bool) -> bool:
+    """Whether the value can test ``truth`` (an unknown one can test either way)."""
+    return _truth(value) is not (not truth)
+
+
 def _truth(value: Value) -> bool | None:
     if value.kind is Kind.CONST:
         return bool(value.fact("value"))

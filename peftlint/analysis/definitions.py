@@ -368,22 +368,23 @@ class Definitions:
     def runs_decorators(self, unit: Unit) -> bool:
         """A module-level def that makes something a rule follows (a model builder), decorated by
         a def of the run, of its own module or imported from another (``from zoo.registry import
-        register``): the decorator may do something (fill a registry) when the def runs. A
+        register``), or a method of an object of a class of the run (``@MODELS.register("lora")``): the decorator may do something (fill a registry) when the def runs. A
         library's decorators are not run (``@auto_docstring`` on every def of transformers)."""
         reach = self.frame.module.reach if self.frame.module.imported else self.reach
         if reach is not None and not reach.unit_produces(unit):
             return False
         state = self.frame.state or {}
-        for name in unit.decorators:
+        for name in sorted(unit.decorators | unit.decorator_roots):
             values = state.get(name)
             if values is None and self.frame.module.lazy and self.frame.kind == "module":
                 values = self.project.value_of(self.frame.module, name, self)  # type: ignore[attr-defined]
             for value in values or ():
-                if value.kind is Kind.FUNCTION:
-                    return True
                 resolved = self.resolve_import(value) if value.kind is Kind.IMPORT else None  # type: ignore[attr-defined]
-                if resolved is not None and any(v.kind is Kind.FUNCTION for v in resolved):
-                    return True
+                for decorator in resolved or (value,):
+                    if decorator.kind is Kind.FUNCTION:
+                        return True
+                    if decorator.kind is Kind.INSTANCE and decorator.fact("class") and name in unit.decorator_roots:
+                        return True  # ``@MODELS.register("lora")``: a method of a registry of the run
         return False
 
     def decorate(self, function: Function, value: Values) -> None:

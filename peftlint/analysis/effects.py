@@ -568,6 +568,7 @@ _VERBS: dict[str, Verb] = {
     "field_default": records.field_default,
     "one_item": pyobjects.one_item,
     "new_dict": pyobjects.new_dict,
+    "dict_copy": pyobjects.dict_copy,
     "string_method": pyobjects.string_method,
     "heap_push": pyobjects.heap_push,
     "same_path": pathcalls.same_path,

@@ -403,7 +403,9 @@ class Expressions(Loops):
             right = self.expression(node.right)
         finally:
             self.frame.state = saved
-        return left | right
+        # ``name or fn.__name__`` is ``fn.__name__`` where ``name`` is None: a left value is the
+        # result only where it can test true (``or``) or false (``and``)
+        return frozenset(v for v in left if conditions.may_be(v, not polarity)) | right
 
     def if_expression(self, node: cst.IfExp) -> Values:
         self.expression(node.test)

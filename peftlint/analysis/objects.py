@@ -159,6 +159,10 @@ class Objects:
         carried = value.attr(name)
         if carried is not None:
             return carried
+        if name == "__name__" and kind in (Kind.FUNCTION, Kind.CLASS):  # ``self[name or fn.__name__] = fn``
+            defined = value.fact("function") or value.fact("class")
+            if defined is not None and not value.fact("partial"):
+                return self.string_value(defined.name)  # type: ignore[attr-defined, no-any-return]
         info: ClassInfo | None = value.fact("class")
         if kind is Kind.CLASS and info is not None:
             method = info.lookup(name)

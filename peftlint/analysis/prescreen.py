@@ -54,6 +54,7 @@ class Unit:
     parameters: tuple[str, ...] = ()  # positional parameter names, in order
     never_returns: bool = False  # every path raises or exits
     decorators: set[str] = field(default_factory=set)  # last names (``staticmethod``, ``fixture``)
+    decorator_roots: set[str] = field(default_factory=set)  # ``MODELS`` of ``@MODELS.register("lora")``
     # Calls of something other than a def, class or builtin by name: ``fn(...)`` of a parameter or
     # loop variable (``dynamic``: those names; an import of the file is no such call) and
     # ``HOOKS[event](...)`` (``indirect``). Either may run any def the file takes as a value.
@@ -314,6 +315,7 @@ def _scan(
     if is_def and isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef)):
         unit.parameters = tuple(a.arg for a in (*root.args.posonlyargs, *root.args.args))
         unit.decorators = _decorator_names(root)
+        unit.decorator_roots = _decorator_roots(root)
         first = unit.parameters[0] if unit.parameters else None
     elif unit.kind == CLASS and isinstance(root, ast.ClassDef):  # ``@saver("pickle") class PickleSaver``
         unit.decorators = _decorator_names(root)
@@ -420,6 +422,16 @@ _EFFECT_KINDS = frozenset(
 def _decorator_names(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> set[str]:
     """The last names of a def's or class's decorators (``staticmethod``, ``fixture``, ``saver``)."""
     return {_last_name(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list}
+
+
+def _decorator_roots(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The objects a def's decorators are methods of: ``MODELS`` of ``@MODELS.register("lora")``."""
+    roots = set()
+    for decorator in node.decorator_list:
+        dotted = _dotted(decorator.func if isinstance(decorator, ast.Call) else decorator)
+        if dotted is not None and "." in dotted:
+            roots.add(dotted.partition(".")[0])
+    return roots
 
 
 def _effects(node: ast.AST, kind: type, unit: Unit, first: str | None, root: ast.AST) -> None:

@@ -159,6 +159,17 @@ def new_dict(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Val
     return frozenset({interpreter.new_value(Kind.DICT, site.node, None, entries=(("*", held),), open=True)})
 
 
+def dict_copy(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``cfg.copy()`` of a known dict: a new dict with its entries (``args.pop("type")`` of the
+    copy leaves the original whole)."""
+    if site.args or site.kwargs or site.spread:
+        return UNKNOWN
+    return frozenset(
+        interpreter.new_value(Kind.DICT, site.node, None, **dict(v.facts)) if v.kind is Kind.DICT else UNKNOWN_VALUE
+        for v in site.receiver
+    )
+
+
 def string_method(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``"lora,warm_start".split(",")``: a literal string split on a literal separator (or on
     whitespace) is the list of its parts, in order; ``.strip()``, ``.lower()`` and the like of a

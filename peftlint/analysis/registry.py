@@ -365,6 +365,7 @@ APIS: tuple[Api, ...] = (
     Api("dict.update", "update", methods=("update", "setdefault"), receivers=frozenset({Kind.DICT})),
     Api("dict.view", "view", methods=("items", "values", "keys"), receivers=frozenset({Kind.DICT})),
     Api("dict.get", "get", methods=("get", "pop"), receivers=frozenset({Kind.DICT})),
+    Api("dict.copy", "dict_copy", methods=("copy",), receivers=frozenset({Kind.DICT})),
     Api(
         "path.join", "path", functions=("os.path.join", "pathlib.Path", "builtins.str", "os.fspath", "os.path.abspath",
                                         "os.path.expanduser", "os.path.normpath", "os.path.realpath"),
