@@ -269,7 +269,7 @@ def _adapters_managed(interpreter: Interpreter, models: Values) -> None:
     bases = {v.site for v in models if v.kind is Kind.INJECTED_BASE}
     if bases:
         sites |= interpreter.sites_where(lambda v: v.kind is Kind.PEFT_MODEL and v.fact("base_site") in bases)
-    interpreter.transform_everywhere(sites, lambda v: v.updated(inactive_adapters=None))
+    interpreter.transform_everywhere(sites, lambda v: v.updated(inactive_adapters=None, adapter_chosen=True))
 
 
 def hub_download(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:

@@ -413,7 +413,7 @@ def join_branches(branches: list[tuple[State | None, Guard | None]]) -> State | 
         merged = set(common)
         for (_, guard), values in zip(live, present, strict=True):
             for value in values - common:
-                merged.add(add_guard(value, _fresh(guard, key)))
+                merged.add(add_guard(_carried_under(value, guard, key), _fresh(guard, key)))
         joined[key] = collapse(merged)
     return joined
 
@@ -521,6 +521,20 @@ def _under(values: Values, guard: Guard | None) -> Values:
     if guard is None or not any(v.guards for v in values):
         return values
     return frozenset(add_guard(v, guard) if v.guards else v for v in values)
+
+
+def _carried_under(value: Value, guard: Guard | None, key: str) -> Value:
+    """An object of the analysed code one branch changed (``self`` after ``if task != self.active:
+    self.model.set_adapter(task)``) is not itself guarded, but the models it carries are held
+    under that branch's condition, as they would be under a name of their own (``self.model``)."""
+    attrs = value.fact("attrs") if value.kind is Kind.INSTANCE and guard is not None else None
+    if not attrs:
+        return value
+    return value.updated(
+        attrs=tuple(
+            (name, frozenset(add_guard(v, _fresh(guard, f"{key}.{name}")) for v in held)) for name, held in attrs
+        )
+    )
 
 
 def add_guard(value: Value, guard: Guard | None) -> Value:

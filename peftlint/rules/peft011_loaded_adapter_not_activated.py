@@ -104,5 +104,5 @@ def _activated_otherwise(site: CallSite, value: Value, values: Values) -> bool:
     and the other way the code chose the active adapter itself (``if adapter != self.current:
     self.model.set_adapter(adapter)``): it manages which adapter runs, and skips the switch when
     the one asked for is already active."""
-    managed = {g for v in values if v.site == value.site and not v.fact("inactive_adapters") for g in v.guards}
+    managed = {g for v in values if v.site == value.site and v.fact("adapter_chosen") for g in v.guards}
     return any((text, not polarity) in managed for text, polarity in site.conditions_beyond_own(value))
