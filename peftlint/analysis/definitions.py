@@ -183,7 +183,10 @@ class Definitions:
         # a path built with os.path.join, is unknown to the pre-screen); deeper down, and for a
         # procedure or one handing back its arguments, the pre-screen's summary stands for it.
         made_inside = any(
-            name is None or (name != "None" and name.split(".")[0] not in unit.parameters) for name in unit.returns
+            name is None
+            or (name != "None" and name.split(".")[0] not in unit.parameters)
+            or _set_by_def(name, unit)  # ``cls._instance = cls(root)`` ... ``return cls._instance``
+            for name in unit.returns
         )
         # (a property, read as an attribute, is followed at any depth: ``self.checkpoint_path``)
         return made_inside and (len(self.inlining) <= 2 or bool(unit.decorators & _PROPERTIES))
@@ -534,3 +537,9 @@ def _placeholders_set_later(info: ClassInfo, self_state: State) -> State:
         key: UNKNOWN if key.count(".") == 1 and key[1:] in later and all(is_none(v) for v in values) else values
         for key, values in self_state.items()
     }
+
+
+def _set_by_def(returned: str, unit: Unit) -> bool:
+    """``return cls._instance`` (or ``self.x``) of an attribute the def sets on its first parameter."""
+    root, _, attribute = returned.partition(".")
+    return bool(unit.parameters) and root == unit.parameters[0] and attribute.split(".")[0] in unit.sets_on_self

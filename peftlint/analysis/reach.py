@@ -106,6 +106,8 @@ class Reach:
                 return True
             for name in calls:
                 stack.extend(self.callees(name))
+            if unit.member and unit.parameters and unit.parameters[0] == "cls" and "cls" in calls:
+                stack.extend(self.callees("__init__"))  # ``obj = cls(**kwargs)`` in a classmethod
             if (self.taken or self.helpers_taken) and self.calls_unknown(unit):
                 if self.helpers_taken:
                     return True  # ``phase()`` over them may run one
