@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from peftlint.analysis.names import LIBRARY_ROOTS
+from peftlint.analysis.names import is_library
 from peftlint.errors import SourceError
 from peftlint.modules import conftest_folders, find_module, modules_of
 from peftlint.sources import NOTEBOOK_SUFFIX
@@ -161,7 +161,7 @@ def _admitted_names(
         if not mentions.search(match.group()):
             continue  # an import of no wanted module
         dots, module, listed, imported, plain = (g.decode("utf-8", "replace") if g else "" for g in match.groups())
-        if not dots and (plain or module).split(".")[0] in LIBRARY_ROOTS:
+        if not dots and is_library(plain or module, path):
             continue  # the library itself (peft, transformers...), even where the run holds its source
         if listed:
             imported = _COMMENT.sub(b"", match.group(3)).decode("utf-8", "replace").replace("\n", " ")

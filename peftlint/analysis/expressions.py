@@ -134,14 +134,14 @@ class Expressions(Loops):
         if canonical in registry.CONSTANTS:
             return const(registry.CONSTANTS[canonical])
         facts: dict[str, Any] = {"qualname": qualname}
-        if qualname.startswith(".") or qualname.split(".", 1)[0] not in names.LIBRARY_ROOTS:
+        if not names.is_library(qualname, self.frame.module.path):
             facts["importer"] = self.frame.module.path
         return frozenset({Value(Kind.IMPORT, site=("import", qualname), facts=make_facts(**facts))})
 
     def import_value_for(self, qualname: str, scope: Any) -> Values:
         """An import in another module (``scope``): relative names resolve against that module."""
         facts: dict[str, Any] = {"qualname": qualname}
-        if qualname.startswith(".") or qualname.split(".", 1)[0] not in names.LIBRARY_ROOTS:
+        if not names.is_library(qualname, scope.path):
             facts["importer"] = scope.path
         canonical = names.canonical(qualname)
         if canonical in registry.CONSTANTS:

@@ -134,7 +134,7 @@ class Imports:
         root = module.split(".", 1)[0]
         if root in names.STAR_EXPORTS:
             self.frame.module.star_imports.add(root)
-        if root in names.LIBRARY_ROOTS or self.frame.kind != "module":
+        if names.is_library(module, self.frame.module.path) or self.frame.kind != "module":
             return
         scope = self.project.module_scope(module, self.frame.module.path, self)
         screened = self.project.screens.get(scope.path) if scope is not None else None

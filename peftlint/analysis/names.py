@@ -3,6 +3,9 @@ document, so ``from peft.peft_model import PeftModel as PM`` and ``peft.PeftMode
 
 from __future__ import annotations
 
+import functools
+import os
+
 # peft's public functions that its submodules define (everything capitalised is a class).
 _PEFT_FUNCTIONS = frozenset(
     {
@@ -46,6 +49,26 @@ LIBRARY_ROOTS = frozenset(
         "inspect", "importlib", "gc", "ntpath", "posixpath", "types", "traceback", "operator", "string",
     }
 )  # fmt: skip
+
+
+def is_library(qualname: str, importer: str | None) -> bool:
+    """``qualname`` (as imported by the file ``importer``) names a library's module, not one of the
+    run. A script's folder comes first on ``sys.path``, so beside a script that is not in a package
+    a file of a library's name shadows it: ``from evaluate import evaluate`` next to an
+    ``evaluate.py`` imports that file."""
+    root = qualname.split(".", 1)[0]
+    if qualname.startswith(".") or root not in LIBRARY_ROOTS:
+        return False
+    return importer is None or not _beside_script(root, os.path.dirname(os.path.abspath(importer)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _beside_script(root: str, folder: str) -> bool:
+    if os.path.exists(os.path.join(folder, "__init__.py")):
+        return False  # a module of a package imports ``evaluate`` absolutely: the library
+    return os.path.isfile(os.path.join(folder, f"{root}.py")) or os.path.isfile(
+        os.path.join(folder, root, "__init__.py")
+    )
 
 
 def canonical(qualname: str) -> str:

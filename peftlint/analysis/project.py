@@ -63,7 +63,7 @@ class Project:
         not parsed (a constant, or a package's re-export, is still read)."""
         parts = qualname.lstrip(".").split(".")
         dots = len(qualname) - len(qualname.lstrip("."))
-        if not dots and parts[0] in names.LIBRARY_ROOTS:
+        if names.is_library(qualname, importer):
             return None
         for split in range(len(parts) - 1, -1 if dots else 0, -1):  # ``from . import f``: the package itself
             module = "." * dots + ".".join(parts[:split])
@@ -106,14 +106,14 @@ class Project:
         in ``importer``, relatively or not) names it: one place whatever the import's spelling."""
         parts = qualname.lstrip(".").split(".")
         dots = len(qualname) - len(qualname.lstrip("."))
-        if len(parts) < 2 - bool(dots) or (not dots and parts[0] in names.LIBRARY_ROOTS):
+        if len(parts) < 2 - bool(dots) or names.is_library(qualname, importer):
             return None
         path = self.find_module("." * dots + ".".join(parts[:-1]), importer)
         return f"{path}:{parts[-1]}" if path is not None else None
 
     def module_scope(self, qualname: str, importer: str, interpreter: Interpreter) -> ModuleScope | None:
         """The scope of a module of the run that ``import qualname`` names in ``importer``."""
-        if qualname.lstrip(".").split(".")[0] in names.LIBRARY_ROOTS and not qualname.startswith("."):
+        if names.is_library(qualname, importer):
             return None
         path = self.find_module(qualname, importer)
         return self.load(path, qualname, interpreter) if path is not None else None
