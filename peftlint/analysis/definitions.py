@@ -12,7 +12,7 @@ import libcst as cst
 
 from peftlint.analysis import names
 from peftlint.analysis.callsite import CallSite
-from peftlint.analysis.frames import ClassInfo, Frame, Function, ModuleScope
+from peftlint.analysis.frames import SMALL_LEAF_LINES, ClassInfo, Frame, Function, ModuleScope
 from peftlint.analysis.objects import info_value
 from peftlint.analysis.prescreen import DEF, Unit
 from peftlint.analysis.units import ParsedUnit, UnitParseError, statements_of, unit_node
@@ -188,8 +188,10 @@ class Definitions:
             or _set_by_def(name, unit)  # ``cls._instance = cls(root)`` ... ``return cls._instance``
             for name in unit.returns
         )
-        # (a property, read as an attribute, is followed at any depth: ``self.checkpoint_path``)
-        return made_inside and (len(self.inlining) <= 2 or bool(unit.decorators & _PROPERTIES))
+        # (a property, read as an attribute, is followed at any depth: ``self.checkpoint_path``; a
+        # short one, two calls deeper: ``checkpoint_file(run)`` joining ``run_dir(run)``'s path)
+        short = unit.end - unit.start < SMALL_LEAF_LINES and len(self.inlining) <= 4
+        return made_inside and (len(self.inlining) <= 2 or short or bool(unit.decorators & _PROPERTIES))
 
     def overrides_produce(self, function: Function, this: Values | None) -> bool:
         """A method called on an instance of a subclass whose own methods, which ``function``
