@@ -367,8 +367,10 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
         self.frame.state = self.refined(self.frame.state, node.test, True)
 
     def with_statement(self, node: cst.With) -> None:
+        managers = []
         for item in node.items:
             value = self.expression(item.item)  # ``__enter__`` runs either way
+            managers.append(value)
             # ``@contextmanager`` on a def of the run: ``with f() as x`` binds what it yields
             entered = value if self.context_generator(item.item) else self.entered(value, item.item)
             if item.asname is not None:
@@ -396,6 +398,9 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
             self.block(node.body)
         finally:
             self.adapters_disabled -= disabling
+        for item, value in reversed(list(zip(node.items, managers, strict=True))):
+            name = conditions.key_of(item.asname.name) if item.asname is not None else None
+            self.exited(value, item.item, self.lookup(name) if name is not None else None)
 
     def loop(
         self,

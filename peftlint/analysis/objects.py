@@ -17,6 +17,7 @@ from peftlint.analysis.pyobjects import config_item
 from peftlint.analysis.units import UnitParseError
 from peftlint.analysis.values import (
     MODEL_KINDS,
+    NONE,
     UNKNOWN,
     Kind,
     Origin,
@@ -225,6 +226,34 @@ class Objects:
                 continue
             found |= self.call_property(method, value, node, conditions.key_of(node))
         return or_unknown(found)
+
+    def exited(self, values: Values, node: cst.BaseExpression, held: Values | None) -> None:
+        """The end of ``with x:`` that ran to its end: ``x.__exit__(None, None, None)`` of a class
+        of the analysed code runs (a guard that saves the model on the way out). ``held``: what
+        the ``as`` name holds now, where ``__enter__`` gave the object itself (changed in the block)."""
+        sites = {v.site for v in values}
+        if held and {v.site for v in held} == sites:
+            values = held
+        for value in sorted(values, key=stable_key):
+            info: ClassInfo | None = value.fact("class")
+            method = info.lookup("__exit__") if info is not None and value.kind is not Kind.CLASS else None
+            if method is None or self.frame.state is None:
+                continue
+            site = CallSite.implied(
+                self,
+                node,
+                unit=self.unit,
+                statement=self.statement_node,
+                method="__exit__",
+                receiver=frozenset({value}),
+                args=(NONE, NONE, NONE),
+                call_chain=self.frame.call_chain,
+            )
+            self.depth_limit += 1  # part of the with statement, as ``__enter__`` is
+            try:
+                self.inline(method, site, frozenset({value}), conditions.key_of(node))
+            finally:
+                self.depth_limit -= 1
 
     def call_property(
         self, getter: Function, this: Value, node: cst.CSTNode, receiver_key: str | None = None
