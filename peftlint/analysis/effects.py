@@ -569,6 +569,8 @@ _VERBS: dict[str, Verb] = {
     "one_item": pyobjects.one_item,
     "new_dict": pyobjects.new_dict,
     "dict_copy": pyobjects.dict_copy,
+    "new_defaultdict": pyobjects.new_defaultdict,
+    "namespace": pyobjects.namespace,
     "string_method": pyobjects.string_method,
     "heap_push": pyobjects.heap_push,
     "same_path": pathcalls.same_path,

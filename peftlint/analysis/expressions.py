@@ -10,7 +10,7 @@ import libcst as cst
 
 from peftlint.analysis import conditions, names, registry
 from peftlint.analysis.loops import Loops
-from peftlint.analysis.pyobjects import item_of, key_value, some_slot
+from peftlint.analysis.pyobjects import item_of, key_value, missing_entries, some_slot
 from peftlint.analysis.strings import Strings
 from peftlint.analysis.syntax import target_names
 from peftlint.analysis.values import (
@@ -317,9 +317,12 @@ class Expressions(Loops):
                 index_values = UNKNOWN
         keys = keys_of(index_values) if len(node.slice) == 1 else None
         exact = keys is not None
-        items: set[Value] = set()
+        # ``HOOKS[event]`` of a defaultdict without that key: the new list it now holds there
+        made = missing_entries(self, containers, keys[0], node) if keys is not None and len(keys) == 1 else NOTHING
+        items: set[Value] = set(made)
         for value in containers:
-            items |= item_of(value, keys)
+            if not made or not value.fact("default"):
+                items |= item_of(value, keys)
         return or_unknown(items) if exact else some_slot(frozenset(items))
 
     def display(self, node: cst.Tuple | cst.List | cst.Set) -> Values:

@@ -22,6 +22,8 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from peftlint.analysis.names import LIBRARY_ROOTS
+
 STATEMENTS = "statements"  # consecutive top-level (or class-level) statements that are not defs
 DEF = "def"
 CLASS = "class"
@@ -174,7 +176,21 @@ def screen(tree: ast.Module, lines: list[str]) -> Screen:
     for unit, node in _walk_units(result.units, tree.body, lines):
         _scan(node, unit, result, functions, classes, methods)
         result.depth = max(result.depth, unit.depth)
+    for unit in result.units:
+        if unit.kind == DEF and unit.name and _registered(unit, result.bindings):
+            result.taken.add(unit.name)  # ``@on("after_val")``: handed to code of the run that may keep it
     return result
+
+
+def _registered(unit: Unit, bindings: dict[str, tuple[str, object]]) -> bool:
+    """A module-level def whose decorator is the file's own (a def, or an object it made:
+    ``@on("after_val")``, ``@MODELS.register("lora")``) or imported from outside the libraries:
+    the decorator may file the def in a table that is called later, so it is taken as a value."""
+    for name in (*sorted(unit.decorator_roots), *sorted(unit.decorators)):
+        how, what = bindings.get(name, ("", None))
+        if how in ("unit", "flow") or (how == "import" and str(what).split(".")[0] not in LIBRARY_ROOTS):
+            return True
+    return False
 
 
 def _start(node: ast.stmt) -> int:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from peftlint.analysis import conditions, paths, registry
+from peftlint.analysis import conditions, names, paths, registry
 from peftlint.analysis.values import (
     NONE,
     UNKNOWN,
@@ -58,7 +58,8 @@ def append(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Value
         added = interpreter.iterate(added)
     added = contained(added)
     # ``self.history.append(m)``: the list is an object's attribute, reached inside that object
-    held = isinstance(site.node.func, cst.Attribute) and isinstance(site.node.func.value, cst.Attribute)
+    # (or a container's item: ``HOOKS[event].append(fn)``)
+    held = isinstance(site.node.func, cst.Attribute) and isinstance(site.node.func.value, (cst.Attribute, cst.Subscript))
     _hold(interpreter, [v for v in site.receiver if v.kind is Kind.LIST], added, held)
     return NONE
 
@@ -157,6 +158,46 @@ def new_dict(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Val
         return UNKNOWN
     held = frozenset().union(*(pair[1] for pair in pairs))
     return frozenset({interpreter.new_value(Kind.DICT, site.node, None, entries=(("*", held),), open=True)})
+
+
+def new_defaultdict(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``defaultdict(list)`` (or ``dict``): an empty dict whose missing key, once read, holds a new
+    empty list (or dict): ``HOOKS[event].append(fn)`` fills it (``missing_entries``)."""
+    given = site.args[0] if len(site.args) == 1 and not site.kwargs and not site.spread else frozenset()
+    factories = {names.canonical(v.fact("qualname") or "") for v in given if v.kind is Kind.IMPORT}
+    if len(given) != 1 or factories not in ({"builtins.list"}, {"builtins.dict"}):
+        return UNKNOWN
+    default = factories.pop().rpartition(".")[2]
+    return frozenset({interpreter.new_value(Kind.DICT, site.node, None, entries=(), default=default)})
+
+
+def missing_entries(interpreter: Interpreter, containers: Values, key: object, node: cst.CSTNode) -> Values:
+    """``hooks[event]`` read from a defaultdict that has no such key: a new empty list (or dict),
+    which the dict (every alias of it) now holds under the key, as Python's ``__missing__`` does."""
+    made: set[Value] = set()
+    for value in sorted(containers, key=stable_key):
+        default = value.fact("default") if value.kind is Kind.DICT else None
+        if default is None or key in dict(value.fact("entries", ())):
+            continue
+        kind, facts = (Kind.LIST, {"items": ()}) if default == "list" else (Kind.DICT, {"entries": ()})
+        new = interpreter.new_value(kind, node, None, **facts)
+
+        def add(held: Value, new: Value = new) -> Value:
+            entries = held.fact("entries", ())
+            return held if key in dict(entries) else held.updated(entries=put_entry(entries, key, frozenset({new})))
+
+        interpreter.transform_everywhere({value.site}, add)
+        made.add(new)
+    return frozenset(made)
+
+
+def namespace(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``SimpleNamespace(model=m, cfg=cfg)``: an object carrying those attributes (more can be set
+    on it later: ``ctx.best = path``)."""
+    if site.args or site.spread:
+        return UNKNOWN
+    attrs = tuple(sorted((name, contained(values, settings=True)) for name, values in site.kwargs.items()))
+    return frozenset({interpreter.new_value(Kind.INSTANCE, site.node, None, attrs=attrs)})
 
 
 def dict_copy(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:

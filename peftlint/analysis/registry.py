@@ -454,6 +454,8 @@ APIS: tuple[Api, ...] = (
     Api("builtins.max", "one_item", functions=("builtins.max", "builtins.min"), roles=(("iterable", (0, None)),)),
     Api("builtins.enumerate", "pairs", functions=("builtins.enumerate", "builtins.zip")),
     Api("builtins.dict", "new_dict", functions=("builtins.dict", "collections.OrderedDict")),
+    Api("collections.defaultdict", "new_defaultdict", functions=("collections.defaultdict",)),
+    Api("types.SimpleNamespace", "namespace", functions=("types.SimpleNamespace", "argparse.Namespace")),
     Api("heapq.heappush", "heap_push", functions=("heapq.heappush",)),
     Api("heapq.heappop", "one_item", functions=("heapq.heappop",), roles=(("iterable", (0, None)),)),
 )  # fmt: skip
