@@ -151,8 +151,8 @@ class Definitions:
         if self.frame.kind == "class" and _property_accessor(node):
             function.decorators = self.decorator_names(node, evaluate=True)
             return  # ``@model.setter``: ``model`` stays the property, read through its getter
-        self.run_decorators(function, node, value)
-        self.bind(node.name.value, value)
+        replaced = self.run_decorators(function, node, value)
+        self.bind(node.name.value, replaced if replaced is not None and self.frame.kind != "class" else value)
         if self.frame.kind != "class" and not self.frame.module.imported and self.function_reaches(function):
             self.pending.append(function)
 
@@ -392,31 +392,34 @@ class Definitions:
                         return True  # ``@MODELS.register("lora")``: a method of a registry of the run
         return False
 
-    def decorate(self, function: Function, value: Values) -> None:
+    def decorate(self, function: Function, value: Values) -> Values | None:
         """A module-level def, parsed to run its decorators (``run_decorators``)."""
         try:
             parsed, node = function.loaded()
         except (UnitParseError, RecursionError):
-            return
+            return None
         saved, self.unit = self.unit, parsed
         try:
-            self.run_decorators(function, node, value)
+            return self.run_decorators(function, node, value)
         finally:
             self.unit = saved
 
     def run_decorators(
         self, function: Function | ClassInfo, node: cst.FunctionDef | cst.ClassDef, value: Values
-    ) -> None:
+    ) -> Values | None:
         """The def (or class) statement: its decorator expressions are evaluated (and their calls
         heard), then each that is a def of the run (``@register("bert-lora")`` gives ``deco``) is
-        called with the def, innermost first: what it does happens (a registry is filled). The
-        name keeps the def itself: calls of it stay precise."""
+        called with the def, innermost first: what it does happens (a registry is filled). One
+        that hands back another def (``@with_lora(r=16)``'s ``wrapper``, which calls the loader
+        and wraps what it returns) replaces it: that is returned, for the def's name to hold.
+        None: the name keeps the def itself (a decorator that returns it, or a library's)."""
         applied: list[tuple[cst.Decorator, Values]] = []
         self.decorating += 1  # a decorator of another module of the run is followed into
         try:
             function.decorators = self.decorator_names(node, evaluate=True, applied=applied)
         finally:
             self.decorating -= 1
+        current, replaced = value, False
         for decorator, given in reversed(applied):
             callables = frozenset(v for v in given if v.kind is Kind.FUNCTION and v.fact("function") is not None)
             if not callables:
@@ -427,11 +430,14 @@ class Definitions:
                 unit=self.unit,
                 statement=decorator,
                 receiver=UNKNOWN,
-                args=(value,),
+                args=(current,),
                 discarded=True,
                 call_chain=self.frame.call_chain,
             )
-            self.quietly(lambda s=site, c=callables, d=decorator: self.call_values(c, s, None, d.decorator))  # type: ignore[misc, attr-defined]
+            made = self.quietly(lambda s=site, c=callables, d=decorator: self.call_values(c, s, None, d.decorator))  # type: ignore[misc, attr-defined]
+            if _other_def(made, current):
+                current, replaced = made, True
+        return current if replaced else None
 
     def lazy_function(self, name: str, load: Callable[[], Any], owner: ClassInfo | None) -> Function:
         return Function(name=name, load=load, parent=self.frame, owner=owner)
@@ -545,3 +551,16 @@ def _set_by_def(returned: str, unit: Unit) -> bool:
     """``return cls._instance`` (or ``self.x``) of an attribute the def sets on its first parameter."""
     root, _, attribute = returned.partition(".")
     return bool(unit.parameters) and root == unit.parameters[0] and attribute.split(".")[0] in unit.sets_on_self
+
+
+def _other_def(made: Values, given: Values) -> bool:
+    """What a decorator of the run gave back is a def of the run other than the one it was given
+    (a wrapper closure), and nothing else."""
+    return (
+        bool(made)
+        and made != given
+        and all(
+            v.kind is Kind.FUNCTION and v.fact("function") is not None and not v.fact("partial") and not v.fact("method")
+            for v in made
+        )
+    )

@@ -182,9 +182,8 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
             function = self.lazy_function(unit.name or "", lambda: def_of(parse(unit)), owner=None)
             function.source_unit = unit
             value = self.function_value(function)
-            if self.runs_decorators(unit):  # ``@register("bert-lora")``: the def statement calls it
-                self.decorate(function, value)
-            self.bind(function.name, value)
+            replaced = self.decorate(function, value) if self.runs_decorators(unit) else None
+            self.bind(function.name, replaced if replaced is not None else value)  # ``@register(...)`` ran
             if self.reaches(unit) and not self.frame.module.imported:
                 self.pending.append(function)
         elif unit.kind == CLASS and not unit.members:
