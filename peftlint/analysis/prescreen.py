@@ -86,6 +86,8 @@ class Screen:
     bindings: dict[str, tuple[str, object]] = field(default_factory=dict)
     # the full names of its module-level ``import a.b`` statements (the binding is only ``a``)
     module_imports: list[str] = field(default_factory=list)
+    # the modules of its module-level ``from m import *`` statements, in order (``.modeling``)
+    star_modules: list[str] = field(default_factory=list)
     # ``save(x, ...)`` calls whose ``x`` is not plainly a state dict (``m.state_dict()``, a dict
     # display): a whole object may be saved
     saves_whole: bool = False
@@ -170,6 +172,11 @@ def screen(tree: ast.Module, lines: list[str]) -> Screen:
     result.units = _units(tree.body, lines, member=False)
     result.bindings = _bindings(tree.body, result.units)
     result.module_imports = [a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names if "." in a.name]
+    result.star_modules = [
+        "." * n.level + (n.module or "")
+        for n in tree.body
+        if isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
+    ]
     functions = frozenset(unit.name for unit in result.units if unit.name and unit.kind == DEF)
     classes = frozenset(unit.name for unit in result.units if unit.name and unit.kind == CLASS)
     methods = frozenset(m.name for unit in result.units for m in unit.members if m.name and m.kind == DEF)

@@ -165,6 +165,8 @@ class Project:
         """Bind one name of a lazy module the way its pre-screen says it is bound."""
         screened = self.screens.get(scope.path)
         how = screened.bindings.get(name) if screened is not None else ("flow", None)
+        if how is None and screened is not None and not name.startswith("_"):
+            how = self.star_binding(scope, screened.star_modules, name)
         if how is None or scope.frame is None or scope.frame.state is None:
             return
         kind, what = how
@@ -181,6 +183,21 @@ class Project:
         elif kind == "flow":
             scope.lazy = False
             interpreter.evaluate_imported(scope)
+
+    def star_binding(self, scope: ModuleScope, modules: list[str], name: str) -> tuple[str, object] | None:
+        """``from .modeling import *`` in a package's ``__init__``: a public name one of those
+        modules of the run binds (the last such import wins, as it does when the module runs)."""
+        for module in reversed(modules):
+            if names.is_library(module, scope.path):
+                continue
+            path = self.find_module(module, scope.path)
+            if path is not None and path not in self.screens:
+                self.source(path)  # read and pre-screened (kept for every file of the run)
+            other = self.screens.get(path) if path is not None else None
+            if other is not None and name in other.bindings:
+                separator = "" if module.endswith(".") else "."
+                return ("import", f"{module}{separator}{name}")
+        return None
 
     def makes_needed_calls(self, path: str, calls: frozenset[str]) -> bool:
         """Whether a module's text makes any of ``calls`` (a bytes scan; the module is recorded
