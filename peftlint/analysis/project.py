@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 MAX_MODULE_BYTES = 2_000_000
 SMALL_CLASS_BYTES = 2_000  # a settings or constants class, read for its attributes
+_DOCS = re.compile(rb'[ \t]*(?:"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|#[^\n]*)')
 SMALL_DEF_BYTES = 600  # a helper that computes a path or a setting, read for what it returns
 SMALL_INIT_BYTES = 4_000  # a package ``__init__`` whose imports fill a registry, not a library's lazy table
 MAX_FIXTURE_DEPTH = 6  # fixtures of fixtures, as deep as a real conftest chains them
@@ -231,7 +232,8 @@ class Project:
             return False
         if data.startswith(b"class", where[0]):
             return where[1] - where[0] <= SMALL_CLASS_BYTES
-        return where[1] - where[0] <= SMALL_DEF_BYTES
+        # (its docstring and comments do not count: a well-documented path helper is still short)
+        return len(_DOCS.sub(b"", data[where[0] : where[1]])) <= SMALL_DEF_BYTES
 
     def makes_peft_models(self, path: str, name: str) -> bool:
         """Whether the module's top-level def (or class) ``name`` makes a PEFT model in its own
