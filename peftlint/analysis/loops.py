@@ -175,7 +175,7 @@ class Loops:
         """The numbers of ``range(3)`` or ``range(1, EPOCHS + 1)`` with the bounds known and at
         most MAX_RANGE of them (``epoch_{epoch}.pt`` saved in the loop names ``epoch_0.pt`` to
         ``epoch_2.pt``); None otherwise. Bounds with a call in them are not evaluated again."""
-        if not self.is_range(node) or any(has_call(arg.value) for arg in node.args):  # type: ignore[attr-defined]
+        if not self.is_range(node) or any(has_call(arg.value, _PURE) for arg in node.args):  # type: ignore[attr-defined]
             return None
         bounds = [self.known_int(arg.value) for arg in node.args]  # type: ignore[attr-defined]
         if None in bounds:
@@ -187,12 +187,16 @@ class Loops:
         return numbers if 0 < len(numbers) <= MAX_RANGE else None
 
 
-def has_call(node: cst.CSTNode) -> bool:
-    """Whether a call occurs in ``node`` (evaluating it again could have effects)."""
+_PURE = frozenset({"max", "min", "len", "int", "abs"})  # builtins evaluated again without effect
+
+
+def has_call(node: cst.CSTNode, pure: frozenset[str] = frozenset()) -> bool:
+    """Whether a call occurs in ``node`` (evaluating it again could have effects), other than of
+    the builtins named in ``pure`` (``range(max(0, EPOCHS - AVG), EPOCHS)``)."""
     stack: list[cst.CSTNode] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Call):
+        if isinstance(current, cst.Call) and not (isinstance(current.func, cst.Name) and current.func.value in pure):
             return True
         stack.extend(current.children)
     return False

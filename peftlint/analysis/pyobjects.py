@@ -130,6 +130,9 @@ def one_item(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Val
     if site.spread or not site.args:
         return UNKNOWN
     if len(site.args) > 1:
+        numbers = _numbers(interpreter, site.args)
+        if numbers is not None and not site.kwargs:  # ``max(0, EPOCHS - AVG_LAST)``: that number
+            return const(max(numbers) if site.callee == "builtins.max" else min(numbers))
         return frozenset().union(*site.args)
     given = site.args[0]
     if not given or any(v.kind not in _ITERABLE for v in given):
@@ -138,6 +141,24 @@ def one_item(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Val
 
 
 _ITERABLE = frozenset({Kind.LIST, Kind.TUPLE, Kind.DICT})  # a dict's items are its keys
+
+
+def _numbers(interpreter: Interpreter, given: tuple[Values, ...]) -> list[int | float] | None:
+    """The one number each argument is, or None."""
+    found = [one_constant(interpreter.resolved_constants(values)) for values in given]
+    return found if all(type(n) in (int, float) for n in found) else None  # type: ignore[return-value]
+
+
+def listed_range(interpreter: Interpreter, site: CallSite) -> Values | None:
+    """``list(range(max(0, EPOCHS - AVG_LAST), EPOCHS))``: the list of a small known range's
+    numbers (a ``for`` over a ``range(...)`` takes them itself: loops.py); None otherwise."""
+    arguments = site.node.args
+    if len(arguments) != 1 or arguments[0].keyword is not None or arguments[0].star:
+        return None
+    numbers = interpreter.range_numbers(arguments[0].value)
+    if numbers is None:
+        return None
+    return frozenset({interpreter.new_value(Kind.LIST, site.node, None, items=tuple(const(n) for n in numbers))})
 
 
 def new_dict(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:

@@ -149,7 +149,7 @@ def parameters_of(interpreter: Interpreter, api: registry.Api, site: CallSite) -
         return given if api.fact != "builtins.filter" else frozenset(v.updated(subset=True) for v in given)
     if api.fact == "builtins.list" and given and all(v.kind in (Kind.LIST, Kind.TUPLE) for v in given):
         return pyobjects.same_items(interpreter, api, site)  # ``list(Path(out).glob("*.pt"))``
-    return UNKNOWN
+    return pyobjects.listed_range(interpreter, site) or UNKNOWN
 
 
 def unfreeze(interpreter: Interpreter, models: Values) -> None:
