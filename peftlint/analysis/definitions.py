@@ -373,8 +373,9 @@ class Definitions:
     def runs_decorators(self, unit: Unit) -> bool:
         """A module-level def that makes something a rule follows (a model builder), decorated by
         a def of the run, of its own module or imported from another (``from zoo.registry import
-        register``), or a method of an object of a class of the run (``@MODELS.register("lora")``): the decorator may do something (fill a registry) when the def runs. A
-        library's decorators are not run (``@auto_docstring`` on every def of transformers)."""
+        register``), or by a method of an object of a class of the run (``@MODELS.register("lora")``):
+        the decorator may do something (fill a registry) when the def runs. A library's decorators
+        are not run (``@auto_docstring`` on every def of transformers)."""
         reach = self.frame.module.reach if self.frame.module.imported else self.reach
         if reach is not None and not reach.unit_produces(unit):
             return False
@@ -560,7 +561,10 @@ def _other_def(made: Values, given: Values) -> bool:
         bool(made)
         and made != given
         and all(
-            v.kind is Kind.FUNCTION and v.fact("function") is not None and not v.fact("partial") and not v.fact("method")
+            v.kind is Kind.FUNCTION
+            and v.fact("function") is not None
+            and not v.fact("partial")
+            and not v.fact("method")
             for v in made
         )
     )

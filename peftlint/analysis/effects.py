@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from peftlint.analysis import (
+    cliargs,
     conditions,
     lightning,
     loops,
@@ -575,14 +576,14 @@ _VERBS: dict[str, Verb] = {
     "heap_push": pyobjects.heap_push,
     "same_path": pathcalls.same_path,
     "format": pathcalls.format_string,
-    "add_argument": pyobjects.add_argument,
-    "argument_group": pyobjects.argument_group,
+    "add_argument": cliargs.add_argument,
+    "argument_group": cliargs.argument_group,
     "open_file": pyobjects.open_file,
     "read_file": pyobjects.read_file,
     "config_file": pyobjects.config_file,
-    "parse_args": pyobjects.parse_args,
-    "hf_argument_parser": pyobjects.hf_argument_parser,
-    "parse_into_dataclasses": pyobjects.parse_into_dataclasses,
+    "parse_args": cliargs.parse_args,
+    "hf_argument_parser": cliargs.hf_argument_parser,
+    "parse_into_dataclasses": cliargs.parse_into_dataclasses,
     "super": super_,
 }
 __all__ = ["apply", "attribute", "names"]

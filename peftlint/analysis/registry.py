@@ -394,9 +394,7 @@ APIS: tuple[Api, ...] = (
         "path.glob", "glob", methods=("glob", "rglob"), receivers=frozenset({Kind.STRING}),
         roles=(("pattern", (0, "pattern")),),
     ),
-    Api(
-        "path.resolve", "same_path", methods=("resolve", "absolute", "expanduser"), receivers=frozenset({Kind.STRING})
-    ),
+    Api("path.resolve", "same_path", methods=("resolve", "absolute", "expanduser"), receivers=frozenset({Kind.STRING})),
     Api("str.format", "format", methods=("format",), receivers=frozenset({Kind.STRING})),
     Api(
         "str.methods", "string_method", methods=("split", "strip", "lstrip", "rstrip", "lower", "upper"),
