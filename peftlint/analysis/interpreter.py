@@ -38,7 +38,7 @@ from peftlint.analysis.prescreen import CLASS, DEF, STATEMENTS, Unit
 from peftlint.analysis.pyobjects import yields
 from peftlint.analysis.scopes import Scopes
 from peftlint.analysis.strings import Strings
-from peftlint.analysis.syntax import flatten_targets, identifiers_in
+from peftlint.analysis.syntax import flatten_targets, identifiers_in, names_assigned
 from peftlint.analysis.units import ParsedUnit
 from peftlint.analysis.values import (
     NONE,
@@ -422,12 +422,15 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
         # what the last leaves).
         ends = [entry]
         start = entry
+        # each pass of a known list binds its own element, and every pass computes the body's own
+        # names anew: a test an earlier pass made of them (``if step == "lora":``, ``if acc >=
+        # target: break``) says nothing of this pass's values. (A test of an element of a list the
+        # analysis does not know, ``if stage.merge:``, stays: which items say what is the list's.)
+        stale = (targets if exactly is not None else frozenset()) | (names_assigned(body) - targets)
         for index in range(MAX_LOOP_PASSES if exactly is None else exactly):
             self.frame.state = None if start is None else dict(start)
-            if index and exactly is not None and self.frame.state is not None:
-                # each pass of a known list binds its own element: a test of the element an earlier
-                # pass made (``if step == "lora":`` on the first) says nothing of this pass's
-                for target in sorted(targets):
+            if index and self.frame.state is not None:
+                for target in sorted(stale):
                     self.frame.state = {
                         key: without_guards_on(values, target) for key, values in self.frame.state.items()
                     }

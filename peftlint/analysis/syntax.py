@@ -59,3 +59,22 @@ def flatten_targets(node: cst.CSTNode) -> list[cst.CSTNode]:
     if isinstance(node, (cst.Tuple, cst.List)):
         return [leaf for element in node.elements for leaf in flatten_targets(element.value)]
     return [node]
+
+
+def names_assigned(body: cst.CSTNode) -> frozenset[str]:
+    """The plain names a block assigns (``acc = evaluate(...)``, ``i += 1``, a ``for`` target),
+    not inside a def, class or lambda in it."""
+    found: set[str] = set()
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Assign):
+            for target in current.targets:
+                found |= target_names(target.target)
+        elif isinstance(current, (cst.AugAssign, cst.AnnAssign)):
+            found |= target_names(current.target)
+        elif isinstance(current, cst.For):
+            found |= target_names(current.target)
+        if not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            stack.extend(current.children)
+    return frozenset(found)
