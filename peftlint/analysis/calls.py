@@ -266,7 +266,10 @@ class Calls:
             # a registry), so it is followed whatever its module makes
             decorating = self.decorating > 0
             named = func.value if isinstance(func, cst.Name) else getattr(getattr(func, "attr", None), "value", None)
-            admitted = self.reach is not None and named in self.reach.helpers  # type: ignore[attr-defined]
+            # ``training.train(...)`` of ``from . import training``: admission names the module
+            owner = func.value.value if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) else None
+            helpers = self.reach.helpers if self.reach is not None else frozenset()  # type: ignore[attr-defined]
+            admitted = named in helpers or owner in helpers
             alone = self.depth_limit < MAX_INLINE_DEPTH and not given and not decorating and not admitted
             resolved = self.resolve_import(callee, calling=not given and not decorating, makers=alone)
             if resolved is not None and known_callables(resolved):
