@@ -65,12 +65,12 @@ PEFT = frozenset({Kind.PEFT_MODEL})
 
 def _is_model_loader(qualname: str) -> bool:
     """``AutoModelForCausalLM.from_pretrained``, ``GPT2LMHeadModel.from_config``, ``._from_config``
-    (what ``from_config`` calls, used directly in scripts that build a model from a config)..."""
+    (what ``from_config`` calls, used directly), diffusers' ``ControlNetModel.from_unet(unet)``..."""
     owner, _, method = qualname.rpartition(".")
     return method in _MODEL_LOADERS and names.is_model_class(owner)
 
 
-_MODEL_LOADERS = ("from_pretrained", "from_config", "_from_config", "from_single_file")
+_MODEL_LOADERS = ("from_pretrained", "from_config", "_from_config", "from_single_file", "from_unet")
 
 
 def _is_config_loader(qualname: str) -> bool:
