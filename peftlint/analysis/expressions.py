@@ -317,8 +317,11 @@ class Expressions(Loops):
                 index_values = UNKNOWN
         keys = keys_of(index_values) if len(node.slice) == 1 else None
         exact = keys is not None
-        # ``HOOKS[event]`` of a defaultdict without that key: the new list it now holds there
-        made = missing_entries(self, containers, keys[0], node) if keys is not None and len(keys) == 1 else NOTHING
+        # ``HOOKS[event]`` of a defaultdict without that key, held by a name: the new list it now
+        # holds there (one held inside other objects, ``self._metrics[mode][key]``, is not followed:
+        # reaching it in every object that holds it, on every read, is what makes big trainers slow)
+        direct = isinstance(node.value, cst.Name) and keys is not None and len(keys) == 1
+        made = missing_entries(self, containers, keys[0], node) if direct else NOTHING
         items: set[Value] = set(made)
         for value in containers:
             if not made or not value.fact("default"):

@@ -429,11 +429,8 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
         stale = (targets if exactly is not None else frozenset()) | (names_assigned(body) - targets)
         for index in range(MAX_LOOP_PASSES if exactly is None else exactly):
             self.frame.state = None if start is None else dict(start)
-            if index and self.frame.state is not None:
-                for target in sorted(stale):
-                    self.frame.state = {
-                        key: without_guards_on(values, target) for key, values in self.frame.state.items()
-                    }
+            if index and stale and self.frame.state is not None:
+                self.frame.state = {key: without_guards_on(values, stale) for key, values in self.frame.state.items()}
             head(index)
             if test is not None:
                 self.frame.state = self.refined(self.frame.state, test, True)

@@ -58,9 +58,10 @@ def append(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Value
         added = interpreter.iterate(added)
     added = contained(added)
     # ``self.history.append(m)``: the list is an object's attribute, reached inside that object
-    # (or a container's item: ``HOOKS[event].append(fn)``)
+    # (or a list a defaultdict made for a missing key: ``HOOKS[event].append(fn)``)
     func = site.node.func
-    held = isinstance(func, cst.Attribute) and isinstance(func.value, (cst.Attribute, cst.Subscript))
+    held = isinstance(func, cst.Attribute) and isinstance(func.value, cst.Attribute)
+    held = held or any(v.fact("default_entry") for v in site.receiver)
     _hold(interpreter, [v for v in site.receiver if v.kind is Kind.LIST], added, held)
     return NONE
 
@@ -202,13 +203,14 @@ def missing_entries(interpreter: Interpreter, containers: Values, key: object, n
         if default is None or key in dict(value.fact("entries", ())):
             continue
         kind, facts = (Kind.LIST, {"items": ()}) if default == "list" else (Kind.DICT, {"entries": ()})
+        facts["default_entry"] = True
         new = interpreter.new_value(kind, node, None, **facts)
 
         def add(held: Value, new: Value = new) -> Value:
             entries = held.fact("entries", ())
             return held if key in dict(entries) else held.updated(entries=put_entry(entries, key, frozenset({new})))
 
-        interpreter.transform_everywhere({value.site}, add)
+        interpreter.transform_everywhere({value.site}, add, nested=False)
         made.add(new)
     return frozenset(made)
 

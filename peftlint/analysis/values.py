@@ -489,7 +489,7 @@ def _fresh(guard: Guard | None, key: str) -> Guard | None:
     return None if guard is None or _mentions(guard[0], key) else guard
 
 
-def without_guards_on(values: Values, key: str) -> Values:
+def without_guards_on(values: Values, key: str | frozenset[str]) -> Values:
     """The values as ``key`` holds them once bound to it: a branch condition about ``key`` itself
     (``if self.model is None: self.model = load(...)``) was about what ``key`` held before, and says
     nothing of when the value it holds now exists; a later ``if self.model is None:`` tests the new
@@ -500,8 +500,9 @@ def without_guards_on(values: Values, key: str) -> Values:
     return values if all(a is b for a, b in zip(kept, values, strict=True)) else frozenset(kept)
 
 
-def _drop_guards_on(value: Value, key: str) -> Value:
-    kept = frozenset(g for g in value.guards if not _mentions(g[0], key))
+def _drop_guards_on(value: Value, key: str | frozenset[str]) -> Value:
+    keys = (key,) if isinstance(key, str) else key
+    kept = frozenset(g for g in value.guards if not any(_mentions(g[0], k) for k in keys))
     return value if len(kept) == len(value.guards) else Value(value.kind, value.site, value.origin, kept, value.facts)
 
 
