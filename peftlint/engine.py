@@ -234,12 +234,7 @@ def _release_freed_memory() -> None:
     import gc
 
     gc.collect()
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass  # another C library: nothing to do
+    _trim()
 
 
 # A big file's analysis leaves the worker's heap spread over pages the allocator keeps: given back
@@ -265,7 +260,9 @@ def _pool_context(start: bool = False) -> multiprocessing.context.BaseContext:
         server = multiprocessing.get_context("forkserver")
     except ValueError:
         return multiprocessing.get_context("spawn")
-    server.set_forkserver_preload(["peftlint.analyse", "peftlint.rules", "libcst"])
+    # (not libcst: the server's own copy of it would be counted again beside each worker's; the
+    # workers import it with the first file that needs it)
+    server.set_forkserver_preload(["peftlint.analyse", "peftlint.rules"])
     if start:
         from multiprocessing import forkserver
 
