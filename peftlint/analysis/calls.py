@@ -13,7 +13,7 @@ import libcst as cst
 from peftlint.analysis import conditions, effects, names, registry
 from peftlint.analysis.callsite import CallSite
 from peftlint.analysis.dispatch import dispatch_guards, files_a_def, opened
-from peftlint.analysis.frames import MAX_INLINE_DEPTH, SMALL_LEAF_LINES, ClassInfo, Frame, Function
+from peftlint.analysis.frames import MAX_INLINE_DEPTH, ClassInfo, Frame, Function, short_def
 from peftlint.analysis.parameters import single_qualname
 from peftlint.analysis.syntax import identifiers_in
 from peftlint.analysis.units import UnitParseError
@@ -440,13 +440,13 @@ class Calls:
     def within_depth(self, function: Function) -> bool:
         """A call chain is followed ``depth_limit`` calls deep, and one call more into a short def."""
         depth = len(self.inlining)
-        return depth < self.depth_limit or (depth == self.depth_limit and _short(function))
+        return depth < self.depth_limit or (depth == self.depth_limit and short_def(function))
 
     @staticmethod
     def short_passthrough(function: Function) -> bool:
         """A short def that returns something other than a name (``return torch.compile(model)``)
         is walked: what it gives back may be its argument, which a summary cannot tell."""
-        return _short(function) and None in function.source_unit.returns  # type: ignore[union-attr]
+        return short_def(function) and None in function.source_unit.returns  # type: ignore[union-attr]
 
     def summarise(self, function: Function, site: CallSite, this: Values | None, receiver_key: str | None) -> Values:
         """A call to a def that cannot reach any call a rule needs, without parsing it: what the
@@ -565,9 +565,3 @@ def _renamed_guards(values: Values, rename: Callable[[Guard], Guard]) -> Values:
         Value(v.kind, v.site, v.origin, frozenset(rename(g) for g in v.guards), v.facts) if v.guards else v
         for v in values
     )
-
-
-def _short(function: Function) -> bool:
-    """A def of fewer than SMALL_LEAF_LINES lines, known by its pre-screened unit."""
-    unit = function.source_unit
-    return unit is not None and unit.end - unit.start < SMALL_LEAF_LINES

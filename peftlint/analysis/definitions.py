@@ -12,7 +12,7 @@ import libcst as cst
 
 from peftlint.analysis import names
 from peftlint.analysis.callsite import CallSite
-from peftlint.analysis.frames import SMALL_LEAF_LINES, ClassInfo, Frame, Function, ModuleScope
+from peftlint.analysis.frames import ClassInfo, Frame, Function, ModuleScope, short_def
 from peftlint.analysis.objects import info_value
 from peftlint.analysis.prescreen import DEF, Unit
 from peftlint.analysis.units import ParsedUnit, UnitParseError, statements_of, unit_node
@@ -190,7 +190,7 @@ class Definitions:
         )
         # (a property, read as an attribute, is followed at any depth: ``self.checkpoint_path``; a
         # short one, two calls deeper: ``checkpoint_file(run)`` joining ``run_dir(run)``'s path)
-        short = unit.end - unit.start < SMALL_LEAF_LINES and len(self.inlining) <= 4
+        short = short_def(function) and len(self.inlining) <= 4
         return made_inside and (len(self.inlining) <= 2 or short or bool(unit.decorators & _PROPERTIES))
 
     def overrides_produce(self, function: Function, this: Values | None) -> bool:

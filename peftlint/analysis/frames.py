@@ -186,3 +186,9 @@ class ClassInfo:
         return any(d in ("dataclasses.dataclass", "attr.s", "attrs.define") for d in self.decorators) or (
             "typing.NamedTuple" in self.library_bases  # ``class Setup(NamedTuple): model: Any``
         )
+
+
+def short_def(function: Function) -> bool:
+    """A def of fewer than SMALL_LEAF_LINES lines, known by its pre-screened unit."""
+    unit = function.source_unit
+    return unit is not None and unit.end - unit.start < SMALL_LEAF_LINES

@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 import os
 
+from peftlint.modules import module_file
+
 # peft's public functions that its submodules define (everything capitalised is a class).
 _PEFT_FUNCTIONS = frozenset(
     {
@@ -66,9 +68,7 @@ def is_library(qualname: str, importer: str | None) -> bool:
 def _beside_script(root: str, folder: str) -> bool:
     if os.path.exists(os.path.join(folder, "__init__.py")):
         return False  # a module of a package imports ``evaluate`` absolutely: the library
-    return os.path.isfile(os.path.join(folder, f"{root}.py")) or os.path.isfile(
-        os.path.join(folder, root, "__init__.py")
-    )
+    return module_file(folder, [root]) is not None
 
 
 def canonical(qualname: str) -> str:

@@ -237,27 +237,19 @@ class Objects:
         for value in sorted(values, key=stable_key):
             info: ClassInfo | None = value.fact("class")
             method = info.lookup("__exit__") if info is not None and value.kind is not Kind.CLASS else None
-            if method is None or self.frame.state is None:
-                continue
-            site = CallSite.implied(
-                self,
-                node,
-                unit=self.unit,
-                statement=self.statement_node,
-                method="__exit__",
-                receiver=frozenset({value}),
-                args=(NONE, NONE, NONE),
-                call_chain=self.frame.call_chain,
-            )
-            self.depth_limit += 1  # part of the with statement, as ``__enter__`` is
-            try:
-                self.inline(method, site, frozenset({value}), conditions.key_of(node))
-            finally:
-                self.depth_limit -= 1
+            if method is not None and self.frame.state is not None:  # (as ``__enter__`` is called)
+                self.call_property(method, value, node, conditions.key_of(node), args=(NONE, NONE, NONE))
 
     def call_property(
-        self, getter: Function, this: Value, node: cst.CSTNode, receiver_key: str | None = None
+        self,
+        getter: Function,
+        this: Value,
+        node: cst.CSTNode,
+        receiver_key: str | None = None,
+        args: tuple[Values, ...] = (),
     ) -> Values:
+        """A method the language calls itself: a property's getter, ``__enter__``, ``__exit__``
+        (``args``: what it is given)."""
         site = CallSite.implied(
             self,
             node,
@@ -265,6 +257,7 @@ class Objects:
             statement=self.statement_node,
             method=getter.name,
             receiver=frozenset({this}),
+            args=args,
             call_chain=self.frame.call_chain,
         )
         # an attribute read, not a step of a call chain: one past the depth calls are followed to

@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from peftlint.analysis.names import LIBRARY_ROOTS
+from peftlint.analysis.names import is_library
 
 STATEMENTS = "statements"  # consecutive top-level (or class-level) statements that are not defs
 DEF = "def"
@@ -195,7 +195,7 @@ def _registered(unit: Unit, bindings: dict[str, tuple[str, object]]) -> bool:
     the decorator may file the def in a table that is called later, so it is taken as a value."""
     for name in (*sorted(unit.decorator_roots), *sorted(unit.decorators)):
         how, what = bindings.get(name, ("", None))
-        if how in ("unit", "flow") or (how == "import" and str(what).split(".")[0] not in LIBRARY_ROOTS):
+        if how in ("unit", "flow") or (how == "import" and not is_library(str(what), None)):
             return True
     return False
 

@@ -175,7 +175,7 @@ def new_dict(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Val
     given = site.args[0]
     if len(given) == 1 and all(v.kind is Kind.DICT for v in given):
         (other,) = given
-        return frozenset({interpreter.new_value(Kind.DICT, site.node, None, **dict(other.facts))})
+        return frozenset({_copy(interpreter, other, site.node)})
     pairs = [v.fact("items") for v in interpreter.iterate(given) if v.kind in (Kind.TUPLE, Kind.LIST)]
     if not pairs or len(pairs) != len(interpreter.iterate(given)) or any(len(p) != 2 for p in pairs):
         return UNKNOWN
@@ -229,10 +229,12 @@ def dict_copy(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Va
     copy leaves the original whole)."""
     if site.args or site.kwargs or site.spread:
         return UNKNOWN
-    return frozenset(
-        interpreter.new_value(Kind.DICT, site.node, None, **dict(v.facts)) if v.kind is Kind.DICT else UNKNOWN_VALUE
-        for v in site.receiver
-    )
+    return frozenset(_copy(interpreter, v, site.node) if v.kind is Kind.DICT else UNKNOWN_VALUE for v in site.receiver)
+
+
+def _copy(interpreter: Interpreter, value: Value, node: cst.CSTNode) -> Value:
+    """A new dict made here holding what the known dict ``value`` holds."""
+    return interpreter.new_value(Kind.DICT, node, None, **dict(value.facts))
 
 
 def string_method(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
