@@ -340,12 +340,17 @@ def as_name(asname: cst.AsName) -> str:
 
 
 _OBJECTS = frozenset({Kind.DICT, Kind.INSTANCE, Kind.NAMESPACE})
+# peft's in-memory bookkeeping on a model it built: merging the adapter into the base layers and
+# counting parameters. A handler after ``model = PeftModel.from_pretrained(model, d); model =
+# model.merge_and_unload()`` is there for the load that failed (a missing directory), not the merge.
+_BOOKKEEPING = frozenset({"merge_and_unload", "print_trainable_parameters"})
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 
 
 def _cannot_raise(statement: cst.CSTNode) -> bool:
-    """A line of ``pass``, ``print(...)`` or logging calls (``logger.info(...)``, ``logging.warning``):
-    logging reports its own failures instead of raising them, so no handler is entered from it.
+    """A line of ``pass``, ``print(...)``, logging calls (``logger.info(...)``, ``logging.warning``) or
+    peft's bookkeeping (``model = model.merge_and_unload()``): logging reports its own failures
+    instead of raising them, so no handler is entered from it.
     Nor from ``return model`` (a name, a literal or nothing): the value is already made."""
     if not isinstance(statement, cst.SimpleStatementLine):
         return False
@@ -359,10 +364,18 @@ def _cannot_raise(statement: cst.CSTNode) -> bool:
         ):
             continue
         call = small.value if isinstance(small, cst.Expr) else None
+        if isinstance(small, cst.Assign) and all(isinstance(t.target, cst.Name) for t in small.targets):
+            call = small.value  # ``model = model.merge_and_unload()``
+            if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
+                return False
+            if call.func.attr.value not in _BOOKKEEPING:
+                return False
         if not isinstance(call, cst.Call):
             return False
         func = call.func
         if isinstance(func, cst.Name) and func.value == "print":
+            continue
+        if isinstance(func, cst.Attribute) and func.attr.value in _BOOKKEEPING and not call.args:
             continue
         if isinstance(func, cst.Attribute) and func.attr.value in _LOG_METHODS and "log" in _owner_text(func.value):
             continue

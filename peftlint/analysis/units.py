@@ -79,9 +79,14 @@ class ParsedUnit:
     def code(self, node: cst.CSTNode) -> str:
         """``node``'s source text exactly as written, without parentheses around it (as its
         position, ``range``, has them not)."""
-        if getattr(node, "lpar", None):
+        if getattr(node, "lpar", None) and not _parenthesised_by_syntax(node):
             node = node.with_changes(lpar=(), rpar=())
         return self.module.code_for_node(node)
+
+
+def _parenthesised_by_syntax(node: cst.CSTNode) -> bool:
+    """``()``: the parentheses are the empty tuple itself, not around it."""
+    return isinstance(node, cst.Tuple) and not node.elements
 
 
 class Source:
