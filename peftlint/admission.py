@@ -20,9 +20,10 @@ if TYPE_CHECKING:
     from peftlint.rules.base import Rule
 
 _IMPORT = re.compile(
-    rb"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(?:\(([^)]*)\)|([\w, \t]+|\*))|import[ \t]+([\w.]+))",
+    rb"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(?:\(([^)]*)\)|([\w, \t]+|\*))|import[ \t]+([\w., \t]+))",
     re.MULTILINE,
 )  # the names after `import`: a parenthesised list (over several lines, comments in it), or up to the line's end
+# (``import a.b, c as d`` too)
 _COMMENT = re.compile(rb"#[^\n]*")
 
 
@@ -161,14 +162,17 @@ def _admitted_names(
         if not mentions.search(match.group()):
             continue  # an import of no wanted module
         dots, module, listed, imported, plain = (g.decode("utf-8", "replace") if g else "" for g in match.groups())
-        if not dots and is_library(plain or module, path):
+        if not dots and not plain and is_library(module, path):
             continue  # the library itself (peft, transformers...), even where the run holds its source
         if listed:
             imported = _COMMENT.sub(b"", match.group(3)).decode("utf-8", "replace").replace("\n", " ")
-        if plain:
-            target = find(plain, path)
-            if target in wanted:
-                names |= _entries(helpers.any_reaches(target), plain.split(".")[0])
+        if plain:  # ``import a.b, c as d``: each module, by the name it is bound to
+            for module_name, _, alias in (item.strip().partition(" as ") for item in plain.split(",")):
+                if not module_name or is_library(module_name.strip(), path):
+                    continue
+                target = find(module_name.strip(), path)
+                if target in wanted:
+                    names |= _entries(helpers.any_reaches(target), alias.strip() or module_name.split(".")[0])
             continue
         target = find(dots + module, path)
         if imported == "*":  # ``from helpers import *`` (a notebook's ``%run helpers.py``): every helper

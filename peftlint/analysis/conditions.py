@@ -163,11 +163,31 @@ def _text(node: cst.CSTNode) -> str | None:
         word = "and" if isinstance(node.operator, cst.And) else "or"
         return None if left is None or right is None else f"({left}) {word} ({right})"
     if isinstance(node, cst.Comparison):
+        if len(node.comparisons) == 1:
+            left, operator, right = _oriented(node.left, node.comparisons[0])
+            pieces = [_text(left), operator, _text(right)]
+            return None if None in pieces else " ".join(pieces)  # type: ignore[arg-type]
         pieces = [_text(node.left)]
         for target in node.comparisons:
             pieces += [_COMPARISONS.get(type(target.operator)), _text(target.comparator)]
         return None if None in pieces else " ".join(pieces)  # type: ignore[arg-type]
     return None
+
+
+_MIRRORED = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
+
+
+def _oriented(
+    left: cst.BaseExpression, target: cst.ComparisonTarget
+) -> tuple[cst.BaseExpression, str | None, cst.BaseExpression]:
+    """A comparison with its literal on the right: ``"train" == args.mode`` is the test
+    ``args.mode == "train"``, so both spellings are one guard."""
+    operator = _COMPARISONS.get(type(target.operator))
+    right = target.comparator
+    flipped = _MIRRORED.get(operator, operator) if operator not in ("in", "not in") else None  # type: ignore[arg-type]
+    if flipped is not None and literal(left) is not _UNKNOWN and literal(right) is _UNKNOWN:
+        return right, flipped, left
+    return left, operator, right
 
 
 def guards(test: cst.BaseExpression, polarity: bool, code: Callable[[cst.CSTNode], str]) -> list[Guard]:
@@ -181,8 +201,8 @@ def guards(test: cst.BaseExpression, polarity: bool, code: Callable[[cst.CSTNode
         flips = {cst.IsNot: "is", cst.NotEqual: "==", cst.NotIn: "in"}
         positive = flips.get(type(test.comparisons[0].operator))
         if positive is not None:
-            left = condition_text(test.left, code)
-            right = condition_text(test.comparisons[0].comparator, code)
+            subject, _, other = _oriented(test.left, test.comparisons[0])
+            left, right = condition_text(subject, code), condition_text(other, code)
             return [(f"{left} {positive} {right}", not polarity)]
     found: list[Guard] = [(condition_text(test, code), polarity)]
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And) == polarity:

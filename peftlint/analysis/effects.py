@@ -152,9 +152,9 @@ def new(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
         # every path it may read (``args.sft_adapter`` with its default: the default, and the option)
         facts.update(config_class=_owner(site), from_pretrained=tuple(paths.render(shape) for shape in shapes) or "?")
     elif kind is Kind.STATE_DICT:
-        facts["adapter"] = api.fact == "peft.get_peft_model_state_dict"
+        facts["adapter"] = api.fact in ("peft.get_peft_model_state_dict", "peft.load_peft_weights")
         # keys as peft saves an adapter: without the adapter name (``lora_A.weight``, not ``lora_A.default.weight``)
-        facts["adapter_keys"] = "get_peft_model_state_dict" if facts["adapter"] else None
+        facts["adapter_keys"] = api.fact.removeprefix("peft.") if facts["adapter"] else None
     elif kind is Kind.OPTIMIZER:
         params = parameter_sets(site.role(api, "params"))
         facts["params"] = tuple(sorted({str(s) for v in params for s in _parameter_owners(v)}))

@@ -371,9 +371,16 @@ def join(shapes: Iterable[Shape]) -> Shape:
 def with_last_segment(shape: Shape, text: str, suffix: bool) -> Shape | None:
     """The path with its last segment's suffix replaced by ``text`` (``suffix``: ``with_suffix``),
     or the whole segment (``with_name``); None where that segment is not all literal text."""
-    if not shape or shape[-1][0] != "lit" or (len(shape) > 1 and "/" not in shape[-1][1]):
+    if not shape or shape[-1][0] != "lit":
         return None
-    head, slash, segment = shape[-1][1].rpartition("/")
+    last = shape[-1][1]
+    if len(shape) > 1 and "/" not in last:
+        # ``f"{run}_weights.bin"``: the segment starts in the expression, but a dot in the literal
+        # is its last one, so the suffix is known (``with_name`` would need the expression's end)
+        if not suffix or "." not in last:
+            return None
+        return concat(shape[:-1], literal(last.rpartition(".")[0] + text))
+    head, slash, segment = last.rpartition("/")
     if suffix:
         stem, dot, _ = segment.rpartition(".")
         segment = (stem if dot and stem else segment) + text

@@ -61,6 +61,7 @@ class Api:
 
 MODEL = frozenset(MODEL_KINDS)
 PEFT = frozenset({Kind.PEFT_MODEL})
+_MODEL_OR_WRAPPER = MODEL | {Kind.DISTRIBUTED}  # a DDP/DataParallel/FSDP wrapper's parameters are its module's
 
 
 def _is_model_loader(qualname: str) -> bool:
@@ -99,6 +100,9 @@ def _is_pipeline_loader(qualname: str) -> bool:
 
 UNSLOTH_LOADERS = ("FastLanguageModel", "FastModel", "FastVisionModel")
 _PEFT_TOKENS = ((b"peft", b"Peft"),)
+# what ``load_state_dict`` may be given from a file or an adapter: bytes, then the calls' names
+_STATE_DICT_TOKENS = (b"load(", b"torch.load", b"load_file", b"get_peft_model_state_dict", b"load_peft_weights")
+_STATE_DICT_MAKERS = frozenset({"load", "load_file", "get_peft_model_state_dict", "load_peft_weights", "partial"})
 PEFT_TOKENS = _PEFT_TOKENS
 # Where SageMaker puts a training job's model: ``SM_MODEL_DIR`` while it trains, and the folder
 # the inference toolkit passes to a handler's ``model_fn(model_dir)``
@@ -162,7 +166,8 @@ APIS: tuple[Api, ...] = (
     Api(
         "peft.get_peft_model_state_dict", "new", functions=("peft.get_peft_model_state_dict",),
         kind=Kind.STATE_DICT, roles=(("model", (0, "model")),), tokens=((b"get_peft_model_state_dict",),),
-    ),
+    ),  # and the adapter file of a directory, read as saved (``load_peft_weights(adapter_dir)``):
+    Api("peft.load_peft_weights", "new", functions=("peft.load_peft_weights",), kind=Kind.STATE_DICT),
     Api("peft.merge_and_unload", "merge", methods=("merge_and_unload", "unload"), receivers=PEFT),
     Api(
         "peft.load_adapter", "load_adapter", methods=("load_adapter",), receivers=PEFT,
@@ -206,20 +211,15 @@ APIS: tuple[Api, ...] = (
         or screened.peft_method("from_pretrained"),
     ),
     Api("model.state_dict", "state_dict", methods=("state_dict",), receivers=MODEL),
-    # a DDP/DataParallel/FSDP wrapper's parameters are its module's
-    Api(
-        "model.parameters", "parameters", methods=("parameters", "named_parameters"),
-        receivers=MODEL | {Kind.DISTRIBUTED},
-    ),
+    Api("model.parameters", "parameters", methods=("parameters", "named_parameters"), receivers=_MODEL_OR_WRAPPER),
     Api(
         "model.load_state_dict", "none", methods=("load_state_dict",), receivers=ANY,
         roles=(("state_dict", (0, "state_dict")), ("strict", (1, "strict"))),
         # a torch.load (called, or handed to functools.partial), a safetensors load or
         # get_peft_model_state_dict somewhere feeds it; a plain ``load_state_dict(f)`` is a
         # function of its own (a bound method kept in a variable was taken as ``x.load_state_dict``)
-        tokens=((b"load_state_dict",), (b"load(", b"torch.load", b"load_file", b"get_peft_model_state_dict")),
-        screen=lambda screened: screened.calls_method("load_state_dict")
-        and screened.calls_named(frozenset({"load", "load_file", "get_peft_model_state_dict", "partial"})),
+        tokens=((b"load_state_dict",), _STATE_DICT_TOKENS),
+        screen=lambda screened: screened.calls_method("load_state_dict") and screened.calls_named(_STATE_DICT_MAKERS),
     ),
     Api("model.save_pretrained", "none", methods=("save_pretrained", "push_to_hub"), receivers=MODEL),
     # ---- torch

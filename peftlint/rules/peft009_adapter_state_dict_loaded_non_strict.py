@@ -16,8 +16,9 @@ class AdapterStateDictLoadedNonStrict(Rule):
     """
     ## What it does
     Finds `model.load_state_dict(sd, strict=False)` where `sd` is an adapter's state dict as peft
-    saves it: the result of `get_peft_model_state_dict(...)`, or a `torch.load` /
-    `safetensors.torch.load_file` of an `adapter_model.safetensors` / `adapter_model.bin` file.
+    saves it: the result of `get_peft_model_state_dict(...)` or `load_peft_weights(adapter_dir)`,
+    or a `torch.load` / `safetensors.torch.load_file` of an `adapter_model.safetensors` /
+    `adapter_model.bin` file.
 
     ## Why is this bad?
     peft saves adapter weights without the adapter's name in their keys
@@ -59,7 +60,9 @@ class AdapterStateDictLoadedNonStrict(Rule):
     summary = "Adapter state dict loaded with strict=False: its keys do not match, every one is dropped."
     reports_at = frozenset({"model.load_state_dict"})
     requires = ((b"peft", b"Peft", b"adapter_model"),)  # an adapter file needs no peft import
-    needs = frozenset({"peft.get_peft_model_state_dict", "torch.load", "safetensors.load_file"})
+    needs = frozenset(
+        {"peft.get_peft_model_state_dict", "peft.load_peft_weights", "torch.load", "safetensors.load_file"}
+    )
 
     @classmethod
     def screen(cls, screen: Screen) -> bool:

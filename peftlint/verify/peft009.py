@@ -27,6 +27,7 @@ from peftlint.verify.scenario import Outcome
 SOURCES = {
     "get_peft_model_state_dict": "sd = get_peft_model_state_dict(trained)",
     "file": 'sd = safetensors.torch.load_file("adapter_model.safetensors")',
+    "load_peft_weights": "sd = load_peft_weights(adapter_dir)",
 }
 FLAGGED_CALL = "fresh.load_state_dict(sd, strict=False)"
 CORRECT_CALL = "set_peft_model_state_dict(fresh, sd)"
@@ -46,6 +47,7 @@ def run(finding: Finding, base: BaseModel) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="peftlint-verify-") as tmp:
         trained.save_pretrained(tmp)
         state_dicts["file"] = safetensors.torch.load_file(str(Path(tmp, "adapter_model.safetensors")))
+        state_dicts["load_peft_weights"] = peft.load_peft_weights(tmp)
     flagged = {name: load_non_strict(base, config.config, state_dicts[name], trained_output) for name in sources}
     control = {name: load_correctly(base, config.config, state_dicts[name], trained_output) for name in sources}
     evidence: dict[str, Any] = {
