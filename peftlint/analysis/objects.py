@@ -65,6 +65,8 @@ class Objects:
             made = effects.apply(self, api, site)  # type: ignore[arg-type]
             for value in made:
                 attrs.update(dict(value.fact("attrs", ())))
+                # how the caller named ``args=`` (``targs``): its callbacks' ``args.output_dir`` is that
+                instance = instance.updated(args_part=value.fact("args_part"))
         init = info.lookup("__init__")
         if init is not None:
             result = self.inline_init(init, site, frozenset({instance.with_attrs(attrs)}))
