@@ -189,11 +189,14 @@ def sample(population: list[Mutant], size: int, seed: int) -> list[Mutant]:
 def _scratch_copy(dest: Path) -> None:
     if dest.exists():
         shutil.rmtree(dest)
-    shutil.copytree(
-        ROOT,
-        dest,
-        ignore=shutil.ignore_patterns(".git", ".venv", "out", "__pycache__", "*.egg-info", ".pytest_cache"),
-    )
+    patterns = shutil.ignore_patterns(".git", ".venv", "out", "__pycache__", "*.egg-info", ".pytest_cache")
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        # bench/corpus holds the benchmark's and the real-code corpus's trees (gigabytes, gitignored,
+        # some with dangling symlinks): no test reads them
+        return set(patterns(folder, names)) | ({"corpus"} if Path(folder) == ROOT / "bench" else set())
+
+    shutil.copytree(ROOT, dest, ignore=ignore)
     for source in (dest / "peftlint").rglob("*.py"):
         os.utime(source, (MTIME, MTIME))
 

@@ -15,6 +15,7 @@ import libcst as cst
 from peftlint.analysis import (
     cliargs,
     conditions,
+    hooks,
     lightning,
     loops,
     names,
@@ -261,6 +262,15 @@ def _copies(values: Values, site: CallSite) -> Values:
     )
 
 
+def fabric_setup(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``fabric.setup(model, *optimizers)``: the module in Fabric's wrapper, the optimizers as given."""
+    if site.spread or not site.args:
+        return UNKNOWN
+    wrapped = _wrapping(interpreter, site, site.args[0])
+    items = (wrapped, *site.args[1:])
+    return wrapped if len(items) == 1 else frozenset({interpreter.new_value(Kind.TUPLE, site.node, None, items=items)})
+
+
 def deepspeed_engine(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``engine, optimizer, _, _ = deepspeed.initialize(model=model, ...)``: the engine wraps it (``.module``)."""
     engine = distributed(interpreter, api, site)
@@ -343,7 +353,7 @@ def train(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values
     loads with ``_load_from_checkpoint``, ``_save`` writes; both in its checkpoint directory)."""
     resume = site.role(api, "resume") if site.has_role(api, "resume") else NONE
     resumes = not all(v.kind is Kind.CONST and not v.fact("value") for v in resume)
-    for hook in registry.TRAINER_HOOKS["train"]:
+    for hook in hooks.TRAINER_HOOKS["train"]:
         if hook != "_load_from_checkpoint" or resumes:
             _run_hook(interpreter, site, hook, lambda owner: _checkpoint_dir(interpreter, owner))
     _run_callbacks(interpreter, site)
@@ -358,10 +368,10 @@ def _run_callbacks(interpreter: Interpreter, site: CallSite) -> None:
             continue
         given = trainer.attr("args")
         model = trainer.attr("model")
-        passed = {name: UNKNOWN for name in registry.CALLBACK_KEYWORDS} | {"model": model or UNKNOWN}
+        passed = {name: UNKNOWN for name in hooks.CALLBACK_KEYWORDS} | {"model": model or UNKNOWN}
         run = CallbackRun(interpreter, trainer.attr("callbacks") or frozenset())
-        for hook in registry.CALLBACK_HOOKS:
-            kwargs = passed | {name: UNKNOWN for name in registry.CALLBACK_EVENT_KEYWORDS.get(hook, ())}
+        for hook in hooks.CALLBACK_HOOKS:
+            kwargs = passed | {name: UNKNOWN for name in hooks.CALLBACK_EVENT_KEYWORDS.get(hook, ())}
             hook_site = site.with_arguments((given or UNKNOWN, UNKNOWN, UNKNOWN), kwargs)
             run.event(hook, replace(hook_site, given_parts=(trainer.fact("args_part"),)))
         run.finish()
@@ -484,10 +494,10 @@ def attribute(interpreter: Interpreter, value: Value, name: str) -> Values:
         return frozenset({_injected_base(value)})
     if kind is Kind.INJECTED_BASE and name == "model" and value.origin:
         return frozenset({value})
-    if kind is Kind.TRAINER and name in registry.TRAINER_ALIASES:
-        return value.attr(registry.TRAINER_ALIASES[name]) or UNKNOWN
-    if kind is Kind.TRAINER and name in registry.TRAINER_OBJECTS:
-        return frozenset({Value(registry.TRAINER_OBJECTS[name], site=(name, value.site))})
+    if kind is Kind.TRAINER and name in hooks.TRAINER_ALIASES:
+        return value.attr(hooks.TRAINER_ALIASES[name]) or UNKNOWN
+    if kind is Kind.TRAINER and name in hooks.TRAINER_OBJECTS:
+        return frozenset({Value(hooks.TRAINER_OBJECTS[name], site=(name, value.site))})
     if kind is Kind.PIPELINE and name in registry.PIPELINE_COMPONENTS:
         return frozenset({_component(value, name)})
     if name == "_orig_mod" and kind in MODEL_KINDS:
@@ -560,6 +570,7 @@ _VERBS: dict[str, Verb] = {
     "with_suffix": pathcalls.with_suffix,
     "averaged": averaged,
     "deepspeed_engine": deepspeed_engine,
+    "fabric_setup": fabric_setup,
     "dirname": pathcalls.dirname,
     "getenv": pathcalls.getenv,
     "move": pathcalls.move,

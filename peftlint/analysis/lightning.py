@@ -1,6 +1,6 @@
 """What PyTorch Lightning does with a LightningModule: the verbs of its registry entries.
 
-``trainer.fit(module)`` runs the module's hooks (registry.LIGHTNING_HOOKS); ``save_hyperparameters()``
+``trainer.fit(module)`` runs the module's hooks (hooks.LIGHTNING_HOOKS); ``save_hyperparameters()``
 in ``__init__`` keeps ``__init__``'s arguments as ``self.hparams``, which the hooks read
 (``torch.save(self.model, f"{self.hparams.out_dir}/model.pt")``).
 """
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from peftlint.analysis import conditions, names, registry
+from peftlint.analysis import conditions, hooks, names, registry
 from peftlint.analysis.callbacks import CallbackRun
 from peftlint.analysis.values import NONE, UNKNOWN, Kind, Values, literal_text_of, stable_key
 
@@ -47,7 +47,7 @@ def fit(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
             module = "__lightning_module__"
             interpreter.bind(module, frozenset({value}))
         given = site.with_arguments((site.receiver, frozenset({value})), {}, spread=True)
-        for hook in registry.LIGHTNING_HOOKS[site.method or "fit"]:
+        for hook in hooks.LIGHTNING_HOOKS[site.method or "fit"]:
             if not hook.endswith("_step"):
                 callbacks.event(hook, given)
             method = info.lookup(hook)

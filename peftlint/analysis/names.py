@@ -49,6 +49,7 @@ LIBRARY_ROOTS = frozenset(
         "unittest", "tempfile", "torchvision", "timm", "sklearn", "scipy", "pandas", "evaluate", "shutil",
         "glob", "time", "datetime", "subprocess", "io", "pickle", "pytorch_lightning", "lightning", "unsloth",
         "inspect", "importlib", "gc", "ntpath", "posixpath", "types", "traceback", "operator", "string",
+        "lightning_fabric",
     }
 )  # fmt: skip
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from peftlint.analysis import conditions, effects, names, registry
+from peftlint.analysis import conditions, effects, hooks, names, registry
 from peftlint.analysis.callsite import CallSite
 from peftlint.analysis.frames import ClassInfo, Frame, Function
 from peftlint.analysis.pyobjects import config_item
@@ -175,7 +175,7 @@ class Objects:
                 if method.is_classmethod():
                     return frozenset({self.bound(method, frozenset({value}))})
                 return self.function_value(method)
-            if any(name in registry.CONSTRUCTORS.get(base, ()) for base in info.all_library_bases()):
+            if any(name in hooks.CONSTRUCTORS.get(base, ()) for base in info.all_library_bases()):
                 saved = Value(Kind.CLASS, site=("saved", id(info)), facts=(("class", info), ("saved", True)))
                 return frozenset({saved})
             return info.class_attribute(name) or UNKNOWN

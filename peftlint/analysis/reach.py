@@ -13,8 +13,9 @@ from typing import Any
 
 import libcst as cst
 
+from peftlint.analysis.hooks import hooks_run_by
 from peftlint.analysis.prescreen import CLASS, DEF, Screen, Unit
-from peftlint.analysis.registry import PEFT_HELPER_CALLS, hooks_run_by
+from peftlint.analysis.registry import PEFT_HELPER_CALLS
 
 
 class Reach:

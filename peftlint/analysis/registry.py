@@ -61,6 +61,7 @@ class Api:
 
 MODEL = frozenset(MODEL_KINDS)
 PEFT = frozenset({Kind.PEFT_MODEL})
+_ACCELERATOR = frozenset({Kind.ACCELERATOR})  # accelerate's Accelerator, Lightning's Fabric
 _MODEL_OR_WRAPPER = MODEL | {Kind.DISTRIBUTED}  # a DDP/DataParallel/FSDP wrapper's parameters are its module's
 
 
@@ -98,6 +99,7 @@ def _is_pipeline_loader(qualname: str) -> bool:
     return owner.startswith("diffusers.") and owner.endswith("Pipeline") and method == "from_pretrained"
 
 
+_FABRIC = ("lightning.Fabric", "lightning.fabric.Fabric", "lightning_fabric.Fabric", "lightning.fabric.fabric.Fabric")
 UNSLOTH_LOADERS = ("FastLanguageModel", "FastModel", "FastVisionModel")
 _PEFT_TOKENS = ((b"peft", b"Peft"),)
 # what ``load_state_dict`` may be given from a file or an adapter: bytes, then the calls' names
@@ -344,6 +346,10 @@ APIS: tuple[Api, ...] = (
         "accelerate.prepare", "arguments", methods=("prepare", "prepare_model", "prepare_optimizer"),
         receivers=frozenset({Kind.ACCELERATOR}),
     ),
+    # Lightning Fabric: ``model, optimizer = fabric.setup(model, optimizer)`` wraps the module
+    # (``model.module`` is the one given) and hands the optimizers back
+    Api("lightning.Fabric", "new", functions=_FABRIC, kind=Kind.ACCELERATOR),
+    Api("lightning.fabric_setup", "fabric_setup", methods=("setup", "setup_module"), receivers=_ACCELERATOR),
     Api(
         "accelerate.unwrap_model", "unwrap", methods=("unwrap_model",), receivers=frozenset({Kind.ACCELERATOR}),
         roles=(("model", (0, "model")),),
@@ -460,57 +466,6 @@ APIS: tuple[Api, ...] = (
 
 FORWARD = next(api for api in APIS if api.fact == "model.forward")
 PEFT_CALL_NAMES = frozenset().union(*(api.call_names for api in APIS if api.fact.startswith("peft.")))
-
-# What transformers' Trainer calls on itself: an override of these in a subclass runs when the
-# method on the left is called. ``train(resume_from_checkpoint=...)`` first loads the checkpoint
-# with ``_load_from_checkpoint(dir)``, then writes checkpoints with ``_save(dir)``; ``save_model(dir)``
-# writes with ``_save(dir)``.
-# The hooks each Lightning Trainer method runs, in order, each once (what one run of a hook does, a
-# save of the best model, is what the analysis needs to see): the LightningModule's, and but for the
-# ``*_step`` ones the Callbacks' (``(trainer, pl_module, ...)``), callbacks first.
-LIGHTNING_HOOKS: dict[str, tuple[str, ...]] = {
-    "fit": (
-        "setup", "on_fit_start", "on_train_start", "on_train_epoch_start", "on_train_batch_start", "training_step",
-        "on_train_batch_end", "on_train_epoch_end", "on_validation_start", "on_validation_epoch_start",
-        "validation_step", "on_validation_batch_end", "on_validation_epoch_end", "on_validation_end",
-        "on_save_checkpoint", "on_train_end", "on_fit_end", "teardown",
-    ),
-    "validate": (
-        "setup", "on_validation_start", "on_validation_epoch_start", "validation_step", "on_validation_batch_end",
-        "on_validation_epoch_end", "on_validation_end", "teardown",
-    ),
-    "test": ("setup", "on_test_start", "on_test_epoch_start", "test_step", "on_test_epoch_end", "on_test_end"),
-}  # fmt: skip
-# Library classmethods that build an instance of the class they are called on, ``cls(**saved)``:
-# ``LitModel.load_from_checkpoint(path)`` runs LitModel's ``__init__`` with the hyperparameters
-# the checkpoint saved (any of its parameters may have been given).
-CONSTRUCTORS: dict[str, tuple[str, ...]] = {base: ("load_from_checkpoint",) for base in names.LIGHTNING_MODULES}
-TRAINER_HOOKS: dict[str, tuple[str, ...]] = {"train": ("_load_from_checkpoint", "_save"), "save_model": ("_save",)}
-# A trainer's attributes holding another's (``model_wrapped``: ``model`` in its DDP/DeepSpeed wrapper
-# once train() runs, the same module on one device), and the library objects it keeps.
-TRAINER_ALIASES: dict[str, str] = {"model_wrapped": "model"}
-TRAINER_OBJECTS: dict[str, Kind] = {"accelerator": Kind.ACCELERATOR}
-# The TrainerCallback events ``train()`` fires, in the order of a run (each once), on every callback
-# the trainer holds (``callbacks=[...]``, ``add_callback``): ``(args, state, control, model=..., **kwargs)``
-CALLBACK_HOOKS: tuple[str, ...] = (
-    "on_init_end", "on_train_begin", "on_epoch_begin", "on_step_begin", "on_pre_optimizer_step", "on_optimizer_step",
-    "on_substep_end", "on_step_end", "on_evaluate", "on_log", "on_save", "on_epoch_end", "on_train_end",
-)  # fmt: skip
-
-
-# What transformers' CallbackHandler passes every event besides ``model`` (objects the analysis
-# does not follow), and what some events add: ``on_evaluate(..., metrics=...)``.
-CALLBACK_KEYWORDS: tuple[str, ...] = (
-    "processing_class", "optimizer", "lr_scheduler", "train_dataloader", "eval_dataloader",
-)  # fmt: skip
-CALLBACK_EVENT_KEYWORDS: dict[str, tuple[str, ...]] = {"on_evaluate": ("metrics",), "on_log": ("logs",)}
-
-
-def hooks_run_by(method: str) -> tuple[str, ...]:
-    """The methods of the analysed code a trainer's ``method`` can run: its subclass's overrides
-    (TRAINER_HOOKS) and, for ``train``, its callbacks' events."""
-    return (*TRAINER_HOOKS.get(method, ()), *(CALLBACK_HOOKS if method == "train" else ()))
-
 
 # Tasks whose PeftModelFor* class puts the model's head in ``modules_to_save``: peft trains and
 # saves it with the adapter (what the head is called, for messages)
