@@ -15,6 +15,7 @@ import libcst as cst
 from peftlint.analysis import (
     cliargs,
     conditions,
+    files,
     hooks,
     lightning,
     loops,
@@ -232,14 +233,6 @@ def _parameter_owners(value: Value) -> tuple[str, ...]:
 
 def nothing(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     return NONE
-
-
-def torch_load(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    shapes = tuple(site.shapes(api, "path"))
-    constants = site.constants(api, "path")
-    return frozenset(
-        {interpreter.new_value(Kind.TORCH_LOADED, site.node, None, shapes=shapes, constants=constants or None)}
-    )
 
 
 def distributed(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
@@ -546,7 +539,7 @@ _VERBS: dict[str, Verb] = {
     "delete_adapter": training.delete_adapter,
     "hub_download": training.hub_download,
     "none": nothing,
-    "torch_load": torch_load,
+    "torch_load": files.torch_load,
     "distributed": distributed,
     "copy": copy,
     "merge": merge,
@@ -571,6 +564,7 @@ _VERBS: dict[str, Verb] = {
     "averaged": averaged,
     "deepspeed_engine": deepspeed_engine,
     "fabric_setup": fabric_setup,
+    "torch_save": files.torch_save,
     "dirname": pathcalls.dirname,
     "getenv": pathcalls.getenv,
     "move": pathcalls.move,

@@ -226,7 +226,7 @@ APIS: tuple[Api, ...] = (
     Api("model.save_pretrained", "none", methods=("save_pretrained", "push_to_hub"), receivers=MODEL),
     # ---- torch
     Api(
-        "torch.save", "none", functions=("torch.save",), roles=(("obj", (0, "obj")), ("path", (1, "f"))),
+        "torch.save", "torch_save", functions=("torch.save",), roles=(("obj", (0, "obj")), ("path", (1, "f"))),
         tokens=((b"save(",), _TORCH), screen=lambda screened: screened.saves_whole,
     ),
     # ``accelerator.save(obj, f)`` is torch.save unless ``safe_serialization=True`` (safetensors)
