@@ -155,7 +155,9 @@ def _rewrite(text: str, starts: list[int], pieces: list[tuple[int, int, str]]) -
     """Apply the edits to libcst's concrete syntax tree of the file: each must span exactly one
     expression node (libcst's positions, like CPython's, leave out the node's own parentheses) and
     is replaced by the expression its text parses to, parentheses kept; everything else, comments
-    and formatting included, is written back as it was. An edit that spans no whole expression
+    and formatting included, is written back as it was. An insertion where an expression statement
+    starts (``model = `` before ``model.merge_and_unload()``) makes that statement anew from the
+    inserted text and the expression. An edit that spans no whole expression
     (the file changed since it was linted) or does not parse leaves the file alone."""
     import libcst as cst
     from libcst.metadata import MetadataWrapper, PositionProvider
@@ -171,13 +173,27 @@ def _rewrite(text: str, starts: list[int], pieces: list[tuple[int, int, str]]) -
         raise FixError("too deeply nested for libcst; fixes not applied") from None
     wanted = {(start, end) for start, end, _ in pieces}
     found: dict[tuple[int, int], cst.BaseExpression] = {}
+    statements: dict[int, cst.Expr] = {}  # expression statements by where they start
     for node, where in positions.items():
+        span = (starts[where.start.line - 1] + where.start.column, starts[where.end.line - 1] + where.end.column)
         if isinstance(node, cst.BaseExpression):
-            span = (starts[where.start.line - 1] + where.start.column, starts[where.end.line - 1] + where.end.column)
             if span in wanted and (span not in found or _contains(node, found[span])):
                 found[span] = node  # of nested nodes with one span, the outermost
-    replacements: dict[cst.CSTNode, cst.BaseExpression] = {}
+        elif isinstance(node, cst.Expr) and (span[0], span[0]) in wanted:
+            statements[span[0]] = node
+    replacements: dict[cst.CSTNode, cst.CSTNode] = {}
     for start, end, content in pieces:
+        if start == end and start in statements:  # text put before an expression statement: ``model = ``
+            statement = statements[start]
+            try:
+                parsed = cst.parse_statement(content + module.code_for_node(statement.value) + "\n")
+            except (cst.ParserSyntaxError, RecursionError) as error:
+                raise FixError(f"the fixed code would not parse ({error}); file left unchanged") from None
+            small = parsed.body[0] if isinstance(parsed, cst.SimpleStatementLine) and len(parsed.body) == 1 else None
+            if small is None:
+                raise FixError("the fixed code is not one statement; file left unchanged")
+            replacements[statement] = small.with_changes(semicolon=statement.semicolon)
+            continue
         target = found.get((start, end))
         if target is None:
             line = bisect.bisect_right(starts, start)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from peftlint.analysis.prescreen import parse_python
 
@@ -69,7 +69,8 @@ class Line:
     original: str
     rewritten: str
     # "code": unchanged; "whole": the line was replaced; "splice": ``original[column:column + len(old)]``
-    # (``old``) was replaced by ``new`` of the same width.
+    # (``old``) was replaced by ``new`` of the same width; "dedent": ``original`` less its first
+    # ``column`` characters, the indentation ``old`` (see ``dedented``).
     kind: str = "code"
     column: int = 0
     old: str = ""
@@ -148,6 +149,28 @@ def neutralise(lines: list[str]) -> tuple[Line, ...]:
         scan.feed(line)
         out.append(Line(line, line))
         index += 1
+    return tuple(out)
+
+
+def dedented(lines: list[str]) -> tuple[Line, ...]:
+    """``neutralise`` after IPython's own first clean-up of a cell: when its first line that is not
+    blank is indented, that indentation is removed from every line that starts with it (IPython's
+    ``leading_indent``: a cell pasted from inside a function runs). A line so shortened is a
+    ``"dedent"`` line: ``old`` is the removed indentation, ``column`` its width."""
+    first = next((line for line in lines if line.strip()), "")
+    prefix = first[: len(first) - len(first.lstrip(" \t"))]
+    if not prefix:
+        return neutralise(lines)
+    out = []
+    for line, made in zip(
+        lines, neutralise([x[len(prefix) :] if x.startswith(prefix) else x for x in lines]), strict=True
+    ):
+        if not line.startswith(prefix):
+            out.append(replace(made, original=line))
+        elif made.kind == "code":
+            out.append(Line(line, made.rewritten, "dedent", len(prefix), prefix))
+        else:  # a magic in the indented cell: its line comes back whole
+            out.append(Line(line, made.rewritten, "whole"))
     return tuple(out)
 
 

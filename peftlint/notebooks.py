@@ -27,7 +27,7 @@ from json.decoder import scanstring  # type: ignore[attr-defined]  # public sinc
 
 from peftlint.analysis.prescreen import libcst_accepts, parse_python
 from peftlint.errors import SourceError
-from peftlint.ipython import CELL_MAGIC, MAGIC_MARK, UNKNOWN_CODE, Line, neutralise, shell_cell
+from peftlint.ipython import CELL_MAGIC, MAGIC_MARK, UNKNOWN_CODE, Line, dedented, shell_cell
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 UNPARSED_MARK = "# peftlint: unparsed cell"
@@ -41,9 +41,16 @@ class NotebookSource:
     text: str
     lines: tuple[tuple[int, int], ...]
     problems: tuple[str, ...] = ()  # one per code cell that does not parse
+    # per line of ``text``, the columns the user's line has before it (IPython's removed indentation)
+    shifts: tuple[int, ...] = ()
+
+    def shift(self, line: int) -> int:
+        """The columns line ``line`` (1-based) of ``text`` lost to IPython's dedent of its cell."""
+        return self.shifts[line - 1] if 0 < line <= len(self.shifts) else 0
 
     def to_cell(self, line: int, column: int) -> tuple[int, int, int]:
-        """(cell, line in cell, column) of a 1-based ``line`` of ``text``; columns are unchanged.
+        """(cell, line in cell, column) of a 1-based ``line`` of ``text``; columns are unchanged but
+        in a cell IPython dedents.
 
         A line past the end (an end-of-file position) continues the last cell; a notebook without code
         lines maps everything to cell 1.
@@ -52,7 +59,7 @@ class NotebookSource:
             raise ValueError(f"line {line} is not a 1-based line number")
         if line <= len(self.lines):
             cell, row = self.lines[line - 1]
-            return cell, row, column
+            return cell, row, column + self.shift(line)
         if not self.lines:
             return 1, line, column
         cell, row = self.lines[-1]
@@ -94,11 +101,13 @@ def cell_lines(data: bytes) -> dict[int | None, tuple[str, ...]]:
 def _flow(notebook: _Notebook) -> NotebookSource:
     parts: list[str] = []
     mapping: list[tuple[int, int]] = []
+    shifts: list[int] = []
     for cell in notebook.cells:
         for row, line in enumerate(cell.lines, start=1):
             parts.append(line.rewritten + "\n")
             mapping.append((cell.number, row))
-    return NotebookSource("".join(parts), tuple(mapping), notebook.problems)
+            shifts.append(line.column if line.kind == "dedent" else 0)
+    return NotebookSource("".join(parts), tuple(mapping), notebook.problems, tuple(shifts) if any(shifts) else ())
 
 
 def _read(data: bytes) -> _Notebook:
@@ -146,7 +155,7 @@ def _read(data: bytes) -> _Notebook:
         else:
             raise SourceError(f"cell {number}: source is neither a string nor a list of strings")
         lines, trailing, newline = _split(text)
-        neutralised = neutralise(lines)
+        neutralised = dedented(lines)
         reason = _unparsable(neutralised)
         if reason is not None and shell_cell(lines):
             neutralised, reason = tuple(Line(line, MAGIC_MARK, "whole") for line in lines), None
@@ -413,6 +422,8 @@ def _restore(line: Line, text: str) -> str:
         if text == line.rewritten:
             return line.original
         raise ValueError(f"an edit changes a line rewritten from IPython syntax: {line.original!r}")
+    if line.kind == "dedent":
+        return line.old + text
     prefix, end = line.rewritten[: line.column], line.column + len(line.new)
     if text.startswith(prefix) and text[line.column : end] == line.new:
         return text[: line.column] + line.old + text[end:]

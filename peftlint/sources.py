@@ -43,7 +43,7 @@ class SourceFile:
             return position
         for index, (cell, line) in enumerate(self.notebook.lines, start=1):
             if (cell, line) == (position.cell, position.line):
-                return replace(position, line=index, cell=None)
+                return replace(position, line=index, column=position.column - self.notebook.shift(index), cell=None)
         last_cell, last_line = self.notebook.lines[-1] if self.notebook.lines else (1, 0)
         if position.cell == last_cell and position.line > last_line:  # an end-of-file position
             return Position(len(self.notebook.lines) + position.line - last_line, position.column)

@@ -172,3 +172,41 @@ def test_automagic_lines_that_are_python_stay_python() -> None:
     lines = notebook_source(notebook("cd = 'x'\nls -la\npip(1)\ncd dir")).text.splitlines()
     assert lines == ["cd = 'x'", "ls -la", "pip(1)", "pass  # peftlint: magic"]
     assert notebook_source(notebook("model = foo(\nprint 'x'")).problems, "not every failing cell is shell"
+
+
+# --- a cell IPython dedents -----------------------------------------------------------------------
+
+INDENTED = "  model = get_peft_model(base, LoraConfig(r=8))\n  model = PeftModel.from_pretrained(model, 'out')\n"
+
+
+def test_an_indented_cell_runs_as_ipython_dedents_it() -> None:
+    """IPython removes a cell's leading indentation from every line that has it (a block pasted from
+    inside a function runs): no syntax error, and positions keep the user's columns."""
+    result = lint_source(notebook(IMPORTS + "base = None", INDENTED, "\n    x = 1\n  # note\n    y = 2"), "nb.ipynb")
+    assert result.errors == ()
+    (finding,) = result.findings
+    assert (finding.code, finding.start.cell, finding.start.line, finding.start.column) == ("PEFT001", 2, 2, 11)
+    assert [(r.start.cell, r.start.line, r.start.column) for r in finding.related] == [(2, 1, 11)]
+    source = notebook_source(notebook(INDENTED, "x = 1\n  y = 2"))
+    assert source.text.splitlines()[:2] == [line[2:] for line in INDENTED.splitlines()]
+    assert source.problems == ("cell 2: syntax error at line 2: unexpected indent",), "only a first line's indent"
+
+
+def test_a_fix_in_an_indented_cell_keeps_its_indentation(tmp_path: Path) -> None:
+    merged = (
+        "    merged = get_peft_model(base, LoraConfig(r=8))\n"
+        "    merged.merge_and_unload()\n"
+        "    merged.save_pretrained('out')"
+    )
+    path = tmp_path / "nb.ipynb"
+    path.write_bytes(notebook(IMPORTS + "base = None", merged))
+    process = subprocess.run(
+        [sys.executable, "-m", "peftlint", "check", "--fix", "--no-cache", "nb.ipynb"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    cells = [cell["source"] for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]]
+    assert "    merged = merged.merge_and_unload()\n" in cells[1], process.stdout + process.stderr
+    assert cells[1].startswith("    merged = get_peft_model") and cells[1].endswith("    merged.save_pretrained('out')")
