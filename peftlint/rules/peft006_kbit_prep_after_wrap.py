@@ -53,7 +53,9 @@ class KbitPrepAfterWrap(Rule):
 
     def on_call(self, site: CallSite) -> None:
         assert site.api is not None
-        wrapped = with_peft_layers(site.role(site.api, "model"))
+        # an adapter loaded frozen (no ``is_trainable=True``) was frozen before this call: training it
+        # is PEFT003's finding, not this call's doing (textgen loads one, prepares, merges and wraps anew)
+        wrapped = [v for v in with_peft_layers(site.role(site.api, "model")) if not v.fact("frozen")]
         if not wrapped:
             return
         self.context.report(
