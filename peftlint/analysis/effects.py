@@ -573,6 +573,7 @@ _VERBS: dict[str, Verb] = {
     "pairs": loops.pairs,
     "field_default": records.field_default,
     "one_item": pyobjects.one_item,
+    "length": pyobjects.length,
     "new_dict": pyobjects.new_dict,
     "dict_copy": pyobjects.dict_copy,
     "new_defaultdict": pyobjects.new_defaultdict,

@@ -315,9 +315,10 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
             if isinstance(target.target, cst.Attribute):
                 training.set_attribute(self, target.target, node.value)
             self.assign_target(target.target, values)
-        named = node.targets[0].target
-        if len(node.targets) == 1 and isinstance(named, cst.Name) and _is_test(node.value):
-            self.frame.tests[named.value] = node.value
+        if _is_test(node.value):  # ``training = do_train = args.mode == "train"``: each name is the test
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    self.frame.tests[target.target.value] = node.value
 
     def ann_assign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:

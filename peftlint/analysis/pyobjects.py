@@ -145,6 +145,15 @@ def one_item(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Val
 _ITERABLE = frozenset({Kind.LIST, Kind.TUPLE, Kind.DICT})  # a dict's items are its keys
 
 
+def length(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``len(xs)`` of a list or tuple whose items are all known (``range(len(LR_SCHEDULE))``)."""
+    given = site.role(api, "iterable") if len(site.args) == 1 and not site.spread else UNKNOWN
+    sizes = {len(v.fact("items")) for v in given if v.kind in (Kind.LIST, Kind.TUPLE) and not v.fact("open")}
+    if len(sizes) != 1 or len(given) != 1 or not all(v.kind in (Kind.LIST, Kind.TUPLE) for v in given):
+        return UNKNOWN
+    return const(sizes.pop())
+
+
 def _numbers(interpreter: Interpreter, given: tuple[Values, ...]) -> list[int | float] | None:
     """The one number each argument is, or None."""
     found = [one_constant(interpreter.resolved_constants(values)) for values in given]

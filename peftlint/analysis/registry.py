@@ -456,6 +456,7 @@ APIS: tuple[Api, ...] = (
         roles=(("iterable", (0, None)),),
     ),
     Api("builtins.max", "one_item", functions=("builtins.max", "builtins.min"), roles=(("iterable", (0, None)),)),
+    Api("builtins.len", "length", functions=("builtins.len",), roles=(("iterable", (0, None)),)),
     Api("builtins.enumerate", "pairs", functions=("builtins.enumerate", "builtins.zip")),
     Api("builtins.dict", "new_dict", functions=("builtins.dict", "collections.OrderedDict")),
     Api("collections.defaultdict", "new_defaultdict", functions=("collections.defaultdict",)),
