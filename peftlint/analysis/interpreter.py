@@ -50,6 +50,7 @@ from peftlint.analysis.values import (
     Values,
     join_states,
     make_facts,
+    mentions,
     not_empty,
     stable_key,
     without_guards_on,
@@ -428,6 +429,9 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
         # target: break``) says nothing of this pass's values. (A test of an element of a list the
         # analysis does not know, ``if stage.merge:``, stays: which items say what is the list's.)
         stale = (targets if exactly is not None else frozenset()) | (names_assigned(body) - targets)
+        # ``while args.mode == "serve":``: the body runs under the test, as an ``if``'s would (not the
+        # parts about names the body rebinds: ``while not done: ... done = True``)
+        held = [g for g in self.test_guards(test, True) if not any(mentions(g[0], n) for n in stale)] if test else []
         for index in range(MAX_LOOP_PASSES if exactly is None else exactly):
             self.frame.state = None if start is None else dict(start)
             if index and stale and self.frame.state is not None:
@@ -436,7 +440,12 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
             if test is not None:
                 self.frame.state = self.refined(self.frame.state, test, True)
             if self.frame.state is not None:
-                self.block(body)
+                depth = len(self.guards)
+                self.guards.extend(held)
+                try:
+                    self.block(body)
+                finally:
+                    del self.guards[depth:]
             back = join_states([self.frame.state, *loop.continues])
             loop.continues.clear()
             if back is None or (back == start and exactly is None):

@@ -506,6 +506,11 @@ def _drop_guards_on(value: Value, key: str | frozenset[str]) -> Value:
     return value if len(kept) == len(value.guards) else Value(value.kind, value.site, value.origin, kept, value.facts)
 
 
+def mentions(text: str, key: str) -> bool:
+    """A guard's text names ``key`` (a whole name or attribute path, not part of a longer one)."""
+    return _mentions(text, key)
+
+
 def _mentions(text: str, key: str) -> bool:
     start = text.find(key)
     while start >= 0:
