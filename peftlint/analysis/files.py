@@ -1,7 +1,8 @@
 """torch.save and torch.load as the flow sees them: what a flow last wrote to a file.
+
 ``torch.save(model.state_dict(), p)`` followed, in the same flow, by ``torch.load(p)`` reads that
-state dict back, whatever another def of the run writes to
-``p`` (a quiz's never-called answer key, an export that pickles the whole module elsewhere).
+state dict back, whatever another def of the run writes to ``p`` (a quiz's never-called answer
+key, an export that pickles the whole module elsewhere).
 
 The mark is a binding of the flow's state under a key no Python name has, so branches join it
 as any name (a path written one way on one branch only is unknown after the join) and a callee
@@ -31,6 +32,7 @@ def _key(shape: paths.Shape) -> str:
 
 
 def torch_save(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """Marks what this flow now holds in the one file the save names: a state dict, or other."""
     shapes = site.shapes(api, "path") if site.has_role(api, "path") else []
     if len(shapes) != 1 or interpreter.frame.state is None:
         return NONE
