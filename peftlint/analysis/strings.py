@@ -215,9 +215,10 @@ class Strings:
                 for b in right
                 if a.kind is Kind.CONST and b.kind is Kind.CONST
             ]
-            if len(numbers) == 1 and operator in _ARITHMETIC:
+            # one number each, or a few (``epoch + 1`` for each of a small range's numbers)
+            if numbers and len(numbers) == len(left) * len(right) <= _MAX_RESULTS and operator in _ARITHMETIC:
                 try:
-                    return const(_ARITHMETIC[operator](*numbers[0]))
+                    return frozenset().union(*(const(_ARITHMETIC[operator](a, b)) for a, b in numbers))
                 except Exception:  # noqa: BLE001 - the user's arithmetic may raise; we learn nothing
                     return UNKNOWN
         return UNKNOWN
@@ -318,6 +319,9 @@ def _number(shape: paths.Shape) -> int | float | None:
         return float(text)
     except ValueError:
         return None
+
+
+_MAX_RESULTS = 16  # numbers an arithmetic on known numbers is followed for (loops.MAX_RANGE's, shifted)
 
 
 def _shifted_element(operator: str, left: Values, right: Values) -> Values | None:
