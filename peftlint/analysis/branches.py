@@ -363,24 +363,30 @@ def _cannot_raise(statement: cst.CSTNode) -> bool:
             or conditions.literal(small.value) is not conditions.UNKNOWN_LITERAL
         ):
             continue
-        call = small.value if isinstance(small, cst.Expr) else None
         if isinstance(small, cst.Assign) and all(isinstance(t.target, cst.Name) for t in small.targets):
-            call = small.value  # ``model = model.merge_and_unload()``
-            if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
-                return False
-            if call.func.attr.value not in _BOOKKEEPING:
-                return False
+            if _bookkeeping(small.value):  # ``model = model.merge_and_unload()``
+                continue
+            return False
+        call = small.value if isinstance(small, cst.Expr) else None
         if not isinstance(call, cst.Call):
             return False
         func = call.func
-        if isinstance(func, cst.Name) and func.value == "print":
-            continue
-        if isinstance(func, cst.Attribute) and func.attr.value in _BOOKKEEPING and not call.args:
+        if (isinstance(func, cst.Name) and func.value == "print") or _bookkeeping(call):
             continue
         if isinstance(func, cst.Attribute) and func.attr.value in _LOG_METHODS and "log" in _owner_text(func.value):
             continue
         return False
     return True
+
+
+def _bookkeeping(node: cst.BaseExpression) -> bool:
+    """``x.merge_and_unload()`` / ``x.print_trainable_parameters()``, without arguments."""
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in _BOOKKEEPING
+        and not node.args
+    )
 
 
 def _owner_text(node: cst.BaseExpression) -> str:

@@ -1,11 +1,17 @@
 """Where code makes parameters trainable again: the syntax of ``requires_grad``, read off libcst's
-tree of a ``for`` loop over a model's parameters."""
+tree of a ``for`` loop over a model's parameters (or of the units of a file)."""
 
 from __future__ import annotations
 
+import re
+from typing import TYPE_CHECKING
+
 import libcst as cst
 
-from peftlint.analysis import conditions
+from peftlint.analysis import conditions, registry
+
+if TYPE_CHECKING:
+    from peftlint.analysis.units import Source
 
 
 def loop_parameter(node: cst.For) -> str | None:
@@ -54,4 +60,29 @@ def _sets_trainable(small: cst.BaseSmallStatement, name: str, exactly: bool) -> 
     if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "requires_grad_":
         given = call.args[0].value if call.args else None
         return is_param(call.func.value) and trainable(given)
+    return False
+
+
+# A task head named in code: ``.score``, ``"classifier"`` (registry.TASK_HEADS)
+_HEAD_WORDS = re.compile(r"""[.'"](?:""" + "|".join(sorted(registry.TASK_HEADS)) + r")\b")
+
+
+def head_unfrozen_by_hand(source: Source) -> bool:
+    """The units of ``source`` the analysis walked make a task head trainable by hand:
+    ``for p in model.base_model.model.score.parameters(): p.requires_grad = True``, ``if "classifier"
+    in name: p.requires_grad = True`` in a loop over ``named_parameters()``, or
+    ``model.classifier.requires_grad_(True)``."""
+    for parsed in list(source.parsed_units()):
+        stack: list[cst.CSTNode] = [parsed.module]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.For) and parameters_unfrozen(node):
+                if _HEAD_WORDS.search(parsed.code(node)):
+                    return True
+                continue
+            if isinstance(node, (cst.Assign, cst.Call)):
+                text = parsed.code(node)
+                if "requires_grad" in text and _HEAD_WORDS.search(text):
+                    return True
+            stack.extend(node.children)
     return False

@@ -471,6 +471,8 @@ PEFT_CALL_NAMES = frozenset().union(*(api.call_names for api in APIS if api.fact
 # Tasks whose PeftModelFor* class puts the model's head in ``modules_to_save``: peft trains and
 # saves it with the adapter (what the head is called, for messages)
 HEAD_TASKS = {"SEQ_CLS": "a classification head", "TOKEN_CLS": "a classification head", "QUESTION_ANS": "a QA head"}
+# ...and the head modules it adds there, by their usual names
+TASK_HEADS = frozenset({"classifier", "score", "qa_outputs"})
 # Loaders whose path argument must name a file or directory for the call to return at all
 PATH_LOADERS = frozenset({"peft.load_adapter_model", "peft.auto_load", "peft.load_adapter"})
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from peftlint.analysis import registry
+from peftlint.analysis.grads import head_unfrozen_by_hand
 from peftlint.analysis.values import Kind, known, stable_key
 from peftlint.rules.base import Rule, model_facts
 
@@ -72,7 +72,8 @@ class ClassificationHeadFrozen(Rule):
             return
         if not configs or not known(configs) or not all(_silent_about_head(c) for c in configs):
             return
-        if _head_made_trainable(site):
+        # a head the code makes trainable by hand (and may save on its own) is not left frozen
+        if site.unit is not None and head_unfrozen_by_hand(site.unit.source):
             return
         model = heads[0]
         self.context.report(
@@ -117,35 +118,3 @@ def _task(head: str | None) -> str:
         if head.endswith("ForQuestionAnswering")
         else "SEQ_CLS"
     )
-
-
-# The heads peft's task types add to ``modules_to_save`` (what a hand-written unfreeze names)
-_HEAD_WORDS = re.compile(r"""[.'"](?:classifier|score|qa_outputs)\b""")
-
-
-def _head_made_trainable(site: CallSite) -> bool:
-    """The code the analysis walked in this file makes the head trainable by hand:
-    ``for p in model.base_model.model.score.parameters(): p.requires_grad = True``, ``if "classifier"
-    in name: p.requires_grad = True`` in a loop over ``named_parameters()``, or
-    ``model.classifier.requires_grad_(True)``. Whether the head is then saved is the code's own
-    business (it may save it on its own): the rule's claim, a frozen head, does not hold."""
-    import libcst as cst
-
-    from peftlint.analysis.grads import parameters_unfrozen
-
-    if site.unit is None:
-        return False
-    for parsed in list(site.unit.source.parsed_units()):
-        stack: list[cst.CSTNode] = [parsed.module]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, cst.For) and parameters_unfrozen(node):
-                if _HEAD_WORDS.search(parsed.code(node)):
-                    return True
-                continue
-            if isinstance(node, (cst.Assign, cst.Call)):
-                text = parsed.code(node)
-                if "requires_grad" in text and _HEAD_WORDS.search(text):
-                    return True
-            stack.extend(node.children)
-    return False

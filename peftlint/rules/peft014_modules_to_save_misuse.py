@@ -121,9 +121,6 @@ def _in_place_call(node: cst.BaseExpression) -> cst.Call | None:
     return None
 
 
-HEADS = frozenset({"classifier", "score", "qa_outputs"})
-
-
 def _head_kept_by_task(site: CallSite, node: cst.Call) -> bool:
     """``task_type="SEQ_CLS"`` makes peft save the usual heads itself: losing ``"classifier"`` changes nothing."""
     import libcst as cst
@@ -135,7 +132,7 @@ def _head_kept_by_task(site: CallSite, node: cst.Call) -> bool:
     if isinstance(task, cst.Attribute):
         given = task.attr.value  # TaskType.SEQ_CLS
     names = [conditions.literal(arg.value) for arg in node.args]
-    return given in registry.HEAD_TASKS and bool(names) and all(name in HEADS for name in names)
+    return given in registry.HEAD_TASKS and bool(names) and all(name in registry.TASK_HEADS for name in names)
 
 
 def _name_sets(values: Values | None) -> list[set[str]]:
