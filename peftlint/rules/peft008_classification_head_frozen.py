@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from peftlint.analysis import registry
-from peftlint.analysis.grads import head_unfrozen_by_hand
 from peftlint.analysis.values import Kind, known, stable_key
 from peftlint.rules.base import Rule, model_facts
 
@@ -73,6 +72,8 @@ class ClassificationHeadFrozen(Rule):
         if not configs or not known(configs) or not all(_silent_about_head(c) for c in configs):
             return
         # a head the code makes trainable by hand (and may save on its own) is not left frozen
+        from peftlint.analysis.grads import head_unfrozen_by_hand  # (libcst: not at the rules' import)
+
         if site.unit is not None and head_unfrozen_by_hand(site.unit.source):
             return
         model = heads[0]
