@@ -201,6 +201,41 @@ def family_member(read: Shape, written: Shape, family: Iterable[Shape]) -> bool:
     return len({place for place in map(identity, passes) if matches(wanted, place)}) >= 2
 
 
+def same_scheme(read: Shape, written: Shape) -> bool:
+    """Whether ``read`` names one of the files a save of ``written`` writes, numbered by a value
+    the save's path does not know: the same path, except where the save has an unknown between
+    literal text of its file name (``{tag}_step{step}.pt``, where ``step`` counts), the read has
+    another unknown named the same way or a number (``{tag}_step{last}.pt``, ``{tag}_step1000.pt``).
+    Files of that name are the ones the save writes. A part the save takes from a loop over a
+    known range is loop_pass's to decide (its last number is known)."""
+    places = identity(written)
+    wanted = _scheme_tokens(read, identity(read))
+    for index, (kind, _) in enumerate(written):
+        if kind not in ("var", "local", "each") or places[index][0] == "last" or not _named_around(written, index):
+            continue
+        before, after = _tokens(places[:index]), _tokens(places[index + 1 :])
+        if len(wanted) <= len(before) + len(after) or [t for t, _ in wanted[: len(before)]] != before:
+            continue
+        if after and [t for t, _ in wanted[-len(after) :]] != after:
+            continue
+        middle = wanted[len(before) : len(wanted) - len(after)]
+        if len(middle) == 1 and middle[0][1] and middle[0][0] != places[index]:
+            return True  # another unknown, named the same way
+        if all(token[0] == "lit" and token[1].isdigit() for token, _ in middle):
+            return True  # a number
+    return False
+
+
+def _scheme_tokens(shape: Shape, places: Shape) -> list[tuple[Part, bool]]:
+    """``places`` (the identities of ``shape``) as tokens (see _tokens), each with whether it is an
+    unknown of the path's own (an expression's value) between literal text of its file name."""
+    found: list[tuple[Part, bool]] = []
+    for index, ((kind, _), place) in enumerate(zip(shape, places, strict=True)):
+        unknown = kind in ("var", "local") and _named_around(shape, index)
+        found += [(token, unknown) for token in _tokens((place,))]
+    return found
+
+
 def _read_unknown(read: Shape, token: Part) -> bool:
     """The part of ``read`` that ``token`` (an identity) stands for is an expression's unknown
     value, not another loop's element."""

@@ -154,13 +154,17 @@ class PickledModuleLoadedAsStateDict(Rule):
         saves = [(fact, list(fact.shapes)) for fact in facts if fact.kind == SAVE]
         saves += _moved(saves, [fact for fact in facts if fact.kind == MOVE])
         others = [fact for fact in facts if fact.kind == SAVE_OTHER]
+        # the files one save writes, over every pass of its loop that was walked (one fact each)
+        families: dict[tuple[str, int, int], list[paths.Shape]] = {}
+        for save, save_shapes in saves:
+            families.setdefault((save.path, save.start.line, save.start.column), []).extend(save_shapes)
         findings: dict[tuple[str, int, int], Finding] = {}
         for load in (fact for fact in facts if fact.kind == LOAD):
             matches = [
-                (save, shape)
+                (save, shape, read)
                 for save, save_shapes in saves
                 for shape in save_shapes
-                if (read := _read_as(load, shape, save_shapes)) is not None
+                if (read := _read_as(load, shape, families[save.path, save.start.line, save.start.column])) is not None
                 and _same_place(save, load, shape)
                 and not _finds_others(read, shape, others)
                 and _is_module(save, load)
@@ -171,9 +175,9 @@ class PickledModuleLoadedAsStateDict(Rule):
             # the message and notes name each save's path as literally as the load reads it
             # (``outputs/run/model.pt`` over ``{run_args.output_dir}/model.pt``); a stable sort
             matches.sort(key=lambda match: sum(kind != "lit" for kind, _ in match[1]))
-            save, shape = matches[0]
+            save, shape, read = matches[0]
             notes: dict[tuple[str, int, int], Related] = {}
-            for s, p in matches:  # one note per save, with the first path the two share
+            for s, p, _ in matches:  # one note per save, with the first path the two share
                 moved = "then moved to" if p not in s.shapes else "path"
                 note = f"the whole module is pickled here with torch.save ({moved} `{paths.render(p)}`)"
                 notes.setdefault((s.path, s.start.line, s.start.column), Related(s.path, s.start, note))
@@ -184,14 +188,14 @@ class PickledModuleLoadedAsStateDict(Rule):
                 Finding(
                     code=cls.code,
                     name=cls.name,
-                    message=_MESSAGE.format(path=paths.render(_as_read(load, shape))),
+                    message=_MESSAGE.format(path=paths.render(read)),
                     path=load.path,
                     start=load.start,
                     end=load.end,
                     severity=cls.severity,
                     related=related,
                     facts=tuple((k, v) for k, v in save.data if k not in _INTERNAL),
-                    fix=_fix(s for s, _ in matches),
+                    fix=_fix(s for s, _, _ in matches),
                     noqa=load.noqa,
                 ),
             )
@@ -213,11 +217,6 @@ def _moved(
     return found
 
 
-def _as_read(load: CrossFileFact, shape: paths.Shape) -> paths.Shape:
-    """The load's own spelling of a path it shares with a save."""
-    return _read_as(load, shape) or shape
-
-
 def _finds_others(pattern: paths.Shape, shape: paths.Shape, others: Sequence[CrossFileFact]) -> bool:
     """A glob pattern (the load's path that found the save's ``shape``) that also finds a file the
     run writes as a state dict (``ckpt/*.pt`` over ``full.pt`` and ``weights.pt``): which of them
@@ -232,20 +231,18 @@ def _finds_others(pattern: paths.Shape, shape: paths.Shape, others: Sequence[Cro
 def _read_as(load: CrossFileFact, shape: paths.Shape, family: Sequence[paths.Shape] = ()) -> paths.Shape | None:
     """The load's path that names the file ``shape`` names: the same path, a pattern glob found
     it with (``checkpoint-*/lora.pt`` for ``checkpoint-{step}/lora.pt``), the file an earlier
-    pass of the saving loop wrote (``epoch_{epoch - 1}.pt`` for ``epoch_{epoch}.pt``), or one of the
+    pass of the saving loop wrote (``epoch_{epoch - 1}.pt`` for ``epoch_{epoch}.pt``), one of the
     loop's files by a number not known (``epoch_{best_epoch}.pt``), the loop's element symbolic or
-    each of its passes written out (``family``: the save's paths)."""
+    each of its passes written out (``family``: the save's paths), or a file of the save's naming
+    scheme by another unknown (``step{last}.pt`` for ``step{step}.pt``)."""
     place = paths.identity(shape)
-    return next(
-        (
-            mine
-            for mine in load.shapes
-            if paths.matches(paths.identity(mine), place)
-            or paths.loop_pass(mine, shape)
-            or paths.family_member(mine, shape, family)
-        ),
-        None,
-    )
+    ways = (
+        lambda mine: paths.matches(paths.identity(mine), place),
+        lambda mine: paths.loop_pass(mine, shape),
+        lambda mine: paths.family_member(mine, shape, family),
+        lambda mine: paths.same_scheme(mine, shape),
+    )  # the most direct way first: the load's own spelling of the very path, where it has one
+    return next((mine for way in ways for mine in load.shapes if way(mine)), None)
 
 
 _INTERNAL = frozenset({_EDIT, "object", "constants", "module", "guards"})  # kept out of the finding's facts
