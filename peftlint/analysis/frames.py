@@ -99,6 +99,7 @@ class Function:
     decorators: tuple[str, ...] | None = None  # canonical names, once evaluated
     names_used: frozenset[str] | None = None  # every name its body mentions, for memo keys
     source_unit: Any = None  # the pre-screen's Unit of a def parsed on its own
+    _locals: frozenset[str] | None = None
 
     def loaded(self) -> tuple[ParsedUnit, FunctionNode]:
         if self._loaded is None:
@@ -112,6 +113,20 @@ class Function:
     @property
     def unit(self) -> ParsedUnit:
         return self.loaded()[0]
+
+    def local_names(self) -> frozenset[str]:
+        """The names its body binds (its parameters, assignments and loop targets, nested defs
+        and classes, imports): a name it only reads or sets attributes on is its enclosing scope's."""
+        if self._locals is None:
+            from peftlint.analysis.syntax import names_bound
+
+            node = self.node
+            parameters = {param.name.value for param in self.params()}
+            for star in (node.params.star_arg, node.params.star_kwarg):
+                if isinstance(star, cst.Param):
+                    parameters.add(star.name.value)
+            self._locals = frozenset(parameters) | names_bound(node.body)
+        return self._locals
 
     def params(self) -> list[cst.Param]:
         parameters = self.node.params

@@ -73,6 +73,8 @@ class Scopes:
         frame = module or self.frame
         if module is None and root(key) in frame.globals:
             frame = frame.module_frame()
+        elif module is None and key != root(key) and "[" not in key and frame.kind == "function":
+            frame = self._owner_of_free(frame, root(key))
         if frame is not self.frame:
             for log in self.effect_logs:
                 log.append(("global", frame, key, values))
@@ -93,6 +95,18 @@ class Scopes:
             if index is not None:
                 self.index_names.add(index)
         state[key] = without_guards_on(values, key)
+
+    def _owner_of_free(self, frame: Frame, name: str) -> Frame:
+        """Where ``name.attr = v`` in a function writes: the function's own frame if ``name`` is
+        one of its locals, else the object the enclosing scope names (``app.state.model = m`` in a
+        startup hook sets it on the module's ``app``, for the request handler to read). Only for an
+        attribute path: a subscript's key is its index's text (``REGISTRY[name]``), which names
+        another slot in every scope."""
+        state = frame.state
+        if state is None or name in state or frame.function is None or name in frame.function.local_names():
+            return frame
+        owner = self.binding_frame(name)
+        return owner if owner is not None else frame
 
     def note_parents(self, key: str) -> None:
         start = 0

@@ -82,3 +82,37 @@ def names_assigned(body: cst.CSTNode) -> frozenset[str]:
             continue
         stack.extend([getattr(current, name) for name in _fields(kind)])
     return frozenset(found)
+
+
+def names_bound(body: cst.CSTNode) -> frozenset[str]:
+    """Every name a block binds, for Python's rule that such a name is local to the function:
+    names_assigned's, and the names of defs and classes in it, imports, ``with ... as``,
+    ``except ... as`` and ``:=`` targets (the bodies of the defs, classes and lambdas not entered)."""
+    found = set(names_assigned(body))
+    stack: list[Any] = [body]
+    while stack:
+        current = stack.pop()
+        kind = type(current)
+        if kind is list or kind is tuple:
+            stack.extend(current)
+            continue
+        if kind is cst.FunctionDef or kind is cst.ClassDef:
+            found.add(current.name.value)
+            continue
+        if kind is cst.Lambda:
+            continue
+        if kind is cst.Import or kind is cst.ImportFrom:
+            names = current.names
+            for alias in names if isinstance(names, (list, tuple)) else ():
+                bound = alias.asname.name if alias.asname is not None else alias.name
+                if isinstance(bound, cst.Name):
+                    found.add(bound.value)
+                elif isinstance(bound, cst.Attribute):  # ``import a.b`` binds ``a``
+                    while isinstance(bound, cst.Attribute):
+                        bound = bound.value
+                    if isinstance(bound, cst.Name):
+                        found.add(bound.value)
+        elif kind is cst.AsName or kind is cst.NamedExpr:
+            found |= target_names(current.name if kind is cst.AsName else current.target)
+        stack.extend([getattr(current, name) for name in _fields(kind)])
+    return frozenset(found)
