@@ -386,12 +386,26 @@ class Definitions:
                 values = self.project.value_of(self.frame.module, name, self)  # type: ignore[attr-defined]
             for value in values or ():
                 resolved = self.resolve_import(value) if value.kind is Kind.IMPORT else None  # type: ignore[attr-defined]
+                if resolved is None and value.kind is Kind.IMPORT and name in unit.decorator_roots:
+                    # ``from . import registry`` then ``@registry.register("lora")``: a module of the
+                    # run, whose function decorates
+                    resolved = self.module_decorators(value, unit.decorators)
                 for decorator in resolved or (value,):
                     if decorator.kind is Kind.FUNCTION:
                         return True
                     if decorator.kind is Kind.INSTANCE and decorator.fact("class") and name in unit.decorator_roots:
                         return True  # ``@MODELS.register("lora")``: a method of a registry of the run
         return False
+
+    def module_decorators(self, module: Value, names: set[str]) -> Values | None:
+        """The functions ``module.name`` names, for ``name`` in ``names``, where ``module`` is an
+        import of a module of the run (``registry`` of ``from . import registry``)."""
+        found: set[Value] = set()
+        qualname = module.fact("qualname")
+        for name in sorted(names):
+            member = module.updated(qualname=f"{qualname}.{name}")
+            found |= {v for v in self.resolve_import(member) or () if v.kind is Kind.FUNCTION}  # type: ignore[attr-defined]
+        return frozenset(found) or None
 
     def decorate(self, function: Function, value: Values) -> Values | None:
         """A module-level def, parsed to run its decorators (``run_decorators``)."""
