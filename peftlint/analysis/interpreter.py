@@ -411,9 +411,11 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
         test: cst.BaseExpression | None = None,
         exactly: int | None = None,
         targets: frozenset[str] = frozenset(),
+        last: frozenset[Guard] = frozenset(),
     ) -> None:
         """``head(i)`` binds what pass ``i`` iterates; ``exactly``: the loop makes that many passes
-        (a ``for`` over a known list or dict), else up to MAX_LOOP_PASSES stand for any number."""
+        (a ``for`` over a known list or dict), else up to MAX_LOOP_PASSES stand for any number;
+        ``last``: tests that hold on the last pass only (loops.last_pass_guards)."""
         entry = self.frame.state
         loop = Loop(targets=targets)
         self.frame.loops.append(loop)
@@ -451,7 +453,7 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
             if back is None or (back == start and exactly is None):
                 break  # the body always leaves (break, return, raise), or changes nothing more
             ends.append(back)
-            start = back
+            start = self.continuing(back, last)  # what the last pass made does not reach another
         self.frame.loops.pop()
         if exactly is not None:
             ends = ends[-1:] if len(ends) == exactly + 1 else []
@@ -474,7 +476,8 @@ class Interpreter(Scopes, Definitions, Branches, Expressions, Strings, Calls, Pa
         sequences = _sequences(iterated)
         if sequences is None:
             bind_all = lambda _: self.assign_target(node.target, elements)  # noqa: E731
-            self.loop(bind_all, node.body, node.orelse, targets=identifiers_in(node.target))
+            last = self.last_pass_guards(node)
+            self.loop(bind_all, node.body, node.orelse, targets=identifiers_in(node.target), last=last)
             return
         # ``for name, stage in STAGES.items():`` each stage once, in order; a loop over one of
         # several such lists (``steps = [a] if train else [b]``) walks each list on its own

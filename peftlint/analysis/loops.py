@@ -8,6 +8,7 @@ the same elements).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -18,7 +19,9 @@ from peftlint.analysis.values import (
     NOTHING,
     UNKNOWN,
     UNKNOWN_VALUE,
+    Guard,
     Kind,
+    State,
     Value,
     Values,
     const,
@@ -50,6 +53,7 @@ class Loops:
     new_value: Callable[..., Value]
     assign_target: Callable[[cst.BaseAssignTargetExpression, Values], None]
     frame: Any
+    test_guards: Callable[[cst.BaseExpression, bool], list[Guard]]
 
     def loop_elements(self, target: cst.BaseExpression, iterable: cst.BaseExpression, iterated: Values) -> Values:
         """What a ``for`` (statement or comprehension) binds its target to, one element for all: a
@@ -148,6 +152,62 @@ class Loops:
         element = self.loop_elements(pair[1].value, items, inner) if pair else self.iterate(inner)
         return frozenset({self.new_value(Kind.TUPLE, node, None, items=(count, element))})
 
+    def last_pass_guards(self, node: cst.For) -> frozenset[Guard]:
+        """The tests that hold on a counted loop's last pass only, each with the truth it has
+        there: over ``enumerate(stages)`` or ``range(len(stages))``, ``i == len(stages) - 1`` true
+        (also ``i + 1 == len(stages)``, ``i >= len(stages) - 1``) and ``i < len(stages) - 1``
+        false; over ``range(n)``, the same with ``n``. Empty for any other loop."""
+        target, iterable = node.target, node.iter
+        counter: cst.BaseExpression | None = target
+        if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name) and iterable.func.value == _ENUMERATE:
+            pair = target.elements if isinstance(target, cst.Tuple) and len(target.elements) == 2 else ()
+            counter = pair[0].value if pair else None
+            args = iterable.args
+            if len(args) != 1 or args[0].star or args[0].keyword is not None:
+                return frozenset()  # ``enumerate(xs, 1)``: another count
+            if not any(v.fact("qualname") == "builtins.enumerate" for v in self.name("enumerate")):
+                return frozenset()
+            length = f"len({self.code(args[0].value)})"
+        elif self.range_start(iterable) == 0 and len(iterable.args) == 1:  # type: ignore[attr-defined]
+            length = self.code(iterable.args[0].value)  # type: ignore[attr-defined]
+        else:
+            return frozenset()
+        if not isinstance(counter, cst.Name):
+            return frozenset()
+        i, last = counter.value, f"{length} - 1"
+        truths = {
+            f"{i} == {last}": True, f"{last} == {i}": True, f"{i} + 1 == {length}": True,
+            f"{length} == {i} + 1": True, f"{i} >= {last}": True, f"{i} + 1 >= {length}": True,
+            f"{i} < {last}": False, f"{i} + 1 < {length}": False,
+        }  # fmt: skip
+        return frozenset((_spaceless(text), truth) for text, truth in truths.items())
+
+    def continuing(self, state: State | None, last: frozenset[Guard]) -> State | None:
+        """``state`` as the next pass of a loop starts from it: without what was made on a path
+        that holds only on the last pass (``if not is_last: model = model.merge_and_unload()``, the
+        model left unmerged there is not what the next pass loads onto). A name whose every value is
+        such is left as it is."""
+        if not last or state is None:
+            return state
+        tests = self.frame.tests
+
+        def on_last(guard: Guard) -> bool:
+            for text, truth in _conjuncts(*guard):  # ``not is_last or merge_last`` false: both false
+                if (_spaceless(text), truth) in last:
+                    return True
+                named = tests.get(text)  # ``is_last = i == len(stages) - 1``, tested as ``is_last``
+                if named is not None:
+                    whole, held = self.test_guards(named, truth)[0]
+                    if (_spaceless(whole), held) in last:
+                        return True
+            return False
+
+        found: dict[str, Values] = {}
+        for key, values in state.items():
+            kept = frozenset(v for v in values if not any(on_last(guard) for guard in v.guards))
+            found[key] = kept or values
+        return found
+
     def range_start(self, node: cst.BaseExpression) -> int | None:
         """The start of ``range(stop)`` (0) or ``range(start, ...)`` with a known ``start``, the
         other bounds unknown; None for anything else."""
@@ -187,6 +247,25 @@ class Loops:
         return numbers if 0 < len(numbers) <= MAX_RANGE else None
 
 
+@lru_cache(maxsize=1024)
+def _conjuncts(text: str, truth: bool) -> tuple[Guard, ...]:
+    """A guard and, for a test made of parts, the parts that each hold with it (a join tags a
+    value with the whole test only: conditions.guards)."""
+    try:
+        node = cst.parse_expression(text)
+    except cst.ParserSyntaxError:
+        return ((text, truth),)
+    return ((text, truth), *conditions.guards(node, truth, _EMPTY.code_for_node)[1:])
+
+
+_EMPTY = cst.Module(body=[])
+
+
+def _spaceless(text: str) -> str:
+    return "".join(text.split())
+
+
+_ENUMERATE = "enumerate"
 _PURE = frozenset({"max", "min", "len", "int", "abs"})  # builtins evaluated again without effect
 
 
