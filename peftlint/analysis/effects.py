@@ -483,6 +483,11 @@ def super_(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Value
 def attribute(interpreter: Interpreter, value: Value, name: str) -> Values:
     """What the registry says ``value.name`` is for a library object."""
     kind = value.kind
+    if kind is Kind.PEFT_MODEL and name == "base_model" and value.fact("config_class") in registry.FREEZING_CONFIGS:
+        # the wrapper's tuner (a ``LoraModel``: the PEFT layers are in it), not the model it wraps;
+        # a prompt-learning wrapper's ``base_model`` is the model itself, so a config not known
+        # to be a tuner's (an adapter read from disk) gives the injected base, as ``.model`` does
+        return frozenset({value.updated(tuner=True)})
     if kind is Kind.PEFT_MODEL and name in ("model", "base_model"):
         return frozenset({_injected_base(value)})
     if kind is Kind.INJECTED_BASE and name == "model" and value.origin:

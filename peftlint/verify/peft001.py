@@ -29,6 +29,8 @@ FLAGGED_CALLS = {
     False: "PeftModel.from_pretrained(get_peft_model(copy_of_base, config), adapter_dir)",
     True: "PeftModel.from_pretrained(PeftModel.from_pretrained(copy_of_base, earlier_dir), adapter_dir)",
 }
+# onto the wrapper's ``base_model``, its tuner (a ``LoraModel``), taken for an unwrapped model
+ONTO_TUNER = "PeftModel.from_pretrained(get_peft_model(copy_of_base, config).base_model, adapter_dir)"
 CORRECT_CALL = "PeftModel.from_pretrained(copy_of_base, adapter_dir)"
 
 
@@ -61,6 +63,8 @@ def run(finding: Finding, base: BaseModel) -> Outcome:
             holder = peft.PeftModel.from_pretrained(base.fresh_copy(), adapters[0].path)
         else:
             holder = peft.get_peft_model(base.fresh_copy(), config.config)
+            if facts.get("tuner"):
+                holder = holder.base_model
         try:
             flagged = load_onto(holder, trained.path, base)
         except Exception as error:  # a peft that refuses the mistake no longer fails silently
@@ -86,7 +90,7 @@ def run(finding: Finding, base: BaseModel) -> Outcome:
                     {
                         "peft_config": config.text,
                         "modules_to_save": saved_beside,
-                        "flagged_load": {"call": FLAGGED_CALLS[rebinds], "raises": f"KeyError: {first_line(error)}"},
+                        "flagged_load": {"call": flagged_call(facts), "raises": f"KeyError: {first_line(error)}"},
                         "correct_load": {
                             "call": CORRECT_CALL,
                             **comparison(correct.output, base.output, trained.output),
@@ -97,11 +101,18 @@ def run(finding: Finding, base: BaseModel) -> Outcome:
                 "not_reproduced",
                 f"peft {peft.__version__} raises on the flagged load instead of ignoring the adapter: "
                 f"{type(error).__name__}: {first_line(error)}",
-                {"peft_config": config.text, "flagged_load": {"call": FLAGGED_CALLS[rebinds]}},
+                {"peft_config": config.text, "flagged_load": {"call": flagged_call(facts)}},
             )
         correct = load_onto(base.fresh_copy(), trained.path, base)
     evidence = gather_evidence(base, adapters, flagged, correct, config.text, rebinds)
+    evidence["flagged_load"]["call"] = flagged_call(facts)
     return judge(base, adapters, flagged, correct, evidence)
+
+
+def flagged_call(facts: dict[str, Any]) -> str:
+    if facts.get("tuner") and facts.get("wrapped_by") != "PeftModel.from_pretrained":
+        return ONTO_TUNER
+    return FLAGGED_CALLS[facts.get("wrapped_by") == "PeftModel.from_pretrained"]
 
 
 def train_adapter(base: BaseModel, config: peft.PeftConfig, seed: int, path: Path) -> TrainedAdapter:
