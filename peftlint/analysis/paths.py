@@ -205,14 +205,17 @@ def same_scheme(read: Shape, written: Shape) -> bool:
     """Whether ``read`` names one of the files a save of ``written`` writes, numbered by a value
     the save's path does not know: the same path, except where the save has an unknown between
     literal text of its file name (``{tag}_step{step}.pt``, where ``step`` counts), the read has
-    another unknown named the same way or a number (``{tag}_step{last}.pt``, ``{tag}_step1000.pt``).
+    another unknown (a loop's element too) named the same way or a number (``{tag}_step{last}.pt``,
+    ``{tag}_step1000.pt``).
     Files of that name are the ones the save writes. A part the save takes from a loop over a
     known range is loop_pass's to decide (its last number is known)."""
     places = identity(written)
     wanted = _scheme_tokens(read, identity(read))
     for index, (kind, _) in enumerate(written):
-        if kind not in ("var", "local", "each") or places[index][0] == "last" or not _named_around(written, index):
+        if kind not in ("var", "local", "each") or not _named_around(written, index):
             continue
+        if kind == "each" and places[index][0] == "last":
+            continue  # over a range: its numbers are known
         before, after = _tokens(places[:index]), _tokens(places[index + 1 :])
         if len(wanted) <= len(before) + len(after) or [t for t, _ in wanted[: len(before)]] != before:
             continue
@@ -228,10 +231,11 @@ def same_scheme(read: Shape, written: Shape) -> bool:
 
 def _scheme_tokens(shape: Shape, places: Shape) -> list[tuple[Part, bool]]:
     """``places`` (the identities of ``shape``) as tokens (see _tokens), each with whether it is an
-    unknown of the path's own (an expression's value) between literal text of its file name."""
+    unknown of the path's own (an expression's value, a loop's element) between literal text of
+    its file name."""
     found: list[tuple[Part, bool]] = []
     for index, ((kind, _), place) in enumerate(zip(shape, places, strict=True)):
-        unknown = kind in ("var", "local") and _named_around(shape, index)
+        unknown = kind in ("var", "local", "each") and _named_around(shape, index)
         found += [(token, unknown) for token in _tokens((place,))]
     return found
 
