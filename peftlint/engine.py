@@ -300,6 +300,18 @@ def _analyse_in_worker(job: tuple[str, bytes, list[str], frozenset[str]]) -> Fil
             _trim()
 
 
+def _without_refuted(findings: list[Finding], rules: Sequence[type[Rule]]) -> list[Finding]:
+    """Without the findings another finding at the same call refutes (Rule.refutes)."""
+    refuting = {rule.code: rule.refutes for rule in rules if rule.refutes}
+    if not refuting:
+        return findings
+    refuted: set[tuple[str, int | None, int, int, str]] = set()
+    for finding in findings:
+        place = (finding.path, finding.start.cell, finding.start.line, finding.start.column)
+        refuted |= {(*place, code) for code in refuting.get(finding.code, ())}
+    return [f for f in findings if (f.path, f.start.cell, f.start.line, f.start.column, f.code) not in refuted]
+
+
 def _finish(
     results: Sequence[FileResult],
     rules: Sequence[type[Rule]],
@@ -319,6 +331,7 @@ def _finish(
         except Exception as error:  # noqa: BLE001 - the other rules' findings still count
             reason = f"internal error in {rule.code} (cross-file pass): {type(error).__name__}: {error}"
             run_errors.append(FileError(own[0].path, reason))
+    findings = _without_refuted(findings, rules)
     findings = _as_run_spells(findings, files)
     if settings.per_file_ignores:
         findings = [f for f in findings if f.code not in per_file_ignored(settings, f.path)]

@@ -272,6 +272,10 @@ class Rule:
     fix_safety: ClassVar[str | None] = None
     # Token groups a file must also contain (every group, one token of each).
     requires: ClassVar[tuple[tuple[bytes, ...], ...]] = ()
+    # Codes whose finding at the same call this rule's finding contradicts, with better evidence:
+    # the engine drops those (PEFT002 knows the run pickled a whole module to the file PEFT009
+    # takes, by its name, for an adapter state dict)
+    refutes: ClassVar[frozenset[str]] = frozenset()
     # A rule about PEFT models: a file matters only if it imports from peft (``optimizer.step()``
     # or ``.train()`` alone does not make a file analysed); a file that does not is still
     # analysed when it calls a helper of the run that makes a peft call (admission.py).
