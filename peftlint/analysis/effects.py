@@ -92,6 +92,11 @@ def wrap(interpreter: Interpreter, api: registry.Api, site: CallSite, how: str |
         facts["frozen"] = training.frozen_load(site, api)
     else:
         facts["frozen"] = training.frozen_config(site.role(api, "config"))
+    if any(v.kind is Kind.PEFT_MODEL and v.fact("frozen") is None for v in models):
+        # a frozen load freezes its own adapter only: one the model it wraps already trains stays
+        # trainable (measured: a PeftModel loaded without is_trainable around one loaded with it
+        # keeps the inner adapter's parameters trainable), so something does train
+        facts["frozen"] = None
     configs = site.role(api, "config")
     prompt = bool(configs) and all(v.fact("config_class") in registry.PROMPT_LEARNING_CONFIGS for v in configs)
     injected = models if prompt else inject(interpreter, site, models, how, site.role_node(api, "model"))

@@ -81,3 +81,32 @@ def test_delete_adapter_on_the_wrapper_empties_the_base_it_injected_into() -> No
     fresh = peft.get_peft_model(tiny(), lora())
     assert [n for n, _ in again.named_parameters()] == [n for n, _ in fresh.named_parameters()]
     assert not any("base_layer.base_layer" in name for name, _ in again.named_parameters())
+
+
+def test_a_frozen_load_around_a_trainable_adapter_leaves_it_trainable(tmp_path: Path) -> None:
+    """PEFT003 stays silent on ``PeftModel.from_pretrained(policy, dir)`` (no ``is_trainable``)
+    when ``policy`` was itself loaded with ``is_trainable=True``: the nested load freezes only its
+    own adapter, the inner one keeps training (PEFT001 reports the nesting). Around an inner
+    adapter loaded frozen too, nothing is trainable, as PEFT003 says. And a LoRA PeftModel's
+    ``base_model`` is its tuner, which holds the LoRA layers (PEFT001 reports a load onto it)."""
+    peft = pytest.importorskip("peft")
+
+    def tiny() -> torch.nn.Module:
+        config = transformers.GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=100)
+        return transformers.GPT2LMHeadModel(config)
+
+    lora = peft.LoraConfig(r=4, target_modules=["c_attn"], fan_in_fan_out=True)
+    peft.get_peft_model(tiny(), lora).save_pretrained(str(tmp_path))
+
+    def trainable(model: torch.nn.Module) -> int:
+        return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+    with pytest.warns(UserWarning):  # peft warns of the nesting ("Already found a `peft_config`")
+        policy = peft.PeftModel.from_pretrained(tiny(), str(tmp_path), is_trainable=True, adapter_name="policy")
+        nested = peft.PeftModel.from_pretrained(policy, str(tmp_path), adapter_name="reference")
+        assert trainable(nested) == trainable(policy) > 0
+        frozen = peft.PeftModel.from_pretrained(tiny(), str(tmp_path), adapter_name="policy")
+        assert trainable(peft.PeftModel.from_pretrained(frozen, str(tmp_path), adapter_name="reference")) == 0
+    wrapper = peft.get_peft_model(tiny(), lora)
+    assert type(wrapper.base_model).__name__ == "LoraModel"
+    assert any("lora_" in name for name, _ in wrapper.base_model.named_parameters())
