@@ -34,6 +34,7 @@ class Branches:
     # provided by Interpreter / Scopes / Expressions / Calls
     frames: list[Frame]
     guards: list[Guard]
+    effect_logs: list[list[Any]]
     statement_node: cst.CSTNode | None
     expression: Callable[..., Values]
     statement: Callable[[cst.CSTNode], None]
@@ -54,15 +55,24 @@ class Branches:
         true_guards = self.test_guards(node.test, True)
         false_guards = self.test_guards(node.test, False)
         true_entry = self.refined(before, node.test, True)
-        after_true = self.branch(true_entry, true_guards, lambda: self.block(node.body))
+        after_true, true_writes = self.writing_elsewhere(
+            lambda: self.branch(true_entry, true_guards, lambda: self.block(node.body))
+        )
         false_entry = self.refined(before, node.test, False)
         orelse = node.orelse
+        false_writes: dict[tuple[int, str], list[Any]] = {}
         if isinstance(orelse, cst.If):  # ``elif``: an ``if`` alone in the else branch
-            after_false = self.branch(false_entry, false_guards, lambda: self.statement(orelse))
+            after_false, false_writes = self.writing_elsewhere(
+                lambda: self.branch(false_entry, false_guards, lambda: self.statement(orelse))
+            )
         elif isinstance(orelse, cst.Else):
-            after_false = self.branch(false_entry, false_guards, lambda: self.block(orelse.body))
+            after_false, false_writes = self.writing_elsewhere(
+                lambda: self.branch(false_entry, false_guards, lambda: self.block(orelse.body))
+            )
         else:
             after_false = false_entry
+        if true_writes or false_writes:
+            self.join_written_elsewhere(true_writes, false_writes, true_guards[0], false_guards[0])
         if before is not None and (true_entry is None or false_entry is None):
             # the test is decided here (``previous_dir = None`` then ``if previous_dir is not None:``):
             # the one branch that runs puts no guard on what follows. A guard would outlive the name
@@ -75,6 +85,57 @@ class Branches:
             self.guards.extend(false_guards)  # `if c: return`: the rest of the block runs only when not c
         elif after_false is None and after_true is not None:
             self.guards.extend(true_guards)
+
+    def writing_elsewhere(
+        self, walk: Callable[[], State | None]
+    ) -> tuple[State | None, dict[tuple[int, str], list[Any]]]:
+        """Walk a branch and take back what it wrote to other frames than this one (a ``global``,
+        ``app.state.model`` of a module's object): those frames are not copied per branch, so the
+        next branch must not see the writes. Gives the branch's end and, per (frame, key), the
+        frame, the key, the value before the branch and the value the branch left."""
+        log: list[Any] = []
+        here = self.frame
+        self.effect_logs.append(log)
+        try:
+            end = walk()
+        finally:
+            self.effect_logs.pop()
+        writes: dict[tuple[int, str], list[Any]] = {}
+        for entry in log:
+            if entry[0] != "global" or entry[1] is here:
+                continue
+            _, frame, key, values, old = entry
+            writes.setdefault((id(frame), key), [frame, key, old, values])[3] = values
+        for frame, key, old, _ in writes.values():
+            if frame.state is not None:
+                if old is None:
+                    frame.state.pop(key, None)
+                else:
+                    frame.state[key] = old
+        return end, writes
+
+    def join_written_elsewhere(
+        self,
+        true_writes: dict[tuple[int, str], list[Any]],
+        false_writes: dict[tuple[int, str], list[Any]],
+        true_guard: Guard,
+        false_guard: Guard,
+    ) -> None:
+        """After an ``if``: what either branch wrote to another frame, joined as the branches' own
+        names are (each value under its branch's guard; a branch that did not write it keeps the
+        value from before). A branch that returns wrote it too: the frame outlives the call."""
+        for place in sorted(true_writes.keys() | false_writes.keys(), key=lambda p: p[1]):
+            frame, key, old, _ = true_writes.get(place) or false_writes[place]
+            sides = []
+            for writes, guard in ((true_writes, true_guard), (false_writes, false_guard)):
+                values = writes[place][3] if place in writes else old
+                sides.append(({key: values} if values is not None else {}, guard))
+            joined = join_branches(sides) or {}
+            if frame.state is not None and key in joined:
+                previous = frame.state.get(key)
+                frame.state[key] = joined[key]
+                for log in self.effect_logs:
+                    log.append(("global", frame, key, joined[key], previous))
 
     def test_guards(self, test: cst.BaseExpression, polarity: bool) -> list[Guard]:
         """The guards of a branch; a name bound to a test brings that test's guards too."""

@@ -456,9 +456,10 @@ class Calls:
         module = function.parent.module_frame()
         if unit.globals and module.state is not None:
             for name in unit.globals:
+                old = module.state.get(name)
                 module.state[name] = UNKNOWN
                 for log in self.effect_logs:
-                    log.append(("global", module, name, UNKNOWN))
+                    log.append(("global", module, name, UNKNOWN, old))
         if this is not None and receiver_key is not None:
             for attribute in unit.sets_on_self:
                 self.bind(f"{receiver_key}.{attribute}", UNKNOWN)
@@ -503,7 +504,7 @@ class Calls:
             if entry[0] == "transform":
                 self.transform_everywhere(set(entry[1]), entry[2], entry[3])
             elif entry[0] == "global":
-                _, frame, key, values = entry
+                _, frame, key, values, _ = entry
                 if frame.state is not None:
                     frame.state[key] = values
                 for outer in self.effect_logs:

@@ -76,8 +76,9 @@ class Scopes:
         elif module is None and key != root(key) and "[" not in key and frame.kind == "function":
             frame = self._owner_of_free(frame, root(key))
         if frame is not self.frame:
+            old = frame.state.get(key) if frame.state is not None else None
             for log in self.effect_logs:
-                log.append(("global", frame, key, values))
+                log.append(("global", frame, key, values, old))
         state = frame.state
         if state is None:
             return
