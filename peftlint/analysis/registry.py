@@ -120,8 +120,11 @@ PEFT_MAKER_TOKENS = (
 )
 # Calls that make a model carry PEFT layers: a helper of another module that makes one is worth
 # following from a file that mentions no peft name itself (``from modeling import load_policy``;
-# ``PeftModel.from_pretrained(...)`` counts through PEFT001's ``from_pretrained``)
-PEFT_HELPER_CALLS = frozenset({"get_peft_model", "inject_adapter_in_model", "PeftModel", "PeftMixedModel"})
+# ``PeftModel.from_pretrained(...)`` counts through PEFT001's ``from_pretrained``; a task's
+# ``PeftModelForCausalLM(model, config)`` as much as ``PeftModel(model, config)``)
+PEFT_HELPER_CALLS = frozenset(
+    {"get_peft_model", "inject_adapter_in_model", *(c.rsplit(".", 1)[-1] for c in names.PEFT_MODEL_CLASSES)}
+)
 _TORCH = (b"torch",)
 
 APIS: tuple[Api, ...] = (
