@@ -444,7 +444,11 @@ def view(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
             found.add(interpreter.new_value(Kind.LIST, site.node, None, items=items))
             continue
         values = frozenset().union(*(v for _, v in entries)) | (UNKNOWN if value.fact("open") else frozenset())
-        keys = frozenset().union(*(key_value(key) for key, _ in entries if key != "*")) | UNKNOWN
+        keys = frozenset().union(*(key_value(key) for key, _ in entries if key != "*"))
+        # keys written from a loop's elements (``scores[path] = acc`` for each path) are every key
+        # there is, as iterating the dict itself gives them (Expressions.iterate)
+        keyed = value.fact("keyed")
+        keys |= keyed if keyed else UNKNOWN
         item = _view_item(interpreter, site, keys, values)
         found.add(interpreter.new_value(Kind.LIST, site.node, None, items=(item,), open=True))
     return frozenset(found) or UNKNOWN
