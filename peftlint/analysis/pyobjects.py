@@ -137,8 +137,10 @@ def one_item(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Val
             return const(max(numbers) if site.callee == "builtins.max" else min(numbers))
         return frozenset().union(*site.args)
     given = site.args[0]
-    if not given or any(v.kind not in _ITERABLE for v in given):
+    if not any(v.kind in _ITERABLE for v in given):
         return UNKNOWN
+    # one of the known items, or (where the argument may be something else too: ``args.ckpts if
+    # args.ckpts else glob.glob(...)``) anything
     return interpreter.iterate(given)
 
 
