@@ -450,28 +450,6 @@ def _unwrapped(values: Values) -> set[Value]:
     return found
 
 
-def get(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    """``d.get(key, default)`` / ``d.pop(key, default)``: the entry, or the default."""
-    keys = [v.fact("value") if v.kind is Kind.CONST else v.fact("text") for v in site.arg(0, "key")]
-    exact = known(site.arg(0, "key")) and None not in keys
-    default = site.args[1] if len(site.args) > 1 else NONE
-    found: set[Value] = set()
-    for value in site.receiver:
-        entries = dict(value.fact("entries", ()))
-        if exact and value.kind is Kind.DICT:
-            # a known key: its entry (or one under a key the analysis could not read); a dict
-            # opened by ``**spread`` may hold it from there instead, or not at all
-            for k in keys:
-                found |= entries.get(k, frozenset()) | entries.get("*", frozenset())
-                if k not in entries:
-                    found |= default | (UNKNOWN if value.fact("open") else frozenset())
-            if value.fact("open"):
-                found |= UNKNOWN
-        else:
-            found |= pyobjects.item_of(value, None) | default
-    return or_unknown(found)
-
-
 def super_(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     function = interpreter.frame.function
     if function is None or function.owner is None or site.args:
@@ -566,7 +544,7 @@ _VERBS: dict[str, Verb] = {
     "replaced": records.replaced,
     "append": pyobjects.append,
     "view": pyobjects.view,
-    "get": get,
+    "get": pyobjects.get,
     "update": pyobjects.update,
     "path": pathcalls.path,
     "joinpath": pathcalls.joinpath,

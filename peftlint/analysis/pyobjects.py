@@ -21,9 +21,11 @@ from peftlint.analysis.values import (
     Values,
     const,
     contained,
+    known,
     literal_text_of,
     make_facts,
     one_constant,
+    or_unknown,
     put_entry,
     stable_key,
     with_item,
@@ -428,6 +430,28 @@ def _source_part(kind: str, text: str) -> str:
     if kind == "lit":
         return text
     return f"{{here:{paths.here_folder(text)}}}" if kind == "here" else f"{{{kind}:{text}}}"
+
+
+def get(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``d.get(key, default)`` / ``d.pop(key, default)``: the entry, or the default."""
+    keys = [v.fact("value") if v.kind is Kind.CONST else v.fact("text") for v in site.arg(0, "key")]
+    exact = known(site.arg(0, "key")) and None not in keys
+    default = site.args[1] if len(site.args) > 1 else NONE
+    found: set[Value] = set()
+    for value in site.receiver:
+        entries = dict(value.fact("entries", ()))
+        if exact and value.kind is Kind.DICT:
+            # a known key: its entry (or one under a key the analysis could not read); a dict
+            # opened by ``**spread`` may hold it from there instead, or not at all
+            for k in keys:
+                found |= entries.get(k, frozenset()) | entries.get("*", frozenset())
+                if k not in entries:
+                    found |= default | (UNKNOWN if value.fact("open") else frozenset())
+            if value.fact("open"):
+                found |= UNKNOWN
+        else:
+            found |= item_of(value, None) | default
+    return or_unknown(found)
 
 
 def view(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
