@@ -169,7 +169,8 @@ def new(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
         note = api.note
     made = interpreter.new_value(kind, site.node, note, **facts)
     if kind is Kind.PIPELINE:  # its components are objects it holds: a wrap of ``pipe.unet`` stays with it
-        made = made.with_attrs({name: frozenset({_component(made, name)}) for name in registry.PIPELINE_COMPONENTS})
+        components = registry.PIPELINE_COMPONENTS
+        made = made.with_attrs({name: frozenset({_component(made, name)}) for name in components})
     return frozenset({made})
 
 
@@ -450,19 +451,6 @@ def _unwrapped(values: Values) -> set[Value]:
     return found
 
 
-def super_(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
-    function = interpreter.frame.function
-    if function is None or function.owner is None or site.args:
-        return UNKNOWN
-    positional = function.positional()
-    this = interpreter.lookup(positional[0].name.value) if positional else None
-    if not this:
-        return UNKNOWN
-    return frozenset(
-        {Value(Kind.SUPER, site=("super", id(site.node)), facts=(("owner", function.owner), ("self", this)))}
-    )
-
-
 def attribute(interpreter: Interpreter, value: Value, name: str) -> Values:
     """What the registry says ``value.name`` is for a library object."""
     kind = value.kind
@@ -481,6 +469,8 @@ def attribute(interpreter: Interpreter, value: Value, name: str) -> Values:
         return frozenset({Value(hooks.TRAINER_OBJECTS[name], site=(name, value.site))})
     if kind is Kind.PIPELINE and name in registry.PIPELINE_COMPONENTS:
         return frozenset({_component(value, name)})
+    if kind in MODEL_KINDS and name in registry.SUBMODULE_ATTRIBUTES:
+        return frozenset({_submodule(value, name)})  # ``model.score``: the head
     if name == "_orig_mod" and kind in MODEL_KINDS:
         return frozenset({value})
     if kind is Kind.OUTPUT:
@@ -494,6 +484,21 @@ def _component(pipeline: Value, name: str) -> Value:
     """``pipe.unet``: a model of the pipeline's, the same one on every read."""
     facts = make_facts(model_class=f"pipeline.{name}")
     return Value(Kind.BASE_MODEL, site=(pipeline.site, name), guards=pipeline.guards, facts=facts)
+
+
+def submodule(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``model.get_input_embeddings()``: one of the model's own modules."""
+    method = site.method or ""
+    return frozenset(_submodule(v, method) for v in site.receiver if v.kind in MODEL_KINDS) or UNKNOWN
+
+
+def _submodule(model: Value, name: str) -> Value:
+    """A module of the model's (its head, its embeddings), the same one on every read; it keeps the
+    model's facts, and its name (the verifier rebuilds the model and takes that module)."""
+    facts = {k: v for k, v in model.facts if k in _MODEL_FACTS}
+    return Value(
+        Kind.BASE_MODEL, site=(model.site, name), guards=model.guards, facts=make_facts(**facts, submodule=name)
+    )
 
 
 def _chain_key(site: CallSite) -> tuple[int, ...]:
@@ -512,6 +517,7 @@ _VERBS: dict[str, Verb] = {
     "config": config,
     "same": same,
     "state_dict": state_dict,
+    "submodule": submodule,
     "parameters": parameters,
     "requires_grad": training.requires_grad,
     "parameters_of": training.parameters_of,
@@ -578,6 +584,6 @@ _VERBS: dict[str, Verb] = {
     "parse_args": cliargs.parse_args,
     "hf_argument_parser": cliargs.hf_argument_parser,
     "parse_into_dataclasses": cliargs.parse_into_dataclasses,
-    "super": super_,
+    "super": pyobjects.super_,
 }
 __all__ = ["apply", "attribute", "names"]

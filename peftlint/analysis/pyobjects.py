@@ -454,6 +454,20 @@ def get(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     return or_unknown(found)
 
 
+def super_(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
+    """``super()`` in a method: the instance, seen from the classes after the method's own."""
+    function = interpreter.frame.function
+    if function is None or function.owner is None or site.args:
+        return UNKNOWN
+    positional = function.positional()
+    this = interpreter.lookup(positional[0].name.value) if positional else None
+    if not this:
+        return UNKNOWN
+    return frozenset(
+        {Value(Kind.SUPER, site=("super", id(site.node)), facts=(("owner", function.owner), ("self", this)))}
+    )
+
+
 def view(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
     """``d.items()`` / ``d.values()`` / ``d.keys()``: a list of what the dict holds."""
     found: set[Value] = set()

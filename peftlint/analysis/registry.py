@@ -122,6 +122,9 @@ PEFT_MAKER_TOKENS = (
 # following from a file that mentions no peft name itself (``from modeling import load_policy``;
 # ``PeftModel.from_pretrained(...)`` counts through PEFT001's ``from_pretrained``; a task's
 # ``PeftModelForCausalLM(model, config)`` as much as ``PeftModel(model, config)``)
+# A model's own modules, by method or attribute (a task's head, the embeddings): an nn.Module each
+# (``torch.save(model.get_input_embeddings(), f)`` pickles that module whole)
+SUBMODULE_METHODS = ("get_input_embeddings", "get_output_embeddings", "get_encoder", "get_decoder")
 PEFT_HELPER_CALLS = frozenset(
     {"get_peft_model", "inject_adapter_in_model", *(c.rsplit(".", 1)[-1] for c in names.PEFT_MODEL_CLASSES)}
 )
@@ -216,6 +219,7 @@ APIS: tuple[Api, ...] = (
         or screened.peft_method("from_pretrained"),
     ),
     Api("model.state_dict", "state_dict", methods=("state_dict",), receivers=MODEL),
+    Api("model.submodule", "submodule", methods=SUBMODULE_METHODS, receivers=MODEL),
     Api("model.parameters", "parameters", methods=("parameters", "named_parameters"), receivers=_MODEL_OR_WRAPPER),
     Api(
         "model.load_state_dict", "none", methods=("load_state_dict",), receivers=ANY,
@@ -476,6 +480,7 @@ PEFT_CALL_NAMES = frozenset().union(*(api.call_names for api in APIS if api.fact
 HEAD_TASKS = {"SEQ_CLS": "a classification head", "TOKEN_CLS": "a classification head", "QUESTION_ANS": "a QA head"}
 # ...and the head modules it adds there, by their usual names
 TASK_HEADS = frozenset({"classifier", "score", "qa_outputs"})
+SUBMODULE_ATTRIBUTES = TASK_HEADS | {"lm_head"}
 # Loaders whose path argument must name a file or directory for the call to return at all
 PATH_LOADERS = frozenset({"peft.load_adapter_model", "peft.auto_load", "peft.load_adapter"})
 

@@ -184,7 +184,7 @@ def model_facts(value: Value) -> dict[str, Any]:
     """What the verifier needs to rebuild a value's model: id or path, class, peft config keywords."""
     facts: dict[str, Any] = {}
     for key, fact in value.facts:
-        if key in ("model_id", "model_class", "local_module", "wrapped_by", "tuner"):
+        if key in ("model_id", "model_class", "local_module", "wrapped_by", "tuner", "submodule"):
             facts[key] = fact
         elif key == "config_class":
             facts["peft_config_class"] = fact

@@ -35,6 +35,7 @@ def run(finding: Finding, base: BaseModel) -> Outcome:
         rebuilt = build_peft_config(facts, base)
         config_text = rebuilt.text
         module = peft.get_peft_model(base.fresh_copy(), rebuilt.config)
+    module = submodule_of(module, str(facts.get("submodule") or ""))
     with tempfile.TemporaryDirectory(prefix="peftlint-verify-") as tmp:
         path = Path(tmp, "model.pt")
         torch.save(module, path)
@@ -58,6 +59,16 @@ def run(finding: Finding, base: BaseModel) -> Outcome:
         "an error in at least one of the two ways",
         evidence,
     )
+
+
+def submodule_of(model: nn.Module, name: str) -> nn.Module:
+    """The module of the model the code saved (``get_input_embeddings``, ``score``), where the
+    stand-in model has it; the model itself otherwise."""
+    if not name:
+        return model
+    part = getattr(model, name, None)
+    part = part() if callable(part) and not isinstance(part, nn.Module) else part
+    return part if isinstance(part, nn.Module) else model
 
 
 def replay(target: nn.Module, read: Callable[[], Any]) -> dict[str, str | None]:
