@@ -18,6 +18,7 @@ from peftlint.cache import ResultCache, content_hash, run_signature
 from peftlint.config import Settings, per_file_ignored
 from peftlint.discovery import discover
 from peftlint.findings import FileError, Finding, Position
+from peftlint.modules import top_package
 from peftlint.results import FileResult, LintResult
 from peftlint.rules import all_rules, select_rules
 from peftlint.rules.base import Rule, Tokens, necessary_tokens
@@ -300,6 +301,16 @@ def _analyse_in_worker(job: tuple[str, bytes, list[str], frozenset[str]]) -> Fil
             _trim()
 
 
+def _in_library_copy(path: str) -> bool:
+    """A file of a library's own package copied into the project (``scripts/training/peft/``, an
+    old peft vendored beside the scripts that import it): its code is the library, whose use the
+    rules are about, and of its own version; nothing in it is reported."""
+    from peftlint.analysis.names import LIBRARY_ROOTS
+
+    package = top_package(os.path.dirname(os.path.abspath(path)))
+    return package is not None and package in LIBRARY_ROOTS
+
+
 def _without_refuted(findings: list[Finding], rules: Sequence[type[Rule]]) -> list[Finding]:
     """Without the findings another finding at the same call refutes (Rule.refutes)."""
     refuting = {rule.code: rule.refutes for rule in rules if rule.refutes}
@@ -332,6 +343,7 @@ def _finish(
             reason = f"internal error in {rule.code} (cross-file pass): {type(error).__name__}: {error}"
             run_errors.append(FileError(own[0].path, reason))
     findings = _without_refuted(findings, rules)
+    findings = [f for f in findings if not _in_library_copy(f.path)]
     findings = _as_run_spells(findings, files)
     if settings.per_file_ignores:
         findings = [f for f in findings if f.code not in per_file_ignored(settings, f.path)]

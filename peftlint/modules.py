@@ -6,6 +6,7 @@ another module) decides with the same answer. Nothing here imports the analysis.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Mapping
 
@@ -83,3 +84,22 @@ def dotted_names(path: str) -> list[str]:
         parts = parts[:-1]
     parts = [p for p in parts if p not in ("", ".", "..")]
     return [".".join(parts[i:]) for i in range(len(parts))]
+
+
+@functools.lru_cache(maxsize=4096)
+def top_package(folder: str) -> str | None:
+    """The name of the top-level package the files of ``folder`` belong to (the highest of the
+    folders, from it upwards, that each hold an ``__init__.py``); None outside any package."""
+    found = None
+    for _ in range(_MAX_PACKAGE_DEPTH):
+        if not os.path.isfile(os.path.join(folder, "__init__.py")):
+            break
+        found = os.path.basename(folder)
+        above = os.path.dirname(folder)
+        if above == folder:
+            break
+        folder = above
+    return found
+
+
+_MAX_PACKAGE_DEPTH = 32
