@@ -185,7 +185,8 @@ def loop_pass(read: Shape, written: Shape) -> bool:
     return i == len(wanted)
 
 
-def family_member(read: Shape, written: Shape, family: Iterable[Shape]) -> bool:
+@lru_cache(maxsize=8192)
+def family_member(read: Shape, written: Shape, family: tuple[Shape, ...]) -> bool:
     """Whether ``read`` names ``written`` as one of a family of files one save writes (a loop over a
     known range, walked pass by pass: ``epoch_0.pt`` ... ``epoch_4.pt``): ``read`` has one unknown
     part between literal text of its file name (``epoch_{best_epoch}.pt``), and with ``*`` there it
@@ -210,7 +211,7 @@ def same_scheme(read: Shape, written: Shape) -> bool:
     Files of that name are the ones the save writes. A part the save takes from a loop over a
     known range is loop_pass's to decide (its last number is known)."""
     places = identity(written)
-    wanted = _scheme_tokens(read, identity(read))
+    wanted = _scheme_tokens(read)
     for index, (kind, _) in enumerate(written):
         if kind not in ("var", "local", "each") or not _named_around(written, index):
             continue
@@ -229,15 +230,16 @@ def same_scheme(read: Shape, written: Shape) -> bool:
     return False
 
 
-def _scheme_tokens(shape: Shape, places: Shape) -> list[tuple[Part, bool]]:
-    """``places`` (the identities of ``shape``) as tokens (see _tokens), each with whether it is an
+@lru_cache(maxsize=4096)
+def _scheme_tokens(shape: Shape) -> tuple[tuple[Part, bool], ...]:
+    """The identities of ``shape`` as tokens (see _tokens), each with whether it is an
     unknown of the path's own (an expression's value, a loop's element) between literal text of
     its file name."""
     found: list[tuple[Part, bool]] = []
-    for index, ((kind, _), place) in enumerate(zip(shape, places, strict=True)):
+    for index, ((kind, _), place) in enumerate(zip(shape, identity(shape), strict=True)):
         unknown = kind in ("var", "local", "each") and _named_around(shape, index)
         found += [(token, unknown) for token in _tokens((place,))]
-    return found
+    return tuple(found)
 
 
 def _read_unknown(read: Shape, token: Part) -> bool:

@@ -156,17 +156,18 @@ class PickledModuleLoadedAsStateDict(Rule):
         saves += _moved(saves, [fact for fact in facts if fact.kind == MOVE])
         others = [fact for fact in facts if fact.kind == SAVE_OTHER]
         # the files one save writes, over every pass of its loop that was walked (one fact each)
-        families: dict[tuple[str, int, int], list[paths.Shape]] = {}
+        grouped: dict[tuple[str, int, int], list[paths.Shape]] = {}
         for save, save_shapes in saves:
-            families.setdefault((save.path, save.start.line, save.start.column), []).extend(save_shapes)
+            grouped.setdefault((save.path, save.start.line, save.start.column), []).extend(save_shapes)
+        families = {site: tuple(dict.fromkeys(shapes)) for site, shapes in grouped.items()}
         findings: dict[tuple[str, int, int], Finding] = {}
         for load in (fact for fact in facts if fact.kind == LOAD):
             matches = [
                 (save, shape, read)
                 for save, save_shapes in saves
                 for shape in save_shapes
-                if (read := _read_as(load, shape, families[save.path, save.start.line, save.start.column])) is not None
-                and _same_place(save, load, shape)
+                if _same_place(save, load, shape)  # the cheaper test first
+                and (read := _read_as(load, shape, families[save.path, save.start.line, save.start.column])) is not None
                 and not _finds_others(read, shape, others)
                 and _is_module(save, load)
                 and not _exclusive(save, load, shape, others)
@@ -229,7 +230,7 @@ def _finds_others(pattern: paths.Shape, shape: paths.Shape, others: Sequence[Cro
     return any(paths.matches(wanted, paths.identity(mine)) for other in others for mine in other.shapes)
 
 
-def _read_as(load: CrossFileFact, shape: paths.Shape, family: Sequence[paths.Shape] = ()) -> paths.Shape | None:
+def _read_as(load: CrossFileFact, shape: paths.Shape, family: tuple[paths.Shape, ...] = ()) -> paths.Shape | None:
     """The load's path that names the file ``shape`` names: the same path, a pattern glob found
     it with (``checkpoint-*/lora.pt`` for ``checkpoint-{step}/lora.pt``), the file an earlier
     pass of the saving loop wrote (``epoch_{epoch - 1}.pt`` for ``epoch_{epoch}.pt``), one of the
