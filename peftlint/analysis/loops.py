@@ -285,7 +285,8 @@ def pairs(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values
     """``enumerate(xs)`` and ``zip(a, b)``: a list of tuples, of an unknown count and an element of
     ``xs``, or of an element of each (a ``for`` over ``enumerate`` refines the count: Loops)."""
     counting = site.callee == "builtins.enumerate"
-    if site.spread or not site.args or (site.kwargs and not counting):
+    # ``zip(a, b, strict=True)`` pairs the same items (it only raises on unequal lengths)
+    if site.spread or not site.args or (site.kwargs and not counting and set(site.kwargs) != {"strict"}):
         return UNKNOWN
     given = site.args[:1] if counting else site.args
     parts = tuple(interpreter.iterate(values) for values in given)
