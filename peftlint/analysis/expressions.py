@@ -10,7 +10,7 @@ import libcst as cst
 
 from peftlint.analysis import conditions, names, registry
 from peftlint.analysis.loops import Loops
-from peftlint.analysis.pyobjects import item_of, key_value, missing_entries, some_slot
+from peftlint.analysis.pyobjects import item_of, known_keys, missing_entries, some_slot
 from peftlint.analysis.strings import Strings
 from peftlint.analysis.syntax import target_names
 from peftlint.analysis.values import (
@@ -291,8 +291,7 @@ class Expressions(Loops):
                 for item in value.fact("items", ()):
                     found |= item
             elif value.kind is Kind.DICT and (not value.fact("open") or value.fact("keyed")):
-                found |= {v for key, _ in value.fact("entries", ()) if key != "*" for v in key_value(key)}
-                found |= value.fact("keyed") or frozenset()  # keys written from a loop's elements
+                found |= known_keys(value)
             elif value.kind is Kind.PARAMETERS:
                 found.add(parameter_items(value))  # ``for n, p in m.named_parameters()``: p is one of m's
             else:

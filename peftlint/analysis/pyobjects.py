@@ -484,11 +484,7 @@ def view(interpreter: Interpreter, api: registry.Api, site: CallSite) -> Values:
             found.add(interpreter.new_value(Kind.LIST, site.node, None, items=items))
             continue
         values = frozenset().union(*(v for _, v in entries)) | (UNKNOWN if value.fact("open") else frozenset())
-        keys = frozenset().union(*(key_value(key) for key, _ in entries if key != "*"))
-        # keys written from a loop's elements (``scores[path] = acc`` for each path) are every key
-        # there is, as iterating the dict itself gives them (Expressions.iterate)
-        keyed = value.fact("keyed")
-        keys |= keyed if keyed else UNKNOWN
+        keys = known_keys(value) | (UNKNOWN if not value.fact("keyed") else frozenset())
         item = _view_item(interpreter, site, keys, values)
         found.add(interpreter.new_value(Kind.LIST, site.node, None, items=(item,), open=True))
     return frozenset(found) or UNKNOWN
@@ -501,6 +497,14 @@ def _view_item(interpreter: Interpreter, site: CallSite, keys: Values, values: V
     if site.method == "keys":
         return keys
     return frozenset({interpreter.new_value(Kind.TUPLE, site.node, None, items=(keys, values))})
+
+
+def known_keys(value: Value) -> Values:
+    """A dict's keys the analysis knows: its entries' (not ``*``, a key it could not read), and the
+    keys written from a loop's elements (``scores[path] = acc`` for each path: where the dict was
+    filled only so, those are every key it has)."""
+    keys = frozenset().union(*(key_value(key) for key, _ in value.fact("entries", ()) if key != "*"))
+    return keys | (value.fact("keyed") or frozenset())
 
 
 def key_value(key: object) -> Values:

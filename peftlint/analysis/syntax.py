@@ -65,6 +65,17 @@ def names_assigned(body: cst.CSTNode) -> frozenset[str]:
     """The plain names a block assigns (``acc = evaluate(...)``, ``i += 1``, a ``for`` target),
     not inside a def, class or lambda in it (a walk of the node fields, as identifiers_in's:
     libcst's ``children`` builds a list through a visitor at every node, ten times slower)."""
+    return _names(body, every=False)
+
+
+def names_bound(body: cst.CSTNode) -> frozenset[str]:
+    """Every name a block binds, for Python's rule that such a name is local to the function:
+    names_assigned's, and the names of defs and classes in it, imports, ``with ... as``,
+    ``except ... as`` and ``:=`` targets (the bodies of the defs, classes and lambdas not entered)."""
+    return _names(body, every=True)
+
+
+def _names(body: cst.CSTNode, every: bool) -> frozenset[str]:
     found: set[str] = set()
     stack: list[Any] = [body]
     while stack:
@@ -79,40 +90,24 @@ def names_assigned(body: cst.CSTNode) -> frozenset[str]:
         elif kind is cst.AugAssign or kind is cst.AnnAssign or kind is cst.For:
             found |= target_names(current.target)
         elif kind is cst.FunctionDef or kind is cst.ClassDef or kind is cst.Lambda:
+            if every and kind is not cst.Lambda:
+                found.add(current.name.value)
             continue
-        stack.extend([getattr(current, name) for name in _fields(kind)])
-    return frozenset(found)
-
-
-def names_bound(body: cst.CSTNode) -> frozenset[str]:
-    """Every name a block binds, for Python's rule that such a name is local to the function:
-    names_assigned's, and the names of defs and classes in it, imports, ``with ... as``,
-    ``except ... as`` and ``:=`` targets (the bodies of the defs, classes and lambdas not entered)."""
-    found = set(names_assigned(body))
-    stack: list[Any] = [body]
-    while stack:
-        current = stack.pop()
-        kind = type(current)
-        if kind is list or kind is tuple:
-            stack.extend(current)
-            continue
-        if kind is cst.FunctionDef or kind is cst.ClassDef:
-            found.add(current.name.value)
-            continue
-        if kind is cst.Lambda:
-            continue
-        if kind is cst.Import or kind is cst.ImportFrom:
-            names = current.names
-            for alias in names if isinstance(names, (list, tuple)) else ():
-                bound = alias.asname.name if alias.asname is not None else alias.name
-                if isinstance(bound, cst.Name):
-                    found.add(bound.value)
-                elif isinstance(bound, cst.Attribute):  # ``import a.b`` binds ``a``
-                    while isinstance(bound, cst.Attribute):
-                        bound = bound.value
-                    if isinstance(bound, cst.Name):
-                        found.add(bound.value)
-        elif kind is cst.AsName or kind is cst.NamedExpr:
+        elif every and (kind is cst.Import or kind is cst.ImportFrom):
+            found |= _imported_names(current)
+        elif every and (kind is cst.AsName or kind is cst.NamedExpr):
             found |= target_names(current.name if kind is cst.AsName else current.target)
         stack.extend([getattr(current, name) for name in _fields(kind)])
     return frozenset(found)
+
+
+def _imported_names(node: cst.Import | cst.ImportFrom) -> set[str]:
+    """The names an import binds: ``import a.b`` binds ``a``; ``import a as b`` binds ``b``."""
+    found: set[str] = set()
+    for alias in node.names if isinstance(node.names, (list, tuple)) else ():
+        bound = alias.asname.name if alias.asname is not None else alias.name
+        while isinstance(bound, cst.Attribute):
+            bound = bound.value
+        if isinstance(bound, cst.Name):
+            found.add(bound.value)
+    return found
